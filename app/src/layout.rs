@@ -1,0 +1,72 @@
+//! The frame around every page: skip link, header with the language switch, footer.
+
+use crate::i18n::*;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <a class="skip-link" href="#main">{t!(i18n, skip_to_content)}</a>
+        <header class="site-header">
+            <div class="wrap header-row">
+                <a class="brand" href="/">
+                    <span class="brand-mark" aria-hidden="true"></span>
+                    <span class="brand-name">"Lotsen"</span>
+                    <span class="brand-tagline">{t!(i18n, brand_tagline)}</span>
+                </a>
+                <LanguageSwitch />
+            </div>
+        </header>
+        <main id="main" class="wrap" tabindex="-1">{children()}</main>
+        <footer class="site-footer">
+            <div class="wrap">
+                <p>{t!(i18n, footer_emergency)}</p>
+                <p>{t!(i18n, footer_free_software)}</p>
+            </div>
+        </footer>
+    }
+}
+
+/// Switches between Swedish and English. Without JavaScript it is a plain form that the server
+/// answers by setting the language cookie; hydrated, it switches in place.
+#[component]
+fn LanguageSwitch() -> impl IntoView {
+    let i18n = use_i18n();
+    let other = move || match i18n.get_locale() {
+        Locale::sv => Locale::en,
+        Locale::en => Locale::sv,
+    };
+    let location = leptos_router::hooks::use_location();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        i18n.set_locale(other());
+    };
+    view! {
+        <form method="post" action="/sprak" class="lang-switch" on:submit=on_submit>
+            <input type="hidden" name="lang" value=move || other().as_str() />
+            <input type="hidden" name="next" value=move || location.pathname.get() />
+            <button type="submit" lang=move || other().as_str()>
+                {t!(i18n, switch_language)}
+            </button>
+        </form>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    let i18n = use_i18n();
+    view! {
+        <Title text=move || t_string!(i18n, not_found_title).to_string() />
+        <h1>{t!(i18n, not_found_title)}</h1>
+        <p>{t!(i18n, not_found_body)}</p>
+        <p>
+            <a href="/">{t!(i18n, to_start)}</a>
+        </p>
+    }
+}

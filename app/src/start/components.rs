@@ -1,0 +1,113 @@
+use super::{ServiceOverview, StatusNotice, get_service_overview};
+use crate::i18n::*;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn StartPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let overview = Resource::new(|| (), |_| get_service_overview());
+
+    view! {
+        <Title text=move || t_string!(i18n, start.title).to_string() />
+        <section class="hero" aria-labelledby="hero-heading">
+            <h1 id="hero-heading">{t!(i18n, start.hero_heading)}</h1>
+            <p class="lead">{t!(i18n, start.hero_lead)}</p>
+        </section>
+
+        <div class="audiences">
+            <section class="card" aria-labelledby="patients-heading">
+                <h2 id="patients-heading">{t!(i18n, start.patients_heading)}</h2>
+                <ol class="steps">
+                    <li>{t!(i18n, start.patients_1)}</li>
+                    <li>{t!(i18n, start.patients_2)}</li>
+                    <li>{t!(i18n, start.patients_3)}</li>
+                    <li>{t!(i18n, start.patients_4)}</li>
+                </ol>
+            </section>
+            <section class="card" aria-labelledby="staff-heading">
+                <h2 id="staff-heading">{t!(i18n, start.staff_heading)}</h2>
+                <ul>
+                    <li>{t!(i18n, start.staff_1)}</li>
+                    <li>{t!(i18n, start.staff_2)}</li>
+                    <li>{t!(i18n, start.staff_3)}</li>
+                </ul>
+            </section>
+            <section class="card" aria-labelledby="providers-heading">
+                <h2 id="providers-heading">{t!(i18n, start.providers_heading)}</h2>
+                <ul>
+                    <li>{t!(i18n, start.providers_1)}</li>
+                    <li>{t!(i18n, start.providers_2)}</li>
+                    <li>{t!(i18n, start.providers_3)}</li>
+                </ul>
+            </section>
+        </div>
+
+        <section class="now" aria-labelledby="now-heading">
+            <h2 id="now-heading">{t!(i18n, start.now_heading)}</h2>
+            <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match overview.await {
+                        Ok(overview) => view! { <Overview overview /> }.into_any(),
+                        Err(_) => {
+                            view! {
+                                <p class="error" role="alert">{t!(i18n, error_unavailable)}</p>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn Overview(overview: ServiceOverview) -> impl IntoView {
+    let i18n = use_i18n();
+    let ServiceOverview { active_care_units, published_programs, ongoing_enrolments, notices } =
+        overview;
+    let status = if notices.is_empty() {
+        view! { <p class="status status-ok">{t!(i18n, start.status_ok)}</p> }.into_any()
+    } else {
+        view! {
+            <ul class="notices">
+                {notices.into_iter().map(|notice| view! { <Notice notice /> }).collect_view()}
+            </ul>
+        }
+            .into_any()
+    };
+    view! {
+        <ul class="figures" data-testid="figures">
+            <li>
+                <span class="figure">{active_care_units}</span>
+                <span>{t!(i18n, start.stat_units)}</span>
+            </li>
+            <li>
+                <span class="figure">{published_programs}</span>
+                <span>{t!(i18n, start.stat_programs)}</span>
+            </li>
+            <li>
+                <span class="figure">{ongoing_enrolments}</span>
+                <span>{t!(i18n, start.stat_enrolments)}</span>
+            </li>
+        </ul>
+        <h3>{t!(i18n, start.status_heading)}</h3>
+        {status}
+    }
+}
+
+#[component]
+fn Notice(notice: StatusNotice) -> impl IntoView {
+    let i18n = use_i18n();
+    let class = format!("notice notice-{}", notice.severity.as_code());
+    let english = move || i18n.get_locale() == Locale::en;
+    let StatusNotice { title_sv, title_en, body_sv, body_en, since, .. } = notice;
+    view! {
+        <li class=class>
+            <strong>{move || if english() { title_en.clone() } else { title_sv.clone() }}</strong>
+            <p>{move || if english() { body_en.clone() } else { body_sv.clone() }}</p>
+            <p class="since">{t!(i18n, start.status_since)} " " <time datetime=since.clone()>{since.clone()}</time></p>
+        </li>
+    }
+}

@@ -1,0 +1,26 @@
+//! Database migrations for Lotsen. They run on SQLite and on PostgreSQL.
+//!
+//! One file per migration, named `mYYYYMMDD_HHMMSS_what.rs`. A published migration is never
+//! edited: later features add new migrations (columns, tables), not rewrites.
+
+pub use sea_orm_migration::prelude::*;
+
+mod dsl;
+mod m20261125_000001_organisations_and_people;
+mod m20261125_000002_programs;
+mod m20261125_000003_care_delivery;
+mod m20261125_000004_platform;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_organisations_and_people::Migration),
+            Box::new(m20261125_000002_programs::Migration),
+            Box::new(m20261125_000003_care_delivery::Migration),
+            Box::new(m20261125_000004_platform::Migration),
+        ]
+    }
+}

@@ -1,0 +1,78 @@
+//! The database connection: SQLite (the default, one file, WAL mode) or PostgreSQL.
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("unsupported database URL (use sqlite:// or postgres://)")]
+    UnsupportedUrl,
+    #[error("cannot create the database directory {path}: {source}")]
+    Directory { path: String, source: std::io::Error },
+    #[error("cannot connect to the database: {0}")]
+    Connect(sea_orm::DbErr),
+    #[error("database set-up failed: {0}")]
+    Setup(sea_orm::DbErr),
+    #[error("migrations failed: {0}")]
+    Migrate(sea_orm::DbErr),
+}
+
+/// The file path of a `sqlite://` URL, if it names a file.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// Connects; for SQLite creates the file's directory first and switches the file to WAL mode.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbSetupError> {
+    let is_sqlite = url.starts_with("sqlite:");
+    if !is_sqlite && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+        return Err(DbSetupError::UnsupportedUrl);
+    }
+    if let Some(parent) = sqlite_path(url).and_then(|p| std::path::Path::new(p).parent()) {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(|source| DbSetupError::Directory {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(if is_sqlite { 8 } else { 32 })
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    let db = Database::connect(options).await.map_err(DbSetupError::Connect)?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        // WAL is a property of the file: set once, it holds for every connection.
+        db.execute_unprepared("PRAGMA journal_mode=WAL")
+            .await
+            .map_err(DbSetupError::Setup)?;
+    }
+    Ok(db)
+}
+
+/// Applies pending migrations; returns how many were applied.
+pub async fn migrate(db: &DatabaseConnection) -> Result<usize, DbSetupError> {
+    let pending = Migrator::get_pending_migrations(db)
+        .await
+        .map_err(DbSetupError::Migrate)?
+        .len();
+    Migrator::up(db, None).await.map_err(DbSetupError::Migrate)?;
+    Ok(pending)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_path;
+
+    #[test]
+    fn finds_the_file_of_a_sqlite_url() {
+        assert_eq!(sqlite_path("sqlite://data/lotsen.db?mode=rwc"), Some("data/lotsen.db"));
+        assert_eq!(sqlite_path("sqlite:///tmp/x.db"), Some("/tmp/x.db"));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://h/db"), None);
+    }
+}
