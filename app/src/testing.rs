@@ -64,7 +64,12 @@ impl TestDb {
             .await
             .unwrap_or_else(|e| setup_failed("open SQLite", e));
         Self::migrate(&db).await;
-        Self { db, url, engine: Engine::Sqlite, cleanup: Cleanup::File(path) }
+        Self {
+            db,
+            url,
+            engine: Engine::Sqlite,
+            cleanup: Cleanup::File(path),
+        }
     }
 
     pub async fn postgres() -> Option<Self> {
@@ -94,7 +99,12 @@ impl TestDb {
             .await
             .unwrap_or_else(|e| setup_failed("connect to the new database", e));
         Self::migrate(&db).await;
-        Some(Self { db, url, engine: Engine::Postgres, cleanup: Cleanup::Database { admin_url, name } })
+        Some(Self {
+            db,
+            url,
+            engine: Engine::Postgres,
+            cleanup: Cleanup::Database { admin_url, name },
+        })
     }
 
     async fn migrate(db: &DatabaseConnection) {
@@ -183,6 +193,9 @@ mod tests {
             replace_database("postgres://u:p@h/db?sslmode=disable", "x"),
             "postgres://u:p@h/x?sslmode=disable"
         );
-        assert_eq!(replace_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+        assert_eq!(
+            replace_database("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
     }
 }

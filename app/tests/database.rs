@@ -1,11 +1,14 @@
 //! The schema and the start page's query, on SQLite and on PostgreSQL.
 
+#![allow(clippy::expect_used)]
 #![cfg(feature = "ssr")]
 
-use app::db::entities::{care_provider, care_unit, enrolment, program, program_version, status_notice};
+use app::db::entities::{
+    care_provider, care_unit, enrolment, program, program_version, status_notice,
+};
 use app::db_test;
-use app::start::queries::overview;
 use app::start::Severity;
+use app::start::queries::overview;
 use chrono::{Duration, Utc};
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, Set, Statement};
@@ -71,11 +74,17 @@ async fn patient(db: &DatabaseConnection, pnr: &str) -> i64 {
             DbBackend::Postgres => {
                 "INSERT INTO patient (personnummer, given_name, family_name) VALUES ($1, 'Tolvan', 'Tolvansson') RETURNING id"
             }
-            _ => "INSERT INTO patient (personnummer, given_name, family_name) VALUES (?, 'Tolvan', 'Tolvansson') RETURNING id",
+            _ => {
+                "INSERT INTO patient (personnummer, given_name, family_name) VALUES (?, 'Tolvan', 'Tolvansson') RETURNING id"
+            }
         },
         [pnr.into()],
     );
-    let row = db.query_one(stmt).await.expect("insert patient").expect("a row");
+    let row = db
+        .query_one(stmt)
+        .await
+        .expect("insert patient")
+        .expect("a row");
     row.try_get_by_index::<i64>(0).expect("id")
 }
 
@@ -95,56 +104,85 @@ async fn enrol(db: &DatabaseConnection, patient: i64, version: i64, unit: i64, s
 
 db_test!(empty_database_shows_zero_and_no_notices, |db| {
     let o = overview(&db, Utc::now()).await.expect("overview");
-    assert_eq!((o.active_care_units, o.published_programs, o.ongoing_enrolments), (0, 0, 0));
+    assert_eq!(
+        (
+            o.active_care_units,
+            o.published_programs,
+            o.ongoing_enrolments
+        ),
+        (0, 0, 0)
+    );
     assert!(o.notices.is_empty());
 });
 
-db_test!(overview_counts_only_what_is_real_active_and_published, |db| {
-    let region = provider(&db, "2321000016", None).await;
-    let u1 = unit(&db, region, "SE2321000016-AAA1", true).await;
-    unit(&db, region, "SE2321000016-AAA2", true).await;
-    unit(&db, region, "SE2321000016-AAA3", false).await;
-    let published = version(&db, region, "published").await;
-    version(&db, region, "draft").await;
-    let p1 = patient(&db, "191212121212").await;
-    let p2 = patient(&db, "199001012385").await;
-    let p3 = patient(&db, "200002292381").await;
-    enrol(&db, p1, published, u1, "active").await;
-    enrol(&db, p2, published, u1, "maintenance").await;
-    enrol(&db, p3, published, u1, "ended").await;
+db_test!(
+    overview_counts_only_what_is_real_active_and_published,
+    |db| {
+        let region = provider(&db, "2321000016", None).await;
+        let u1 = unit(&db, region, "SE2321000016-AAA1", true).await;
+        unit(&db, region, "SE2321000016-AAA2", true).await;
+        unit(&db, region, "SE2321000016-AAA3", false).await;
+        let published = version(&db, region, "published").await;
+        version(&db, region, "draft").await;
+        let p1 = patient(&db, "191212121212").await;
+        let p2 = patient(&db, "199001012385").await;
+        let p3 = patient(&db, "200002292381").await;
+        enrol(&db, p1, published, u1, "active").await;
+        enrol(&db, p2, published, u1, "maintenance").await;
+        enrol(&db, p3, published, u1, "ended").await;
 
-    // A demo sandbox's region and unit never count.
-    db.execute_unprepared(
-        "INSERT INTO demo_sandbox (token_hash, last_seen_at, expires_at) \
+        // A demo sandbox's region and unit never count.
+        db.execute_unprepared(
+            "INSERT INTO demo_sandbox (token_hash, last_seen_at, expires_at) \
          VALUES ('t', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
-    )
-    .await
-    .expect("sandbox");
-    let demo_region = provider(&db, "2321000016", Some(1)).await;
-    let demo_unit = care_unit::ActiveModel {
-        care_provider_id: Set(demo_region),
-        hsa_id: Set("SE2321000016-AAA1".to_owned()),
-        name: Set("Demo".to_owned()),
-        active: Set(true),
-        allows_emergency_access: Set(false),
-        sandbox_id: Set(Some(1)),
-        ..Default::default()
-    };
-    demo_unit.insert(&db).await.expect("the same HSA-ID may exist once per sandbox");
+        )
+        .await
+        .expect("sandbox");
+        let demo_region = provider(&db, "2321000016", Some(1)).await;
+        let demo_unit = care_unit::ActiveModel {
+            care_provider_id: Set(demo_region),
+            hsa_id: Set("SE2321000016-AAA1".to_owned()),
+            name: Set("Demo".to_owned()),
+            active: Set(true),
+            allows_emergency_access: Set(false),
+            sandbox_id: Set(Some(1)),
+            ..Default::default()
+        };
+        demo_unit
+            .insert(&db)
+            .await
+            .expect("the same HSA-ID may exist once per sandbox");
 
-    let o = overview(&db, Utc::now()).await.expect("overview");
-    assert_eq!(o.active_care_units, 2, "two active real units");
-    assert_eq!(o.published_programs, 1, "one program has a published version");
-    assert_eq!(o.ongoing_enrolments, 2, "active and maintenance count, ended does not");
-});
+        let o = overview(&db, Utc::now()).await.expect("overview");
+        assert_eq!(o.active_care_units, 2, "two active real units");
+        assert_eq!(
+            o.published_programs, 1,
+            "one program has a published version"
+        );
+        assert_eq!(
+            o.ongoing_enrolments, 2,
+            "active and maintenance count, ended does not"
+        );
+    }
+);
 
 db_test!(only_current_notices_show_newest_first, |db| {
     let now = Utc::now();
     for (title, starts, ends, severity) in [
-        ("past", now - Duration::days(3), Some(now - Duration::days(1)), "outage"),
+        (
+            "past",
+            now - Duration::days(3),
+            Some(now - Duration::days(1)),
+            "outage",
+        ),
         ("future", now + Duration::days(1), None, "maintenance"),
         ("older", now - Duration::days(2), None, "degraded"),
-        ("newer", now - Duration::hours(1), Some(now + Duration::hours(1)), "maintenance"),
+        (
+            "newer",
+            now - Duration::hours(1),
+            Some(now + Duration::hours(1)),
+            "maintenance",
+        ),
     ] {
         status_notice::ActiveModel {
             severity: Set(severity.to_owned()),
@@ -174,7 +212,10 @@ db_test!(a_real_personal_identity_number_is_unique, |db| {
             "INSERT INTO patient (personnummer, given_name, family_name) VALUES ('191212121212', 'A', 'B')",
         )
         .await;
-    assert!(again.is_err(), "a second real patient with the same number must be refused");
+    assert!(
+        again.is_err(),
+        "a second real patient with the same number must be refused"
+    );
 });
 
 db_test!(foreign_keys_are_enforced, |db| {
@@ -188,7 +229,10 @@ db_test!(foreign_keys_are_enforced, |db| {
     }
     .insert(&db)
     .await;
-    assert!(orphan.is_err(), "a unit of a care provider that does not exist must be refused");
+    assert!(
+        orphan.is_err(),
+        "a unit of a care provider that does not exist must be refused"
+    );
 });
 
 db_test!(deleting_a_sandbox_deletes_its_tenant_rows, |db| {
@@ -200,7 +244,9 @@ db_test!(deleting_a_sandbox_deletes_its_tenant_rows, |db| {
     .expect("sandbox");
     let region = provider(&db, "2321000016", Some(1)).await;
     unit(&db, region, "SE2321000016-DEMO", true).await;
-    db.execute_unprepared("DELETE FROM demo_sandbox").await.expect("delete sandbox");
+    db.execute_unprepared("DELETE FROM demo_sandbox")
+        .await
+        .expect("delete sandbox");
     let left = db
         .query_one(Statement::from_string(
             db.get_database_backend(),
@@ -215,13 +261,28 @@ db_test!(deleting_a_sandbox_deletes_its_tenant_rows, |db| {
 });
 
 db_test!(migrations_go_down_and_up_again, |db| {
-    let applied = Migrator::get_applied_migrations(&db).await.expect("applied").len();
+    let applied = Migrator::get_applied_migrations(&db)
+        .await
+        .expect("applied")
+        .len();
     assert_eq!(applied, Migrator::migrations().len());
     Migrator::down(&db, None).await.expect("all the way down");
-    assert!(Migrator::get_applied_migrations(&db).await.expect("applied").is_empty());
+    assert!(
+        Migrator::get_applied_migrations(&db)
+            .await
+            .expect("applied")
+            .is_empty()
+    );
     Migrator::up(&db, None).await.expect("and up again");
-    assert!(Migrator::get_pending_migrations(&db).await.expect("pending").is_empty());
-    overview(&db, Utc::now()).await.expect("the schema works after the round trip");
+    assert!(
+        Migrator::get_pending_migrations(&db)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    overview(&db, Utc::now())
+        .await
+        .expect("the schema works after the round trip");
 });
 
 db_test!(access_log_refuses_changes_on_postgres, |db| {
@@ -232,9 +293,17 @@ db_test!(access_log_refuses_changes_on_postgres, |db| {
     .await
     .expect("appending is allowed");
     if db.get_database_backend() == DbBackend::Postgres {
-        let update = db.execute_unprepared("UPDATE access_log SET action = 'x'").await;
-        assert!(update.is_err(), "PostgreSQL must refuse updates of the access log");
+        let update = db
+            .execute_unprepared("UPDATE access_log SET action = 'x'")
+            .await;
+        assert!(
+            update.is_err(),
+            "PostgreSQL must refuse updates of the access log"
+        );
         let delete = db.execute_unprepared("DELETE FROM access_log").await;
-        assert!(delete.is_err(), "PostgreSQL must refuse deletes from the access log");
+        assert!(
+            delete.is_err(),
+            "PostgreSQL must refuse deletes from the access log"
+        );
     }
 });

@@ -36,7 +36,12 @@ impl MigrationTrait for Migration {
                 .col(short("kind", 16))
                 .col(id_ref_null("sandbox_id"))
                 .col(created_at())
-                .foreign_key(&mut fk("care_provider", "sandbox_id", "demo_sandbox", Cascade))
+                .foreign_key(&mut fk(
+                    "care_provider",
+                    "sandbox_id",
+                    "demo_sandbox",
+                    Cascade,
+                ))
                 .take(),
             table("care_unit")
                 .col(id_ref("care_provider_id"))
@@ -46,7 +51,12 @@ impl MigrationTrait for Migration {
                 .col(flag("allows_emergency_access", false))
                 .col(id_ref_null("sandbox_id"))
                 .col(created_at())
-                .foreign_key(&mut fk("care_unit", "care_provider_id", "care_provider", Cascade))
+                .foreign_key(&mut fk(
+                    "care_unit",
+                    "care_provider_id",
+                    "care_provider",
+                    Cascade,
+                ))
                 .foreign_key(&mut fk("care_unit", "sandbox_id", "demo_sandbox", Cascade))
                 .take(),
             table("staff_person")
@@ -55,14 +65,24 @@ impl MigrationTrait for Migration {
                 .col(short_null("email", 254))
                 .col(id_ref_null("sandbox_id"))
                 .col(created_at())
-                .foreign_key(&mut fk("staff_person", "sandbox_id", "demo_sandbox", Cascade))
+                .foreign_key(&mut fk(
+                    "staff_person",
+                    "sandbox_id",
+                    "demo_sandbox",
+                    Cascade,
+                ))
                 .take(),
             // One person may hold several HSA-IDs.
             table("staff_hsa_identity")
                 .col(id_ref("staff_person_id"))
                 .col(short("hsa_id", 64))
                 .col(created_at())
-                .foreign_key(&mut fk("staff_hsa_identity", "staff_person_id", "staff_person", Cascade))
+                .foreign_key(&mut fk(
+                    "staff_hsa_identity",
+                    "staff_person_id",
+                    "staff_person",
+                    Cascade,
+                ))
                 .take(),
             // Staff assignments (medarbetaruppdrag) as last seen in a login.
             table("staff_assignment")
@@ -74,8 +94,18 @@ impl MigrationTrait for Migration {
                 .col(short_null("commission_right", 200))
                 .col(instant_null("valid_to"))
                 .col(created_at())
-                .foreign_key(&mut fk("staff_assignment", "staff_hsa_identity_id", "staff_hsa_identity", Cascade))
-                .foreign_key(&mut fk("staff_assignment", "care_unit_id", "care_unit", Cascade))
+                .foreign_key(&mut fk(
+                    "staff_assignment",
+                    "staff_hsa_identity_id",
+                    "staff_hsa_identity",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "staff_assignment",
+                    "care_unit_id",
+                    "care_unit",
+                    Cascade,
+                ))
                 .take(),
             // Application roles, granted in Lotsen (never taken from the identity provider).
             // Unit roles name a care unit; provider-wide roles leave it empty.
@@ -88,8 +118,18 @@ impl MigrationTrait for Migration {
                 .col(instant("granted_at"))
                 .col(instant_null("revoked_at"))
                 .col(id_ref_null("revoked_by"))
-                .foreign_key(&mut fk("staff_role", "staff_person_id", "staff_person", Cascade))
-                .foreign_key(&mut fk("staff_role", "care_provider_id", "care_provider", Cascade))
+                .foreign_key(&mut fk(
+                    "staff_role",
+                    "staff_person_id",
+                    "staff_person",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "staff_role",
+                    "care_provider_id",
+                    "care_provider",
+                    Cascade,
+                ))
                 .foreign_key(&mut fk("staff_role", "care_unit_id", "care_unit", Cascade))
                 .foreign_key(&mut fk("staff_role", "granted_by", "staff_person", SetNull))
                 .foreign_key(&mut fk("staff_role", "revoked_by", "staff_person", SetNull))
@@ -112,19 +152,20 @@ impl MigrationTrait for Migration {
         let indexes = vec![
             index("demo_sandbox", &["token_hash"], true),
             index("demo_sandbox", &["expires_at"], false),
-
             index("care_provider", &["sandbox_id"], false),
-
             index("care_unit", &["care_provider_id"], false),
             index("care_unit", &["sandbox_id"], false),
             index("staff_person", &["sandbox_id"], false),
             index("staff_hsa_identity", &["hsa_id"], true),
             index("staff_hsa_identity", &["staff_person_id"], false),
-            index("staff_assignment", &["staff_hsa_identity_id", "commission_hsa_id"], true),
+            index(
+                "staff_assignment",
+                &["staff_hsa_identity_id", "commission_hsa_id"],
+                true,
+            ),
             index("staff_assignment", &["care_unit_id"], false),
             index("staff_role", &["staff_person_id"], false),
             index("staff_role", &["care_unit_id", "role"], false),
-
             index("patient", &["sandbox_id"], false),
         ];
         create_all(manager, tables, indexes).await?;

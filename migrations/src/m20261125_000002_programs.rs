@@ -24,7 +24,12 @@ impl MigrationTrait for Migration {
                 .col(id_ref_null("created_by"))
                 .col(id_ref_null("sandbox_id"))
                 .col(created_at())
-                .foreign_key(&mut fk("program", "owner_provider_id", "care_provider", Cascade))
+                .foreign_key(&mut fk(
+                    "program",
+                    "owner_provider_id",
+                    "care_provider",
+                    Cascade,
+                ))
                 .foreign_key(&mut fk("program", "created_by", "staff_person", SetNull))
                 .foreign_key(&mut fk("program", "sandbox_id", "demo_sandbox", Cascade))
                 .take(),
@@ -44,7 +49,12 @@ impl MigrationTrait for Migration {
                 .col(instant_null("unpublished_at"))
                 .col(created_at())
                 .foreign_key(&mut fk("program_version", "program_id", "program", Cascade))
-                .foreign_key(&mut fk("program_version", "published_by", "staff_person", SetNull))
+                .foreign_key(&mut fk(
+                    "program_version",
+                    "published_by",
+                    "staff_person",
+                    SetNull,
+                ))
                 .take(),
             table("program_module")
                 .col(id_ref("program_version_id"))
@@ -52,20 +62,35 @@ impl MigrationTrait for Migration {
                 .col(short("title", 200))
                 // "open", "after_previous", "after_feedback".
                 .col(short("unlock_rule", 32).default("open").take())
-                .foreign_key(&mut fk("program_module", "program_version_id", "program_version", Cascade))
+                .foreign_key(&mut fk(
+                    "program_module",
+                    "program_version_id",
+                    "program_version",
+                    Cascade,
+                ))
                 .take(),
             table("program_section")
                 .col(id_ref("module_id"))
                 .col(int("position"))
                 .col(short("title", 200))
                 .col(json_text_null("show_condition"))
-                .foreign_key(&mut fk("program_section", "module_id", "program_module", Cascade))
+                .foreign_key(&mut fk(
+                    "program_section",
+                    "module_id",
+                    "program_module",
+                    Cascade,
+                ))
                 .take(),
             table("program_step")
                 .col(id_ref("section_id"))
                 .col(int("position"))
                 .col(short("title", 200))
-                .foreign_key(&mut fk("program_step", "section_id", "program_section", Cascade))
+                .foreign_key(&mut fk(
+                    "program_step",
+                    "section_id",
+                    "program_section",
+                    Cascade,
+                ))
                 .take(),
             table("questionnaire")
                 .col(id_ref("program_version_id"))
@@ -76,7 +101,12 @@ impl MigrationTrait for Migration {
                 .col(short_null("scale", 32))
                 // Scoring (sum, subscales, reverse items, weights), bands and alert rules.
                 .col(json_text("scoring"))
-                .foreign_key(&mut fk("questionnaire", "program_version_id", "program_version", Cascade))
+                .foreign_key(&mut fk(
+                    "questionnaire",
+                    "program_version_id",
+                    "program_version",
+                    Cascade,
+                ))
                 .take(),
             table("questionnaire_item")
                 .col(id_ref("questionnaire_id"))
@@ -87,7 +117,12 @@ impl MigrationTrait for Migration {
                 .col(long("text"))
                 .col(json_text("options"))
                 .col(flag("required", true))
-                .foreign_key(&mut fk("questionnaire_item", "questionnaire_id", "questionnaire", Cascade))
+                .foreign_key(&mut fk(
+                    "questionnaire_item",
+                    "questionnaire_id",
+                    "questionnaire",
+                    Cascade,
+                ))
                 .take(),
             table("content_block")
                 .col(id_ref("step_id"))
@@ -99,7 +134,12 @@ impl MigrationTrait for Migration {
                 .col(id_ref_null("questionnaire_id"))
                 .col(json_text_null("show_condition"))
                 .foreign_key(&mut fk("content_block", "step_id", "program_step", Cascade))
-                .foreign_key(&mut fk("content_block", "questionnaire_id", "questionnaire", Restrict))
+                .foreign_key(&mut fk(
+                    "content_block",
+                    "questionnaire_id",
+                    "questionnaire",
+                    Restrict,
+                ))
                 .take(),
             table("program_activation")
                 .col(id_ref("program_version_id"))
@@ -108,10 +148,30 @@ impl MigrationTrait for Migration {
                 .col(id_ref_null("activated_by"))
                 .col(instant_null("deactivated_at"))
                 .col(id_ref_null("deactivated_by"))
-                .foreign_key(&mut fk("program_activation", "program_version_id", "program_version", Cascade))
-                .foreign_key(&mut fk("program_activation", "care_unit_id", "care_unit", Cascade))
-                .foreign_key(&mut fk("program_activation", "activated_by", "staff_person", SetNull))
-                .foreign_key(&mut fk("program_activation", "deactivated_by", "staff_person", SetNull))
+                .foreign_key(&mut fk(
+                    "program_activation",
+                    "program_version_id",
+                    "program_version",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "program_activation",
+                    "care_unit_id",
+                    "care_unit",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "program_activation",
+                    "activated_by",
+                    "staff_person",
+                    SetNull,
+                ))
+                .foreign_key(&mut fk(
+                    "program_activation",
+                    "deactivated_by",
+                    "staff_person",
+                    SetNull,
+                ))
                 .take(),
             table("sharing_agreement")
                 .col(id_ref("program_id"))
@@ -120,9 +180,24 @@ impl MigrationTrait for Migration {
                 .col(instant_null("valid_to"))
                 .col(id_ref_null("created_by"))
                 .col(created_at())
-                .foreign_key(&mut fk("sharing_agreement", "program_id", "program", Cascade))
-                .foreign_key(&mut fk("sharing_agreement", "recipient_provider_id", "care_provider", Cascade))
-                .foreign_key(&mut fk("sharing_agreement", "created_by", "staff_person", SetNull))
+                .foreign_key(&mut fk(
+                    "sharing_agreement",
+                    "program_id",
+                    "program",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "sharing_agreement",
+                    "recipient_provider_id",
+                    "care_provider",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "sharing_agreement",
+                    "created_by",
+                    "staff_person",
+                    SetNull,
+                ))
                 .take(),
         ];
         let indexes = vec![
@@ -138,7 +213,11 @@ impl MigrationTrait for Migration {
             index("content_block", &["step_id", "position"], false),
             index("program_activation", &["care_unit_id"], false),
             index("program_activation", &["program_version_id"], false),
-            index("sharing_agreement", &["program_id", "recipient_provider_id"], true),
+            index(
+                "sharing_agreement",
+                &["program_id", "recipient_provider_id"],
+                true,
+            ),
             index("sharing_agreement", &["recipient_provider_id"], false),
         ];
         create_all(manager, tables, indexes).await

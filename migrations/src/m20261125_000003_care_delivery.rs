@@ -29,18 +29,43 @@ impl MigrationTrait for Migration {
                 .col(id_ref_null("handed_over_to_unit_id"))
                 .col(id_ref_null("sandbox_id"))
                 .foreign_key(&mut fk("enrolment", "patient_id", "patient", Cascade))
-                .foreign_key(&mut fk("enrolment", "program_version_id", "program_version", Restrict))
+                .foreign_key(&mut fk(
+                    "enrolment",
+                    "program_version_id",
+                    "program_version",
+                    Restrict,
+                ))
                 .foreign_key(&mut fk("enrolment", "care_unit_id", "care_unit", Restrict))
-                .foreign_key(&mut fk("enrolment", "responsible_staff_id", "staff_person", SetNull))
-                .foreign_key(&mut fk("enrolment", "handed_over_to_unit_id", "care_unit", SetNull))
+                .foreign_key(&mut fk(
+                    "enrolment",
+                    "responsible_staff_id",
+                    "staff_person",
+                    SetNull,
+                ))
+                .foreign_key(&mut fk(
+                    "enrolment",
+                    "handed_over_to_unit_id",
+                    "care_unit",
+                    SetNull,
+                ))
                 .foreign_key(&mut fk("enrolment", "sandbox_id", "demo_sandbox", Cascade))
                 .take(),
             table("enrolment_therapist")
                 .col(id_ref("enrolment_id"))
                 .col(id_ref("staff_person_id"))
                 .col(created_at())
-                .foreign_key(&mut fk("enrolment_therapist", "enrolment_id", "enrolment", Cascade))
-                .foreign_key(&mut fk("enrolment_therapist", "staff_person_id", "staff_person", Cascade))
+                .foreign_key(&mut fk(
+                    "enrolment_therapist",
+                    "enrolment_id",
+                    "enrolment",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "enrolment_therapist",
+                    "staff_person_id",
+                    "staff_person",
+                    Cascade,
+                ))
                 .take(),
             table("module_state")
                 .col(id_ref("enrolment_id"))
@@ -49,8 +74,18 @@ impl MigrationTrait for Migration {
                 .col(instant_null("unlocked_at"))
                 .col(instant_null("submitted_at"))
                 .col(instant_null("feedback_at"))
-                .foreign_key(&mut fk("module_state", "enrolment_id", "enrolment", Cascade))
-                .foreign_key(&mut fk("module_state", "module_id", "program_module", Restrict))
+                .foreign_key(&mut fk(
+                    "module_state",
+                    "enrolment_id",
+                    "enrolment",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "module_state",
+                    "module_id",
+                    "program_module",
+                    Restrict,
+                ))
                 .take(),
             table("questionnaire_response")
                 .col(id_ref("enrolment_id"))
@@ -60,16 +95,36 @@ impl MigrationTrait for Migration {
                 .col(short_null("band", 32))
                 // Subscale scores and the scoring rules' version, computed by the server.
                 .col(json_text("scores"))
-                .foreign_key(&mut fk("questionnaire_response", "enrolment_id", "enrolment", Cascade))
-                .foreign_key(&mut fk("questionnaire_response", "questionnaire_id", "questionnaire", Restrict))
+                .foreign_key(&mut fk(
+                    "questionnaire_response",
+                    "enrolment_id",
+                    "enrolment",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "questionnaire_response",
+                    "questionnaire_id",
+                    "questionnaire",
+                    Restrict,
+                ))
                 .take(),
             table("item_answer")
                 .col(id_ref("response_id"))
                 .col(id_ref("item_id"))
                 .col(json_text("value"))
                 .col(int_null("score"))
-                .foreign_key(&mut fk("item_answer", "response_id", "questionnaire_response", Cascade))
-                .foreign_key(&mut fk("item_answer", "item_id", "questionnaire_item", Restrict))
+                .foreign_key(&mut fk(
+                    "item_answer",
+                    "response_id",
+                    "questionnaire_response",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "item_answer",
+                    "item_id",
+                    "questionnaire_item",
+                    Restrict,
+                ))
                 .take(),
             table("worksheet_entry")
                 .col(id_ref("enrolment_id"))
@@ -77,8 +132,18 @@ impl MigrationTrait for Migration {
                 .col(json_text("fields"))
                 .col(instant("updated_at"))
                 .col(instant_null("submitted_at"))
-                .foreign_key(&mut fk("worksheet_entry", "enrolment_id", "enrolment", Cascade))
-                .foreign_key(&mut fk("worksheet_entry", "content_block_id", "content_block", Restrict))
+                .foreign_key(&mut fk(
+                    "worksheet_entry",
+                    "enrolment_id",
+                    "enrolment",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "worksheet_entry",
+                    "content_block_id",
+                    "content_block",
+                    Restrict,
+                ))
                 .take(),
             table("message_thread")
                 .col(id_ref("patient_id"))
@@ -87,8 +152,18 @@ impl MigrationTrait for Migration {
                 .col(short("subject", 200))
                 .col(created_at())
                 .foreign_key(&mut fk("message_thread", "patient_id", "patient", Cascade))
-                .foreign_key(&mut fk("message_thread", "care_unit_id", "care_unit", Restrict))
-                .foreign_key(&mut fk("message_thread", "enrolment_id", "enrolment", SetNull))
+                .foreign_key(&mut fk(
+                    "message_thread",
+                    "care_unit_id",
+                    "care_unit",
+                    Restrict,
+                ))
+                .foreign_key(&mut fk(
+                    "message_thread",
+                    "enrolment_id",
+                    "enrolment",
+                    SetNull,
+                ))
                 .take(),
             table("message")
                 .col(id_ref("thread_id"))
@@ -99,7 +174,12 @@ impl MigrationTrait for Migration {
                 .col(instant("sent_at"))
                 .col(instant_null("read_at"))
                 .foreign_key(&mut fk("message", "thread_id", "message_thread", Cascade))
-                .foreign_key(&mut fk("message", "sender_staff_id", "staff_person", SetNull))
+                .foreign_key(&mut fk(
+                    "message",
+                    "sender_staff_id",
+                    "staff_person",
+                    SetNull,
+                ))
                 .take(),
             // A flag is closed with a comment, never deleted: a risk answer's flag cannot be lost.
             table("flag")
@@ -121,7 +201,12 @@ impl MigrationTrait for Migration {
                 .foreign_key(&mut fk("flag", "patient_id", "patient", Cascade))
                 .foreign_key(&mut fk("flag", "care_unit_id", "care_unit", Restrict))
                 .foreign_key(&mut fk("flag", "enrolment_id", "enrolment", SetNull))
-                .foreign_key(&mut fk("flag", "assigned_staff_id", "staff_person", SetNull))
+                .foreign_key(&mut fk(
+                    "flag",
+                    "assigned_staff_id",
+                    "staff_person",
+                    SetNull,
+                ))
                 .foreign_key(&mut fk("flag", "closed_by", "staff_person", SetNull))
                 .take(),
             // Notifications carry a template code only, never clinical content.
@@ -135,8 +220,18 @@ impl MigrationTrait for Migration {
                 .col(int("attempts").default(0).take())
                 .col(instant_null("sent_at"))
                 .col(short_null("last_error", 500))
-                .foreign_key(&mut fk("notification_outbox", "patient_id", "patient", Cascade))
-                .foreign_key(&mut fk("notification_outbox", "staff_person_id", "staff_person", Cascade))
+                .foreign_key(&mut fk(
+                    "notification_outbox",
+                    "patient_id",
+                    "patient",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "notification_outbox",
+                    "staff_person_id",
+                    "staff_person",
+                    Cascade,
+                ))
                 .take(),
         ];
         let indexes = vec![
@@ -144,12 +239,24 @@ impl MigrationTrait for Migration {
             index("enrolment", &["care_unit_id", "state"], false),
             index("enrolment", &["responsible_staff_id"], false),
             index("enrolment", &["sandbox_id"], false),
-            index("enrolment_therapist", &["enrolment_id", "staff_person_id"], true),
+            index(
+                "enrolment_therapist",
+                &["enrolment_id", "staff_person_id"],
+                true,
+            ),
             index("enrolment_therapist", &["staff_person_id"], false),
             index("module_state", &["enrolment_id", "module_id"], true),
-            index("questionnaire_response", &["enrolment_id", "submitted_at"], false),
+            index(
+                "questionnaire_response",
+                &["enrolment_id", "submitted_at"],
+                false,
+            ),
             index("item_answer", &["response_id", "item_id"], true),
-            index("worksheet_entry", &["enrolment_id", "content_block_id"], false),
+            index(
+                "worksheet_entry",
+                &["enrolment_id", "content_block_id"],
+                false,
+            ),
             index("message_thread", &["patient_id"], false),
             index("message_thread", &["care_unit_id"], false),
             index("message", &["thread_id", "sent_at"], false),

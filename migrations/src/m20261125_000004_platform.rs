@@ -51,9 +51,24 @@ impl MigrationTrait for Migration {
                 .col(instant("absolute_expiry"))
                 .col(short_null("user_agent", 300))
                 .foreign_key(&mut fk("user_session", "patient_id", "patient", Cascade))
-                .foreign_key(&mut fk("user_session", "staff_person_id", "staff_person", Cascade))
-                .foreign_key(&mut fk("user_session", "staff_assignment_id", "staff_assignment", Cascade))
-                .foreign_key(&mut fk("user_session", "sandbox_id", "demo_sandbox", Cascade))
+                .foreign_key(&mut fk(
+                    "user_session",
+                    "staff_person_id",
+                    "staff_person",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "user_session",
+                    "staff_assignment_id",
+                    "staff_assignment",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "user_session",
+                    "sandbox_id",
+                    "demo_sandbox",
+                    Cascade,
+                ))
                 .take(),
             table("status_notice")
                 // "info", "maintenance", "degraded", "outage".
@@ -114,7 +129,12 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         drop_all(
             manager,
-            &["fault_report", "status_notice", "user_session", "access_log"],
+            &[
+                "fault_report",
+                "status_notice",
+                "user_session",
+                "access_log",
+            ],
         )
         .await?;
         if manager.get_database_backend() == DatabaseBackend::Postgres {

@@ -19,7 +19,12 @@ pub struct Cli {
     pub command: Option<Command>,
 
     /// Address to listen on.
-    #[arg(long, env = "LOTSEN_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    #[arg(
+        long,
+        env = "LOTSEN_ADDR",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
     pub addr: SocketAddr,
 
     /// Database URL: `sqlite://path?mode=rwc` or `postgres://user@host/db`.

@@ -9,7 +9,10 @@ pub enum DbSetupError {
     #[error("unsupported database URL (use sqlite:// or postgres://)")]
     UnsupportedUrl,
     #[error("cannot create the database directory {path}: {source}")]
-    Directory { path: String, source: std::io::Error },
+    Directory {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot connect to the database: {0}")]
     Connect(sea_orm::DbErr),
     #[error("database set-up failed: {0}")]
@@ -20,7 +23,9 @@ pub enum DbSetupError {
 
 /// The file path of a `sqlite://` URL, if it names a file.
 fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
@@ -31,20 +36,22 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbSetupError> {
     if !is_sqlite && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
         return Err(DbSetupError::UnsupportedUrl);
     }
-    if let Some(parent) = sqlite_path(url).and_then(|p| std::path::Path::new(p).parent()) {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).map_err(|source| DbSetupError::Directory {
-                path: parent.display().to_string(),
-                source,
-            })?;
-        }
+    if let Some(parent) = sqlite_path(url).and_then(|p| std::path::Path::new(p).parent())
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|source| DbSetupError::Directory {
+            path: parent.display().to_string(),
+            source,
+        })?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(if is_sqlite { 8 } else { 32 })
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
-    let db = Database::connect(options).await.map_err(DbSetupError::Connect)?;
+    let db = Database::connect(options)
+        .await
+        .map_err(DbSetupError::Connect)?;
     if db.get_database_backend() == DbBackend::Sqlite {
         // WAL is a property of the file: set once, it holds for every connection.
         db.execute_unprepared("PRAGMA journal_mode=WAL")
@@ -60,7 +67,9 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<usize, DbSetupError> {
         .await
         .map_err(DbSetupError::Migrate)?
         .len();
-    Migrator::up(db, None).await.map_err(DbSetupError::Migrate)?;
+    Migrator::up(db, None)
+        .await
+        .map_err(DbSetupError::Migrate)?;
     Ok(pending)
 }
 
@@ -70,7 +79,10 @@ mod tests {
 
     #[test]
     fn finds_the_file_of_a_sqlite_url() {
-        assert_eq!(sqlite_path("sqlite://data/lotsen.db?mode=rwc"), Some("data/lotsen.db"));
+        assert_eq!(
+            sqlite_path("sqlite://data/lotsen.db?mode=rwc"),
+            Some("data/lotsen.db")
+        );
         assert_eq!(sqlite_path("sqlite:///tmp/x.db"), Some("/tmp/x.db"));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://h/db"), None);

@@ -18,7 +18,10 @@ pub enum ServeError {
     #[error(transparent)]
     Database(#[from] db::DbSetupError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -28,7 +31,10 @@ pub async fn app_state(database_url: &str, addr: SocketAddr) -> Result<AppState,
     let db = db::connect(database_url).await?;
     let applied = db::migrate(&db).await?;
     tracing::info!(applied, backend = ?db.get_database_backend(), "database ready");
-    Ok(AppState { leptos_options: site::leptos_options(addr), db })
+    Ok(AppState {
+        leptos_options: site::leptos_options(addr),
+        db,
+    })
 }
 
 /// `lotsen serve`: runs until SIGTERM or Ctrl-C, then finishes the requests in flight.

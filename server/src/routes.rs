@@ -86,7 +86,9 @@ async fn fallback(State(state): State<AppState>, request: Request) -> Response {
     let render = leptos_axum::render_app_to_stream_with_context(state.context(), move || {
         shell(options.clone())
     });
-    render(Request::from_parts(parts, body)).await.into_response()
+    render(Request::from_parts(parts, body))
+        .await
+        .into_response()
 }
 
 /// Headers for every response. The script policy (CSP with nonces) comes with the session work.

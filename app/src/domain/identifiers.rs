@@ -33,7 +33,7 @@ fn luhn_ok(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn digits_of(s: &str) -> Option<Vec<u8>> {
@@ -46,7 +46,9 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         _ => 0,
     }
@@ -247,17 +249,39 @@ mod tests {
         assert_eq!(a.as_str(), "191212121212");
         assert_eq!(a.to_string(), "19121212-1212");
         assert!(Personnummer::parse("199001012385").is_ok());
-        assert!(Personnummer::parse(" 200002292381 ").is_ok(), "leap day 2000");
+        assert!(
+            Personnummer::parse(" 200002292381 ").is_ok(),
+            "leap day 2000"
+        );
     }
 
     #[test]
     fn personnummer_refuses_bad_input_with_the_specific_reason() {
-        assert_eq!(Personnummer::parse("191212121213"), Err(IdentifierError::CheckDigit));
-        assert_eq!(Personnummer::parse("19121212121"), Err(IdentifierError::Format));
-        assert_eq!(Personnummer::parse("1912121212a2"), Err(IdentifierError::Format));
-        assert_eq!(Personnummer::parse("191213121212"), Err(IdentifierError::Date));
-        assert_eq!(Personnummer::parse("190002290000"), Err(IdentifierError::Date), "1900 is no leap year");
-        assert_eq!(Personnummer::parse("191212001212"), Err(IdentifierError::Date));
+        assert_eq!(
+            Personnummer::parse("191212121213"),
+            Err(IdentifierError::CheckDigit)
+        );
+        assert_eq!(
+            Personnummer::parse("19121212121"),
+            Err(IdentifierError::Format)
+        );
+        assert_eq!(
+            Personnummer::parse("1912121212a2"),
+            Err(IdentifierError::Format)
+        );
+        assert_eq!(
+            Personnummer::parse("191213121212"),
+            Err(IdentifierError::Date)
+        );
+        assert_eq!(
+            Personnummer::parse("190002290000"),
+            Err(IdentifierError::Date),
+            "1900 is no leap year"
+        );
+        assert_eq!(
+            Personnummer::parse("191212001212"),
+            Err(IdentifierError::Date)
+        );
         assert_eq!(Personnummer::parse(""), Err(IdentifierError::Format));
     }
 
@@ -266,8 +290,12 @@ mod tests {
         // Day 12 + 60 = 72; check digit recomputed for the changed digits.
         let input = "191212721219";
         assert!(luhn_ok(&digits_of(&input[2..]).expect("digits")));
-        assert_eq!(Personnummer::parse(input), Err(IdentifierError::CoordinationNumber));
-        let c = Personnummer::parse_allowing_coordination(input).expect("valid coordination number");
+        assert_eq!(
+            Personnummer::parse(input),
+            Err(IdentifierError::CoordinationNumber)
+        );
+        let c =
+            Personnummer::parse_allowing_coordination(input).expect("valid coordination number");
         assert!(c.is_coordination_number());
     }
 
@@ -283,15 +311,31 @@ mod tests {
     fn org_number_and_hsa_id() {
         let org = OrgNumber::parse("232100-0016").expect("Region Stockholm's number");
         assert_eq!(org.to_string(), "232100-0016");
-        assert_eq!(OrgNumber::parse("2321000017"), Err(IdentifierError::CheckDigit));
-        assert_eq!(OrgNumber::parse("1912121212"), Err(IdentifierError::Format), "third digit < 2");
+        assert_eq!(
+            OrgNumber::parse("2321000017"),
+            Err(IdentifierError::CheckDigit)
+        );
+        assert_eq!(
+            OrgNumber::parse("1912121212"),
+            Err(IdentifierError::Format),
+            "third digit < 2"
+        );
 
         let hsa = HsaId::parse("se2321000016-abc1").expect("valid");
         assert_eq!(hsa.as_str(), "SE2321000016-ABC1");
         assert_eq!(hsa.org_number(), Some(org));
         assert_eq!(HsaId::parse("SE2321000016"), Err(IdentifierError::Format));
-        assert_eq!(HsaId::parse("SE2321000016-AB C"), Err(IdentifierError::Format));
-        assert_eq!(HsaId::parse("SE2321000017-ABC1"), Err(IdentifierError::CheckDigit));
-        assert_eq!(HsaId::parse("NO2321000016-ABC1"), Err(IdentifierError::Format));
+        assert_eq!(
+            HsaId::parse("SE2321000016-AB C"),
+            Err(IdentifierError::Format)
+        );
+        assert_eq!(
+            HsaId::parse("SE2321000017-ABC1"),
+            Err(IdentifierError::CheckDigit)
+        );
+        assert_eq!(
+            HsaId::parse("NO2321000016-ABC1"),
+            Err(IdentifierError::Format)
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Shared domain types: typed ids and validated values. Pure Rust, compiled for the browser and
 //! for the server alike.
 
-mod ids;
 mod identifiers;
+mod ids;
 
 pub use identifiers::{HsaId, IdentifierError, OrgNumber, Personnummer};
 pub use ids::*;

@@ -65,8 +65,12 @@ pub fn StartPage() -> impl IntoView {
 #[component]
 fn Overview(overview: ServiceOverview) -> impl IntoView {
     let i18n = use_i18n();
-    let ServiceOverview { active_care_units, published_programs, ongoing_enrolments, notices } =
-        overview;
+    let ServiceOverview {
+        active_care_units,
+        published_programs,
+        ongoing_enrolments,
+        notices,
+    } = overview;
     let status = if notices.is_empty() {
         view! { <p class="status status-ok">{t!(i18n, start.status_ok)}</p> }.into_any()
     } else {
@@ -75,7 +79,7 @@ fn Overview(overview: ServiceOverview) -> impl IntoView {
                 {notices.into_iter().map(|notice| view! { <Notice notice /> }).collect_view()}
             </ul>
         }
-            .into_any()
+        .into_any()
     };
     view! {
         <ul class="figures" data-testid="figures">
@@ -102,7 +106,14 @@ fn Notice(notice: StatusNotice) -> impl IntoView {
     let i18n = use_i18n();
     let class = format!("notice notice-{}", notice.severity.as_code());
     let english = move || i18n.get_locale() == Locale::en;
-    let StatusNotice { title_sv, title_en, body_sv, body_en, since, .. } = notice;
+    let StatusNotice {
+        title_sv,
+        title_en,
+        body_sv,
+        body_en,
+        since,
+        ..
+    } = notice;
     view! {
         <li class=class>
             <strong>{move || if english() { title_en.clone() } else { title_sv.clone() }}</strong>

@@ -1,0 +1,126 @@
+# Lotsen: the two commands of the README, and the steps they are made of.
+#
+#   make run    build and start Lotsen on http://127.0.0.1:3000 (SQLite under ./data/)
+#   make test   every test: formatting, lints, unit and database tests on SQLite and
+#               PostgreSQL, the release build with its size budget, browser tests
+#
+# Both install whatever they need on a fresh machine (only package registries are reachable)
+# and skip what is already there.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# One warm build directory outside the checkout, shared by every clone on this machine.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/lotsen/target
+TOOLS_DIR := $(HOME)/.cache/lotsen/tools
+export PATH := $(HOME)/.cargo/bin:$(TOOLS_DIR)/node_modules/.bin:$(PATH)
+
+CARGO_LEPTOS_VERSION := 0.3.11
+BINARYEN_VERSION := 132
+# The CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
+
+BIN := $(CARGO_TARGET_DIR)/release/lotsen
+PKG_DIR := target/site/pkg
+REPORT_DIR := target/test-report
+# First load of the release build (JS + WASM, brotli) may not exceed this.
+SIZE_BUDGET_KIB := 200
+
+export LOTSEN_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+NATIVE_PACKAGES := -p app --features app/ssr -p lotsen-server -p migrations
+
+.PHONY: help run test setup setup-test build lint test-rust size-check test-e2e e2e-deps \
+	toolchain cargo-leptos wasm-bindgen binaryen chromium node
+
+help:
+	@echo "make run   - build and start Lotsen on http://127.0.0.1:3000"
+	@echo "make test  - run every test"
+
+## The two commands ---------------------------------------------------------------------------
+
+run: build
+	@echo "Lotsen: http://127.0.0.1:3000 (Ctrl-C stops it)"
+	exec "$(BIN)" serve
+
+test: setup-test lint test-rust build size-check test-e2e
+	@bash .ci/verify-report "$(REPORT_DIR)"
+
+## Set-up (idempotent) ------------------------------------------------------------------------
+
+setup: toolchain cargo-leptos wasm-bindgen binaryen
+
+setup-test: setup chromium e2e-deps
+
+toolchain:
+	@rustup toolchain install >/dev/null 2>&1 || rustup toolchain install
+	@rustc --version
+
+cargo-leptos: toolchain
+	@if [ "$$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $(CARGO_LEPTOS_VERSION)" ]; then \
+		echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (about 10 minutes, once per machine)"; \
+		cargo install --locked cargo-leptos --version $(CARGO_LEPTOS_VERSION) --features no_downloads; \
+	fi
+
+# Without --locked: the lock file shipped with wasm-bindgen-cli 0.2.130 names a webpki-roots
+# release that the registry no longer serves.
+wasm-bindgen: toolchain
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+		echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+
+node:
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+
+# wasm-opt from npm's binaryen: Debian's is too old for current rustc output.
+binaryen: node
+	@if [ ! -x "$(TOOLS_DIR)/node_modules/.bin/wasm-opt" ]; then \
+		mkdir -p "$(TOOLS_DIR)"; \
+		npm install --prefix "$(TOOLS_DIR)" --no-audit --no-fund --silent binaryen@$(BINARYEN_VERSION); \
+	fi
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+e2e-deps: node
+	@if [ ! -d end2end/node_modules/@playwright/test ]; then \
+		cd end2end && npm ci --no-audit --no-fund --silent; \
+	fi
+
+## Build --------------------------------------------------------------------------------------
+
+build: setup
+	cargo leptos build --release --precompress
+
+## Tests --------------------------------------------------------------------------------------
+
+lint: toolchain
+	cargo fmt --all --check
+	cargo clippy $(NATIVE_PACKAGES) --all-targets -- -D warnings
+	cargo clippy -p lotsen-frontend --target wasm32-unknown-unknown -- -D warnings
+
+# Unit tests, and the database tests on SQLite and on PostgreSQL.
+test-rust: toolchain
+	@mkdir -p $(REPORT_DIR)
+	cargo test $(NATIVE_PACKAGES) 2>&1 | tee $(REPORT_DIR)/rust.log
+
+size-check:
+	@mkdir -p $(REPORT_DIR)
+	@js=$$(ls $(PKG_DIR)/*.js.br | head -1); wasm=$$(ls $(PKG_DIR)/*.wasm.br | head -1); \
+	total=$$(( $$(stat -c %s "$$js") + $$(stat -c %s "$$wasm") )); \
+	kib=$$(awk "BEGIN { printf \"%.1f\", $$total / 1024 }"); \
+	echo "first load (JS + WASM, brotli): $$kib KiB (js $$(stat -c %s "$$js") B, wasm $$(stat -c %s "$$wasm") B); budget $(SIZE_BUDGET_KIB) KiB" \
+		| tee $(REPORT_DIR)/size.txt; \
+	if [ $$total -gt $$(( $(SIZE_BUDGET_KIB) * 1024 )) ]; then echo "size budget exceeded"; exit 1; fi
+
+# Browser tests against the release build, on a free port with a fresh database.
+test-e2e: e2e-deps chromium
+	@mkdir -p $(REPORT_DIR)
+	port=$$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"); \
+	data=$$(mktemp -d); \
+	cd end2end && CI=1 LOTSEN_BIN="$(BIN)" LOTSEN_E2E_PORT=$$port LOTSEN_E2E_DATA=$$data \
+		npx playwright test; \
+	rm -rf "$$data"
+	@cp end2end/test-results/results.json $(REPORT_DIR)/e2e.json

@@ -1,0 +1,159 @@
+//! The server's HTTP surface, in process, on both database engines.
+
+#![allow(clippy::expect_used)]
+
+use app::db_test;
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use lotsen_server::{AppState, router};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use tower::ServiceExt;
+
+fn app(db: DatabaseConnection) -> Router {
+    let leptos_options = leptos::config::LeptosOptions::builder()
+        .output_name("lotsen")
+        .build();
+    router(AppState { leptos_options, db })
+}
+
+async fn send(
+    router: &Router,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = to_bytes(response.into_body(), 4 << 20).await.expect("body");
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn get(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).expect("request")
+}
+
+db_test!(health_and_readiness_answer, |db| {
+    let router = app(db.clone());
+    let (status, _, body) = send(&router, get("/healthz")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
+    let (status, _, body) = send(&router, get("/readyz")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ready"));
+
+    // When the database is gone, the server is alive but not ready.
+    db.clone().close().await.expect("close");
+    let (status, _, _) = send(&router, get("/readyz")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, _, _) = send(&router, get("/healthz")).await;
+    assert_eq!(status, StatusCode::OK);
+});
+
+db_test!(start_page_is_rendered_on_the_server_in_swedish, |db| {
+    db.execute_unprepared(
+        "INSERT INTO status_notice (severity, title_sv, title_en, starts_at) \
+         VALUES ('maintenance', 'Planerat underhåll i natt', 'Planned maintenance tonight', CURRENT_TIMESTAMP)",
+    )
+    .await
+    .expect("notice");
+    let router = app(db);
+    let (status, headers, html) = send(&router, get("/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/html")
+    );
+    assert!(
+        html.contains(r#"<html lang="sv""#),
+        "Swedish by default: {}",
+        &html[..200.min(html.len())]
+    );
+    assert!(html.contains("Hjälp att må bättre, i din egen takt"));
+    assert!(html.contains("<title>Lotsen – stöd och behandling på nätet</title>"));
+    // The data from the database is in the first HTML, not only after hydration.
+    assert!(
+        html.contains("Planerat underhåll i natt"),
+        "status notice rendered on the server"
+    );
+    assert!(html.contains(r#"data-testid="figures""#));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+});
+
+db_test!(english_is_chosen_by_cookie_or_browser_language, |db| {
+    let router = app(db);
+    let request = Request::get("/")
+        .header(header::COOKIE, "i18n_pref_locale=en")
+        .body(Body::empty())
+        .expect("request");
+    let (_, _, html) = send(&router, request).await;
+    assert!(html.contains(r#"<html lang="en""#));
+    assert!(html.contains("Help to feel better, at your own pace"));
+
+    let request = Request::get("/")
+        .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9")
+        .body(Body::empty())
+        .expect("request");
+    let (_, _, html) = send(&router, request).await;
+    assert!(
+        html.contains("Help to feel better"),
+        "Accept-Language is honoured"
+    );
+});
+
+db_test!(language_form_sets_the_cookie_and_goes_back, |db| {
+    let router = app(db);
+    let request = Request::post("/sprak")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("lang=en&next=%2F"))
+        .expect("request");
+    let (status, headers, _) = send(&router, request).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/");
+    let cookie = headers[header::SET_COOKIE].to_str().expect("ascii");
+    assert!(cookie.starts_with("i18n_pref_locale=en;"), "{cookie}");
+
+    // Another site is never a redirect target; an unknown language changes nothing.
+    let request = Request::post("/sprak")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("lang=sv&next=https%3A%2F%2Fevil.example%2F"))
+        .expect("request");
+    let (_, headers, _) = send(&router, request).await;
+    assert_eq!(headers[header::LOCATION], "/");
+    let request = Request::post("/sprak")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("lang=de"))
+        .expect("request");
+    let (status, headers, body) = send(&router, request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(headers.get(header::SET_COOKIE).is_none());
+    assert!(body.contains("Unknown language"));
+});
+
+db_test!(unknown_pages_answer_404_with_a_page, |db| {
+    let router = app(db);
+    let (status, _, html) = send(&router, get("/finns-inte")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("Sidan finns inte"));
+});
+
+db_test!(server_function_returns_the_overview_as_json, |db| {
+    db.execute_unprepared(
+        "INSERT INTO care_provider (name, org_number, county_code, kind) VALUES ('Region X', '2321000016', '01', 'region'); \
+         INSERT INTO care_unit (care_provider_id, hsa_id, name) VALUES (1, 'SE2321000016-A1', 'Enhet A')",
+    )
+    .await
+    .expect("seed");
+    let router = app(db);
+    let request = Request::post("/api/service_overview")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::empty())
+        .expect("request");
+    let (status, _, body) = send(&router, request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["active_care_units"], 1);
+    assert_eq!(json["published_programs"], 0);
+    assert_eq!(json["notices"], serde_json::json!([]));
+});
