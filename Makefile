@@ -29,7 +29,7 @@ SIZE_BUDGET_KIB := 200
 
 export LOTSEN_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-NATIVE_PACKAGES := -p app --features app/ssr -p lotsen-server -p migrations
+NATIVE_PACKAGES := -p app --features app/ssr -p lotsen -p migrations
 
 .PHONY: help run test setup setup-test build lint test-rust size-check test-e2e e2e-deps \
 	toolchain cargo-leptos wasm-bindgen binaryen chromium node
@@ -124,3 +124,10 @@ test-e2e: e2e-deps chromium
 		npx playwright test; \
 	rm -rf "$$data"
 	@cp end2end/test-results/results.json $(REPORT_DIR)/e2e.json
+
+## Benchmarks ---------------------------------------------------------------------------------
+
+.PHONY: bench
+# The start page's SSR throughput as a ratio to /healthz, same server, same run.
+bench: build
+	bash server/bench/ssr-throughput.sh "$(BIN)"

@@ -35,7 +35,8 @@ export default defineConfig({
   retries: 0,
   workers: 2,
   reporter: [['list'], ['json', { outputFile: 'test-results/results.json' }]],
-  use: { baseURL, locale: 'sv-SE', trace: 'off' },
+  // An English browser: the service must still start in Swedish.
+  use: { baseURL, locale: 'en-GB', trace: 'off' },
   // Every test runs twice: hydrated, and with JavaScript disabled (progressive enhancement).
   projects: [
     { name: 'hydrated', use: { ...chromium, javaScriptEnabled: true } },

@@ -41,7 +41,9 @@ fn LanguageSwitch() -> impl IntoView {
     let location = leptos_router::hooks::use_location();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        i18n.set_locale(other());
+        let locale = other();
+        i18n.set_locale(locale);
+        remember_locale(locale);
     };
     view! {
         <form method="post" action="/sprak" class="lang-switch" on:submit=on_submit>
@@ -53,6 +55,25 @@ fn LanguageSwitch() -> impl IntoView {
         </form>
     }
 }
+
+/// The cookie that carries the chosen language; the server reads it for every render.
+pub const LANGUAGE_COOKIE: &str = "i18n_pref_locale";
+
+/// Keeps the choice for the next visit. The server sets the same cookie for the form without
+/// JavaScript.
+#[cfg(feature = "hydrate")]
+fn remember_locale(locale: Locale) {
+    use wasm_bindgen::JsCast;
+    if let Ok(document) = leptos::prelude::document().dyn_into::<web_sys::HtmlDocument>() {
+        let _ = document.set_cookie(&format!(
+            "{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            locale.as_str()
+        ));
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn remember_locale(_locale: Locale) {}
 
 #[component]
 pub fn NotFound() -> impl IntoView {

@@ -28,4 +28,5 @@ pub mod server;
 #[cfg(feature = "ssr")]
 pub mod testing;
 
+pub use layout::LANGUAGE_COOKIE;
 pub use shell::{App, shell};

@@ -30,7 +30,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <I18nContextProvider>
+        <I18nContextProvider ssr_lang_header_getter=no_browser_language()>
             <Meta name="color-scheme" content="light" />
             <Router>
                 <Layout>
@@ -43,4 +43,11 @@ pub fn App() -> impl IntoView {
             </Router>
         </I18nContextProvider>
     }
+}
+
+/// Swedish unless the person chose English with the switch: the browser's language setting is
+/// not consulted, since many people here browse with English settings and expect a Swedish
+/// public service.
+fn no_browser_language() -> leptos_i18n::context::UseLocalesOptions {
+    leptos_i18n::context::UseLocalesOptions::default().ssr_lang_header_getter(|| None)
 }

@@ -16,7 +16,7 @@ test('the start page tells what Lotsen is, in Swedish', async ({ page, hydrated 
   await expect(figures).toContainText('vårdenheter');
   await expect(figures.locator('.figure')).toHaveText(['0', '0', '0']);
   await expect(page.getByText('Inga kända driftstörningar.')).toBeVisible();
-  await expectAccessible(page);
+  await expectAccessible(page, hydrated);
 });
 
 test('the language switch turns the page into English and back', async ({ page, hydrated }) => {
@@ -32,7 +32,7 @@ test('the language switch turns the page into English and back', async ({ page, 
   );
   await expect(page.locator('html')).toHaveAttribute('lang', 'en');
   await expect(page.getByText('No known disruptions.')).toBeVisible();
-  await expectAccessible(page);
+  await expectAccessible(page, hydrated);
 
   // The choice is remembered on the next visit.
   await open(page, '/', hydrated);
@@ -66,7 +66,7 @@ test('an unknown address shows a helpful page with status 404', async ({ page, h
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(
     'Hjälp att må bättre, i din egen takt',
   );
-  await expectAccessible(page);
+  await expectAccessible(page, hydrated);
 });
 
 test('the skip link leads to the main content', async ({ page, hydrated }) => {

@@ -7,8 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-/// The cookie that leptos_i18n reads and writes.
-const LANGUAGE_COOKIE: &str = "i18n_pref_locale";
+use app::LANGUAGE_COOKIE;
 
 #[derive(Debug, Deserialize)]
 pub struct LanguageForm {
