@@ -2,7 +2,22 @@
 
 use crate::i18n::*;
 use leptos::prelude::*;
+use leptos::text_prop::TextProp;
 use leptos_meta::Title;
+
+/// A page's title, reactive in the browser. On the server it is computed once while the page
+/// renders: the head is written after the body, when the page's signals may already be gone
+/// (reading them then panics under load).
+pub fn page_title(text: impl Fn() -> String + Send + Sync + 'static) -> TextProp {
+    #[cfg(feature = "ssr")]
+    {
+        TextProp::from(text())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        TextProp::from(text)
+    }
+}
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
@@ -83,7 +98,7 @@ pub fn NotFound() -> impl IntoView {
     }
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, not_found_title).to_string() />
+        <Title text=page_title(move || t_string!(i18n, not_found_title).to_string()) />
         <h1>{t!(i18n, not_found_title)}</h1>
         <p>{t!(i18n, not_found_body)}</p>
         <p>

@@ -48,6 +48,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbSetupError> {
     options
         .max_connections(if is_sqlite { 8 } else { 32 })
         .acquire_timeout(Duration::from_secs(5))
+        // No ping before every query: a dead connection fails the query, which the pool then
+        // replaces; a ping would double the round trips of every request.
+        .test_before_acquire(false)
         .sqlx_logging(false);
     let db = Database::connect(options)
         .await

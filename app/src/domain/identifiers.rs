@@ -58,6 +58,36 @@ fn number(d: &[u8]) -> u32 {
     d.iter().fold(0, |acc, x| acc * 10 + u32::from(*x))
 }
 
+/// String conversions shared by the validated identifiers: serde goes through `TryFrom<String>`
+/// (so every deserialised value is validated) and `Into<String>`.
+macro_rules! validated_string {
+    ($name:ident, $parse:path) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = IdentifierError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                $parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+    };
+}
+
+// Stored numbers may be coordination numbers where a region allows them.
+validated_string!(Personnummer, Personnummer::parse_allowing_coordination);
+validated_string!(OrgNumber, OrgNumber::parse);
+validated_string!(HsaId, HsaId::parse);
+
 /// A Swedish personal identity number in its 12-digit form, `YYYYMMDDNNNN`.
 ///
 /// Accepts `YYYYMMDDNNNN` and `YYYYMMDD-NNNN`. The date must exist and the last digit is a Luhn
@@ -104,10 +134,6 @@ impl Personnummer {
         Ok(Self(compact))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     pub fn is_coordination_number(&self) -> bool {
         self.0.as_bytes()[6] >= b'6'
     }
@@ -131,19 +157,6 @@ impl FromStr for Personnummer {
     }
 }
 
-impl TryFrom<String> for Personnummer {
-    type Error = IdentifierError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse_allowing_coordination(&value)
-    }
-}
-
-impl From<Personnummer> for String {
-    fn from(value: Personnummer) -> Self {
-        value.0
-    }
-}
-
 /// A Swedish organisation number, 10 digits (`NNNNNN-NNNN` accepted), Luhn-checked.
 /// The third digit is at least 2, which tells it apart from a personal identity number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -162,28 +175,11 @@ impl OrgNumber {
         }
         Ok(Self(compact))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl fmt::Display for OrgNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-{}", &self.0[..6], &self.0[6..])
-    }
-}
-
-impl TryFrom<String> for OrgNumber {
-    type Error = IdentifierError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<OrgNumber> for String {
-    fn from(value: OrgNumber) -> Self {
-        value.0
     }
 }
 
@@ -209,10 +205,6 @@ impl HsaId {
         Ok(Self(s))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The organisation number of the care provider that issued this HSA-ID.
     pub fn org_number(&self) -> Option<OrgNumber> {
         OrgNumber::parse(&self.0[2..12]).ok()
@@ -222,19 +214,6 @@ impl HsaId {
 impl fmt::Display for HsaId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for HsaId {
-    type Error = IdentifierError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<HsaId> for String {
-    fn from(value: HsaId) -> Self {
-        value.0
     }
 }
 

@@ -1,5 +1,6 @@
 use super::{ServiceOverview, StatusNotice, get_service_overview};
 use crate::i18n::*;
+use crate::layout::page_title;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -9,7 +10,7 @@ pub fn StartPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| get_service_overview());
 
     view! {
-        <Title text=move || t_string!(i18n, start.title).to_string() />
+        <Title text=page_title(move || t_string!(i18n, start.title).to_string()) />
         <section class="hero" aria-labelledby="hero-heading">
             <h1 id="hero-heading">{t!(i18n, start.hero_heading)}</h1>
             <p class="lead">{t!(i18n, start.hero_lead)}</p>

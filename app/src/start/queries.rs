@@ -1,45 +1,39 @@
 //! Database reads behind the start page.
 
 use super::{ServiceOverview, Severity, StatusNotice};
-use crate::db::entities::{care_unit, enrolment, program, program_version, status_notice};
+use crate::db::entities::status_notice;
 use crate::domain::StatusNoticeId;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Statement,
 };
+
+/// The three public figures in one round trip. Plain SQL that reads the same on SQLite and
+/// PostgreSQL (`WHERE active` works on both engines' booleans).
+const FIGURES_SQL: &str = "SELECT \
+    (SELECT COUNT(*) FROM care_unit WHERE active AND sandbox_id IS NULL), \
+    (SELECT COUNT(*) FROM program p WHERE p.sandbox_id IS NULL AND EXISTS \
+        (SELECT 1 FROM program_version v WHERE v.program_id = p.id AND v.status = 'published')), \
+    (SELECT COUNT(*) FROM enrolment WHERE sandbox_id IS NULL AND state IN ('active', 'maintenance'))";
 
 /// Counts only real tenants: demo sandboxes never show in public figures.
 pub async fn overview(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
 ) -> Result<ServiceOverview, DbErr> {
-    let active_care_units = care_unit::Entity::find()
-        .filter(care_unit::Column::Active.eq(true))
-        .filter(care_unit::Column::SandboxId.is_null())
-        .count(db)
-        .await?;
-
-    let published_programs = program::Entity::find()
-        .filter(program::Column::SandboxId.is_null())
-        .filter(
-            program::Column::Id.in_subquery(
-                Query::select()
-                    .column(program_version::Column::ProgramId)
-                    .from(program_version::Entity)
-                    .and_where(Expr::col(program_version::Column::Status).eq("published"))
-                    .to_owned(),
-            ),
-        )
-        .count(db)
-        .await?;
-
-    let ongoing_enrolments = enrolment::Entity::find()
-        .filter(enrolment::Column::SandboxId.is_null())
-        .filter(enrolment::Column::State.is_in(["active", "maintenance"]))
-        .count(db)
-        .await?;
+    let row = db
+        .query_one(Statement::from_string(
+            db.get_database_backend(),
+            FIGURES_SQL,
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("figures".to_owned()))?;
+    let count = |index: usize| -> Result<u64, DbErr> {
+        let value: i64 = row.try_get_by_index(index)?;
+        Ok(u64::try_from(value).unwrap_or_default())
+    };
+    let (active_care_units, published_programs, ongoing_enrolments) =
+        (count(0)?, count(1)?, count(2)?);
 
     let notices = status_notice::Entity::find()
         .filter(status_notice::Column::StartsAt.lte(now))
