@@ -30,7 +30,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <I18nContextProvider ssr_lang_header_getter=no_browser_language()>
+        <I18nContextProvider ssr_lang_header_getter=chosen_language()>
             <Meta name="color-scheme" content="light" />
             <Router>
                 <Layout>
@@ -45,9 +45,33 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Swedish unless the person chose English with the switch: the browser's language setting is
-/// not consulted, since many people here browse with English settings and expect a Swedish
-/// public service.
-fn no_browser_language() -> leptos_i18n::context::UseLocalesOptions {
-    leptos_i18n::context::UseLocalesOptions::default().ssr_lang_header_getter(|| None)
+/// Swedish unless the person chose English with the switch, which sets the language cookie.
+/// The browser's language setting is deliberately not consulted: many people here browse with
+/// English settings and expect a Swedish public service. (leptos_i18n takes the server-side
+/// language from this "header getter"; in the browser it reads `<html lang>`.)
+fn chosen_language() -> leptos_i18n::context::UseLocalesOptions {
+    leptos_i18n::context::UseLocalesOptions::default().ssr_lang_header_getter(language_cookie)
+}
+
+#[cfg(feature = "ssr")]
+fn language_cookie() -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    parts
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|cookie| {
+            let value = cookie
+                .trim()
+                .strip_prefix(crate::LANGUAGE_COOKIE)?
+                .strip_prefix('=')?;
+            Some(value.to_owned())
+        })
+}
+
+#[cfg(not(feature = "ssr"))]
+fn language_cookie() -> Option<String> {
+    None
 }
