@@ -218,6 +218,7 @@ impl fmt::Display for HsaId {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 
