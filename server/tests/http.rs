@@ -32,6 +32,14 @@ fn get(path: &str) -> Request<Body> {
     Request::get(path).body(Body::empty()).expect("request")
 }
 
+/// A form post, as a browser without JavaScript sends it.
+fn post_form(path: &str, body: &'static str) -> Request<Body> {
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .expect("request")
+}
+
 db_test!(health_and_readiness_answer, |db| {
     let router = app(db.clone());
     let (status, _, body) = send(&router, get("/healthz")).await;
@@ -103,10 +111,7 @@ db_test!(english_is_chosen_by_cookie_not_by_browser_settings, |db| {
 
 db_test!(language_form_sets_the_cookie_and_goes_back, |db| {
     let router = app(db);
-    let request = Request::post("/sprak")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from("lang=en&next=%2F"))
-        .expect("request");
+    let request = post_form("/sprak", "lang=en&next=%2F");
     let (status, headers, _) = send(&router, request).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[header::LOCATION], "/");
@@ -114,16 +119,10 @@ db_test!(language_form_sets_the_cookie_and_goes_back, |db| {
     assert!(cookie.starts_with("i18n_pref_locale=en;"), "{cookie}");
 
     // Another site is never a redirect target; an unknown language changes nothing.
-    let request = Request::post("/sprak")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from("lang=sv&next=https%3A%2F%2Fevil.example%2F"))
-        .expect("request");
+    let request = post_form("/sprak", "lang=sv&next=https%3A%2F%2Fevil.example%2F");
     let (_, headers, _) = send(&router, request).await;
     assert_eq!(headers[header::LOCATION], "/");
-    let request = Request::post("/sprak")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from("lang=de"))
-        .expect("request");
+    let request = post_form("/sprak", "lang=de");
     let (status, headers, body) = send(&router, request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(headers.get(header::SET_COOKIE).is_none());

@@ -237,32 +237,18 @@ mod tests {
 
     #[test]
     fn personnummer_refuses_bad_input_with_the_specific_reason() {
-        assert_eq!(
-            Personnummer::parse("191212121213"),
-            Err(IdentifierError::CheckDigit)
-        );
-        assert_eq!(
-            Personnummer::parse("19121212121"),
-            Err(IdentifierError::Format)
-        );
-        assert_eq!(
-            Personnummer::parse("1912121212a2"),
-            Err(IdentifierError::Format)
-        );
-        assert_eq!(
-            Personnummer::parse("191213121212"),
-            Err(IdentifierError::Date)
-        );
-        assert_eq!(
-            Personnummer::parse("190002290000"),
-            Err(IdentifierError::Date),
-            "1900 is no leap year"
-        );
-        assert_eq!(
-            Personnummer::parse("191212001212"),
-            Err(IdentifierError::Date)
-        );
-        assert_eq!(Personnummer::parse(""), Err(IdentifierError::Format));
+        use IdentifierError::*;
+        for (input, reason) in [
+            ("191212121213", CheckDigit),
+            ("19121212121", Format),
+            ("1912121212a2", Format),
+            ("191213121212", Date),
+            ("190002290000", Date), // 1900 is no leap year
+            ("191212001212", Date),
+            ("", Format),
+        ] {
+            assert_eq!(Personnummer::parse(input), Err(reason), "{input:?}");
+        }
     }
 
     #[test]
@@ -304,18 +290,13 @@ mod tests {
         let hsa = HsaId::parse("se2321000016-abc1").expect("valid");
         assert_eq!(hsa.as_str(), "SE2321000016-ABC1");
         assert_eq!(hsa.org_number(), Some(org));
-        assert_eq!(HsaId::parse("SE2321000016"), Err(IdentifierError::Format));
-        assert_eq!(
-            HsaId::parse("SE2321000016-AB C"),
-            Err(IdentifierError::Format)
-        );
-        assert_eq!(
-            HsaId::parse("SE2321000017-ABC1"),
-            Err(IdentifierError::CheckDigit)
-        );
-        assert_eq!(
-            HsaId::parse("NO2321000016-ABC1"),
-            Err(IdentifierError::Format)
-        );
+        for (input, reason) in [
+            ("SE2321000016", IdentifierError::Format),
+            ("SE2321000016-AB C", IdentifierError::Format),
+            ("SE2321000017-ABC1", IdentifierError::CheckDigit),
+            ("NO2321000016-ABC1", IdentifierError::Format),
+        ] {
+            assert_eq!(HsaId::parse(input), Err(reason), "{input:?}");
+        }
     }
 }
