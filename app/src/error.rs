@@ -8,8 +8,18 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
+    /// Nobody is signed in, or the session has ended.
+    #[error("not signed in")]
+    Unauthenticated,
+    /// Signed in, but not allowed to do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// No such thing, or it belongs to another tenant.
     #[error("not found")]
     NotFound,
+    /// Bad input: which field, and a stable code for why.
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: String, reason: String },
     #[error("service unavailable")]
     Unavailable,
     /// The request never reached our code, or its answer could not be read.

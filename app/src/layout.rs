@@ -1,5 +1,8 @@
 //! The frame around every page: skip link, header with the language switch, footer.
 
+use crate::account::{PersonaSwitch, SiteSession, whoami};
+use crate::demo::DemoBanner;
+use crate::error::AppError;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos::text_prop::TextProp;
@@ -19,11 +22,36 @@ pub fn page_title(text: impl Fn() -> String + Send + Sync + 'static) -> TextProp
     }
 }
 
+/// Demo or real mode and who is signed in, read once per page load.
+pub type SiteSessionResource = Resource<Result<SiteSession, AppError>>;
+
+pub fn provide_site_session() {
+    provide_context::<SiteSessionResource>(Resource::new(|| (), |_| whoami()));
+}
+
+pub fn use_site_session() -> SiteSessionResource {
+    expect_context::<SiteSessionResource>()
+}
+
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let i18n = use_i18n();
+    let site = use_site_session();
     view! {
         <a class="skip-link" href="#main">{t!(i18n, skip_to_content)}</a>
+        <Suspense>
+            {move || Suspend::new(async move {
+                let site = site.await.ok()?;
+                site.demo.then(|| {
+                    let persona = site.me.as_ref().and_then(|m| m.demo_persona.clone());
+                    let signed_in = site.me.is_some();
+                    view! {
+                        <DemoBanner />
+                        {signed_in.then(|| view! { <div class="wrap"><PersonaSwitch current=persona /></div> })}
+                    }
+                })
+            })}
+        </Suspense>
         <header class="site-header">
             <div class="wrap header-row">
                 <a class="brand" href="/">
@@ -31,7 +59,26 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <span class="brand-name">"Lotsen"</span>
                     <span class="brand-tagline">{t!(i18n, brand_tagline)}</span>
                 </a>
-                <LanguageSwitch />
+                <nav class="user-nav" aria-label=move || t_string!(i18n, nav_label)>
+                    <Suspense>
+                        {move || Suspend::new(async move {
+                            let me = site.await.ok()?.me?;
+                            let home = match me.kind {
+                                crate::auth::UserKind::Patient => "/mina-sidor",
+                                crate::auth::UserKind::Staff if me.roles.iter().any(|r| r.is_clinical()) => "/mottagning",
+                                crate::auth::UserKind::Staff => "/konto",
+                            };
+                            Some(view! {
+                                <a href=home>{t!(i18n, nav_home)}</a>
+                                <a href="/konto" class="user-name">{me.name}</a>
+                                <form method="post" action="/logga-ut">
+                                    <button type="submit">{t!(i18n, account.sign_out)}</button>
+                                </form>
+                            })
+                        })}
+                    </Suspense>
+                    <LanguageSwitch />
+                </nav>
             </div>
         </header>
         <main id="main" class="wrap" tabindex="-1">{children()}</main>
@@ -104,5 +151,22 @@ pub fn NotFound() -> impl IntoView {
         <p>
             <a href="/">{t!(i18n, to_start)}</a>
         </p>
+    }
+}
+
+/// A refusal or failure, said plainly.
+#[component]
+pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    let i18n = use_i18n();
+    let text = move || match &error {
+        AppError::Unauthenticated => t_string!(i18n, error_unauthenticated),
+        AppError::Forbidden => t_string!(i18n, error_forbidden),
+        AppError::NotFound => t_string!(i18n, error_not_found),
+        AppError::Invalid { .. } => t_string!(i18n, error_invalid),
+        AppError::Unavailable | AppError::Request => t_string!(i18n, error_unavailable),
+    };
+    view! {
+        <p class="error" role="alert">{text}</p>
+        <p><a href="/">{t!(i18n, to_start)}</a></p>
     }
 }

@@ -15,9 +15,15 @@ mod locales {
 }
 pub use locales::i18n;
 
+pub mod account;
+pub mod audit;
+pub mod auth;
+pub mod clinic;
+pub mod demo;
 pub mod domain;
 pub mod error;
 mod layout;
+pub mod patient;
 mod shell;
 pub mod start;
 

@@ -12,3 +12,7 @@ pub fn db() -> Result<DatabaseConnection, AppError> {
         AppError::Unavailable
     })
 }
+
+/// Whether this server runs in demo mode (every visitor in a sandbox) or real mode. Never both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoMode(pub bool);

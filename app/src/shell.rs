@@ -1,5 +1,8 @@
+use crate::account::AccountPage;
+use crate::clinic::{ClinicHome, PatientRecordPage};
 use crate::i18n::*;
-use crate::layout::{Layout, NotFound};
+use crate::layout::{Layout, NotFound, provide_site_session};
+use crate::patient::PatientHome;
 use crate::start::StartPage;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, Meta, MetaTags, provide_meta_context};
@@ -29,6 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_site_session();
     view! {
         <I18nContextProvider ssr_lang_header_getter=chosen_language()>
             <Meta name="color-scheme" content="light" />
@@ -38,6 +42,14 @@ pub fn App() -> impl IntoView {
                     // without JavaScript; hydration then makes them interactive.
                     <Routes fallback=NotFound>
                         <Route path=path!("/") view=StartPage ssr=SsrMode::Async />
+                        <Route path=path!("/mina-sidor") view=PatientHome ssr=SsrMode::Async />
+                        <Route path=path!("/mottagning") view=ClinicHome ssr=SsrMode::Async />
+                        <Route
+                            path=path!("/mottagning/patient/:id")
+                            view=PatientRecordPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route path=path!("/konto") view=AccountPage ssr=SsrMode::Async />
                     </Routes>
                 </Layout>
             </Router>

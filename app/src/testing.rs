@@ -177,6 +177,29 @@ macro_rules! db_test {
             }
         }
     };
+    // The same, with the database URL too (for tests that run the `lotsen` binary on it).
+    ($name:ident, |$db:ident, $url:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($db: sea_orm::DatabaseConnection, $url: String) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                let t = $crate::testing::TestDb::sqlite().await;
+                body(t.db.clone(), t.url.clone()).await;
+                t.finish().await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some(t) = $crate::testing::TestDb::postgres().await else { return };
+                body(t.db.clone(), t.url.clone()).await;
+                t.finish().await;
+            }
+        }
+    };
 }
 
 #[cfg(test)]

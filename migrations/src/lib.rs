@@ -10,6 +10,7 @@ mod m20261125_000001_organisations_and_people;
 mod m20261125_000002_programs;
 mod m20261125_000003_care_delivery;
 mod m20261125_000004_platform;
+mod m20261126_000005_identity;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_programs::Migration),
             Box::new(m20261125_000003_care_delivery::Migration),
             Box::new(m20261125_000004_platform::Migration),
+            Box::new(m20261126_000005_identity::Migration),
         ]
     }
 }

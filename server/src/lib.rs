@@ -1,6 +1,7 @@
 //! The Lotsen server: configuration, database connection and migration at start, the axum
 //! router (Leptos SSR, server functions, static files, health), and graceful shutdown.
 
+mod auth;
 pub mod cli;
 pub mod db;
 mod language;
@@ -27,20 +28,24 @@ pub enum ServeError {
 }
 
 /// Connects to the database, migrates it, and builds the application state.
-pub async fn app_state(database_url: &str, addr: SocketAddr) -> Result<AppState, ServeError> {
+pub async fn app_state(cli: &cli::Cli) -> Result<AppState, ServeError> {
+    let (database_url, addr) = (cli.database_url.as_str(), cli.addr);
     let db = db::connect(database_url).await?;
     let applied = db::migrate(&db).await?;
     tracing::info!(applied, backend = ?db.get_database_backend(), "database ready");
-    Ok(AppState {
-        leptos_options: site::leptos_options(addr),
-        db,
-    })
+    let mut state = AppState::new(site::leptos_options(addr), db);
+    state.sessions = cli.session_config();
+    // No identity provider can be configured yet, so the server runs in demo mode.
+    state.demo = Some(cli.demo_config());
+    Ok(state)
 }
 
 /// `lotsen serve`: runs until SIGTERM or Ctrl-C, then finishes the requests in flight.
-pub async fn serve(database_url: &str, addr: SocketAddr) -> Result<(), ServeError> {
-    let state = app_state(database_url, addr).await?;
+pub async fn serve(cli: &cli::Cli) -> Result<(), ServeError> {
+    let addr = cli.addr;
+    let state = app_state(cli).await?;
     let db = state.db.clone();
+    tokio::spawn(housekeeping(state.clone()));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
@@ -61,6 +66,51 @@ pub async fn migrate(database_url: &str) -> Result<(), ServeError> {
     println!("{applied} migration(s) applied; the database is up to date.");
     let _ = db.close().await;
     Ok(())
+}
+
+/// Every minute: deletes expired demo sandboxes (with everything in them) and ended sessions.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let now = chrono::Utc::now();
+        match app::demo::sandbox::delete_expired(&state.db, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sandboxes = n, "expired demo sandboxes deleted"),
+            Err(err) => tracing::error!(error = %err, "deleting expired sandboxes failed"),
+        }
+        if let Err(err) = app::auth::session::delete_expired(&state.db, &state.sessions, now).await
+        {
+            tracing::error!(error = %err, "deleting expired sessions failed");
+        }
+    }
+}
+
+/// `lotsen audit verify`: walks the access log's hash chains. Returns whether they are intact.
+pub async fn audit_verify(database_url: &str) -> Result<bool, ServeError> {
+    let db = db::connect(database_url).await?;
+    let report = app::audit::verify(&db)
+        .await
+        .map_err(db::DbSetupError::Setup)?;
+    let _ = db.close().await;
+    match report.broken {
+        None => {
+            println!(
+                "The access log is intact: {} row(s) in {} chain(s) verified.",
+                report.rows, report.chains
+            );
+            Ok(true)
+        }
+        Some(broken) => {
+            println!(
+                "The access log is BROKEN at row id {}: {}. Rows before it verified: {}.",
+                broken.id,
+                broken.reason,
+                report.rows.saturating_sub(1)
+            );
+            Ok(false)
+        }
+    }
 }
 
 async fn shutdown_signal() {

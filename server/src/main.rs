@@ -1,7 +1,7 @@
 //! `lotsen`: the Lotsen server.
 
 use clap::Parser;
-use lotsen_server::cli::{Cli, Command};
+use lotsen_server::cli::{AuditCommand, Cli, Command};
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -9,8 +9,15 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     lotsen_server::telemetry::init(cli.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => lotsen_server::serve(&cli.database_url, cli.addr).await,
+        Command::Serve => lotsen_server::serve(&cli).await,
         Command::Migrate => lotsen_server::migrate(&cli.database_url).await,
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => match lotsen_server::audit_verify(&cli.database_url).await {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(err) => Err(err),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

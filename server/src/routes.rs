@@ -1,7 +1,10 @@
 //! The axum router.
 
+use crate::auth::{demo_start, resolve_session, same_origin_only, sign_out};
 use crate::language::set_language;
 use crate::site::serve_file;
+use app::auth::session::SessionConfig;
+use app::demo::sandbox::DemoConfig;
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
@@ -20,13 +23,30 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
+    pub sessions: SessionConfig,
+    /// Set in demo mode, the default while no identity provider is configured.
+    pub demo: Option<DemoConfig>,
 }
 
 impl AppState {
+    /// Demo mode with the default session and sandbox limits.
+    pub fn new(leptos_options: LeptosOptions, db: DatabaseConnection) -> Self {
+        Self {
+            leptos_options,
+            db,
+            sessions: SessionConfig::default(),
+            demo: Some(DemoConfig::default()),
+        }
+    }
+
     /// What every server function and every render gets as Leptos context.
     fn context(&self) -> impl Fn() + Clone + Send + Sync + 'static + use<> {
         let db = self.db.clone();
-        move || provide_context(db.clone())
+        let demo = app::server::DemoMode(self.demo.is_some());
+        move || {
+            provide_context(db.clone());
+            provide_context(demo);
+        }
     }
 }
 
@@ -37,11 +57,18 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/sprak", post(set_language))
+        .route("/demo/start", post(demo_start))
+        .route("/logga-ut", post(sign_out))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .leptos_routes_with_context(&state, routes, state.context(), move || {
             shell(options.clone())
         })
         .fallback(fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            resolve_session,
+        ))
+        .layer(axum::middleware::from_fn(same_origin_only))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::REFERRER_POLICY, "same-origin"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
@@ -69,8 +96,16 @@ async fn readyz(State(db): State<DatabaseConnection>) -> Response {
     }
 }
 
-async fn server_fn(State(state): State<AppState>, request: Request) -> impl IntoResponse {
-    handle_server_fns_with_context(state.context(), request).await
+/// Server functions. One without a row in the policy table is not reachable at all.
+async fn server_fn(State(state): State<AppState>, request: Request) -> Response {
+    let endpoint = request.uri().path().trim_start_matches("/api/");
+    if app::auth::policy::requirement(endpoint).is_none() {
+        tracing::error!(endpoint, "server function without a policy row refused");
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    handle_server_fns_with_context(state.context(), request)
+        .await
+        .into_response()
 }
 
 /// A static file if there is one; otherwise the app renders its "not found" page.

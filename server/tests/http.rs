@@ -14,7 +14,7 @@ fn app(db: DatabaseConnection) -> Router {
     let leptos_options = leptos::config::LeptosOptions::builder()
         .output_name("lotsen")
         .build();
-    router(AppState { leptos_options, db })
+    router(AppState::new(leptos_options, db))
 }
 
 async fn send(
@@ -35,6 +35,7 @@ fn get(path: &str) -> Request<Body> {
 /// A form post, as a browser without JavaScript sends it.
 fn post_form(path: &str, body: &'static str) -> Request<Body> {
     Request::post(path)
+        .header("sec-fetch-site", "same-origin")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(body))
         .expect("request")
@@ -145,6 +146,7 @@ db_test!(server_function_returns_the_overview_as_json, |db| {
     .expect("seed");
     let router = app(db);
     let request = Request::post("/api/service_overview")
+        .header("sec-fetch-site", "same-origin")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "application/json")
         .body(Body::empty())

@@ -1,6 +1,7 @@
 use super::{ServiceOverview, StatusNotice, get_service_overview};
+use crate::demo::TryDemo;
 use crate::i18n::*;
-use crate::layout::page_title;
+use crate::layout::{page_title, use_site_session};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -8,6 +9,7 @@ use leptos_meta::Title;
 pub fn StartPage() -> impl IntoView {
     let i18n = use_i18n();
     let overview = Resource::new(|| (), |_| get_service_overview());
+    let site = use_site_session();
 
     view! {
         <Title text=page_title(move || t_string!(i18n, start.title).to_string()) />
@@ -15,6 +17,11 @@ pub fn StartPage() -> impl IntoView {
             <h1 id="hero-heading">{t!(i18n, start.hero_heading)}</h1>
             <p class="lead">{t!(i18n, start.hero_lead)}</p>
         </section>
+        <Suspense>
+            {move || Suspend::new(async move {
+                site.await.ok().filter(|s| s.demo).map(|_| view! { <TryDemo /> })
+            })}
+        </Suspense>
 
         <div class="audiences">
             <section class="card" aria-labelledby="patients-heading">

@@ -65,6 +65,7 @@ pub struct StatusNotice {
 /// Public: anyone may read the overview, signed in or not.
 #[server(endpoint = "service_overview")]
 pub async fn get_service_overview() -> Result<ServiceOverview, AppError> {
+    crate::auth::gate::public("service_overview")?;
     let db = crate::server::db()?;
     Ok(queries::overview(&db, chrono::Utc::now()).await?)
 }

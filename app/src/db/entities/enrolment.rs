@@ -14,6 +14,8 @@ pub struct Model {
     pub ended_at: Option<DateTimeUtc>,
     pub handed_over_to_unit_id: Option<i64>,
     pub sandbox_id: Option<i64>,
+    /// Therapist-internal: never part of anything a patient receives.
+    pub internal_note: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,14 @@
+pub mod access_log;
 pub mod care_provider;
 pub mod care_unit;
+pub mod demo_sandbox;
 pub mod enrolment;
+pub mod patient;
 pub mod program;
 pub mod program_version;
+pub mod staff_assignment;
+pub mod staff_hsa_identity;
+pub mod staff_person;
+pub mod staff_role;
 pub mod status_notice;
+pub mod user_session;

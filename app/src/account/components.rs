@@ -1,0 +1,117 @@
+use super::{SessionInfo, my_sessions};
+use crate::demo::Persona;
+use crate::i18n::*;
+use crate::layout::{ErrorNotice, page_title, use_site_session};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let end = ServerAction::<super::EndSession>::new();
+    let sessions = Resource::new(move || end.version().get(), |_| my_sessions());
+    let site = use_site_session();
+    view! {
+        <Title text=page_title(move || t_string!(i18n, account.title).to_string()) />
+        <h1>{t!(i18n, account.title)}</h1>
+        <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            {move || Suspend::new(async move {
+                let site = site.await;
+                match sessions.await {
+                    Ok(list) => {
+                        let me = site.ok().and_then(|s| s.me);
+                        view! {
+                            {me.map(|me| view! {
+                                <p class="who">
+                                    {t!(i18n, account.signed_in_as)} " " <strong>{me.name}</strong>
+                                    {me.unit.map(|u| view! { ", " {u} })}
+                                </p>
+                            })}
+                            <SessionList list end />
+                        }.into_any()
+                    }
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <form method="post" action="/logga-ut">
+            <button type="submit" class="button">{t!(i18n, account.sign_out)}</button>
+        </form>
+    }
+}
+
+#[component]
+fn SessionList(list: Vec<SessionInfo>, end: ServerAction<super::EndSession>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <h2>{t!(i18n, account.sessions_heading)}</h2>
+        <table class="table">
+            <thead>
+                <tr>
+                    <th scope="col">{t!(i18n, account.started)}</th>
+                    <th scope="col">{t!(i18n, account.last_seen)}</th>
+                    <th scope="col">{t!(i18n, account.device)}</th>
+                    <th scope="col"><span class="visually-hidden">{t!(i18n, account.actions)}</span></th>
+                </tr>
+            </thead>
+            <tbody>
+                {list
+                    .into_iter()
+                    .map(|s| {
+                        view! {
+                            <tr>
+                                <td>{s.started}</td>
+                                <td>{s.last_seen}</td>
+                                <td>{s.device}</td>
+                                <td>
+                                    {if s.current {
+                                        view! { <span>{t!(i18n, account.this_session)}</span> }.into_any()
+                                    } else {
+                                        view! {
+                                            <ActionForm action=end>
+                                                <input type="hidden" name="session_id" value=s.id />
+                                                <button type="submit">{t!(i18n, account.end_session)}</button>
+                                            </ActionForm>
+                                        }.into_any()
+                                    }}
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// The demo persona switch: a plain form, so it works without JavaScript.
+#[component]
+pub fn PersonaSwitch(current: Option<String>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <form method="post" action="/demo/start" class="persona-switch">
+            <label for="persona">{t!(i18n, demo.switch_label)}</label>
+            <select id="persona" name="persona">
+                {Persona::ALL
+                    .into_iter()
+                    .map(|p| {
+                        let selected = current.as_deref() == Some(p.as_code());
+                        view! { <option value=p.as_code() selected=selected>{persona_name(p)}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            <button type="submit">{t!(i18n, demo.switch_button)}</button>
+        </form>
+    }
+}
+
+pub fn persona_name(persona: Persona) -> impl IntoView {
+    let i18n = use_i18n();
+    move || match persona {
+        Persona::Patient => t_string!(i18n, demo.persona_patient),
+        Persona::Therapist => t_string!(i18n, demo.persona_therapist),
+        Persona::AccessAdministrator => t_string!(i18n, demo.persona_access_admin),
+        Persona::CareProviderAdministrator => t_string!(i18n, demo.persona_provider_admin),
+        Persona::Auditor => t_string!(i18n, demo.persona_auditor),
+    }
+}

@@ -1,0 +1,38 @@
+//! The policy table: every server function, by endpoint, and who may call it at all. The gate
+//! refuses an endpoint that has no row here, and the authorization matrix test fails for a
+//! registered server function that has none. What a caller may touch *inside* a function
+//! (which patient, which unit) is decided by the object checks in `gate`.
+
+use super::Role;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// Anyone, signed in or not. Must not return personal data.
+    Public,
+    /// Any signed-in user; the function returns only the caller's own things.
+    SignedIn,
+    /// A signed-in patient; the function returns only their own data.
+    Patient,
+    /// Staff in an assignment for care and treatment, holding a clinical role at its unit.
+    Clinical,
+    /// Staff holding this role in the chosen assignment.
+    Role(Role),
+}
+
+pub const POLICY: &[(&str, Requirement)] = &[
+    ("service_overview", Requirement::Public),
+    ("whoami", Requirement::Public),
+    ("my_sessions", Requirement::SignedIn),
+    ("end_session", Requirement::SignedIn),
+    ("my_care", Requirement::Patient),
+    ("who_read_my_data", Requirement::Patient),
+    ("unit_patients", Requirement::Clinical),
+    ("patient_record", Requirement::Clinical),
+];
+
+pub fn requirement(endpoint: &str) -> Option<Requirement> {
+    POLICY
+        .iter()
+        .find(|(name, _)| *name == endpoint)
+        .map(|(_, requirement)| *requirement)
+}

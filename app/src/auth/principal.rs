@@ -1,0 +1,83 @@
+//! The signed-in user of one request, as the session middleware found them.
+
+use super::{Me, Role, UserKind};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub session_id: i64,
+    /// Set for demo visitors: everything they reach lies inside this sandbox.
+    pub sandbox_id: Option<i64>,
+    pub demo_persona: Option<String>,
+    pub who: Who,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    Patient { patient_id: i64, name: String },
+    Staff(Staff),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staff {
+    pub staff_person_id: i64,
+    pub name: String,
+    pub hsa_id: String,
+    /// The assignment chosen after login; nothing unit-bound is open without one.
+    pub assignment: Option<Assignment>,
+    /// Roles in effect in the chosen assignment: granted at its unit, or provider-wide.
+    pub roles: Vec<Role>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub id: i64,
+    pub commission_hsa_id: String,
+    /// The assignment's purpose is care and treatment ("Vård och behandling").
+    pub for_care: bool,
+    pub care_unit_id: i64,
+    pub care_unit_hsa_id: String,
+    pub care_unit_name: String,
+    pub care_provider_id: i64,
+    pub care_provider_org_number: String,
+    /// Regions are public care providers; their staff names may be shown to patients.
+    pub care_provider_public: bool,
+}
+
+impl Principal {
+    pub fn patient_id(&self) -> Option<i64> {
+        match &self.who {
+            Who::Patient { patient_id, .. } => Some(*patient_id),
+            Who::Staff(_) => None,
+        }
+    }
+
+    pub fn staff(&self) -> Option<&Staff> {
+        match &self.who {
+            Who::Staff(staff) => Some(staff),
+            Who::Patient { .. } => None,
+        }
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.staff().is_some_and(|s| s.roles.contains(&role))
+    }
+
+    pub fn me(&self) -> Me {
+        match &self.who {
+            Who::Patient { name, .. } => Me {
+                kind: UserKind::Patient,
+                name: name.clone(),
+                unit: None,
+                roles: Vec::new(),
+                demo_persona: self.demo_persona.clone(),
+            },
+            Who::Staff(staff) => Me {
+                kind: UserKind::Staff,
+                name: staff.name.clone(),
+                unit: staff.assignment.as_ref().map(|a| a.care_unit_name.clone()),
+                roles: staff.roles.clone(),
+                demo_persona: self.demo_persona.clone(),
+            },
+        }
+    }
+}

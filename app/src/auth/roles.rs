@@ -1,0 +1,73 @@
+use serde::{Deserialize, Serialize};
+
+/// Application roles, granted in Lotsen per care unit (or care provider), never taken from the
+/// identity provider. The patient is not a role: patients are their own kind of user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Therapist,
+    PatientAdministrator,
+    /// Grants and revokes staff roles at one unit.
+    AccessAdministrator,
+    /// Activates units and appoints their access administrators, for one care provider.
+    CareProviderAdministrator,
+    Producer,
+    Publisher,
+    PlatformOperator,
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::Therapist,
+        Role::PatientAdministrator,
+        Role::AccessAdministrator,
+        Role::CareProviderAdministrator,
+        Role::Producer,
+        Role::Publisher,
+        Role::PlatformOperator,
+        Role::Auditor,
+    ];
+
+    pub fn as_code(self) -> &'static str {
+        match self {
+            Self::Therapist => "therapist",
+            Self::PatientAdministrator => "patient_admin",
+            Self::AccessAdministrator => "access_admin",
+            Self::CareProviderAdministrator => "provider_admin",
+            Self::Producer => "producer",
+            Self::Publisher => "publisher",
+            Self::PlatformOperator => "operator",
+            Self::Auditor => "auditor",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_code() == code)
+    }
+
+    /// Roles that open patient data, and only in an assignment for care and treatment.
+    pub fn is_clinical(self) -> bool {
+        matches!(self, Self::Therapist | Self::PatientAdministrator)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserKind {
+    Patient,
+    Staff,
+}
+
+/// What the page shows about the signed-in user. No identity numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub kind: UserKind,
+    pub name: String,
+    /// The care unit of the chosen assignment, for staff.
+    pub unit: Option<String>,
+    /// Roles in effect in the chosen assignment.
+    pub roles: Vec<Role>,
+    /// In demo mode: the persona the visitor is trying.
+    pub demo_persona: Option<String>,
+}

@@ -1,0 +1,106 @@
+use super::{PatientRecord, UnitPatient, get_patient_record, unit_patients};
+use crate::i18n::*;
+use crate::layout::{ErrorNotice, page_title};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn ClinicHome() -> impl IntoView {
+    let i18n = use_i18n();
+    let patients = Resource::new(|| (), |_| unit_patients());
+    view! {
+        <Title text=page_title(move || t_string!(i18n, clinic.title).to_string()) />
+        <h1>{t!(i18n, clinic.title)}</h1>
+        <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            {move || Suspend::new(async move {
+                match patients.await {
+                    Ok(list) => view! { <PatientList list /> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn PatientList(list: Vec<UnitPatient>) -> impl IntoView {
+    let i18n = use_i18n();
+    if list.is_empty() {
+        return view! { <p>{t!(i18n, clinic.no_patients)}</p> }.into_any();
+    }
+    view! {
+        <table class="table patients">
+            <caption>{t!(i18n, clinic.patients_caption)}</caption>
+            <thead>
+                <tr>
+                    <th scope="col">{t!(i18n, clinic.name)}</th>
+                    <th scope="col">{t!(i18n, clinic.personnummer)}</th>
+                    <th scope="col">{t!(i18n, clinic.program)}</th>
+                </tr>
+            </thead>
+            <tbody>
+                {list.into_iter().map(|p| view! {
+                    <tr>
+                        <td><a href=format!("/mottagning/patient/{}", p.patient_id)>{p.name}</a></td>
+                        <td>{p.personnummer}</td>
+                        <td>{p.program}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn PatientRecordPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|v| v.parse::<i64>().ok());
+    let record = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => get_patient_record(id).await,
+            None => Err(crate::error::AppError::NotFound),
+        }
+    });
+    view! {
+        <Title text=page_title(move || t_string!(i18n, clinic.record_title).to_string()) />
+        <p><a href="/mottagning">{t!(i18n, clinic.back)}</a></p>
+        <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            {move || Suspend::new(async move {
+                match record.await {
+                    Ok(record) => view! { <Record record /> }.into_any(),
+                    Err(error) => view! {
+                        <h1>{t!(i18n, clinic.record_title)}</h1>
+                        <ErrorNotice error />
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Record(record: PatientRecord) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <h1>{record.name}</h1>
+        <p>{t!(i18n, clinic.personnummer)} ": " {record.personnummer}</p>
+        <h2>{t!(i18n, clinic.enrolments)}</h2>
+        <ul class="cards">
+            {record.enrolments.into_iter().map(|e| view! {
+                <li class="card">
+                    <h3>{e.program}</h3>
+                    <p>{e.care_unit} " · " {e.started}</p>
+                    {(!e.internal_note.is_empty()).then(|| view! {
+                        <p class="internal-note">
+                            <strong>{t!(i18n, clinic.internal_note)} ": "</strong>
+                            {e.internal_note}
+                        </p>
+                    })}
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}

@@ -1,0 +1,89 @@
+//! The therapist's side: the patients of the unit in the chosen assignment, and one patient's
+//! record. Every patient shown is written to the access log.
+
+mod components;
+#[cfg(feature = "ssr")]
+mod queries;
+
+pub use components::{ClinicHome, PatientRecordPage};
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitPatient {
+    pub patient_id: i64,
+    pub name: String,
+    pub personnummer: String,
+    pub program: String,
+    pub state: String,
+}
+
+/// A patient's record as staff see it, therapist-internal notes included.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientRecord {
+    pub patient_id: i64,
+    pub name: String,
+    pub personnummer: String,
+    pub enrolments: Vec<RecordEnrolment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordEnrolment {
+    pub program: String,
+    pub care_unit: String,
+    pub state: String,
+    pub started: String,
+    pub internal_note: String,
+}
+
+/// The patients with an ongoing enrolment at the caller's unit. Each one listed is logged.
+#[server(endpoint = "unit_patients")]
+pub async fn unit_patients() -> Result<Vec<UnitPatient>, AppError> {
+    let principal = crate::auth::gate::enter("unit_patients")?;
+    let db = crate::server::db()?;
+    let unit = principal
+        .staff()
+        .and_then(|s| s.assignment.as_ref())
+        .map(|a| a.care_unit_id)
+        .ok_or(AppError::Forbidden)?;
+    let patients = queries::unit_patients(&db, unit).await?;
+    let entries = patients
+        .iter()
+        .map(|p| {
+            crate::auth::gate::staff_entry(
+                &principal,
+                Some(p.patient_id),
+                crate::audit::Action::List,
+                "patient_list",
+                crate::audit::Outcome::Allowed,
+            )
+        })
+        .collect();
+    crate::audit::append_all(&db, entries).await?;
+    Ok(patients)
+}
+
+#[server(endpoint = "patient_record")]
+pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppError> {
+    let principal = crate::auth::gate::enter("patient_record")?;
+    let db = crate::server::db()?;
+    let access = crate::auth::gate::patient_for_staff(
+        &db,
+        &principal,
+        patient_id,
+        crate::audit::Action::Read,
+        "patient_record",
+    )
+    .await?;
+    Ok(PatientRecord {
+        patient_id,
+        name: format!(
+            "{} {}",
+            access.patient.given_name, access.patient.family_name
+        ),
+        personnummer: access.patient.personnummer.clone(),
+        enrolments: queries::record_enrolments(&db, patient_id).await?,
+    })
+}

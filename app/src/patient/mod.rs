@@ -1,0 +1,50 @@
+//! The patient's own pages: their programs and "who has read my data".
+
+mod components;
+#[cfg(feature = "ssr")]
+mod queries;
+
+pub use components::PatientHome;
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// One of the patient's programs, as the patient sees it: no therapist-internal fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyEnrolment {
+    pub program: String,
+    pub version: String,
+    pub care_unit: String,
+    pub therapist: Option<String>,
+    pub state: String,
+    /// `YYYY-MM-DD`.
+    pub started: String,
+}
+
+/// One access to the patient's data by staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessSeen {
+    /// UTC, `YYYY-MM-DD HH:MM`.
+    pub at: String,
+    pub care_unit: String,
+    /// Shown for public care providers (regions) only.
+    pub staff_name: Option<String>,
+    pub action: String,
+}
+
+#[server(endpoint = "my_care")]
+pub async fn my_care() -> Result<Vec<MyEnrolment>, AppError> {
+    let principal = crate::auth::gate::enter("my_care")?;
+    let patient_id = principal.patient_id().ok_or(AppError::Forbidden)?;
+    let db = crate::server::db()?;
+    Ok(queries::enrolments(&db, patient_id).await?)
+}
+
+#[server(endpoint = "who_read_my_data")]
+pub async fn who_read_my_data() -> Result<Vec<AccessSeen>, AppError> {
+    let principal = crate::auth::gate::enter("who_read_my_data")?;
+    let patient_id = principal.patient_id().ok_or(AppError::Forbidden)?;
+    let db = crate::server::db()?;
+    Ok(queries::accesses(&db, patient_id, principal.sandbox_id).await?)
+}

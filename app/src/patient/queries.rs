@@ -1,0 +1,92 @@
+use super::{AccessSeen, MyEnrolment};
+use crate::db::statement;
+use sea_orm::{ConnectionTrait, DbErr};
+
+pub async fn enrolments(
+    db: &impl ConnectionTrait,
+    patient_id: i64,
+) -> Result<Vec<MyEnrolment>, DbErr> {
+    let rows = db
+        .query_all(statement(
+            db,
+            "SELECT p.title, v.major, v.minor, u.name, s.given_name, s.family_name, e.state, \
+                    e.started_at \
+             FROM enrolment e \
+             JOIN program_version v ON v.id = e.program_version_id \
+             JOIN program p ON p.id = v.program_id \
+             JOIN care_unit u ON u.id = e.care_unit_id \
+             LEFT JOIN staff_person s ON s.id = e.responsible_staff_id \
+             WHERE e.patient_id = $1 \
+             ORDER BY e.started_at DESC, e.id DESC",
+            vec![patient_id.into()],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let given: Option<String> = row.try_get_by_index(4)?;
+            let family: Option<String> = row.try_get_by_index(5)?;
+            let started: chrono::DateTime<chrono::Utc> = row.try_get_by_index(7)?;
+            Ok(MyEnrolment {
+                program: row.try_get_by_index(0)?,
+                version: format!(
+                    "{}.{}",
+                    row.try_get_by_index::<i32>(1)?,
+                    row.try_get_by_index::<i32>(2)?
+                ),
+                care_unit: row.try_get_by_index(3)?,
+                therapist: given.zip(family).map(|(g, f)| format!("{g} {f}")),
+                state: row.try_get_by_index(6)?,
+                started: started.format("%Y-%m-%d").to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Allowed accesses by staff, newest first, with the unit's name and, for public care
+/// providers, the staff member's name.
+pub async fn accesses(
+    db: &impl ConnectionTrait,
+    patient_id: i64,
+    sandbox_id: Option<i64>,
+) -> Result<Vec<AccessSeen>, DbErr> {
+    let tenant = if sandbox_id.is_some() {
+        "= $2"
+    } else {
+        "IS NULL AND $2 IS NULL"
+    };
+    let rows = db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT l.occurred_at, u.name, c.kind, s.given_name, s.family_name, l.action \
+                 FROM access_log l \
+                 LEFT JOIN care_unit u ON u.hsa_id = l.care_unit_hsa_id \
+                      AND (u.sandbox_id = l.sandbox_id OR (u.sandbox_id IS NULL AND l.sandbox_id IS NULL)) \
+                 LEFT JOIN care_provider c ON c.id = u.care_provider_id \
+                 LEFT JOIN staff_hsa_identity h ON h.hsa_id = l.user_hsa_id \
+                 LEFT JOIN staff_person s ON s.id = h.staff_person_id \
+                 WHERE l.patient_id = $1 AND l.outcome = 'allowed' AND l.sandbox_id {tenant} \
+                 ORDER BY l.id DESC LIMIT 500"
+            ),
+            vec![patient_id.into(), sandbox_id.into()],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let at: chrono::DateTime<chrono::Utc> = row.try_get_by_index(0)?;
+            let unit: Option<String> = row.try_get_by_index(1)?;
+            let kind: Option<String> = row.try_get_by_index(2)?;
+            let given: Option<String> = row.try_get_by_index(3)?;
+            let family: Option<String> = row.try_get_by_index(4)?;
+            Ok(AccessSeen {
+                at: at.format("%Y-%m-%d %H:%M").to_string(),
+                care_unit: unit.unwrap_or_default(),
+                staff_name: given
+                    .zip(family)
+                    .filter(|_| kind.as_deref() == Some("region"))
+                    .map(|(g, f)| format!("{g} {f}")),
+                action: row.try_get_by_index(5)?,
+            })
+        })
+        .collect()
+}

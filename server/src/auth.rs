@@ -1,0 +1,231 @@
+//! The request's user and the same-origin rule.
+//!
+//! - [`resolve_session`] is the one middleware that turns the session cookie into the
+//!   [`Principal`] in the request's extensions, where server functions and SSR find it.
+//! - [`same_origin_only`] refuses every state-changing request that a browser did not send from
+//!   our own pages (cross-site request forgery).
+//! - The demo entrance (`POST /demo/start`) and sign-out (`POST /logga-ut`) are plain forms.
+
+use crate::routes::AppState;
+use app::auth::Principal;
+use app::auth::session::{self, Resolved, SESSION_COOKIE};
+use app::demo::{Persona, sandbox};
+use axum::Form;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+/// The value of our session cookie in the request, if any.
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            let value = c.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('=')?;
+            Some(value.to_owned())
+        })
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn session_cookie(token: &str) -> String {
+    format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Lax")
+}
+
+fn clear_session_cookie() -> HeaderValue {
+    HeaderValue::from_static(
+        "__Host-lotsen_session=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
+    )
+}
+
+/// Finds the signed-in user. A cookie that leads nowhere (expired, ended, forged) is cleared.
+pub async fn resolve_session(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = session_token(request.headers()) else {
+        let had_cookie = request
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains(SESSION_COOKIE));
+        let mut response = next.run(request).await;
+        if had_cookie {
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, clear_session_cookie());
+        }
+        return response;
+    };
+    let resolved = session::resolve(&state.db, &state.sessions, &token, chrono::Utc::now()).await;
+    match resolved {
+        Ok(Resolved::Valid(principal)) => {
+            request.extensions_mut().insert(*principal);
+            next.run(request).await
+        }
+        Ok(Resolved::Invalid) => {
+            let mut response = next.run(request).await;
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, clear_session_cookie());
+            response
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "session lookup failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Tjänsten svarar inte just nu. / The service is not answering right now.",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Whether a state-changing request came from our own pages. Browsers send `Sec-Fetch-Site`
+/// (all current ones) or at least `Origin` with every POST; a request with neither is refused
+/// too, since nothing but a browser has a reason to send our cookie.
+pub fn is_same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site.as_bytes() == b"same-origin";
+    }
+    let (Some(origin), Some(host)) = (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+    ) else {
+        return false;
+    };
+    origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
+}
+
+/// Refuses state-changing requests from other sites. Nothing changes state over GET.
+pub async fn same_origin_only(request: Request, next: Next) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if safe || is_same_origin(request.headers()) {
+        return next.run(request).await;
+    }
+    tracing::warn!(path = %request.uri().path(), "cross-site request refused");
+    (
+        StatusCode::FORBIDDEN,
+        "Begäran kom inte från Lotsens egna sidor och har inte utförts. \
+         / The request did not come from Lotsen's own pages and was not carried out.",
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PersonaForm {
+    persona: String,
+}
+
+fn see_other(location: &'static str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    response
+        .headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static(location));
+    response
+}
+
+fn unavailable(message: &'static str) -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, message).into_response()
+}
+
+/// "Try as …": enters the visitor's sandbox (a new one on the first visit) as `persona`, with a
+/// new session token.
+pub async fn demo_start(
+    State(state): State<AppState>,
+    principal: Option<axum::Extension<Principal>>,
+    headers: HeaderMap,
+    Form(form): Form<PersonaForm>,
+) -> Response {
+    let Some(demo) = state.demo else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Some(persona) = Persona::from_code(&form.persona) else {
+        return (StatusCode::BAD_REQUEST, "Okänd roll. / Unknown role.").into_response();
+    };
+    let current = principal.map(|p| p.0);
+    let sandbox_id = match current.as_ref().and_then(|p| p.sandbox_id) {
+        Some(id) => id,
+        None => match sandbox::create(&state.db, &demo, state.sessions.demo_idle).await {
+            Ok(id) => id,
+            Err(sandbox::SandboxError::Full) => {
+                return unavailable(
+                    "Alla demomiljöer används just nu. Försök igen om en stund. \
+                     / All demo environments are in use right now. Please try again later.",
+                );
+            }
+            Err(sandbox::SandboxError::Db(err)) => {
+                tracing::error!(error = %err, "demo sandbox could not be created");
+                return unavailable(
+                    "Tjänsten svarar inte just nu. / The service is not answering.",
+                );
+            }
+        },
+    };
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let created = async {
+        let subject = sandbox::subject(&state.db, sandbox_id, persona)
+            .await?
+            .ok_or_else(|| sea_orm::DbErr::RecordNotFound("demo persona".to_owned()))?;
+        if let Some(old) = &current {
+            session::end(&state.db, old.session_id).await?;
+        }
+        session::create(
+            &state.db,
+            &state.sessions,
+            subject,
+            Some(sandbox_id),
+            Some(persona.as_code()),
+            user_agent,
+        )
+        .await
+    }
+    .await;
+    match created {
+        Ok(token) => {
+            let mut response = see_other(persona.home());
+            if let Ok(cookie) = HeaderValue::from_str(&session_cookie(&token)) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            response
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "demo sign-in failed");
+            unavailable("Tjänsten svarar inte just nu. / The service is not answering.")
+        }
+    }
+}
+
+/// Signs out: ends the session on the server and asks the browser to clear what it kept.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    principal: Option<axum::Extension<Principal>>,
+) -> Response {
+    if let Some(principal) = principal
+        && let Err(err) = session::end(&state.db, principal.0.session_id).await
+    {
+        tracing::error!(error = %err, "sign-out failed");
+        return unavailable("Tjänsten svarar inte just nu. / The service is not answering.");
+    }
+    let mut response = see_other("/");
+    let headers = response.headers_mut();
+    headers.append(header::SET_COOKIE, clear_session_cookie());
+    headers.insert(
+        "clear-site-data",
+        HeaderValue::from_static("\"cache\", \"cookies\", \"storage\""),
+    );
+    response
+}

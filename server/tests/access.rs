@@ -1,0 +1,668 @@
+//! Who may do what, through the real router and middleware, on both database engines:
+//! the authorization matrix over every server function, sessions and their limits, the
+//! same-origin rule, the access log and its verification, and demo sandbox isolation.
+
+#![allow(clippy::expect_used)]
+
+use app::auth::session::{self, SESSION_COOKIE, SessionConfig, Subject};
+use app::db_test;
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use lotsen_server::{AppState, router};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use std::collections::BTreeSet;
+use tower::ServiceExt;
+
+fn app(db: DatabaseConnection) -> Router {
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("lotsen")
+        .build();
+    router(AppState::new(options, db))
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+async fn send(router: &Router, request: Request<Body>) -> Answer {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = to_bytes(response.into_body(), 4 << 20).await.expect("body");
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// A POST as a browser sends it from one of our pages: same-origin, with the session cookie.
+fn post(path: &str, body: String, token: Option<&str>) -> Request<Body> {
+    let mut request = Request::post(path)
+        .header(header::HOST, "lotsen.test")
+        .header(header::ORIGIN, "https://lotsen.test")
+        .header("sec-fetch-site", "same-origin")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(token) = token {
+        request = request.header(header::COOKIE, format!("{SESSION_COOKIE}={token}"));
+    }
+    request.body(Body::from(body)).expect("request")
+}
+
+async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    db.query_one(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("query")
+        .expect("row")
+        .try_get_by_index::<i64>(0)
+        .expect("number")
+}
+
+/// Two regions: A with units A1 and A2, B with unit B1. Staff at A1 in several roles, one
+/// therapist at B1; four patients (401 and 402 at A1, 403 at A2, 404 at B1).
+const WORLD: &str = "
+INSERT INTO care_provider (id, name, org_number, county_code, kind) VALUES
+  (1, 'Region A', '2321000016', '01', 'region'), (2, 'Region B', '2321000024', '03', 'region');
+INSERT INTO care_unit (id, care_provider_id, hsa_id, name, active, allows_emergency_access) VALUES
+  (11, 1, 'SE2321000016-A1', 'Enhet A1', TRUE, TRUE), (12, 1, 'SE2321000016-A2', 'Enhet A2', TRUE, TRUE),
+  (21, 2, 'SE2321000024-B1', 'Enhet B1', TRUE, TRUE);
+INSERT INTO staff_person (id, given_name, family_name) VALUES
+  (101, 'Tove', 'Terapeut'), (102, 'Nils', 'Utanuppdrag'), (103, 'Alva', 'Åtkomst'),
+  (104, 'Viktor', 'Vårdgivare'), (105, 'Greta', 'Granskare'), (106, 'Bo', 'Behandlare');
+INSERT INTO staff_hsa_identity (id, staff_person_id, hsa_id) VALUES
+  (201, 101, 'SE-101'), (202, 102, 'SE-102'), (203, 103, 'SE-103'), (204, 104, 'SE-104'),
+  (205, 105, 'SE-105'), (206, 106, 'SE-106');
+INSERT INTO staff_assignment (id, staff_hsa_identity_id, care_unit_id, commission_hsa_id, commission_name, commission_purpose) VALUES
+  (301, 201, 11, 'SE-101-U', 'V', 'Vård och behandling'), (302, 202, 11, 'SE-102-U', 'A', 'Administration'),
+  (303, 203, 11, 'SE-103-U', 'A', 'Administration'), (304, 204, 11, 'SE-104-U', 'A', 'Administration'),
+  (305, 205, 11, 'SE-105-U', 'U', 'Uppföljning'), (306, 206, 21, 'SE-106-U', 'V', 'Vård och behandling');
+INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, granted_at) VALUES
+  (101, 1, 11, 'therapist', CURRENT_TIMESTAMP), (102, 1, 11, 'therapist', CURRENT_TIMESTAMP),
+  (103, 1, 11, 'access_admin', CURRENT_TIMESTAMP), (104, 1, NULL, 'provider_admin', CURRENT_TIMESTAMP),
+  (105, 1, NULL, 'auditor', CURRENT_TIMESTAMP), (106, 2, 21, 'therapist', CURRENT_TIMESTAMP);
+INSERT INTO patient (id, personnummer, given_name, family_name) VALUES
+  (401, '198503152384', 'Petra', 'Patient'), (402, '199207044570', 'Olle', 'Exempel'),
+  (403, '197805123390', 'Maja', 'Mönster'), (404, '191212121212', 'Rut', 'Region');
+INSERT INTO program (id, owner_provider_id, title) VALUES (501, 1, 'Program');
+INSERT INTO program_version (id, program_id, major, minor, status) VALUES (601, 501, 1, 0, 'published');
+INSERT INTO enrolment (id, patient_id, program_version_id, care_unit_id, state, started_at, internal_note) VALUES
+  (701, 401, 601, 11, 'active', CURRENT_TIMESTAMP, 'INTERNAL-NOTE-701'),
+  (702, 402, 601, 11, 'active', CURRENT_TIMESTAMP, ''),
+  (703, 403, 601, 12, 'active', CURRENT_TIMESTAMP, ''),
+  (704, 404, 601, 21, 'active', CURRENT_TIMESTAMP, '');
+";
+
+async fn world(db: &DatabaseConnection) {
+    for statement in WORLD.split(';').filter(|s| !s.trim().is_empty()) {
+        db.execute_unprepared(statement).await.expect("world");
+    }
+    // Explicit ids do not advance PostgreSQL's sequences: move them past the world's ids.
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        for table in [
+            "care_provider",
+            "care_unit",
+            "staff_person",
+            "staff_hsa_identity",
+            "staff_assignment",
+            "patient",
+            "program",
+            "program_version",
+            "enrolment",
+        ] {
+            db.execute_unprepared(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), 10000)"
+            ))
+            .await
+            .expect("sequence");
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Caller {
+    Anonymous,
+    Patient,
+    Therapist,
+    TherapistWithoutCareAssignment,
+    AccessAdministrator,
+    CareProviderAdministrator,
+    Auditor,
+}
+
+const CALLERS: [Caller; 7] = [
+    Caller::Anonymous,
+    Caller::Patient,
+    Caller::Therapist,
+    Caller::TherapistWithoutCareAssignment,
+    Caller::AccessAdministrator,
+    Caller::CareProviderAdministrator,
+    Caller::Auditor,
+];
+
+fn subject(caller: Caller) -> Option<Subject> {
+    let staff = |person, assignment| Subject::Staff {
+        staff_person_id: person,
+        assignment_id: Some(assignment),
+    };
+    match caller {
+        Caller::Anonymous => None,
+        Caller::Patient => Some(Subject::Patient { patient_id: 401 }),
+        Caller::Therapist => Some(staff(101, 301)),
+        Caller::TherapistWithoutCareAssignment => Some(staff(102, 302)),
+        Caller::AccessAdministrator => Some(staff(103, 303)),
+        Caller::CareProviderAdministrator => Some(staff(104, 304)),
+        Caller::Auditor => Some(staff(105, 305)),
+    }
+}
+
+async fn sign_in(db: &DatabaseConnection, caller: Caller) -> Option<String> {
+    let subject = subject(caller)?;
+    Some(
+        session::create(db, &SessionConfig::default(), subject, None, None, None)
+            .await
+            .expect("session"),
+    )
+}
+
+/// The object a call is about, relative to the therapist at unit A1 and the patient 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Object {
+    None,
+    /// The patient's own record / the caller's own other session.
+    Own,
+    SameUnit,
+    OtherUnit,
+    OtherRegion,
+    /// Another user's session.
+    OtherUser,
+}
+
+const A: u16 = 200; // allowed
+const U: u16 = 401; // not signed in
+const D: u16 = 403; // denied
+const N: u16 = 404; // not found
+
+/// Every server function × object × caller (in the order of CALLERS).
+const MATRIX: &[(&str, Object, [u16; 7])] = &[
+    ("service_overview", Object::None, [A, A, A, A, A, A, A]),
+    ("whoami", Object::None, [A, A, A, A, A, A, A]),
+    ("my_sessions", Object::None, [U, A, A, A, A, A, A]),
+    ("end_session", Object::Own, [U, A, A, A, A, A, A]),
+    ("end_session", Object::OtherUser, [U, N, N, N, N, N, N]),
+    ("my_care", Object::None, [U, A, D, D, D, D, D]),
+    ("who_read_my_data", Object::None, [U, A, D, D, D, D, D]),
+    ("unit_patients", Object::None, [U, D, A, D, D, D, D]),
+    ("patient_record", Object::Own, [U, D, A, D, D, D, D]),
+    ("patient_record", Object::SameUnit, [U, D, A, D, D, D, D]),
+    ("patient_record", Object::OtherUnit, [U, D, D, D, D, D, D]),
+    ("patient_record", Object::OtherRegion, [U, D, N, D, D, D, D]),
+];
+
+async fn arguments(db: &DatabaseConnection, caller: Caller, object: Object) -> String {
+    match object {
+        Object::None => String::new(),
+        Object::Own => match subject(caller) {
+            // A second session of the same user, to end.
+            Some(subject) => {
+                let token =
+                    session::create(db, &SessionConfig::default(), subject, None, None, None)
+                        .await
+                        .expect("session");
+                let id = count(
+                    db,
+                    &format!(
+                        "SELECT id FROM user_session WHERE token_hash = '{}'",
+                        session::hash_token(&token)
+                    ),
+                )
+                .await;
+                format!("session_id={id}&patient_id=401")
+            }
+            None => "session_id=1&patient_id=401".to_owned(),
+        },
+        Object::SameUnit => "patient_id=402".to_owned(),
+        Object::OtherUnit => "patient_id=403".to_owned(),
+        Object::OtherRegion => "patient_id=404".to_owned(),
+        Object::OtherUser => {
+            let token = session::create(
+                db,
+                &SessionConfig::default(),
+                Subject::Patient { patient_id: 404 },
+                None,
+                None,
+                None,
+            )
+            .await
+            .expect("session");
+            let id = count(
+                db,
+                &format!(
+                    "SELECT id FROM user_session WHERE token_hash = '{}'",
+                    session::hash_token(&token)
+                ),
+            )
+            .await;
+            format!("session_id={id}")
+        }
+    }
+}
+
+db_test!(authorization_matrix_covers_every_server_function, |db| {
+    world(&db).await;
+    let router = app(db.clone());
+
+    // Every registered server function has rows in the matrix, and every row names one.
+    let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.trim_start_matches("/api/").to_owned())
+        .collect();
+    let covered: BTreeSet<String> = MATRIX.iter().map(|(f, _, _)| (*f).to_owned()).collect();
+    assert_eq!(
+        registered, covered,
+        "server functions without a matrix row (or rows without a function)"
+    );
+    let policies: BTreeSet<String> = app::auth::policy::POLICY
+        .iter()
+        .map(|(f, _)| (*f).to_owned())
+        .collect();
+    assert_eq!(
+        registered, policies,
+        "server functions without a policy row"
+    );
+
+    let mut failures = Vec::new();
+    for (function, object, expected) in MATRIX {
+        for (caller, expected) in CALLERS.iter().zip(expected) {
+            let token = sign_in(&db, *caller).await;
+            let body = arguments(&db, *caller, *object).await;
+            let answer = send(
+                &router,
+                post(&format!("/api/{function}"), body, token.as_deref()),
+            )
+            .await;
+            if answer.status.as_u16() != *expected {
+                failures.push(format!(
+                    "{function} {object:?} as {caller:?}: expected {expected}, got {} {}",
+                    answer.status, answer.body
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+
+    // Reads of patient data by staff were logged: allowed at A1 (401, 402, and the two listed
+    // by unit_patients), refused at A2; nothing about region B.
+    let allowed = count(
+        &db,
+        "SELECT COUNT(*) FROM access_log WHERE outcome = 'allowed' AND user_hsa_id = 'SE-101'",
+    )
+    .await;
+    let refused = count(
+        &db,
+        "SELECT COUNT(*) FROM access_log WHERE outcome = 'refused' AND patient_id = 403",
+    )
+    .await;
+    let region_b = count(
+        &db,
+        "SELECT COUNT(*) FROM access_log WHERE patient_id = 404",
+    )
+    .await;
+    assert_eq!((allowed, refused, region_b), (4, 1, 0));
+    let report = app::audit::verify(&db).await.expect("verify");
+    assert_eq!((report.rows, report.broken), (5, None));
+});
+
+db_test!(patients_never_receive_therapist_internal_notes, |db| {
+    world(&db).await;
+    let router = app(db.clone());
+    let patient = sign_in(&db, Caller::Patient).await;
+    let own = send(
+        &router,
+        post("/api/my_care", String::new(), patient.as_deref()),
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert!(own.body.contains("Program"), "{}", own.body);
+    assert!(!own.body.contains("INTERNAL-NOTE-701"), "{}", own.body);
+    let therapist = sign_in(&db, Caller::Therapist).await;
+    let record = send(
+        &router,
+        post(
+            "/api/patient_record",
+            "patient_id=401".into(),
+            therapist.as_deref(),
+        ),
+    )
+    .await;
+    assert!(record.body.contains("INTERNAL-NOTE-701"), "{}", record.body);
+
+    // And the patient sees who read their data: the unit and, for a region, the name.
+    let seen = send(
+        &router,
+        post("/api/who_read_my_data", String::new(), patient.as_deref()),
+    )
+    .await;
+    assert!(
+        seen.body.contains("Enhet A1") && seen.body.contains("Tove Terapeut"),
+        "{}",
+        seen.body
+    );
+});
+
+db_test!(sessions_end_when_idle_too_long_or_too_old, |db| {
+    world(&db).await;
+    let router = app(db.clone());
+    for (column, value) in [
+        ("last_seen_at", "2000-01-01T00:00:00+00:00"),
+        ("absolute_expiry", "2000-01-01T00:00:00+00:00"),
+    ] {
+        let token = sign_in(&db, Caller::Patient).await.expect("token");
+        let before = send(&router, post("/api/whoami", String::new(), Some(&token))).await;
+        assert!(before.body.contains("Petra Patient"), "{}", before.body);
+        db.execute_unprepared(&format!(
+            "UPDATE user_session SET {column} = '{value}' WHERE token_hash = '{}'",
+            session::hash_token(&token)
+        ))
+        .await
+        .expect("age the session");
+        let after = send(&router, post("/api/whoami", String::new(), Some(&token))).await;
+        assert!(
+            after.body.contains("\"me\":null"),
+            "{column}: {}",
+            after.body
+        );
+        let cleared = after.headers.get_all(header::SET_COOKIE).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.starts_with(SESSION_COOKIE) && v.contains("Max-Age=0"))
+        });
+        assert!(
+            cleared,
+            "{column}: the browser is told to forget the cookie"
+        );
+        let rows = count(
+            &db,
+            &format!(
+                "SELECT COUNT(*) FROM user_session WHERE token_hash = '{}'",
+                session::hash_token(&token)
+            ),
+        )
+        .await;
+        assert_eq!(rows, 0, "{column}: the session is gone on the server");
+    }
+});
+
+db_test!(signing_out_ends_the_session_and_clears_site_data, |db| {
+    world(&db).await;
+    let router = app(db.clone());
+    let token = sign_in(&db, Caller::Therapist).await.expect("token");
+    let out = send(&router, post("/logga-ut", String::new(), Some(&token))).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(
+        out.headers["clear-site-data"]
+            .to_str()
+            .expect("ascii")
+            .contains("\"cookies\"")
+    );
+    let again = send(
+        &router,
+        post("/api/unit_patients", String::new(), Some(&token)),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    // The session cookie is a __Host- cookie: Secure, HttpOnly, SameSite, host-only.
+    let entered = send(
+        &router,
+        post("/demo/start", "persona=therapist".into(), None),
+    )
+    .await;
+    let cookie = entered.headers[header::SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(cookie.starts_with("__Host-lotsen_session="), "{cookie}");
+    for attribute in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+});
+
+db_test!(state_changes_from_other_sites_are_refused, |db| {
+    let router = app(db.clone());
+    let cases: [(&[(&str, &str)], StatusCode); 5] = [
+        (&[("sec-fetch-site", "cross-site")], StatusCode::FORBIDDEN),
+        (&[("sec-fetch-site", "same-site")], StatusCode::FORBIDDEN),
+        (&[("origin", "https://evil.test")], StatusCode::FORBIDDEN),
+        (&[], StatusCode::FORBIDDEN),
+        (&[("origin", "https://lotsen.test")], StatusCode::SEE_OTHER),
+    ];
+    for (headers, expected) in cases {
+        let mut request = Request::post("/sprak")
+            .header(header::HOST, "lotsen.test")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let answer = send(
+            &router,
+            request.body(Body::from("lang=en&next=/")).expect("request"),
+        )
+        .await;
+        assert_eq!(answer.status, expected, "{headers:?}: {}", answer.body);
+        if expected == StatusCode::FORBIDDEN {
+            assert!(
+                answer.headers.get(header::SET_COOKIE).is_none(),
+                "nothing changed"
+            );
+        }
+    }
+    // Demo entrance and server functions follow the same rule.
+    let mut request = post("/demo/start", "persona=patient".into(), None);
+    request
+        .headers_mut()
+        .insert("sec-fetch-site", "cross-site".parse().expect("header"));
+    assert_eq!(send(&router, request).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM demo_sandbox").await, 0);
+});
+
+db_test!(
+    tampering_with_one_log_row_is_named_by_audit_verify,
+    |db, url| {
+        world(&db).await;
+        let router = app(db.clone());
+        let therapist = sign_in(&db, Caller::Therapist).await;
+        for patient in [401, 402, 403, 401, 402] {
+            send(
+                &router,
+                post(
+                    "/api/patient_record",
+                    format!("patient_id={patient}"),
+                    therapist.as_deref(),
+                ),
+            )
+            .await;
+        }
+        let verify = || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_lotsen"))
+                .args(["audit", "verify", "--database-url", &url])
+                .env("LOTSEN_LOG_FORMAT", "text")
+                .output()
+                .expect("run lotsen audit verify")
+        };
+        let intact = verify();
+        let stdout = String::from_utf8_lossy(&intact.stdout);
+        assert!(intact.status.success(), "{stdout}");
+        assert!(stdout.contains("5 row(s)"), "{stdout}");
+
+        let third: i64 = count(
+            &db,
+            "SELECT id FROM access_log ORDER BY id LIMIT 1 OFFSET 2",
+        )
+        .await;
+        let tamper = format!("UPDATE access_log SET outcome = 'allowed' WHERE id = {third}");
+        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            // The database itself refuses; a superuser must switch the trigger off to tamper.
+            assert!(db.execute_unprepared(&tamper).await.is_err());
+            db.execute_unprepared("ALTER TABLE access_log DISABLE TRIGGER USER")
+                .await
+                .expect("disable");
+        }
+        db.execute_unprepared(&tamper).await.expect("tamper");
+        let broken = verify();
+        let stdout = String::from_utf8_lossy(&broken.stdout);
+        assert!(!broken.status.success(), "{stdout}");
+        assert!(stdout.contains(&format!("row id {third}:")), "{stdout}");
+        assert!(stdout.contains("content does not match"), "{stdout}");
+    }
+);
+
+/// Patient ids that a signed-in therapist sees in their unit's list.
+async fn listed(router: &Router, token: &str) -> BTreeSet<i64> {
+    let answer = send(
+        router,
+        post("/api/unit_patients", String::new(), Some(token)),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&answer.body).expect("json");
+    list.iter()
+        .filter_map(|p| p["patient_id"].as_i64())
+        .collect()
+}
+
+fn session_of(answer: &Answer) -> String {
+    let cookie = answer.headers[header::SET_COOKIE].to_str().expect("ascii");
+    cookie
+        .strip_prefix("__Host-lotsen_session=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("session cookie")
+        .to_owned()
+}
+
+db_test!(demo_visitors_never_see_each_others_data, |db| {
+    let router = app(db.clone());
+    let first = send(
+        &router,
+        post("/demo/start", "persona=therapist".into(), None),
+    )
+    .await;
+    let second = send(
+        &router,
+        post("/demo/start", "persona=therapist".into(), None),
+    )
+    .await;
+    assert_eq!(
+        (first.status, second.status),
+        (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER)
+    );
+    assert_eq!(first.headers[header::LOCATION], "/mottagning");
+    let (a, b) = (session_of(&first), session_of(&second));
+    let (seen_a, seen_b) = (listed(&router, &a).await, listed(&router, &b).await);
+    assert_eq!(
+        (seen_a.len(), seen_b.len()),
+        (2, 2),
+        "two patients at the demo unit"
+    );
+    assert!(seen_a.is_disjoint(&seen_b));
+    // The other visitor's patient does not exist, as far as this visitor can tell.
+    for id in &seen_b {
+        let answer = send(
+            &router,
+            post("/api/patient_record", format!("patient_id={id}"), Some(&a)),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.body);
+    }
+    // Switching persona stays in the same sandbox, with a new session token.
+    let switched = send(
+        &router,
+        post("/demo/start", "persona=patient".into(), Some(&a)),
+    )
+    .await;
+    assert_eq!(switched.headers[header::LOCATION], "/mina-sidor");
+    let patient = session_of(&switched);
+    assert_ne!(patient, a);
+    let old = send(&router, post("/api/whoami", String::new(), Some(&a))).await;
+    assert!(
+        old.body.contains("\"me\":null"),
+        "the old token is dead: {}",
+        old.body
+    );
+    let seen = send(
+        &router,
+        post("/api/who_read_my_data", String::new(), Some(&patient)),
+    )
+    .await;
+    assert!(seen.body.contains("Tove Terapeut"), "{}", seen.body);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM demo_sandbox").await, 2);
+    // The public figures never count demo data.
+    let figures = send(&router, post("/api/service_overview", String::new(), None)).await;
+    assert!(
+        figures.body.contains("\"ongoing_enrolments\":0"),
+        "{}",
+        figures.body
+    );
+});
+
+db_test!(an_expired_sandbox_leaves_no_rows, |db| {
+    let tables: Vec<String> = {
+        let sql = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'seaql_migrations'"
+        } else {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'seaql_migrations'"
+        };
+        db.query_all(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .expect("tables")
+            .iter()
+            .map(|r| r.try_get_by_index::<String>(0).expect("name"))
+            .collect()
+    };
+    assert!(tables.len() >= 32, "{tables:?}");
+    let total = |db: DatabaseConnection, tables: Vec<String>| async move {
+        let mut sum = 0;
+        for t in &tables {
+            sum += count(&db, &format!("SELECT COUNT(*) FROM {t}")).await;
+        }
+        sum
+    };
+    let before = total(db.clone(), tables.clone()).await;
+    let router = app(db.clone());
+    let entered = send(
+        &router,
+        post("/demo/start", "persona=therapist".into(), None),
+    )
+    .await;
+    let token = session_of(&entered);
+    listed(&router, &token).await;
+    assert!(total(db.clone(), tables.clone()).await > before + 10);
+    assert_eq!(
+        app::demo::sandbox::delete_expired(&db, chrono::Utc::now())
+            .await
+            .expect("sweep"),
+        0,
+        "not yet expired"
+    );
+    db.execute_unprepared("UPDATE demo_sandbox SET expires_at = '2000-01-01T00:00:00+00:00'")
+        .await
+        .expect("expire");
+    assert_eq!(
+        app::demo::sandbox::delete_expired(&db, chrono::Utc::now())
+            .await
+            .expect("sweep"),
+        1
+    );
+    assert_eq!(
+        total(db.clone(), tables.clone()).await,
+        before,
+        "every row of the sandbox is gone"
+    );
+    let after = send(&router, post("/api/whoami", String::new(), Some(&token))).await;
+    assert!(after.body.contains("\"me\":null"), "{}", after.body);
+});
