@@ -66,7 +66,14 @@ pub async fn resolve_session(
     match resolved {
         Ok(Resolved::Valid(principal)) => {
             request.extensions_mut().insert(*principal);
-            next.run(request).await
+            let mut response = next.run(request).await;
+            // What a signed-in user receives may hold personal data: no cache may keep it
+            // (hashed static files keep their own caching header).
+            response
+                .headers_mut()
+                .entry(header::CACHE_CONTROL)
+                .or_insert(HeaderValue::from_static("no-store"));
+            response
         }
         Ok(Resolved::Invalid) => {
             let mut response = next.run(request).await;

@@ -1,0 +1,70 @@
+import { test, expect, expectAccessible, open } from './fixtures';
+
+test('a visitor tries Lotsen as therapist, then as the patient, and signs out', async ({
+  page,
+  hydrated,
+}) => {
+  await open(page, '/', hydrated);
+  await expect(page.getByRole('note')).toContainText('Allt här är påhittat');
+  await page.getByRole('button', { name: 'Prova som behandlare' }).click();
+
+  // The therapist's unit: its own two patients, never the other unit's.
+  await expect(page).toHaveURL(/\/mottagning$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Mottagningen');
+  const patients = page.getByRole('table', { name: 'Patienter med pågående program på enheten' });
+  await expect(patients.getByRole('link')).toHaveText(['Olle Exempel', 'Petra Patient']);
+  await expect(page.getByText('Maja Mönster')).toHaveCount(0);
+  await expectAccessible(page, hydrated);
+
+  await patients.getByRole('link', { name: 'Petra Patient' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Petra Patient');
+  await expect(page.getByText('Följ upp sömnen vid nästa kontakt.')).toBeVisible();
+  await expectAccessible(page, hydrated);
+
+  // Same sandbox, another role: the patient sees her program, not the therapist's note, and
+  // who read her data.
+  await page.getByLabel('Du provar som').selectOption('patient');
+  await page.getByRole('button', { name: 'Byt roll' }).click();
+  await expect(page).toHaveURL(/\/mina-sidor$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Mina sidor');
+  await expect(page.getByRole('heading', { name: 'Hantera oro (demo)' })).toBeVisible();
+  await expect(page.getByText('Följ upp sömnen')).toHaveCount(0);
+  const log = page.locator('table.log');
+  await expect(log).toContainText('Psykiatrimottagning Demo');
+  await expect(log).toContainText('Tove Terapeut');
+  await expectAccessible(page, hydrated);
+
+  // Signing out ends the session: the page now asks the visitor to log in.
+  await page.getByRole('button', { name: 'Logga ut' }).first().click();
+  await expect(page).toHaveURL(/\/$/);
+  await open(page, '/mina-sidor', hydrated);
+  await expect(page.getByRole('alert')).toHaveText('Du behöver logga in för att se den här sidan.');
+});
+
+test('two visitors get separate sandboxes and never see each other', async ({
+  browser,
+  hydrated,
+}) => {
+  const visitor = async () => {
+    const context = await browser.newContext({ javaScriptEnabled: hydrated });
+    const page = await context.newPage();
+    await open(page, '/', hydrated);
+    await page.getByRole('button', { name: 'Prova som behandlare' }).click();
+    await expect(page).toHaveURL(/\/mottagning$/);
+    return { context, page };
+  };
+  const first = await visitor();
+  const second = await visitor();
+  await first.page.getByRole('link', { name: 'Petra Patient' }).click();
+  await expect(first.page.getByRole('heading', { level: 1 })).toHaveText('Petra Patient');
+  const record = first.page.url();
+
+  // The same address in the other sandbox: no such patient, as far as that visitor can tell.
+  const response = await second.page.goto(record);
+  expect(response?.status()).toBe(404);
+  await expect(second.page.getByRole('alert')).toHaveText(
+    'Det du söker finns inte, eller så har du inte tillgång till det.',
+  );
+  await first.context.close();
+  await second.context.close();
+});
