@@ -25,7 +25,7 @@ BIN := $(CARGO_TARGET_DIR)/release/lotsen
 PKG_DIR := target/site/pkg
 REPORT_DIR := target/test-report
 # First load of the release build (JS + WASM, brotli) may not exceed this.
-SIZE_BUDGET_KIB := 200
+SIZE_BUDGET_KIB := 150
 
 export LOTSEN_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 

@@ -91,27 +91,21 @@ pub fn Layout(children: Children) -> impl IntoView {
     }
 }
 
-/// Switches between Swedish and English. Without JavaScript it is a plain form that the server
-/// answers by setting the language cookie; hydrated, it switches in place.
+/// Switches between Swedish and English: a form that the server answers by setting the
+/// language cookie and sending the browser back to the same page.
 #[component]
 fn LanguageSwitch() -> impl IntoView {
     let i18n = use_i18n();
-    let other = move || match i18n.get_locale() {
+    let other = match i18n.get_locale_untracked() {
         Locale::sv => Locale::en,
         Locale::en => Locale::sv,
     };
     let location = leptos_router::hooks::use_location();
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let locale = other();
-        i18n.set_locale(locale);
-        remember_locale(locale);
-    };
     view! {
-        <form method="post" action="/sprak" class="lang-switch" on:submit=on_submit>
-            <input type="hidden" name="lang" value=move || other().as_str() />
-            <input type="hidden" name="next" value=move || location.pathname.get() />
-            <button type="submit" lang=move || other().as_str()>
+        <form method="post" action="/sprak" class="lang-switch">
+            <input type="hidden" name="lang" value=other.as_str() />
+            <input type="hidden" name="next" value=location.pathname.get_untracked() />
+            <button type="submit" lang=other.as_str()>
                 {t!(i18n, switch_language)}
             </button>
         </form>
@@ -120,22 +114,6 @@ fn LanguageSwitch() -> impl IntoView {
 
 /// The cookie that carries the chosen language; the server reads it for every render.
 pub const LANGUAGE_COOKIE: &str = "i18n_pref_locale";
-
-/// Keeps the choice for the next visit. The server sets the same cookie for the form without
-/// JavaScript.
-#[cfg(feature = "hydrate")]
-fn remember_locale(locale: Locale) {
-    use wasm_bindgen::JsCast;
-    if let Ok(document) = leptos::prelude::document().dyn_into::<web_sys::HtmlDocument>() {
-        let _ = document.set_cookie(&format!(
-            "{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-            locale.as_str()
-        ));
-    }
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn remember_locale(_locale: Locale) {}
 
 #[component]
 pub fn NotFound() -> impl IntoView {
