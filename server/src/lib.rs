@@ -5,6 +5,7 @@ mod auth;
 pub mod cli;
 pub mod db;
 mod language;
+pub mod limits;
 mod routes;
 mod site;
 pub mod telemetry;
@@ -51,9 +52,12 @@ pub async fn serve(cli: &cli::Cli) -> Result<(), ServeError> {
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr()?;
     tracing::info!(url = %format!("http://{local}"), "Lotsen is listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     let _ = db.close().await;
     tracing::info!("Lotsen stopped");
     Ok(())

@@ -2,6 +2,7 @@
 
 use crate::auth::{demo_start, resolve_session, same_origin_only, sign_out};
 use crate::language::set_language;
+use crate::limits::{LimitConfig, Limits, rate_limit};
 use crate::site::serve_file;
 use app::auth::session::SessionConfig;
 use app::demo::sandbox::DemoConfig;
@@ -26,6 +27,7 @@ pub struct AppState {
     pub sessions: SessionConfig,
     /// Set in demo mode, the default while no identity provider is configured.
     pub demo: Option<DemoConfig>,
+    pub limits: Limits,
 }
 
 impl AppState {
@@ -36,6 +38,7 @@ impl AppState {
             db,
             sessions: SessionConfig::default(),
             demo: Some(DemoConfig::default()),
+            limits: Limits::new(LimitConfig::default()),
         }
     }
 
@@ -64,6 +67,10 @@ pub fn router(state: AppState) -> Router {
             shell(options.clone())
         })
         .fallback(fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.limits.clone(),
+            rate_limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             resolve_session,

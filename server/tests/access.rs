@@ -9,6 +9,7 @@ use app::db_test;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
+use lotsen_server::limits::{LimitConfig, Limits, Rate};
 use lotsen_server::{AppState, router};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use std::collections::BTreeSet;
@@ -666,3 +667,79 @@ db_test!(an_expired_sandbox_leaves_no_rows, |db| {
     let after = send(&router, post("/api/whoami", String::new(), Some(&token))).await;
     assert!(after.body.contains("\"me\":null"), "{}", after.body);
 });
+
+fn limited_app(db: DatabaseConnection, config: LimitConfig) -> Router {
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("lotsen")
+        .build();
+    let mut state = AppState::new(options, db);
+    state.limits = Limits::new(config);
+    router(state)
+}
+
+db_test!(
+    too_many_sign_ins_or_writes_get_429_and_change_nothing,
+    |db| {
+        world(&db).await;
+        let generous = Rate {
+            per_minute: 1000,
+            burst: 1000,
+        };
+        let router = limited_app(
+            db.clone(),
+            LimitConfig {
+                sign_in_per_address: Rate {
+                    per_minute: 1,
+                    burst: 3,
+                },
+                writes_per_address: generous,
+                writes_per_user: Rate {
+                    per_minute: 1,
+                    burst: 5,
+                },
+            },
+        );
+        for _ in 0..3 {
+            let entered = send(&router, post("/demo/start", "persona=patient".into(), None)).await;
+            assert_eq!(entered.status, StatusCode::SEE_OTHER);
+        }
+        let refused = send(&router, post("/demo/start", "persona=patient".into(), None)).await;
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(refused.body.contains("Vänta en stund"), "{}", refused.body);
+        let wait: u64 = refused.headers[header::RETRY_AFTER]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("seconds");
+        assert!((1..=60).contains(&wait), "{wait}");
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM demo_sandbox").await,
+            3,
+            "no fourth sandbox"
+        );
+
+        // Per user: the sixth call in a burst is refused; another user is not affected.
+        let patient = sign_in(&db, Caller::Patient).await;
+        for _ in 0..5 {
+            let ok = send(
+                &router,
+                post("/api/my_care", String::new(), patient.as_deref()),
+            )
+            .await;
+            assert_eq!(ok.status, StatusCode::OK);
+        }
+        let limited = send(
+            &router,
+            post("/api/my_care", String::new(), patient.as_deref()),
+        )
+        .await;
+        assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+        let other = sign_in(&db, Caller::Therapist).await;
+        let fine = send(
+            &router,
+            post("/api/unit_patients", String::new(), other.as_deref()),
+        )
+        .await;
+        assert_eq!(fine.status, StatusCode::OK);
+    }
+);

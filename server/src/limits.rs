@@ -1,0 +1,141 @@
+//! Rate limits (anti-automation): on entering the demo or signing in, and on every request that
+//! can change state, per client address and per signed-in user. A refused request gets 429, a
+//! `Retry-After`, and a plain message; it changes nothing.
+
+use app::auth::Principal;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+/// How many requests, replenished over how long, with what burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitConfig {
+    /// Entering the demo (a new sandbox) and signing in, per address.
+    pub sign_in_per_address: Rate,
+    /// Every state-changing request, per address.
+    pub writes_per_address: Rate,
+    /// Every state-changing request, per signed-in user.
+    pub writes_per_user: Rate,
+}
+
+impl Default for LimitConfig {
+    fn default() -> Self {
+        Self {
+            sign_in_per_address: Rate {
+                per_minute: 2,
+                burst: 20,
+            },
+            writes_per_address: Rate {
+                per_minute: 600,
+                burst: 200,
+            },
+            writes_per_user: Rate {
+                per_minute: 300,
+                burst: 100,
+            },
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Limits {
+    sign_in_by_address: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    writes_by_address: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    writes_by_user: Arc<DefaultKeyedRateLimiter<(bool, i64)>>,
+}
+
+fn limiter<K: std::hash::Hash + Eq + Clone>(rate: Rate) -> Arc<DefaultKeyedRateLimiter<K>> {
+    let per_minute = NonZeroU32::new(rate.per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(rate.burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    Arc::new(RateLimiter::keyed(
+        Quota::per_minute(per_minute).allow_burst(burst),
+    ))
+}
+
+impl Limits {
+    pub fn new(config: LimitConfig) -> Self {
+        Self {
+            sign_in_by_address: limiter(config.sign_in_per_address),
+            writes_by_address: limiter(config.writes_per_address),
+            writes_by_user: limiter(config.writes_per_user),
+        }
+    }
+
+    /// Forgets keys that are back to full allowance (called from housekeeping).
+    pub fn shrink(&self) {
+        self.sign_in_by_address.retain_recent();
+        self.writes_by_address.retain_recent();
+        self.writes_by_user.retain_recent();
+    }
+}
+
+fn too_many(wait: std::time::Duration) -> Response {
+    let seconds = wait.as_secs().max(1);
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        "För många försök på kort tid. Vänta en stund och försök igen. \
+         / Too many attempts in a short time. Please wait a moment and try again.",
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// The client's address as the connection shows it. (Behind a proxy that is the proxy; a
+/// trusted-proxy setting comes with the deployment work.)
+fn address(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
+/// Paths that start a session.
+fn is_sign_in(path: &str) -> bool {
+    path == "/demo/start" || path.starts_with("/login/")
+}
+
+/// Runs after the session middleware, so that it knows the user.
+pub async fn rate_limit(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if safe {
+        return next.run(request).await;
+    }
+    let clock = DefaultClock::default();
+    let addr = address(&request);
+    let mut checks = vec![limits.writes_by_address.check_key(&addr)];
+    if is_sign_in(request.uri().path()) {
+        checks.push(limits.sign_in_by_address.check_key(&addr));
+    }
+    if let Some(principal) = request.extensions().get::<Principal>() {
+        let user = match principal.patient_id() {
+            Some(id) => (true, id),
+            None => (false, principal.staff().map_or(0, |s| s.staff_person_id)),
+        };
+        checks.push(limits.writes_by_user.check_key(&user));
+    }
+    for check in checks {
+        if let Err(not_until) = check {
+            tracing::warn!(path = %request.uri().path(), "rate limit reached");
+            return too_many(not_until.wait_time_from(clock.now()));
+        }
+    }
+    next.run(request).await
+}
