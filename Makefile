@@ -128,6 +128,8 @@ test-e2e: e2e-deps chromium
 ## Benchmarks ---------------------------------------------------------------------------------
 
 .PHONY: bench
-# The start page's SSR throughput as a ratio to /healthz, same server, same run.
+# The start page's SSR throughput as a ratio to /healthz, same server, same run; then what
+# session validation and an access-log write cost a request, on SQLite and PostgreSQL.
 bench: build
 	bash server/bench/ssr-throughput.sh "$(BIN)"
+	cargo bench -p lotsen --bench identity

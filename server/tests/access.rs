@@ -62,65 +62,7 @@ async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
         .expect("number")
 }
 
-/// Two regions: A with units A1 and A2, B with unit B1. Staff at A1 in several roles, one
-/// therapist at B1; four patients (401 and 402 at A1, 403 at A2, 404 at B1).
-const WORLD: &str = "
-INSERT INTO care_provider (id, name, org_number, county_code, kind) VALUES
-  (1, 'Region A', '2321000016', '01', 'region'), (2, 'Region B', '2321000024', '03', 'region');
-INSERT INTO care_unit (id, care_provider_id, hsa_id, name, active, allows_emergency_access) VALUES
-  (11, 1, 'SE2321000016-A1', 'Enhet A1', TRUE, TRUE), (12, 1, 'SE2321000016-A2', 'Enhet A2', TRUE, TRUE),
-  (21, 2, 'SE2321000024-B1', 'Enhet B1', TRUE, TRUE);
-INSERT INTO staff_person (id, given_name, family_name) VALUES
-  (101, 'Tove', 'Terapeut'), (102, 'Nils', 'Utanuppdrag'), (103, 'Alva', 'Åtkomst'),
-  (104, 'Viktor', 'Vårdgivare'), (105, 'Greta', 'Granskare'), (106, 'Bo', 'Behandlare');
-INSERT INTO staff_hsa_identity (id, staff_person_id, hsa_id) VALUES
-  (201, 101, 'SE-101'), (202, 102, 'SE-102'), (203, 103, 'SE-103'), (204, 104, 'SE-104'),
-  (205, 105, 'SE-105'), (206, 106, 'SE-106');
-INSERT INTO staff_assignment (id, staff_hsa_identity_id, care_unit_id, commission_hsa_id, commission_name, commission_purpose) VALUES
-  (301, 201, 11, 'SE-101-U', 'V', 'Vård och behandling'), (302, 202, 11, 'SE-102-U', 'A', 'Administration'),
-  (303, 203, 11, 'SE-103-U', 'A', 'Administration'), (304, 204, 11, 'SE-104-U', 'A', 'Administration'),
-  (305, 205, 11, 'SE-105-U', 'U', 'Uppföljning'), (306, 206, 21, 'SE-106-U', 'V', 'Vård och behandling');
-INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, granted_at) VALUES
-  (101, 1, 11, 'therapist', CURRENT_TIMESTAMP), (102, 1, 11, 'therapist', CURRENT_TIMESTAMP),
-  (103, 1, 11, 'access_admin', CURRENT_TIMESTAMP), (104, 1, NULL, 'provider_admin', CURRENT_TIMESTAMP),
-  (105, 1, NULL, 'auditor', CURRENT_TIMESTAMP), (106, 2, 21, 'therapist', CURRENT_TIMESTAMP);
-INSERT INTO patient (id, personnummer, given_name, family_name) VALUES
-  (401, '198503152384', 'Petra', 'Patient'), (402, '199207044570', 'Olle', 'Exempel'),
-  (403, '197805123390', 'Maja', 'Mönster'), (404, '191212121212', 'Rut', 'Region');
-INSERT INTO program (id, owner_provider_id, title) VALUES (501, 1, 'Program');
-INSERT INTO program_version (id, program_id, major, minor, status) VALUES (601, 501, 1, 0, 'published');
-INSERT INTO enrolment (id, patient_id, program_version_id, care_unit_id, state, started_at, internal_note) VALUES
-  (701, 401, 601, 11, 'active', CURRENT_TIMESTAMP, 'INTERNAL-NOTE-701'),
-  (702, 402, 601, 11, 'active', CURRENT_TIMESTAMP, ''),
-  (703, 403, 601, 12, 'active', CURRENT_TIMESTAMP, ''),
-  (704, 404, 601, 21, 'active', CURRENT_TIMESTAMP, '');
-";
-
-async fn world(db: &DatabaseConnection) {
-    for statement in WORLD.split(';').filter(|s| !s.trim().is_empty()) {
-        db.execute_unprepared(statement).await.expect("world");
-    }
-    // Explicit ids do not advance PostgreSQL's sequences: move them past the world's ids.
-    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        for table in [
-            "care_provider",
-            "care_unit",
-            "staff_person",
-            "staff_hsa_identity",
-            "staff_assignment",
-            "patient",
-            "program",
-            "program_version",
-            "enrolment",
-        ] {
-            db.execute_unprepared(&format!(
-                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), 10000)"
-            ))
-            .await
-            .expect("sequence");
-        }
-    }
-}
+use app::testing::two_regions as world;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Caller {

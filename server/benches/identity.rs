@@ -1,0 +1,163 @@
+//! What identity costs a request, measured in one run on both engines (`make bench`):
+//!
+//! - session validation: a server function called with a valid session cookie against the
+//!   same call without one;
+//! - an access-log write: one append of the hash chain on its own against the whole request
+//!   that performs it (a therapist opening a patient record), and so the request without it.
+//!
+//! Calls go through the real router and middleware, one at a time, in alternating rounds;
+//! the figure per kind is the median of the rounds.
+
+#![allow(clippy::expect_used)]
+
+use app::audit::{self, Action, Entry, Outcome};
+use app::auth::session::{self, SESSION_COOKIE, SessionConfig, Subject};
+use app::testing::{Engine, TestDb, two_regions};
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use lotsen_server::limits::{LimitConfig, Limits, Rate};
+use lotsen_server::{AppState, router};
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+const ROUNDS: usize = 5;
+
+fn post(path: &str, body: &'static str, token: Option<&str>) -> Request<Body> {
+    let mut request = Request::post(path)
+        .header(header::HOST, "lotsen.test")
+        .header("sec-fetch-site", "same-origin")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(token) = token {
+        request = request.header(header::COOKIE, format!("{SESSION_COOKIE}={token}"));
+    }
+    request.body(Body::from(body)).expect("request")
+}
+
+async fn call(router: &Router, request: Request<Body>) {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    let _ = to_bytes(response.into_body(), 1 << 20).await.expect("body");
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+async fn bench(engine: Engine, n: u32) {
+    let Some(t) = TestDb::new(engine).await else {
+        return;
+    };
+    let db = t.db.clone();
+    two_regions(&db).await;
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("lotsen")
+        .build();
+    let mut state = AppState::new(options, db.clone());
+    let unlimited = Rate {
+        per_minute: 1_000_000,
+        burst: 1_000_000,
+    };
+    state.limits = Limits::new(LimitConfig {
+        sign_in_per_address: unlimited,
+        writes_per_address: unlimited,
+        writes_per_user: unlimited,
+    });
+    let router = router(state);
+    let token = session::create(
+        &db,
+        &SessionConfig::default(),
+        Subject::Staff {
+            staff_person_id: 101,
+            assignment_id: Some(301),
+        },
+        None,
+        None,
+        None,
+    )
+    .await
+    .expect("session");
+    let entry = Entry {
+        user_hsa_id: "SE-101".to_owned(),
+        assignment_hsa_id: Some("SE-101-U".to_owned()),
+        care_unit_hsa_id: Some("SE2321000016-A1".to_owned()),
+        care_provider_org_number: Some("2321000016".to_owned()),
+        patient_id: Some(402),
+        action: Action::Read,
+        object_type: "patient_record",
+        object_id: Some(402),
+        outcome: Outcome::Allowed,
+        reason: None,
+        needs_follow_up: false,
+        sandbox_id: None,
+    };
+
+    let (mut anonymous, mut signed_in, mut record, mut append) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..ROUNDS {
+        let start = Instant::now();
+        for _ in 0..n {
+            call(&router, post("/api/whoami", "", None)).await;
+        }
+        anonymous.push(start.elapsed() / n);
+        let start = Instant::now();
+        for _ in 0..n {
+            call(&router, post("/api/whoami", "", Some(&token))).await;
+        }
+        signed_in.push(start.elapsed() / n);
+        let start = Instant::now();
+        for _ in 0..n {
+            call(
+                &router,
+                post("/api/patient_record", "patient_id=402", Some(&token)),
+            )
+            .await;
+        }
+        record.push(start.elapsed() / n);
+        let start = Instant::now();
+        for _ in 0..n {
+            audit::append(&db, entry.clone()).await.expect("append");
+        }
+        append.push(start.elapsed() / n);
+    }
+    let report = audit::verify(&db).await.expect("verify");
+    assert_eq!(report.broken, None);
+    let (a, s, r, w) = (
+        median(anonymous),
+        median(signed_in),
+        median(record),
+        median(append),
+    );
+    let without_log = r.saturating_sub(w);
+    println!("{engine:?} ({n} calls per kind per round, {ROUNDS} rounds, medians, one client):");
+    println!("  whoami without a session        {:>8.0} µs", micros(a));
+    println!(
+        "  whoami with a valid session     {:>8.0} µs   session validation +{:.0} µs ({:.2}× the call without)",
+        micros(s),
+        micros(s.saturating_sub(a)),
+        micros(s) / micros(a)
+    );
+    println!("  patient record (logs one read)  {:>8.0} µs", micros(r));
+    println!(
+        "  one access-log append alone     {:>8.0} µs   {:.0} % of the request; the request costs {:.2}× what it would without the write",
+        micros(w),
+        100.0 * micros(w) / micros(r),
+        micros(r) / micros(without_log).max(1.0)
+    );
+    println!("  chain verified: {} rows intact", report.rows);
+    t.finish().await;
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n = std::env::var("BENCH_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    bench(Engine::Sqlite, n).await;
+    bench(Engine::Postgres, n).await;
+}
