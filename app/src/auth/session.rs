@@ -5,10 +5,7 @@
 use super::Role;
 use super::principal::{Assignment, Principal, Staff, Who};
 use crate::audit::hex;
-use crate::db::entities::{
-    care_provider, care_unit, demo_sandbox, patient, staff_assignment, staff_hsa_identity,
-    staff_person, staff_role, user_session,
-};
+use crate::db::entities::{demo_sandbox, staff_hsa_identity, staff_role, user_session};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
@@ -115,6 +112,25 @@ pub enum Resolved {
     Invalid,
 }
 
+/// The session, its user and the chosen assignment with its unit and care provider, in one
+/// round trip. Roles follow in a second query (staff only).
+const SESSION_SQL: &str = "SELECT s.id, s.sandbox_id, s.demo_persona, s.patient_id, \
+        s.staff_person_id, s.last_seen_at, s.absolute_expiry, \
+        p.given_name, p.family_name, p.sandbox_id, \
+        sp.given_name, sp.family_name, sp.sandbox_id, \
+        a.id, a.commission_hsa_id, a.commission_purpose, a.valid_to, \
+        h.hsa_id, h.staff_person_id, \
+        u.id, u.hsa_id, u.name, u.active, \
+        c.id, c.org_number, c.kind \
+    FROM user_session s \
+    LEFT JOIN patient p ON p.id = s.patient_id \
+    LEFT JOIN staff_person sp ON sp.id = s.staff_person_id \
+    LEFT JOIN staff_assignment a ON a.id = s.staff_assignment_id \
+    LEFT JOIN staff_hsa_identity h ON h.id = a.staff_hsa_identity_id \
+    LEFT JOIN care_unit u ON u.id = a.care_unit_id \
+    LEFT JOIN care_provider c ON c.id = u.care_provider_id \
+    WHERE s.token_hash = $1";
+
 /// Finds the session of `token`, ends it if it has expired, and loads its user.
 pub async fn resolve(
     db: &impl ConnectionTrait,
@@ -122,28 +138,31 @@ pub async fn resolve(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Resolved, DbErr> {
-    let Some(session) = user_session::Entity::find()
-        .filter(user_session::Column::TokenHash.eq(hash_token(token)))
-        .one(db)
+    let Some(row) = db
+        .query_one(crate::db::statement(
+            db,
+            SESSION_SQL,
+            vec![hash_token(token).into()],
+        ))
         .await?
     else {
         return Ok(Resolved::Invalid);
     };
-    if session.last_seen_at + config.idle <= now || session.absolute_expiry <= now {
-        user_session::Entity::delete_by_id(session.id)
-            .exec(db)
-            .await?;
+    let session_id: i64 = row.try_get_by_index(0)?;
+    let sandbox_id: Option<i64> = row.try_get_by_index(1)?;
+    let last_seen_at: DateTime<Utc> = row.try_get_by_index(5)?;
+    let absolute_expiry: DateTime<Utc> = row.try_get_by_index(6)?;
+    if last_seen_at + config.idle <= now || absolute_expiry <= now {
+        end(db, session_id).await?;
         return Ok(Resolved::Invalid);
     }
-    if now - session.last_seen_at >= TOUCH_EVERY {
-        touch(db, config, &session, now).await?;
+    if now - last_seen_at >= TOUCH_EVERY {
+        touch(db, config, session_id, sandbox_id, now).await?;
     }
-    match load(db, &session).await? {
+    match load(db, &row, session_id, sandbox_id, now).await? {
         Some(principal) => Ok(Resolved::Valid(Box::new(principal))),
         None => {
-            user_session::Entity::delete_by_id(session.id)
-                .exec(db)
-                .await?;
+            end(db, session_id).await?;
             Ok(Resolved::Invalid)
         }
     }
@@ -152,15 +171,16 @@ pub async fn resolve(
 async fn touch(
     db: &impl ConnectionTrait,
     config: &SessionConfig,
-    session: &user_session::Model,
+    session_id: i64,
+    sandbox_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     user_session::Entity::update_many()
         .col_expr(user_session::Column::LastSeenAt, now.into())
-        .filter(user_session::Column::Id.eq(session.id))
+        .filter(user_session::Column::Id.eq(session_id))
         .exec(db)
         .await?;
-    if let Some(sandbox) = session.sandbox_id {
+    if let Some(sandbox) = sandbox_id {
         demo_sandbox::Entity::update_many()
             .col_expr(demo_sandbox::Column::LastSeenAt, now.into())
             .col_expr(
@@ -174,94 +194,107 @@ async fn touch(
     Ok(())
 }
 
+/// The user of a session row; `None` if anything it points at is gone or belongs elsewhere.
 async fn load(
     db: &impl ConnectionTrait,
-    session: &user_session::Model,
+    row: &sea_orm::QueryResult,
+    session_id: i64,
+    sandbox_id: Option<i64>,
+    now: DateTime<Utc>,
 ) -> Result<Option<Principal>, DbErr> {
-    let who = match (session.patient_id, session.staff_person_id) {
+    let demo_persona: Option<String> = row.try_get_by_index(2)?;
+    let patient_id: Option<i64> = row.try_get_by_index(3)?;
+    let staff_id: Option<i64> = row.try_get_by_index(4)?;
+    let who = match (patient_id, staff_id) {
         (Some(patient_id), None) => {
-            let Some(p) = patient::Entity::find_by_id(patient_id).one(db).await? else {
+            let given: Option<String> = row.try_get_by_index(7)?;
+            let family: Option<String> = row.try_get_by_index(8)?;
+            let tenant: Option<i64> = row.try_get_by_index(9)?;
+            let (Some(given), Some(family)) = (given, family) else {
                 return Ok(None);
             };
-            if p.sandbox_id != session.sandbox_id {
+            if tenant != sandbox_id {
                 return Ok(None);
             }
             Who::Patient {
                 patient_id,
-                name: format!("{} {}", p.given_name, p.family_name),
+                name: format!("{given} {family}"),
             }
         }
-        (None, Some(staff_id)) => match load_staff(db, session, staff_id).await? {
+        (None, Some(staff_id)) => match load_staff(db, row, staff_id, sandbox_id, now).await? {
             Some(staff) => Who::Staff(staff),
             None => return Ok(None),
         },
         _ => return Ok(None),
     };
     Ok(Some(Principal {
-        session_id: session.id,
-        sandbox_id: session.sandbox_id,
-        demo_persona: session.demo_persona.clone(),
+        session_id,
+        sandbox_id,
+        demo_persona,
         who,
     }))
 }
 
 async fn load_staff(
     db: &impl ConnectionTrait,
-    session: &user_session::Model,
+    row: &sea_orm::QueryResult,
     staff_id: i64,
+    sandbox_id: Option<i64>,
+    now: DateTime<Utc>,
 ) -> Result<Option<Staff>, DbErr> {
-    let Some(person) = staff_person::Entity::find_by_id(staff_id).one(db).await? else {
+    let given: Option<String> = row.try_get_by_index(10)?;
+    let family: Option<String> = row.try_get_by_index(11)?;
+    let tenant: Option<i64> = row.try_get_by_index(12)?;
+    let (Some(given), Some(family)) = (given, family) else {
         return Ok(None);
     };
-    if person.sandbox_id != session.sandbox_id {
+    if tenant != sandbox_id {
         return Ok(None);
     }
-    let identities = staff_hsa_identity::Entity::find()
-        .filter(staff_hsa_identity::Column::StaffPersonId.eq(staff_id))
-        .order_by_asc(staff_hsa_identity::Column::Id)
-        .all(db)
-        .await?;
-    let mut hsa_id = identities.first().map(|i| i.hsa_id.clone());
-    let mut assignment = None;
-    if let Some(assignment_id) = session.staff_assignment_id {
-        let Some(a) = staff_assignment::Entity::find_by_id(assignment_id)
-            .one(db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let Some(identity) = identities.iter().find(|i| i.id == a.staff_hsa_identity_id) else {
-            return Ok(None);
-        };
-        hsa_id = Some(identity.hsa_id.clone());
-        let Some(unit) = care_unit::Entity::find_by_id(a.care_unit_id)
-            .one(db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let Some(provider) = care_provider::Entity::find_by_id(unit.care_provider_id)
-            .one(db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        assignment = Some(Assignment {
-            id: a.id,
-            commission_hsa_id: a.commission_hsa_id,
-            for_care: a.commission_purpose == CARE_PURPOSE
-                && a.valid_to.is_none_or(|to| to > Utc::now())
-                && unit.active,
-            care_unit_id: unit.id,
-            care_unit_hsa_id: unit.hsa_id,
-            care_unit_name: unit.name,
-            care_provider_id: provider.id,
-            care_provider_org_number: provider.org_number,
-            care_provider_public: provider.kind == "region",
-        });
-    }
-    let Some(hsa_id) = hsa_id else {
-        return Ok(None);
+    let assignment_id: Option<i64> = row.try_get_by_index(13)?;
+    let (assignment, hsa_id) = match assignment_id {
+        None => {
+            // No assignment chosen yet: the person's first HSA identity.
+            let first = staff_hsa_identity::Entity::find()
+                .filter(staff_hsa_identity::Column::StaffPersonId.eq(staff_id))
+                .order_by_asc(staff_hsa_identity::Column::Id)
+                .one(db)
+                .await?;
+            match first {
+                Some(identity) => (None, identity.hsa_id),
+                None => return Ok(None),
+            }
+        }
+        Some(id) => {
+            let owner: Option<i64> = row.try_get_by_index(18)?;
+            let unit_id: Option<i64> = row.try_get_by_index(19)?;
+            let provider_id: Option<i64> = row.try_get_by_index(23)?;
+            let (Some(owner), Some(unit_id), Some(provider_id)) = (owner, unit_id, provider_id)
+            else {
+                return Ok(None);
+            };
+            if owner != staff_id {
+                return Ok(None);
+            }
+            let purpose: String = row.try_get_by_index(15)?;
+            let valid_to: Option<DateTime<Utc>> = row.try_get_by_index(16)?;
+            let unit_active: bool = row.try_get_by_index(22)?;
+            let kind: String = row.try_get_by_index(25)?;
+            let assignment = Assignment {
+                id,
+                commission_hsa_id: row.try_get_by_index(14)?,
+                for_care: purpose == CARE_PURPOSE
+                    && valid_to.is_none_or(|to| to > now)
+                    && unit_active,
+                care_unit_id: unit_id,
+                care_unit_hsa_id: row.try_get_by_index(20)?,
+                care_unit_name: row.try_get_by_index(21)?,
+                care_provider_id: provider_id,
+                care_provider_org_number: row.try_get_by_index(24)?,
+                care_provider_public: kind == "region",
+            };
+            (Some(assignment), row.try_get_by_index(17)?)
+        }
     };
     let roles = match &assignment {
         None => Vec::new(),
@@ -269,7 +302,7 @@ async fn load_staff(
     };
     Ok(Some(Staff {
         staff_person_id: staff_id,
-        name: format!("{} {}", person.given_name, person.family_name),
+        name: format!("{given} {family}"),
         hsa_id,
         assignment,
         roles,
