@@ -1,4 +1,5 @@
 use crate::account::AccountPage;
+use crate::audit::AuditPage;
 use crate::clinic::{ClinicHome, PatientRecordPage};
 use crate::i18n::*;
 use crate::layout::{Layout, NotFound, provide_site_session};
@@ -50,6 +51,7 @@ pub fn App() -> impl IntoView {
                             ssr=SsrMode::Async
                         />
                         <Route path=path!("/konto") view=AccountPage ssr=SsrMode::Async />
+                        <Route path=path!("/granskning") view=AuditPage ssr=SsrMode::Async />
                     </Routes>
                 </Layout>
             </Router>

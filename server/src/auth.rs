@@ -10,6 +10,7 @@ use crate::routes::AppState;
 use app::auth::Principal;
 use app::auth::session::{self, Resolved, SESSION_COOKIE};
 use app::demo::{Persona, sandbox};
+use app::error::AppError;
 use axum::Form;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -235,4 +236,134 @@ pub async fn sign_out(
         HeaderValue::from_static("\"cache\", \"cookies\", \"storage\""),
     );
     response
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EmergencyForm {
+    reason: String,
+}
+
+/// Emergency access to a patient's record, from the form on the record page.
+pub async fn emergency_access(
+    State(state): State<AppState>,
+    principal: Option<axum::Extension<Principal>>,
+    axum::extract::Path(patient_id): axum::extract::Path<i64>,
+    Form(form): Form<EmergencyForm>,
+) -> Response {
+    let principal = principal.map(|p| p.0);
+    let result = app::auth::gate::grant_emergency_access(
+        &state.db,
+        principal.as_ref(),
+        patient_id,
+        &form.reason,
+    )
+    .await;
+    let (status, message) = match result {
+        Ok(()) => {
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            if let Ok(location) =
+                HeaderValue::from_str(&format!("/mottagning/patient/{patient_id}"))
+            {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            return response;
+        }
+        Err(AppError::Invalid { .. }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Skriv skälet till nödåtkomsten med 10–1000 tecken. Inget har öppnats. \
+             / State the reason for emergency access in 10–1000 characters. Nothing was opened.",
+        ),
+        Err(AppError::Unauthenticated) => (
+            StatusCode::UNAUTHORIZED,
+            "Du behöver logga in. / You need to log in.",
+        ),
+        Err(AppError::Forbidden) => (
+            StatusCode::FORBIDDEN,
+            "Nödåtkomst är inte tillåten för dig på den här enheten. Försöket har loggats. \
+             / Emergency access is not allowed for you at this unit. The attempt was logged.",
+        ),
+        Err(AppError::NotFound) => (
+            StatusCode::NOT_FOUND,
+            "Patienten finns inte. / No such patient.",
+        ),
+        Err(AppError::Unavailable | AppError::Request) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Tjänsten svarar inte just nu. / The service is not answering right now.",
+        ),
+    };
+    (status, message).into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditQuery {
+    patient: Option<String>,
+    anvandare: Option<String>,
+    fran: Option<String>,
+    till: Option<String>,
+    uppfoljning: Option<String>,
+}
+
+/// The auditor's search as a CSV file (same filter and scope as the screen).
+pub async fn audit_export(
+    State(state): State<AppState>,
+    principal: Option<axum::Extension<Principal>>,
+    axum::extract::Query(query): axum::extract::Query<AuditQuery>,
+) -> Response {
+    use app::audit::{AuditFilter, search};
+    let Some(principal) = principal.map(|p| p.0) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "Du behöver logga in. / You need to log in.",
+        )
+            .into_response();
+    };
+    let text = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+    let patient_id = match text(query.patient) {
+        None => None,
+        Some(v) => match v.parse() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                return (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Ogiltigt patient-id. / Invalid patient id.",
+                )
+                    .into_response();
+            }
+        },
+    };
+    let filter = AuditFilter {
+        patient_id,
+        user_hsa_id: text(query.anvandare),
+        from: text(query.fran),
+        to: text(query.till),
+        follow_up_only: query.uppfoljning.is_some(),
+    };
+    match search::for_auditor(&state.db, &principal, &filter).await {
+        Ok(rows) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"atkomstlogg.csv\"",
+                ),
+            ],
+            search::to_csv(&rows),
+        )
+            .into_response(),
+        Err(AppError::Invalid { .. }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Ange datum som ÅÅÅÅ-MM-DD. / Give dates as YYYY-MM-DD.",
+        )
+            .into_response(),
+        Err(AppError::Forbidden | AppError::Unauthenticated) => (
+            StatusCode::FORBIDDEN,
+            "Du har inte behörighet till loggen. / You may not read the log.",
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Tjänsten svarar inte just nu. / The service is not answering right now.",
+        )
+            .into_response(),
+    }
 }

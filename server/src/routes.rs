@@ -1,6 +1,8 @@
 //! The axum router.
 
-use crate::auth::{demo_start, resolve_session, same_origin_only, sign_out};
+use crate::auth::{
+    audit_export, demo_start, emergency_access, resolve_session, same_origin_only, sign_out,
+};
 use crate::language::set_language;
 use crate::limits::{LimitConfig, Limits, rate_limit};
 use crate::site::serve_file;
@@ -62,6 +64,11 @@ pub fn router(state: AppState) -> Router {
         .route("/sprak", post(set_language))
         .route("/demo/start", post(demo_start))
         .route("/logga-ut", post(sign_out))
+        .route("/granskning/logg.csv", get(audit_export))
+        .route(
+            "/mottagning/patient/{id}/nodatkomst",
+            post(emergency_access),
+        )
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .leptos_routes_with_context(&state, routes, state.context(), move || {
             shell(options.clone())

@@ -142,6 +142,7 @@ const MATRIX: &[(&str, Object, [u16; 7])] = &[
     ("patient_record", Object::SameUnit, [U, D, A, D, D, D, D]),
     ("patient_record", Object::OtherUnit, [U, D, D, D, D, D, D]),
     ("patient_record", Object::OtherRegion, [U, D, N, D, D, D, D]),
+    ("audit_search", Object::None, [U, D, D, D, D, D, A]),
 ];
 
 async fn arguments(db: &DatabaseConnection, caller: Caller, object: Object) -> String {
@@ -683,5 +684,204 @@ db_test!(
         )
         .await;
         assert_eq!(fine.status, StatusCode::OK);
+    }
+);
+
+fn form(path: &str, body: &str, token: &str) -> Request<Body> {
+    post(path, body.to_owned(), Some(token))
+}
+
+db_test!(
+    emergency_access_needs_a_reason_is_logged_and_reaches_the_auditor,
+    |db| {
+        world(&db).await;
+        let router = app(db.clone());
+        let therapist = sign_in(&db, Caller::Therapist).await.expect("token");
+        let record = |id: i64| {
+            form(
+                "/api/patient_record",
+                &format!("patient_id={id}"),
+                &therapist,
+            )
+        };
+
+        // Outside the care relationship: refused until a reason is stated.
+        assert_eq!(
+            send(&router, record(403)).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let short = send(
+            &router,
+            form(
+                "/mottagning/patient/403/nodatkomst",
+                "reason=kort",
+                &therapist,
+            ),
+        )
+        .await;
+        assert_eq!(
+            short.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            short.body
+        );
+        assert!(short.body.contains("10–1000 tecken"), "{}", short.body);
+        assert_eq!(
+            send(&router, record(403)).await.status,
+            StatusCode::FORBIDDEN,
+            "nothing opened"
+        );
+
+        let reason = "Patienten söker akut och behandlande enhet är stängd";
+        let granted = send(
+            &router,
+            form(
+                "/mottagning/patient/403/nodatkomst",
+                &format!("reason={reason}"),
+                &therapist,
+            ),
+        )
+        .await;
+        assert_eq!(granted.status, StatusCode::SEE_OTHER, "{}", granted.body);
+        assert_eq!(granted.headers[header::LOCATION], "/mottagning/patient/403");
+        assert_eq!(send(&router, record(403)).await.status, StatusCode::OK);
+
+        // Another region's patient stays invisible, emergency or not.
+        let other = send(
+            &router,
+            form(
+                "/mottagning/patient/404/nodatkomst",
+                &format!("reason={reason}"),
+                &therapist,
+            ),
+        )
+        .await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND);
+
+        let flagged = count(&db, "SELECT COUNT(*) FROM access_log WHERE patient_id = 403 AND action = 'emergency_read' AND outcome = 'allowed' AND needs_follow_up").await;
+        assert_eq!(flagged, 2, "the grant and the read that followed");
+
+        // A unit that does not allow emergency access refuses, and the attempt is logged.
+        db.execute_unprepared("UPDATE care_unit SET allows_emergency_access = FALSE WHERE id = 11")
+            .await
+            .expect("update");
+        let refused = send(
+            &router,
+            form(
+                "/mottagning/patient/402/nodatkomst",
+                &format!("reason={reason}"),
+                &therapist,
+            ),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        let logged = count(&db, "SELECT COUNT(*) FROM access_log WHERE patient_id = 402 AND action = 'emergency_read' AND outcome = 'refused'").await;
+        assert_eq!(logged, 1);
+
+        // Region B's own read never shows up for region A's auditor.
+        let b = session::create(
+            &db,
+            &SessionConfig::default(),
+            Subject::Staff {
+                staff_person_id: 106,
+                assignment_id: Some(306),
+            },
+            None,
+            None,
+            None,
+        )
+        .await
+        .expect("session");
+        assert_eq!(
+            send(&router, form("/api/patient_record", "patient_id=404", &b))
+                .await
+                .status,
+            StatusCode::OK
+        );
+
+        let auditor = sign_in(&db, Caller::Auditor).await.expect("token");
+        let follow_up = send(
+            &router,
+            form("/api/audit_search", "filter[follow_up_only]=true", &auditor),
+        )
+        .await;
+        assert_eq!(follow_up.status, StatusCode::OK, "{}", follow_up.body);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&follow_up.body).expect("json");
+        assert_eq!(rows.len(), 3, "{}", follow_up.body);
+        assert!(
+            rows.iter()
+                .all(|r| r["reason"] == reason && r["needs_follow_up"] == true)
+        );
+        let all = send(&router, form("/api/audit_search", "", &auditor)).await;
+        assert!(
+            !all.body.contains("SE-106"),
+            "another region's reads: {}",
+            all.body
+        );
+        let by_user = send(
+            &router,
+            form(
+                "/api/audit_search",
+                "filter[user_hsa_id]=SE-101&filter[patient_id]=403",
+                &auditor,
+            ),
+        )
+        .await;
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&by_user.body).expect("json");
+        assert_eq!(
+            rows.len(),
+            4,
+            "two refused reads, the grant and the emergency read of 403: {}",
+            by_user.body
+        );
+        let bad = send(
+            &router,
+            form("/api/audit_search", "filter[from]=igår", &auditor),
+        )
+        .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+
+        // The export: the same rows as CSV, readable by spreadsheet programs.
+        let csv = send(
+            &router,
+            Request::get("/granskning/logg.csv?uppfoljning=1")
+                .header(header::HOST, "lotsen.test")
+                .header(header::COOKIE, format!("{SESSION_COOKIE}={auditor}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(
+            csv.headers[header::CONTENT_TYPE]
+                .to_str()
+                .expect("ascii")
+                .starts_with("text/csv")
+        );
+        assert!(csv.body.starts_with('\u{feff}'));
+        assert_eq!(
+            csv.body.lines().count(),
+            4,
+            "header and three rows: {}",
+            csv.body
+        );
+        assert!(csv.body.contains(reason));
+        let therapist_csv = send(
+            &router,
+            Request::get("/granskning/logg.csv")
+                .header(header::HOST, "lotsen.test")
+                .header(header::COOKIE, format!("{SESSION_COOKIE}={therapist}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(therapist_csv.status, StatusCode::FORBIDDEN);
+        assert!(
+            app::audit::verify(&db)
+                .await
+                .expect("verify")
+                .broken
+                .is_none()
+        );
     }
 );

@@ -8,11 +8,11 @@
 use super::Principal;
 use super::policy::{Requirement, requirement};
 use crate::audit::{self, Action, Entry, Outcome};
-use crate::db::entities::{care_unit, enrolment, patient};
+use crate::db::entities::{access_log, care_unit, enrolment, patient};
 use crate::error::AppError;
 use http::StatusCode;
 use leptos::prelude::use_context;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// The caller of this request, as the session middleware found them.
 pub fn principal() -> Option<Principal> {
@@ -123,9 +123,14 @@ pub async fn patient_for_staff(
         .into_tuple()
         .all(db)
         .await?;
-    let outcome = if units.contains(&assignment.care_unit_id) {
-        Outcome::Allowed
-    } else {
+    let mut entry = staff_entry(
+        principal,
+        Some(patient_id),
+        action,
+        object_type,
+        Outcome::Allowed,
+    );
+    if !units.contains(&assignment.care_unit_id) {
         let same_provider = care_unit::Entity::find()
             .filter(care_unit::Column::Id.is_in(units))
             .filter(care_unit::Column::CareProviderId.eq(assignment.care_provider_id))
@@ -135,13 +140,17 @@ pub async fn patient_for_staff(
         if !same_provider {
             return Err(refuse(AppError::NotFound));
         }
-        Outcome::Refused
-    };
-    audit::append(
-        db,
-        staff_entry(principal, Some(patient_id), action, object_type, outcome),
-    )
-    .await?;
+        match emergency_grant(db, principal, patient_id).await? {
+            Some(reason) => {
+                entry.action = Action::EmergencyRead;
+                entry.reason = Some(reason);
+                entry.needs_follow_up = true;
+            }
+            None => entry.outcome = Outcome::Refused,
+        }
+    }
+    let outcome = entry.outcome;
+    audit::append(db, entry).await?;
     match outcome {
         Outcome::Allowed => Ok(PatientAccess { patient }),
         Outcome::Refused => Err(refuse(AppError::Forbidden)),
@@ -171,5 +180,112 @@ pub fn staff_entry(
         reason: None,
         needs_follow_up: false,
         sandbox_id: principal.sandbox_id,
+    }
+}
+
+/// How long an emergency access, once stated, keeps the record open for its user.
+pub const EMERGENCY_ACCESS_MINUTES: i64 = 30;
+
+/// The reason of this user's emergency access to the patient in the last 30 minutes, if any.
+/// The access log itself is the record of the grant.
+async fn emergency_grant(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    patient_id: i64,
+) -> Result<Option<String>, AppError> {
+    let Some(staff) = principal.staff() else {
+        return Ok(None);
+    };
+    let since = chrono::Utc::now() - chrono::Duration::minutes(EMERGENCY_ACCESS_MINUTES);
+    let sandbox = access_log::Column::SandboxId;
+    let reason: Option<Option<String>> = access_log::Entity::find()
+        .filter(access_log::Column::UserHsaId.eq(staff.hsa_id.clone()))
+        .filter(access_log::Column::PatientId.eq(patient_id))
+        .filter(access_log::Column::Action.eq(Action::EmergencyRead.as_str()))
+        .filter(access_log::Column::Outcome.eq(Outcome::Allowed.as_str()))
+        .filter(access_log::Column::OccurredAt.gte(since))
+        .filter(match principal.sandbox_id {
+            Some(id) => sandbox.eq(id),
+            None => sandbox.is_null(),
+        })
+        .order_by_desc(access_log::Column::Id)
+        .select_only()
+        .column(access_log::Column::Reason)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(reason.flatten())
+}
+
+/// Emergency access (Patient Data Act 4 ch. 4 §): a staff member outside the care relationship
+/// opens a patient's record at the same care provider, where their unit allows it, stating a
+/// reason. Logged with the reason and flagged for the auditor's follow-up; the record stays
+/// open to them for 30 minutes, every read logged the same way.
+pub async fn grant_emergency_access(
+    db: &DatabaseConnection,
+    principal: Option<&Principal>,
+    patient_id: i64,
+    reason: &str,
+) -> Result<(), AppError> {
+    check(Requirement::Clinical, principal)?;
+    let principal = principal.ok_or(AppError::Unauthenticated)?;
+    let reason = reason.trim();
+    let length = reason.chars().count();
+    if !(10..=1000).contains(&length) {
+        return Err(AppError::Invalid {
+            field: "reason".to_owned(),
+            reason: "length_10_to_1000".to_owned(),
+        });
+    }
+    let assignment = principal
+        .staff()
+        .and_then(|s| s.assignment.as_ref())
+        .ok_or(AppError::Forbidden)?;
+    let found = patient::Entity::find_by_id(patient_id).one(db).await?;
+    if found
+        .filter(|p| p.sandbox_id == principal.sandbox_id)
+        .is_none()
+    {
+        return Err(AppError::NotFound);
+    }
+    let units: Vec<i64> = enrolment::Entity::find()
+        .filter(enrolment::Column::PatientId.eq(patient_id))
+        .filter(enrolment::Column::State.is_in(["active", "maintenance"]))
+        .select_only()
+        .column(enrolment::Column::CareUnitId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let at_provider = care_unit::Entity::find()
+        .filter(care_unit::Column::Id.is_in(units))
+        .filter(care_unit::Column::CareProviderId.eq(assignment.care_provider_id))
+        .one(db)
+        .await?
+        .is_some();
+    if !at_provider {
+        return Err(AppError::NotFound);
+    }
+    let allowed = care_unit::Entity::find_by_id(assignment.care_unit_id)
+        .one(db)
+        .await?
+        .is_some_and(|u| u.allows_emergency_access);
+    let mut entry = staff_entry(
+        principal,
+        Some(patient_id),
+        Action::EmergencyRead,
+        "patient_record",
+        if allowed {
+            Outcome::Allowed
+        } else {
+            Outcome::Refused
+        },
+    );
+    entry.reason = Some(reason.to_owned());
+    entry.needs_follow_up = true;
+    audit::append(db, entry).await?;
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
     }
 }

@@ -28,6 +28,7 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("who_read_my_data", Requirement::Patient),
     ("unit_patients", Requirement::Clinical),
     ("patient_record", Requirement::Clinical),
+    ("audit_search", Requirement::Role(Role::Auditor)),
 ];
 
 pub fn requirement(endpoint: &str) -> Option<Requirement> {

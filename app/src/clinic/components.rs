@@ -1,4 +1,5 @@
 use super::{PatientRecord, UnitPatient, get_patient_record, unit_patients};
+use crate::error::AppError;
 use crate::i18n::*;
 use crate::layout::{ErrorNotice, page_title};
 use leptos::prelude::*;
@@ -61,7 +62,7 @@ pub fn PatientRecordPage() -> impl IntoView {
     let record = Resource::new(id, |id| async move {
         match id {
             Some(id) => get_patient_record(id).await,
-            None => Err(crate::error::AppError::NotFound),
+            None => Err(AppError::NotFound),
         }
     });
     view! {
@@ -71,10 +72,14 @@ pub fn PatientRecordPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match record.await {
                     Ok(record) => view! { <Record record /> }.into_any(),
-                    Err(error) => view! {
-                        <h1>{t!(i18n, clinic.record_title)}</h1>
-                        <ErrorNotice error />
-                    }.into_any(),
+                    Err(error) => {
+                        let emergency = (error == AppError::Forbidden).then(id).flatten();
+                        view! {
+                            <h1>{t!(i18n, clinic.record_title)}</h1>
+                            <ErrorNotice error />
+                            {emergency.map(|id| view! { <EmergencyAccessForm patient_id=id /> })}
+                        }.into_any()
+                    }
                 }
             })}
         </Suspense>
@@ -102,5 +107,22 @@ fn Record(record: PatientRecord) -> impl IntoView {
                 </li>
             }).collect_view()}
         </ul>
+    }
+}
+
+/// Emergency access outside the care relationship: a stated reason, logged and followed up.
+#[component]
+fn EmergencyAccessForm(patient_id: i64) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <section class="card emergency" aria-labelledby="emergency-heading">
+            <h2 id="emergency-heading">{t!(i18n, clinic.emergency_heading)}</h2>
+            <p>{t!(i18n, clinic.emergency_lead)}</p>
+            <form method="post" action=format!("/mottagning/patient/{patient_id}/nodatkomst")>
+                <label for="reason">{t!(i18n, clinic.emergency_reason)}</label>
+                <textarea id="reason" name="reason" required minlength="10" maxlength="1000" rows="3"></textarea>
+                <button type="submit" class="button">{t!(i18n, clinic.emergency_submit)}</button>
+            </form>
+        </section>
     }
 }

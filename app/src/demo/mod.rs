@@ -51,6 +51,7 @@ impl Persona {
         match self {
             Self::Patient => "/mina-sidor",
             Self::Therapist => "/mottagning",
+            Self::Auditor => "/granskning",
             _ => "/konto",
         }
     }

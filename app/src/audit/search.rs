@@ -1,0 +1,168 @@
+//! The auditor's search over the access log, shared by the screen and the CSV export.
+
+use super::{AuditFilter, AuditRow};
+use crate::auth::gate::check;
+use crate::auth::policy::Requirement;
+use crate::auth::{Principal, Role};
+use crate::db::statement;
+use crate::error::AppError;
+use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use sea_orm::{ConnectionTrait, Value};
+
+pub const MAX_ROWS: usize = 1000;
+
+fn day(
+    field: &str,
+    value: Option<&str>,
+    end: bool,
+) -> Result<Option<chrono::DateTime<Utc>>, AppError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| AppError::Invalid {
+        field: field.to_owned(),
+        reason: "date_yyyy_mm_dd".to_owned(),
+    })?;
+    let time = if end {
+        date.succ_opt().unwrap_or(date).and_time(NaiveTime::MIN)
+    } else {
+        date.and_time(NaiveTime::MIN)
+    };
+    Ok(Some(Utc.from_utc_datetime(&time)))
+}
+
+/// Rows of the auditor's care provider (and sandbox) that match the filter.
+pub async fn for_auditor(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    filter: &AuditFilter,
+) -> Result<Vec<AuditRow>, AppError> {
+    check(Requirement::Role(Role::Auditor), Some(principal))?;
+    let org = principal
+        .staff()
+        .and_then(|s| s.assignment.as_ref())
+        .map(|a| a.care_provider_org_number.clone())
+        .ok_or(AppError::Forbidden)?;
+    let from = day("from", filter.from.as_deref(), false)?;
+    let to = day("to", filter.to.as_deref(), true)?;
+    let user = filter
+        .user_hsa_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    if user.is_some_and(|u| u.len() > 64) {
+        return Err(AppError::Invalid {
+            field: "user_hsa_id".to_owned(),
+            reason: "too_long".to_owned(),
+        });
+    }
+    let mut sql = String::from(
+        "SELECT l.id, l.occurred_at, l.user_hsa_id, s.given_name, s.family_name, u.name, \
+                l.patient_id, p.given_name, p.family_name, p.personnummer, l.action, l.outcome, \
+                l.reason, l.needs_follow_up \
+         FROM access_log l \
+         LEFT JOIN staff_hsa_identity h ON h.hsa_id = l.user_hsa_id \
+         LEFT JOIN staff_person s ON s.id = h.staff_person_id \
+         LEFT JOIN care_unit u ON u.hsa_id = l.care_unit_hsa_id \
+              AND (u.sandbox_id = l.sandbox_id OR (u.sandbox_id IS NULL AND l.sandbox_id IS NULL)) \
+         LEFT JOIN patient p ON p.id = l.patient_id \
+         WHERE l.care_provider_org_number = $1",
+    );
+    let mut values: Vec<Value> = vec![org.into()];
+    let mut param = |sql: &mut String, clause: &str, value: Value| {
+        values.push(value);
+        sql.push_str(&clause.replace('?', &format!("${}", values.len())));
+    };
+    match principal.sandbox_id {
+        Some(id) => param(&mut sql, " AND l.sandbox_id = ?", id.into()),
+        None => sql.push_str(" AND l.sandbox_id IS NULL"),
+    }
+    if let Some(patient) = filter.patient_id {
+        param(&mut sql, " AND l.patient_id = ?", patient.into());
+    }
+    if let Some(user) = user {
+        param(&mut sql, " AND l.user_hsa_id = ?", user.to_owned().into());
+    }
+    if let Some(from) = from {
+        param(&mut sql, " AND l.occurred_at >= ?", from.into());
+    }
+    if let Some(to) = to {
+        param(&mut sql, " AND l.occurred_at < ?", to.into());
+    }
+    if filter.follow_up_only {
+        sql.push_str(" AND l.needs_follow_up");
+    }
+    sql.push_str(&format!(" ORDER BY l.id DESC LIMIT {MAX_ROWS}"));
+    let rows = db.query_all(statement(db, &sql, values)).await?;
+    rows.iter()
+        .map(|row| {
+            let at: chrono::DateTime<Utc> = row.try_get_by_index(1)?;
+            let name = |g: usize, f: usize| -> Result<Option<String>, sea_orm::DbErr> {
+                let given: Option<String> = row.try_get_by_index(g)?;
+                let family: Option<String> = row.try_get_by_index(f)?;
+                Ok(given.zip(family).map(|(g, f)| format!("{g} {f}")))
+            };
+            let patient = name(7, 8)?;
+            let pnr: Option<String> = row.try_get_by_index(9)?;
+            Ok(AuditRow {
+                id: row.try_get_by_index(0)?,
+                at: at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                user_hsa_id: row.try_get_by_index(2)?,
+                user_name: name(3, 4)?,
+                care_unit: row.try_get_by_index(5)?,
+                patient_id: row.try_get_by_index(6)?,
+                patient: patient.map(|p| match &pnr {
+                    Some(n) => format!("{p} ({n})"),
+                    None => p,
+                }),
+                action: row.try_get_by_index(10)?,
+                outcome: row.try_get_by_index(11)?,
+                reason: row.try_get_by_index(12)?,
+                needs_follow_up: row.try_get_by_index(13)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sea_orm::DbErr>>()
+        .map_err(AppError::from)
+}
+
+/// The rows as CSV (RFC 4180, UTF-8 with a byte-order mark so that spreadsheet programs read
+/// å, ä and ö right). Cells that a spreadsheet would run as a formula are quoted with a
+/// leading apostrophe.
+pub fn to_csv(rows: &[AuditRow]) -> String {
+    fn cell(out: &mut String, value: &str) {
+        let risky = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+        out.push('"');
+        if risky {
+            out.push('\'');
+        }
+        out.push_str(&value.replace('"', "\"\""));
+        out.push('"');
+    }
+    let mut out = String::from("\u{feff}");
+    out.push_str("id,time_utc,user_hsa_id,user,care_unit,patient_id,patient,action,outcome,reason,follow_up\r\n");
+    for r in rows {
+        let id = r.id.to_string();
+        let patient_id = r.patient_id.map(|p| p.to_string()).unwrap_or_default();
+        let cells = [
+            id.as_str(),
+            &r.at,
+            &r.user_hsa_id,
+            r.user_name.as_deref().unwrap_or(""),
+            r.care_unit.as_deref().unwrap_or(""),
+            &patient_id,
+            r.patient.as_deref().unwrap_or(""),
+            &r.action,
+            &r.outcome,
+            r.reason.as_deref().unwrap_or(""),
+            if r.needs_follow_up { "yes" } else { "no" },
+        ];
+        for (i, value) in cells.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            cell(&mut out, value);
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
