@@ -15,6 +15,7 @@ mod locales {
 }
 pub use locales::i18n;
 
+pub mod access;
 pub mod account;
 pub mod audit;
 pub mod auth;

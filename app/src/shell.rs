@@ -1,3 +1,4 @@
+use crate::access::AccessAdminPage;
 use crate::account::AccountPage;
 use crate::audit::AuditPage;
 use crate::clinic::{ClinicHome, PatientRecordPage};
@@ -52,6 +53,7 @@ pub fn App() -> impl IntoView {
                         />
                         <Route path=path!("/konto") view=AccountPage ssr=SsrMode::Async />
                         <Route path=path!("/granskning") view=AuditPage ssr=SsrMode::Async />
+                        <Route path=path!("/behorigheter") view=AccessAdminPage ssr=SsrMode::Async />
                     </Routes>
                 </Layout>
             </Router>

@@ -143,9 +143,43 @@ const MATRIX: &[(&str, Object, [u16; 7])] = &[
     ("patient_record", Object::OtherUnit, [U, D, D, D, D, D, D]),
     ("patient_record", Object::OtherRegion, [U, D, N, D, D, D, D]),
     ("audit_search", Object::None, [U, D, D, D, D, D, A]),
+    ("unit_staff", Object::None, [U, D, D, D, A, D, D]),
+    ("grant_role", Object::SameUnit, [U, D, D, D, A, D, D]),
+    ("grant_role", Object::OtherRegion, [U, D, D, D, N, D, D]),
+    ("revoke_role", Object::SameUnit, [U, D, D, D, A, D, D]),
+    ("revoke_role", Object::OtherRegion, [U, D, D, D, N, D, D]),
 ];
 
-async fn arguments(db: &DatabaseConnection, caller: Caller, object: Object) -> String {
+/// A fresh producer grant to revoke: at unit A1 for staff 101, or at B1 for staff 106.
+async fn producer_grant(db: &DatabaseConnection, staff: i64, provider: i64, unit: i64) -> i64 {
+    db.execute_unprepared(&format!(
+        "INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, granted_at) \
+         VALUES ({staff}, {provider}, {unit}, 'producer', CURRENT_TIMESTAMP)"
+    ))
+    .await
+    .expect("grant");
+    count(db, "SELECT MAX(id) FROM staff_role").await
+}
+
+async fn arguments(
+    db: &DatabaseConnection,
+    function: &str,
+    caller: Caller,
+    object: Object,
+) -> String {
+    match (function, object) {
+        ("grant_role", Object::SameUnit) => return "staff_person_id=101&role=producer".to_owned(),
+        ("grant_role", Object::OtherRegion) => {
+            return "staff_person_id=106&role=producer".to_owned();
+        }
+        ("revoke_role", Object::SameUnit) => {
+            return format!("grant_id={}", producer_grant(db, 101, 1, 11).await);
+        }
+        ("revoke_role", Object::OtherRegion) => {
+            return format!("grant_id={}", producer_grant(db, 106, 2, 21).await);
+        }
+        _ => {}
+    }
     match object {
         Object::None => String::new(),
         Object::Own => match subject(caller) {
@@ -220,7 +254,7 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     for (function, object, expected) in MATRIX {
         for (caller, expected) in CALLERS.iter().zip(expected) {
             let token = sign_in(&db, *caller).await;
-            let body = arguments(&db, *caller, *object).await;
+            let body = arguments(&db, function, *caller, *object).await;
             let answer = send(
                 &router,
                 post(&format!("/api/{function}"), body, token.as_deref()),
@@ -885,3 +919,78 @@ db_test!(
         );
     }
 );
+
+db_test!(removing_a_role_ends_that_persons_sessions_at_once, |db| {
+    world(&db).await;
+    let router = app(db.clone());
+    let therapist = sign_in(&db, Caller::Therapist).await.expect("token");
+    let second = sign_in(&db, Caller::Therapist).await.expect("token");
+    assert_eq!(
+        send(&router, form("/api/unit_patients", "", &therapist))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let admin = sign_in(&db, Caller::AccessAdministrator)
+        .await
+        .expect("token");
+    let staff = send(&router, form("/api/unit_staff", "", &admin)).await;
+    let list: Vec<serde_json::Value> = serde_json::from_str(&staff.body).expect("json");
+    let tove = list
+        .iter()
+        .find(|s| s["name"] == "Tove Terapeut")
+        .expect("Tove at A1");
+    let grant = tove["roles"][0][0].as_i64().expect("grant id");
+    assert_eq!(tove["roles"][0][1], "therapist");
+    assert!(
+        list.iter().all(|s| s["name"] != "Bo Behandlare"),
+        "region B's staff are not listed"
+    );
+
+    // Another unit's role cannot be granted; a role that is not the unit's to give neither.
+    let invalid = send(
+        &router,
+        form(
+            "/api/grant_role",
+            "staff_person_id=101&role=auditor",
+            &admin,
+        ),
+    )
+    .await;
+    assert_eq!(invalid.status, StatusCode::FORBIDDEN);
+
+    let revoked = send(
+        &router,
+        form("/api/revoke_role", &format!("grant_id={grant}"), &admin),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    for token in [&therapist, &second] {
+        let after = send(&router, form("/api/unit_patients", "", token)).await;
+        assert_eq!(
+            after.status,
+            StatusCode::UNAUTHORIZED,
+            "every session ended at once"
+        );
+    }
+    let fresh = sign_in(&db, Caller::Therapist).await.expect("token");
+    let now = send(&router, form("/api/unit_patients", "", &fresh)).await;
+    assert_eq!(
+        now.status,
+        StatusCode::FORBIDDEN,
+        "signed in again, but no longer a therapist"
+    );
+    let again = send(
+        &router,
+        form("/api/revoke_role", &format!("grant_id={grant}"), &admin),
+    )
+    .await;
+    assert_eq!(
+        again.status,
+        StatusCode::NOT_FOUND,
+        "a revoked grant is gone"
+    );
+    let row = count(&db, &format!("SELECT COUNT(*) FROM staff_role WHERE id = {grant} AND revoked_by = 103 AND revoked_at IS NOT NULL")).await;
+    assert_eq!(row, 1, "the grant is kept, marked revoked and by whom");
+});

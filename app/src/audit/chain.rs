@@ -150,21 +150,41 @@ pub async fn append_all<C: ConnectionTrait + TransactionTrait>(
     }
     let now: DateTime<Utc> = Utc::now().trunc_subsecs(6);
     let _guard = APPEND_LOCK.lock().await;
-    let txn = db.begin().await?;
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        // Several server processes may share the database: an advisory lock held to the end of
+        // the transaction serialises their appends.
+        let txn = db.begin().await?;
         txn.execute(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
             "SELECT pg_advisory_xact_lock($1)",
             [PG_ADVISORY_KEY.into()],
         ))
         .await?;
+        let rows = link(&txn, entries, now).await?;
+        access_log::Entity::insert_many(rows).exec(&txn).await?;
+        txn.commit().await
+    } else {
+        // SQLite has one writing process, serialised by the lock above. No transaction: one
+        // that reads before it writes cannot wait for another writer (SQLITE_BUSY at once);
+        // the single multi-row INSERT is atomic by itself and waits its turn.
+        let rows = link(db, entries, now).await?;
+        access_log::Entity::insert_many(rows).exec(db).await?;
+        Ok(())
     }
+}
+
+/// Computes each entry's link and hash from the current heads of their chains.
+async fn link(
+    db: &impl ConnectionTrait,
+    entries: Vec<Entry>,
+    now: DateTime<Utc>,
+) -> Result<Vec<access_log::ActiveModel>, DbErr> {
     let mut heads: HashMap<Option<i64>, String> = HashMap::new();
     let mut rows = Vec::with_capacity(entries.len());
     for entry in entries {
         let prev_hash = match heads.get(&entry.sandbox_id) {
             Some(head) => head.clone(),
-            None => head_of(&txn, entry.sandbox_id).await?,
+            None => head_of(db, entry.sandbox_id).await?,
         };
         let mut row = access_log::Model {
             id: 0,
@@ -188,8 +208,7 @@ pub async fn append_all<C: ConnectionTrait + TransactionTrait>(
         heads.insert(row.sandbox_id, row.hash.clone());
         rows.push(active(row));
     }
-    access_log::Entity::insert_many(rows).exec(&txn).await?;
-    txn.commit().await
+    Ok(rows)
 }
 
 fn active(row: access_log::Model) -> access_log::ActiveModel {

@@ -29,6 +29,9 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("unit_patients", Requirement::Clinical),
     ("patient_record", Requirement::Clinical),
     ("audit_search", Requirement::Role(Role::Auditor)),
+    ("unit_staff", Requirement::Role(Role::AccessAdministrator)),
+    ("grant_role", Requirement::Role(Role::AccessAdministrator)),
+    ("revoke_role", Requirement::Role(Role::AccessAdministrator)),
 ];
 
 pub fn requirement(endpoint: &str) -> Option<Requirement> {

@@ -52,6 +52,7 @@ impl Persona {
             Self::Patient => "/mina-sidor",
             Self::Therapist => "/mottagning",
             Self::Auditor => "/granskning",
+            Self::AccessAdministrator => "/behorigheter",
             _ => "/konto",
         }
     }
