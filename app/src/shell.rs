@@ -1,4 +1,4 @@
-use crate::access::AccessAdminPage;
+use crate::access::{AccessAdminPage, ProviderAdminPage};
 use crate::account::AccountPage;
 use crate::audit::AuditPage;
 use crate::clinic::{ClinicHome, PatientRecordPage};
@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/konto") view=AccountPage ssr=SsrMode::Async />
                         <Route path=path!("/granskning") view=AuditPage ssr=SsrMode::Async />
                         <Route path=path!("/behorigheter") view=AccessAdminPage ssr=SsrMode::Async />
+                        <Route path=path!("/vardgivare") view=ProviderAdminPage ssr=SsrMode::Async />
                     </Routes>
                 </Layout>
             </Router>

@@ -148,13 +148,46 @@ const MATRIX: &[(&str, Object, [u16; 7])] = &[
     ("grant_role", Object::OtherRegion, [U, D, D, D, N, D, D]),
     ("revoke_role", Object::SameUnit, [U, D, D, D, A, D, D]),
     ("revoke_role", Object::OtherRegion, [U, D, D, D, N, D, D]),
+    ("provider_units", Object::None, [U, D, D, D, D, A, D]),
+    ("set_unit_active", Object::SameUnit, [U, D, D, D, D, A, D]),
+    (
+        "set_unit_active",
+        Object::OtherRegion,
+        [U, D, D, D, D, N, D],
+    ),
+    (
+        "appoint_access_admin",
+        Object::SameUnit,
+        [U, D, D, D, D, A, D],
+    ),
+    (
+        "appoint_access_admin",
+        Object::OtherRegion,
+        [U, D, D, D, D, N, D],
+    ),
+    (
+        "remove_access_admin",
+        Object::SameUnit,
+        [U, D, D, D, D, A, D],
+    ),
+    (
+        "remove_access_admin",
+        Object::OtherRegion,
+        [U, D, D, D, D, N, D],
+    ),
 ];
 
-/// A fresh producer grant to revoke: at unit A1 for staff 101, or at B1 for staff 106.
-async fn producer_grant(db: &DatabaseConnection, staff: i64, provider: i64, unit: i64) -> i64 {
+/// A fresh grant to revoke.
+async fn grant_row(
+    db: &DatabaseConnection,
+    staff: i64,
+    provider: i64,
+    unit: i64,
+    role: &str,
+) -> i64 {
     db.execute_unprepared(&format!(
         "INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, granted_at) \
-         VALUES ({staff}, {provider}, {unit}, 'producer', CURRENT_TIMESTAMP)"
+         VALUES ({staff}, {provider}, {unit}, '{role}', CURRENT_TIMESTAMP)"
     ))
     .await
     .expect("grant");
@@ -173,10 +206,31 @@ async fn arguments(
             return "staff_person_id=106&role=producer".to_owned();
         }
         ("revoke_role", Object::SameUnit) => {
-            return format!("grant_id={}", producer_grant(db, 101, 1, 11).await);
+            return format!("grant_id={}", grant_row(db, 101, 1, 11, "producer").await);
         }
         ("revoke_role", Object::OtherRegion) => {
-            return format!("grant_id={}", producer_grant(db, 106, 2, 21).await);
+            return format!("grant_id={}", grant_row(db, 106, 2, 21, "producer").await);
+        }
+        // Opening an open unit changes nothing that later rows depend on.
+        ("set_unit_active", Object::SameUnit) => return "unit_id=12&active=true".to_owned(),
+        ("set_unit_active", Object::OtherRegion) => return "unit_id=21&active=true".to_owned(),
+        ("appoint_access_admin", Object::SameUnit) => {
+            return "unit_id=11&staff_person_id=102".to_owned();
+        }
+        ("appoint_access_admin", Object::OtherRegion) => {
+            return "unit_id=21&staff_person_id=106".to_owned();
+        }
+        ("remove_access_admin", Object::SameUnit) => {
+            return format!(
+                "grant_id={}",
+                grant_row(db, 102, 1, 12, "access_admin").await
+            );
+        }
+        ("remove_access_admin", Object::OtherRegion) => {
+            return format!(
+                "grant_id={}",
+                grant_row(db, 106, 2, 21, "access_admin").await
+            );
         }
         _ => {}
     }
@@ -993,4 +1047,108 @@ db_test!(removing_a_role_ends_that_persons_sessions_at_once, |db| {
     );
     let row = count(&db, &format!("SELECT COUNT(*) FROM staff_role WHERE id = {grant} AND revoked_by = 103 AND revoked_at IS NOT NULL")).await;
     assert_eq!(row, 1, "the grant is kept, marked revoked and by whom");
+});
+
+db_test!(a_closed_unit_opens_no_patient_data, |db| {
+    world(&db).await;
+    let router = app(db.clone());
+    let admin = sign_in(&db, Caller::CareProviderAdministrator)
+        .await
+        .expect("token");
+    let units = send(&router, form("/api/provider_units", "", &admin)).await;
+    let list: Vec<serde_json::Value> = serde_json::from_str(&units.body).expect("json");
+    let names: Vec<&str> = list.iter().filter_map(|u| u["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        ["Enhet A1", "Enhet A2"],
+        "only the provider's own units"
+    );
+    assert_eq!(list[0]["access_admins"][0][1], "Alva Åtkomst");
+
+    let therapist = sign_in(&db, Caller::Therapist).await.expect("token");
+    let closed = send(
+        &router,
+        form("/api/set_unit_active", "unit_id=11&active=false", &admin),
+    )
+    .await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
+    let refused = send(&router, form("/api/unit_patients", "", &therapist)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "no care purpose at a closed unit"
+    );
+    send(
+        &router,
+        form("/api/set_unit_active", "unit_id=11&active=true", &admin),
+    )
+    .await;
+    assert_eq!(
+        send(&router, form("/api/unit_patients", "", &therapist))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // Removing an access administrator ends her sessions; an access administrator cannot
+    // remove another one (that is the care provider's to do).
+    let alva = sign_in(&db, Caller::AccessAdministrator)
+        .await
+        .expect("token");
+    let grant = list[0]["access_admins"][0][0].as_i64().expect("grant");
+    let not_hers = send(
+        &router,
+        form("/api/revoke_role", &format!("grant_id={grant}"), &alva),
+    )
+    .await;
+    assert_eq!(not_hers.status, StatusCode::NOT_FOUND);
+    let removed = send(
+        &router,
+        form(
+            "/api/remove_access_admin",
+            &format!("grant_id={grant}"),
+            &admin,
+        ),
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    assert_eq!(
+        send(&router, form("/api/unit_staff", "", &alva))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let appointed = send(
+        &router,
+        form(
+            "/api/appoint_access_admin",
+            "unit_id=11&staff_person_id=103",
+            &admin,
+        ),
+    )
+    .await;
+    assert_eq!(appointed.status, StatusCode::OK);
+    let alva = sign_in(&db, Caller::AccessAdministrator)
+        .await
+        .expect("token");
+    assert_eq!(
+        send(&router, form("/api/unit_staff", "", &alva))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let elsewhere = send(
+        &router,
+        form(
+            "/api/appoint_access_admin",
+            "unit_id=11&staff_person_id=106",
+            &admin,
+        ),
+    )
+    .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::NOT_FOUND,
+        "staff without an assignment at the unit"
+    );
 });

@@ -84,3 +84,77 @@ fn StaffCard(staff: UnitStaff) -> impl IntoView {
         </section>
     }
 }
+
+#[component]
+pub fn ProviderAdminPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let units = Resource::new(|| (), |_| super::list_provider_units());
+    view! {
+        <Title text=page_title(move || t_string!(i18n, provider.title).to_string()) />
+        <h1>{t!(i18n, provider.title)}</h1>
+        <p>{t!(i18n, provider.lead)}</p>
+        <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            {move || Suspend::new(async move {
+                match units.await {
+                    Ok(list) => list.into_iter().map(|u| view! { <UnitCard unit=u /> }).collect_view().into_any(),
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn UnitCard(unit: super::ProviderUnit) -> impl IntoView {
+    let i18n = use_i18n();
+    let heading = format!("unit-{}", unit.id);
+    let labelled_by = heading.clone();
+    let select = format!("appoint-{}", unit.id);
+    let unit_name = unit.name.clone();
+    view! {
+        <section class="card unit" aria-labelledby=labelled_by>
+            <h2 id=heading>{unit.name} " " <span class="muted">{unit.hsa_id}</span></h2>
+            <p>
+                {if unit.active { t!(i18n, provider.open) .into_any() } else { t!(i18n, provider.closed).into_any() }}
+            </p>
+            <form method="post" action="/api/set_unit_active">
+                <input type="hidden" name="unit_id" value=unit.id />
+                <input type="hidden" name="active" value=if unit.active { "false" } else { "true" } />
+                <button type="submit">
+                    {if unit.active { t!(i18n, provider.close).into_any() } else { t!(i18n, provider.reopen).into_any() }}
+                </button>
+            </form>
+            <h3>{t!(i18n, provider.access_admins)}</h3>
+            {if unit.access_admins.is_empty() {
+                view! { <p>{t!(i18n, provider.no_access_admins)}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="roles">
+                        {unit.access_admins.into_iter().map(|(grant, name)| {
+                            let label = format!("{name}, {unit_name}");
+                            view! {
+                                <li>
+                                    <span>{name}</span>
+                                    <form method="post" action="/api/remove_access_admin">
+                                        <input type="hidden" name="grant_id" value=grant />
+                                        <button type="submit" aria-label=move || format!("{} {}", t_string!(i18n, access.revoke), label)>
+                                            {t!(i18n, access.revoke)}
+                                        </button>
+                                    </form>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            <form method="post" action="/api/appoint_access_admin" class="grant">
+                <input type="hidden" name="unit_id" value=unit.id />
+                <label for=select.clone()>{t!(i18n, provider.appoint_label)}</label>
+                <select id=select name="staff_person_id">
+                    {unit.staff.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                </select>
+                <button type="submit">{t!(i18n, provider.appoint)}</button>
+            </form>
+        </section>
+    }
+}

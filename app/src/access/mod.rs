@@ -3,10 +3,12 @@
 //! person at once, so that nothing they opened stays open.
 
 mod components;
+mod provider;
 #[cfg(feature = "ssr")]
 mod queries;
 
-pub use components::AccessAdminPage;
+pub use components::{AccessAdminPage, ProviderAdminPage};
+pub use provider::*;
 
 use crate::auth::Role;
 use crate::error::AppError;

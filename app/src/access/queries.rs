@@ -57,7 +57,7 @@ pub async fn unit_staff(
 }
 
 /// Whether the person has an assignment at the unit (staff elsewhere are not found).
-async fn works_at(
+pub async fn works_at(
     db: &impl ConnectionTrait,
     staff_person_id: i64,
     unit: i64,
@@ -121,12 +121,25 @@ pub async fn revoke(
     let (unit, _, admin) = unit_of(principal)?;
     let Some(grant) = staff_role::Entity::find_by_id(grant_id)
         .filter(staff_role::Column::CareUnitId.eq(unit))
+        // Only the roles this administrator may give; access administrators are the care
+        // provider administrator's to remove.
+        .filter(staff_role::Column::Role.is_in(GRANTABLE.map(Role::as_code)))
         .filter(staff_role::Column::RevokedAt.is_null())
         .one(db)
         .await?
     else {
         return Err(AppError::NotFound);
     };
+    revoke_grant(db, &grant, admin).await
+}
+
+/// Marks a grant revoked (when, by whom) and ends all sessions of its holder, in one
+/// transaction.
+pub async fn revoke_grant(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    grant: &staff_role::Model,
+    admin: i64,
+) -> Result<(), AppError> {
     let txn = db.begin().await?;
     staff_role::Entity::update_many()
         .col_expr(staff_role::Column::RevokedAt, Utc::now().into())
@@ -137,7 +150,7 @@ pub async fn revoke(
     let ended = crate::auth::session::end_all_for_staff(&txn, grant.staff_person_id).await?;
     txn.commit().await?;
     tracing::info!(
-        grant_id,
+        grant_id = grant.id,
         staff_person_id = grant.staff_person_id,
         sessions_ended = ended,
         "role revoked"

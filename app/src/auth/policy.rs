@@ -32,6 +32,22 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("unit_staff", Requirement::Role(Role::AccessAdministrator)),
     ("grant_role", Requirement::Role(Role::AccessAdministrator)),
     ("revoke_role", Requirement::Role(Role::AccessAdministrator)),
+    (
+        "provider_units",
+        Requirement::Role(Role::CareProviderAdministrator),
+    ),
+    (
+        "set_unit_active",
+        Requirement::Role(Role::CareProviderAdministrator),
+    ),
+    (
+        "appoint_access_admin",
+        Requirement::Role(Role::CareProviderAdministrator),
+    ),
+    (
+        "remove_access_admin",
+        Requirement::Role(Role::CareProviderAdministrator),
+    ),
 ];
 
 pub fn requirement(endpoint: &str) -> Option<Requirement> {

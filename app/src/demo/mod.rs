@@ -53,7 +53,7 @@ impl Persona {
             Self::Therapist => "/mottagning",
             Self::Auditor => "/granskning",
             Self::AccessAdministrator => "/behorigheter",
-            _ => "/konto",
+            Self::CareProviderAdministrator => "/vardgivare",
         }
     }
 }
