@@ -115,6 +115,49 @@ pub async fn patient_for_staff(
     let Some(patient) = found.filter(|p| p.sandbox_id == principal.sandbox_id) else {
         return Err(refuse(AppError::NotFound));
     };
+    let relation = care_relation(db, patient_id, assignment).await?;
+    let mut entry = staff_entry(
+        principal,
+        Some(patient_id),
+        action,
+        object_type,
+        Outcome::Allowed,
+    );
+    match relation {
+        CareRelation::ThisUnit => {}
+        CareRelation::None => return Err(refuse(AppError::NotFound)),
+        CareRelation::SameProvider => match emergency_grant(db, principal, patient_id).await? {
+            Some(reason) => {
+                entry.action = Action::EmergencyRead;
+                entry.reason = Some(reason);
+                entry.needs_follow_up = true;
+            }
+            None => entry.outcome = Outcome::Refused,
+        },
+    }
+    let outcome = entry.outcome;
+    audit::append(db, entry).await?;
+    match outcome {
+        Outcome::Allowed => Ok(PatientAccess { patient }),
+        Outcome::Refused => Err(refuse(AppError::Forbidden)),
+    }
+}
+
+/// Where a patient of the caller's tenant is cared for, seen from the caller's assignment.
+enum CareRelation {
+    /// An ongoing enrolment at the assignment's unit.
+    ThisUnit,
+    /// Ongoing care elsewhere at the same care provider.
+    SameProvider,
+    /// No ongoing care at this care provider.
+    None,
+}
+
+async fn care_relation(
+    db: &DatabaseConnection,
+    patient_id: i64,
+    assignment: &super::Assignment,
+) -> Result<CareRelation, AppError> {
     let units: Vec<i64> = enrolment::Entity::find()
         .filter(enrolment::Column::PatientId.eq(patient_id))
         .filter(enrolment::Column::State.is_in(["active", "maintenance"]))
@@ -123,38 +166,20 @@ pub async fn patient_for_staff(
         .into_tuple()
         .all(db)
         .await?;
-    let mut entry = staff_entry(
-        principal,
-        Some(patient_id),
-        action,
-        object_type,
-        Outcome::Allowed,
-    );
-    if !units.contains(&assignment.care_unit_id) {
-        let same_provider = care_unit::Entity::find()
-            .filter(care_unit::Column::Id.is_in(units))
-            .filter(care_unit::Column::CareProviderId.eq(assignment.care_provider_id))
-            .one(db)
-            .await?
-            .is_some();
-        if !same_provider {
-            return Err(refuse(AppError::NotFound));
-        }
-        match emergency_grant(db, principal, patient_id).await? {
-            Some(reason) => {
-                entry.action = Action::EmergencyRead;
-                entry.reason = Some(reason);
-                entry.needs_follow_up = true;
-            }
-            None => entry.outcome = Outcome::Refused,
-        }
+    if units.contains(&assignment.care_unit_id) {
+        return Ok(CareRelation::ThisUnit);
     }
-    let outcome = entry.outcome;
-    audit::append(db, entry).await?;
-    match outcome {
-        Outcome::Allowed => Ok(PatientAccess { patient }),
-        Outcome::Refused => Err(refuse(AppError::Forbidden)),
-    }
+    let same_provider = care_unit::Entity::find()
+        .filter(care_unit::Column::Id.is_in(units))
+        .filter(care_unit::Column::CareProviderId.eq(assignment.care_provider_id))
+        .one(db)
+        .await?
+        .is_some();
+    Ok(if same_provider {
+        CareRelation::SameProvider
+    } else {
+        CareRelation::None
+    })
 }
 
 /// An access-log row for the signed-in staff member in their chosen assignment.
@@ -248,20 +273,10 @@ pub async fn grant_emergency_access(
     {
         return Err(AppError::NotFound);
     }
-    let units: Vec<i64> = enrolment::Entity::find()
-        .filter(enrolment::Column::PatientId.eq(patient_id))
-        .filter(enrolment::Column::State.is_in(["active", "maintenance"]))
-        .select_only()
-        .column(enrolment::Column::CareUnitId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let at_provider = care_unit::Entity::find()
-        .filter(care_unit::Column::Id.is_in(units))
-        .filter(care_unit::Column::CareProviderId.eq(assignment.care_provider_id))
-        .one(db)
-        .await?
-        .is_some();
+    let at_provider = !matches!(
+        care_relation(db, patient_id, assignment).await?,
+        CareRelation::None
+    );
     if !at_provider {
         return Err(AppError::NotFound);
     }
