@@ -56,19 +56,9 @@ fn StaffCard(staff: UnitStaff) -> impl IntoView {
                 view! {
                     <ul class="roles">
                         {staff.roles.into_iter().map(|(grant, role)| {
-                            let name = role_name(role);
-                            let person = person.clone();
-                            view! {
-                                <li>
-                                    <span>{name}</span>
-                                    <form method="post" action="/api/revoke_role">
-                                        <input type="hidden" name="grant_id" value=grant />
-                                        <button type="submit" aria-label=move || format!("{} {}: {}", t_string!(i18n, access.revoke), person, name())>
-                                            {t!(i18n, access.revoke)}
-                                        </button>
-                                    </form>
-                                </li>
-                            }
+                            let shown = role_name(role)().to_owned();
+                            let label = format!("{person}: {shown}");
+                            view! { <RevokeItem action="/api/revoke_role" grant shown label /> }
                         }).collect_view()}
                     </ul>
                 }.into_any()
@@ -130,19 +120,9 @@ fn UnitCard(unit: super::ProviderUnit) -> impl IntoView {
             } else {
                 view! {
                     <ul class="roles">
-                        {unit.access_admins.into_iter().map(|(grant, name)| {
-                            let label = format!("{name}, {unit_name}");
-                            view! {
-                                <li>
-                                    <span>{name}</span>
-                                    <form method="post" action="/api/remove_access_admin">
-                                        <input type="hidden" name="grant_id" value=grant />
-                                        <button type="submit" aria-label=move || format!("{} {}", t_string!(i18n, access.revoke), label)>
-                                            {t!(i18n, access.revoke)}
-                                        </button>
-                                    </form>
-                                </li>
-                            }
+                        {unit.access_admins.into_iter().map(|(grant, shown)| {
+                            let label = format!("{shown}, {unit_name}");
+                            view! { <RevokeItem action="/api/remove_access_admin" grant shown label /> }
                         }).collect_view()}
                     </ul>
                 }.into_any()
@@ -156,5 +136,23 @@ fn UnitCard(unit: super::ProviderUnit) -> impl IntoView {
                 <button type="submit">{t!(i18n, provider.appoint)}</button>
             </form>
         </section>
+    }
+}
+
+/// A granted role in a list, with the form that removes it. `label` names the person and the
+/// role or unit for screen readers ("Ta bort Tove Terapeut: Behandlare").
+#[component]
+fn RevokeItem(action: &'static str, grant: i64, shown: String, label: String) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <li>
+            <span>{shown}</span>
+            <form method="post" action=action>
+                <input type="hidden" name="grant_id" value=grant />
+                <button type="submit" aria-label=move || format!("{} {}", t_string!(i18n, access.revoke), label)>
+                    {t!(i18n, access.revoke)}
+                </button>
+            </form>
+        </li>
     }
 }
