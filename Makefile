@@ -85,7 +85,7 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 e2e-deps: node
-	@if [ ! -d end2end/node_modules/@playwright/test ]; then \
+	@if [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/node_modules/oidc-provider ]; then \
 		cd end2end && npm ci --no-audit --no-fund --silent; \
 	fi
 
@@ -115,12 +115,13 @@ size-check:
 		| tee $(REPORT_DIR)/size.txt; \
 	if [ $$total -gt $$(( $(SIZE_BUDGET_KIB) * 1024 )) ]; then echo "size budget exceeded"; exit 1; fi
 
-# Browser tests against the release build, on a free port with a fresh database.
+# Browser tests against the release build: Lotsen in demo mode and in real mode (with test
+# identity providers), on free ports with fresh databases.
 test-e2e: e2e-deps chromium
 	@mkdir -p $(REPORT_DIR)
-	port=$$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"); \
+	ports=$$(node end2end/free-ports.mjs 6); \
 	data=$$(mktemp -d); \
-	cd end2end && CI=1 LOTSEN_BIN="$(BIN)" LOTSEN_E2E_PORT=$$port LOTSEN_E2E_DATA=$$data \
+	cd end2end && CI=1 LOTSEN_BIN="$(BIN)" LOTSEN_E2E_PORTS=$$ports LOTSEN_E2E_DATA=$$data \
 		npx playwright test; \
 	rm -rf "$$data"
 	@cp end2end/test-results/results.json $(REPORT_DIR)/e2e.json

@@ -3,12 +3,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 
-// The harness (`make test-e2e`) passes the built server, a free port, and a fresh data dir.
-const port = process.env.LOTSEN_E2E_PORT ?? '3900';
+import { servers } from './servers';
+
+// The harness (`make test-e2e`) passes the built server, free ports, and a fresh data dir.
 const bin = process.env.LOTSEN_BIN ?? 'lotsen';
 const dataDir =
   process.env.LOTSEN_E2E_DATA ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lotsen-e2e-'));
-const baseURL = `http://127.0.0.1:${port}`;
+const [port] = servers.ports;
+const baseURL = servers.demo;
+const root = path.resolve(__dirname, '..');
 
 // Debian's Chromium: Playwright never downloads a browser here.
 const chromium = {
@@ -42,13 +45,67 @@ export default defineConfig({
     { name: 'hydrated', use: { ...chromium, javaScriptEnabled: true } },
     { name: 'no-js', use: { ...chromium, javaScriptEnabled: false } },
   ],
-  webServer: {
-    command: `"${bin}" serve --addr 127.0.0.1:${port} --database-url "sqlite://${dataDir}/lotsen.db?mode=rwc"`,
-    cwd: path.resolve(__dirname, '..'),
-    url: `${baseURL}/readyz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-  },
+  webServer: [
+    {
+      command: `"${bin}" serve --addr 127.0.0.1:${port} --database-url "sqlite://${dataDir}/lotsen.db?mode=rwc"`,
+      cwd: root,
+      url: `${baseURL}/readyz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      command: `node end2end/idp/server.mjs main ${servers.ports[3]} ${servers.ports[4]} ${servers.real}`,
+      cwd: root,
+      url: `${servers.siths}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'ignore',
+      stderr: 'ignore',
+    },
+    {
+      command: `node end2end/idp/server.mjs other ${servers.ports[5]} ${servers.real} ${servers.slowClock}`,
+      cwd: root,
+      url: `${servers.other}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'ignore',
+      stderr: 'ignore',
+    },
+    {
+      command: `bash end2end/real-mode.sh "${bin}" ${servers.ports[1]} "${dataDir}/real" seed`,
+      cwd: root,
+      env: {
+        LOTSEN_PUBLIC_URL: servers.real,
+        LOTSEN_PATIENT_OIDC_ISSUER: servers.bankid,
+        LOTSEN_PATIENT_OIDC_CLIENT_ID: 'lotsen-patient',
+        LOTSEN_PATIENT_OIDC_CLIENT_SECRET: 'patient-secret-for-tests-only',
+        LOTSEN_STAFF_OIDC_ISSUER: servers.siths,
+        LOTSEN_STAFF_OIDC_CLIENT_ID: 'lotsen-staff',
+        LOTSEN_STAFF_OIDC_CLIENT_SECRET: 'staff-secret-for-tests-only',
+        LOTSEN_STAFF_OIDC_SCOPES: 'profile hsa',
+      },
+      url: `${servers.real}/readyz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      command: `bash end2end/real-mode.sh "${bin}" ${servers.ports[2]} "${dataDir}/slow-clock"`,
+      cwd: root,
+      env: {
+        LOTSEN_PUBLIC_URL: servers.slowClock,
+        LOTSEN_PATIENT_OIDC_ISSUER: servers.other,
+        LOTSEN_PATIENT_OIDC_CLIENT_ID: 'lotsen-patient',
+        LOTSEN_PATIENT_OIDC_CLIENT_SECRET: 'patient-secret-for-tests-only',
+      },
+      url: `${servers.slowClock}/readyz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+  ],
 });

@@ -62,7 +62,13 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <nav class="user-nav" aria-label=move || t_string!(i18n, nav_label)>
                     <Suspense>
                         {move || Suspend::new(async move {
-                            let me = site.await.ok()?.me?;
+                            let site = site.await.ok()?;
+                            let Some(me) = site.me else {
+                                let offers = site.login.patient || site.login.staff;
+                                return offers.then(|| view! {
+                                    <a href="/logga-in">{t!(i18n, login.sign_in_link)}</a>
+                                }.into_any());
+                            };
                             let home = match me.kind {
                                 crate::auth::UserKind::Patient => "/mina-sidor",
                                 crate::auth::UserKind::Staff if me.roles.iter().any(|r| r.is_clinical()) => "/mottagning",
@@ -77,7 +83,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                                 <form method="post" action="/logga-ut">
                                     <button type="submit">{t!(i18n, account.sign_out)}</button>
                                 </form>
-                            })
+                            }.into_any())
                         })}
                     </Suspense>
                     <LanguageSwitch />

@@ -24,6 +24,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 mod layout;
+pub mod login;
 pub mod patient;
 mod shell;
 pub mod start;

@@ -4,6 +4,7 @@ use crate::audit::AuditPage;
 use crate::clinic::{ClinicHome, PatientRecordPage};
 use crate::i18n::*;
 use crate::layout::{Layout, NotFound, provide_site_session};
+use crate::login::{ChooseAssignmentPage, LoginFailedPage, LoginPage};
 use crate::patient::PatientHome;
 use crate::start::StartPage;
 use leptos::prelude::*;
@@ -52,6 +53,13 @@ pub fn App() -> impl IntoView {
                             ssr=SsrMode::Async
                         />
                         <Route path=path!("/konto") view=AccountPage ssr=SsrMode::Async />
+                        <Route path=path!("/logga-in") view=LoginPage ssr=SsrMode::Async />
+                        <Route path=path!("/logga-in/fel") view=LoginFailedPage ssr=SsrMode::Async />
+                        <Route
+                            path=path!("/logga-in/uppdrag")
+                            view=ChooseAssignmentPage
+                            ssr=SsrMode::Async
+                        />
                         <Route path=path!("/granskning") view=AuditPage ssr=SsrMode::Async />
                         <Route path=path!("/behorigheter") view=AccessAdminPage ssr=SsrMode::Async />
                         <Route path=path!("/vardgivare") view=ProviderAdminPage ssr=SsrMode::Async />

@@ -74,3 +74,45 @@ test('the skip link leads to the main content', async ({ page, hydrated }) => {
   await page.keyboard.press('Enter');
   await expect(page).toHaveURL(/#main$/);
 });
+
+test('scripts run only with the page’s own nonce, and an injected one does not', async ({
+  page,
+  hydrated,
+}) => {
+  const violations: string[] = [];
+  page.on('console', (m) => {
+    if (m.text().includes('Content Security Policy')) violations.push(m.text());
+  });
+  const response = await open(page, '/', hydrated);
+  const policy = response?.headers()['content-security-policy'] ?? '';
+  const nonce = /script-src 'nonce-([0-9a-f]{32})' 'strict-dynamic'/.exec(policy)?.[1];
+  expect(nonce, policy).toBeTruthy();
+  expect(policy).toContain("frame-ancestors 'none'");
+  // Every script the server wrote carries this response's nonce; hydration ran with it.
+  const nonces = await page.locator('script[nonce]').evaluateAll((s) =>
+    s.map((e) => (e as HTMLScriptElement).nonce || e.getAttribute('nonce')),
+  );
+  if (hydrated) {
+    expect(nonces.length).toBeGreaterThan(0);
+    expect(new Set(nonces)).toEqual(new Set([nonce]));
+    // Markup injected into the page (as stored XSS would be) cannot run its handler.
+    type Flags = { __injected?: boolean; __failed?: boolean };
+    await page.evaluate(() => {
+      const div = document.createElement('div');
+      div.innerHTML = '<img src="/finns-inte.png" alt="" onerror="window.__injected = true">';
+      div.querySelector('img')?.addEventListener('error', () => {
+        (window as unknown as Flags).__failed = true;
+      });
+      document.body.appendChild(div);
+    });
+    // The image has failed (so its handler would have run by now), and the handler did not.
+    await expect
+      .poll(() => page.evaluate(() => (window as unknown as Flags).__failed === true))
+      .toBe(true);
+    expect(await page.evaluate(() => (window as unknown as Flags).__injected === true)).toBe(false);
+    expect(violations.join('\n')).toContain('inline event handler');
+  }
+  // A new response, a new nonce.
+  const again = await page.request.get('/');
+  expect(again.headers()['content-security-policy']).not.toContain(nonce);
+});

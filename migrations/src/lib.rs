@@ -11,6 +11,7 @@ mod m20261125_000002_programs;
 mod m20261125_000003_care_delivery;
 mod m20261125_000004_platform;
 mod m20261126_000005_identity;
+mod m20261126_000006_login;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_care_delivery::Migration),
             Box::new(m20261125_000004_platform::Migration),
             Box::new(m20261126_000005_identity::Migration),
+            Box::new(m20261126_000006_login::Migration),
         ]
     }
 }

@@ -32,7 +32,7 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn session_cookie(token: &str) -> String {
+pub(crate) fn session_cookie(token: &str) -> String {
     format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Lax")
 }
 

@@ -55,12 +55,140 @@ pub struct Cli {
     )]
     pub demo_max_sandboxes: u64,
 
+    /// Sign-ins (and demo entrances) one address may start at once before it is slowed to
+    /// `--sign-in-per-minute`. Behind a proxy every user shares its address.
+    #[arg(long, env = "LOTSEN_SIGN_IN_BURST", default_value_t = 20, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub sign_in_burst: u32,
+
+    /// Sign-ins one address may start per minute, after its burst.
+    #[arg(long, env = "LOTSEN_SIGN_IN_PER_MINUTE", default_value_t = 2, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub sign_in_per_minute: u32,
+
+    /// Reverse proxies in front of Lotsen (IP addresses, comma-separated): from these, the
+    /// client's address is taken from `X-Forwarded-For` (for rate limits).
+    #[arg(
+        long,
+        env = "LOTSEN_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// The address people reach Lotsen at, e.g. `https://lotsen.region.se`. Needed in real
+    /// mode: the identity providers send people back to `<this>/login/…/callback`.
+    #[arg(long, env = "LOTSEN_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Patients' identity provider (an e-ID broker): its issuer URL. Setting it (or the staff
+    /// one) turns on real mode, and demo mode off.
+    #[arg(long, env = "LOTSEN_PATIENT_OIDC_ISSUER", global = true)]
+    pub patient_oidc_issuer: Option<String>,
+
+    /// Lotsen's client id at the patients' identity provider.
+    #[arg(long, env = "LOTSEN_PATIENT_OIDC_CLIENT_ID", global = true)]
+    pub patient_oidc_client_id: Option<String>,
+
+    /// Lotsen's client secret at the patients' identity provider (prefer the environment
+    /// variable: command lines are visible to other users of the machine).
+    #[arg(
+        long,
+        env = "LOTSEN_PATIENT_OIDC_CLIENT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub patient_oidc_client_secret: Option<Secret>,
+
+    /// Scopes asked of the patients' identity provider, besides `openid`.
+    #[arg(
+        long,
+        env = "LOTSEN_PATIENT_OIDC_SCOPES",
+        global = true,
+        default_value = "profile https://id.oidc.se/scope/naturalPersonNumber"
+    )]
+    pub patient_oidc_scopes: String,
+
+    /// The ID-token claim that carries the patient's personal identity number.
+    #[arg(
+        long,
+        env = "LOTSEN_PERSONNUMMER_CLAIM",
+        global = true,
+        default_value = "https://id.oidc.se/claim/personalIdentityNumber"
+    )]
+    pub personnummer_claim: String,
+
+    /// Let patients with a coordination number (samordningsnummer) sign in.
+    #[arg(long, env = "LOTSEN_ALLOW_COORDINATION_NUMBERS", global = true)]
+    pub allow_coordination_numbers: bool,
+
+    /// Staff's identity provider (SITHS): its issuer URL.
+    #[arg(long, env = "LOTSEN_STAFF_OIDC_ISSUER", global = true)]
+    pub staff_oidc_issuer: Option<String>,
+
+    /// Lotsen's client id at the staff identity provider.
+    #[arg(long, env = "LOTSEN_STAFF_OIDC_CLIENT_ID", global = true)]
+    pub staff_oidc_client_id: Option<String>,
+
+    /// Lotsen's client secret at the staff identity provider.
+    #[arg(
+        long,
+        env = "LOTSEN_STAFF_OIDC_CLIENT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub staff_oidc_client_secret: Option<Secret>,
+
+    /// Scopes asked of the staff identity provider, besides `openid`.
+    #[arg(
+        long,
+        env = "LOTSEN_STAFF_OIDC_SCOPES",
+        global = true,
+        default_value = "profile"
+    )]
+    pub staff_oidc_scopes: String,
+
+    /// The ID-token claim that carries the staff member's HSA-ID.
+    #[arg(
+        long,
+        env = "LOTSEN_HSA_ID_CLAIM",
+        global = true,
+        default_value = "employeeHsaId"
+    )]
+    pub hsa_id_claim: String,
+
+    /// The ID-token claim that carries the staff member's assignments (a JSON array).
+    #[arg(
+        long,
+        env = "LOTSEN_COMMISSIONS_CLAIM",
+        global = true,
+        default_value = "commissions"
+    )]
+    pub commissions_claim: String,
+
     /// Log format: readable text for a terminal, or one JSON object per line.
     #[arg(long, env = "LOTSEN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+/// A secret from the command line or environment; never printed.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run migrations, then serve the web application (the default).
     Serve,
@@ -70,6 +198,11 @@ pub enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Register care providers, units and staff, and grant the first roles (real mode).
+    Setup {
+        #[command(subcommand)]
+        command: crate::setup::SetupCommand,
     },
 }
 
@@ -91,6 +224,73 @@ impl Cli {
             idle: chrono::Duration::minutes(self.session_idle_minutes.into()),
             absolute: chrono::Duration::hours(self.session_max_hours.into()),
             demo_idle: chrono::Duration::minutes(self.demo_idle_minutes.into()),
+        }
+    }
+
+    /// The identity providers, if any are configured (real mode).
+    pub fn login(&self) -> Result<crate::oidc::Login, String> {
+        use crate::oidc::{Audience, ClaimConfig, Login, Provider, ProviderConfig};
+        let provider = |audience: Audience,
+                        issuer: &Option<String>,
+                        client_id: &Option<String>,
+                        secret: &Option<Secret>,
+                        scopes: &str|
+         -> Result<Option<std::sync::Arc<Provider>>, String> {
+            let who = match audience {
+                Audience::Patient => "patient",
+                Audience::Staff => "staff",
+            };
+            let Some(issuer) = issuer else {
+                return Ok(None);
+            };
+            let client_id = client_id
+                .clone()
+                .ok_or_else(|| format!("--{who}-oidc-issuer needs --{who}-oidc-client-id"))?;
+            let public_url = self
+                .public_url
+                .as_deref()
+                .ok_or_else(|| "an identity provider needs --public-url".to_owned())?;
+            let config = ProviderConfig {
+                issuer: issuer.clone(),
+                client_id,
+                client_secret: secret.as_ref().map(|s| s.0.clone()),
+                scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            };
+            Provider::new(audience, config, public_url)
+                .map(|p| Some(std::sync::Arc::new(p)))
+                .map_err(|e| format!("{who} identity provider: {e}"))
+        };
+        Ok(Login {
+            patient: provider(
+                Audience::Patient,
+                &self.patient_oidc_issuer,
+                &self.patient_oidc_client_id,
+                &self.patient_oidc_client_secret,
+                &self.patient_oidc_scopes,
+            )?,
+            staff: provider(
+                Audience::Staff,
+                &self.staff_oidc_issuer,
+                &self.staff_oidc_client_id,
+                &self.staff_oidc_client_secret,
+                &self.staff_oidc_scopes,
+            )?,
+            claims: std::sync::Arc::new(ClaimConfig {
+                personnummer: self.personnummer_claim.clone(),
+                allow_coordination_numbers: self.allow_coordination_numbers,
+                hsa_id: self.hsa_id_claim.clone(),
+                commissions: self.commissions_claim.clone(),
+            }),
+        })
+    }
+
+    pub fn limit_config(&self) -> crate::limits::LimitConfig {
+        crate::limits::LimitConfig {
+            sign_in_per_address: crate::limits::Rate {
+                per_minute: self.sign_in_per_minute,
+                burst: self.sign_in_burst,
+            },
+            ..Default::default()
         }
     }
 

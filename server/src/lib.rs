@@ -3,10 +3,13 @@
 
 mod auth;
 pub mod cli;
+mod csp;
 pub mod db;
 mod language;
 pub mod limits;
+pub mod oidc;
 mod routes;
+pub mod setup;
 mod site;
 pub mod telemetry;
 
@@ -26,6 +29,8 @@ pub enum ServeError {
     },
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 /// Connects to the database, migrates it, and builds the application state.
@@ -36,8 +41,21 @@ pub async fn app_state(cli: &cli::Cli) -> Result<AppState, ServeError> {
     tracing::info!(applied, backend = ?db.get_database_backend(), "database ready");
     let mut state = AppState::new(site::leptos_options(addr), db);
     state.sessions = cli.session_config();
-    // No identity provider can be configured yet, so the server runs in demo mode.
-    state.demo = Some(cli.demo_config());
+    state.limits =
+        limits::Limits::new(cli.limit_config()).with_trusted_proxies(cli.trusted_proxies.clone());
+    state.login = cli.login().map_err(ServeError::Config)?;
+    // Real mode when an identity provider is configured, demo mode otherwise; never both.
+    state.demo = if state.login.is_configured() {
+        tracing::info!(
+            patient = state.login.patient.is_some(),
+            staff = state.login.staff.is_some(),
+            "real mode: signing in through the configured identity providers"
+        );
+        None
+    } else {
+        tracing::info!("demo mode: no identity provider configured");
+        Some(cli.demo_config())
+    };
     Ok(state)
 }
 
@@ -86,6 +104,9 @@ async fn housekeeping(state: AppState) {
         if let Err(err) = app::auth::session::delete_expired(&state.db, &state.sessions, now).await
         {
             tracing::error!(error = %err, "deleting expired sessions failed");
+        }
+        if let Err(err) = app::login::attempt::delete_expired(&state.db, now).await {
+            tracing::error!(error = %err, "deleting expired login attempts failed");
         }
     }
 }

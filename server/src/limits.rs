@@ -54,6 +54,8 @@ pub struct Limits {
     sign_in_by_address: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     writes_by_address: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     writes_by_user: Arc<DefaultKeyedRateLimiter<(bool, i64)>>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
 fn limiter<K: std::hash::Hash + Eq + Clone>(rate: Rate) -> Arc<DefaultKeyedRateLimiter<K>> {
@@ -70,7 +72,14 @@ impl Limits {
             sign_in_by_address: limiter(config.sign_in_per_address),
             writes_by_address: limiter(config.writes_per_address),
             writes_by_user: limiter(config.writes_per_user),
+            trusted_proxies: Arc::new(Vec::new()),
         }
+    }
+
+    /// Believes `X-Forwarded-For` from these addresses (the deployment's reverse proxies).
+    pub fn with_trusted_proxies(mut self, proxies: Vec<IpAddr>) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
+        self
     }
 
     /// Forgets keys that are back to full allowance (called from housekeeping).
@@ -95,13 +104,37 @@ fn too_many(wait: std::time::Duration) -> Response {
     response
 }
 
-/// The client's address as the connection shows it. (Behind a proxy that is the proxy; a
-/// trusted-proxy setting comes with the deployment work.)
-fn address(request: &Request) -> IpAddr {
-    request
+/// The client's address. When the connection comes from a trusted reverse proxy, the nearest
+/// address in `X-Forwarded-For` that is not itself a trusted proxy; anything further left was
+/// written by the client and is not believed.
+fn address(request: &Request, trusted: &[IpAddr]) -> IpAddr {
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    client_address(peer, request.headers(), trusted)
+}
+
+pub fn client_address(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return ip,
+            // Unreadable: stop believing here, and count the request against the proxy.
+            Err(_) => return peer,
+        }
+    }
+    peer
 }
 
 /// Paths that start a session.
@@ -119,7 +152,7 @@ pub async fn rate_limit(State(limits): State<Limits>, request: Request, next: Ne
         return next.run(request).await;
     }
     let clock = DefaultClock::default();
-    let addr = address(&request);
+    let addr = address(&request, &limits.trusted_proxies);
     let mut checks = vec![limits.writes_by_address.check_key(&addr)];
     // A demo role switch by someone already signed in is not a new sign-in.
     let signed_in = request.extensions().get::<Principal>().is_some();
@@ -140,4 +173,44 @@ pub async fn rate_limit(State(limits): State<Limits>, request: Request, next: Ne
         }
     }
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 1.2.3.4, 10.0.0.2"),
+        );
+        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
+        // From the proxy: the nearest untrusted hop, not what the client wrote further left.
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &headers, &trusted),
+            ip("1.2.3.4")
+        );
+        // Straight from a client: its own address, whatever the header says.
+        assert_eq!(
+            client_address(ip("5.5.5.5"), &headers, &trusted),
+            ip("5.5.5.5")
+        );
+        // No proxies configured: the connection's address.
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &headers, &[]),
+            ip("10.0.0.1")
+        );
+        headers.insert("x-forwarded-for", HeaderValue::from_static("garbage"));
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &headers, &trusted),
+            ip("10.0.0.1")
+        );
+    }
 }

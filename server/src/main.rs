@@ -8,9 +8,12 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     lotsen_server::telemetry::init(cli.log_format);
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let result = match cli.command.clone().unwrap_or(Command::Serve) {
         Command::Serve => lotsen_server::serve(&cli).await,
         Command::Migrate => lotsen_server::migrate(&cli.database_url).await,
+        Command::Setup { ref command } => {
+            lotsen_server::setup::run(&cli.database_url, command).await
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => match lotsen_server::audit_verify(&cli.database_url).await {

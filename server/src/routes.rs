@@ -5,6 +5,7 @@ use crate::auth::{
 };
 use crate::language::set_language;
 use crate::limits::{LimitConfig, Limits, rate_limit};
+use crate::oidc::{self, Login};
 use crate::site::serve_file;
 use app::auth::session::SessionConfig;
 use app::demo::sandbox::DemoConfig;
@@ -16,7 +17,7 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use leptos::config::LeptosOptions;
-use leptos::prelude::provide_context;
+use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 use sea_orm::DatabaseConnection;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -30,6 +31,8 @@ pub struct AppState {
     /// Set in demo mode, the default while no identity provider is configured.
     pub demo: Option<DemoConfig>,
     pub limits: Limits,
+    /// Set in real mode: the identity providers people sign in with.
+    pub login: Login,
 }
 
 impl AppState {
@@ -41,6 +44,7 @@ impl AppState {
             sessions: SessionConfig::default(),
             demo: Some(DemoConfig::default()),
             limits: Limits::new(LimitConfig::default()),
+            login: Login::default(),
         }
     }
 
@@ -48,9 +52,17 @@ impl AppState {
     fn context(&self) -> impl Fn() + Clone + Send + Sync + 'static + use<> {
         let db = self.db.clone();
         let demo = app::server::DemoMode(self.demo.is_some());
+        let login = self.login.methods();
         move || {
+            // The hydration script carries this response's CSP nonce.
+            if let Some(nonce) = use_context::<http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<crate::csp::CspNonce>().cloned())
+            {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+            }
             provide_context(db.clone());
             provide_context(demo);
+            provide_context(login);
         }
     }
 }
@@ -64,6 +76,9 @@ pub fn router(state: AppState) -> Router {
         .route("/sprak", post(set_language))
         .route("/demo/start", post(demo_start))
         .route("/logga-ut", post(sign_out))
+        .route("/login/{audience}", post(oidc::start))
+        .route("/login/{audience}/callback", get(oidc::callback))
+        .route("/logga-in/uppdrag", post(oidc::choose))
         .route("/granskning/logg.csv", get(audit_export))
         .route(
             "/mottagning/patient/{id}/nodatkomst",
@@ -83,13 +98,13 @@ pub fn router(state: AppState) -> Router {
             resolve_session,
         ))
         .layer(axum::middleware::from_fn(same_origin_only))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::csp::content_security_policy,
+        ))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::REFERRER_POLICY, "same-origin"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(security_header(
-            header::CONTENT_SECURITY_POLICY,
-            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
-        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -140,7 +155,7 @@ async fn fallback(State(state): State<AppState>, request: Request) -> Response {
         .into_response()
 }
 
-/// Headers for every response. The script policy (CSP with nonces) comes with the session work.
+/// Headers for every response (the script policy is set per response, see `csp`).
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }

@@ -132,6 +132,7 @@ const N: u16 = 404; // not found
 const MATRIX: &[(&str, Object, [u16; 7])] = &[
     ("service_overview", Object::None, [A, A, A, A, A, A, A]),
     ("whoami", Object::None, [A, A, A, A, A, A, A]),
+    ("login_choices", Object::None, [A, A, A, A, A, A, A]),
     ("my_sessions", Object::None, [U, A, A, A, A, A, A]),
     ("end_session", Object::Own, [U, A, A, A, A, A, A]),
     ("end_session", Object::OtherUser, [U, N, N, N, N, N, N]),

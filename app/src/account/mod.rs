@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteSession {
     pub demo: bool,
+    /// The ways of signing in that this server offers (none in demo mode).
+    pub login: crate::login::LoginMethods,
     pub me: Option<Me>,
 }
 
@@ -23,6 +25,7 @@ pub async fn whoami() -> Result<SiteSession, AppError> {
     let principal = crate::auth::gate::public("whoami")?;
     Ok(SiteSession {
         demo: use_context::<crate::server::DemoMode>().is_some_and(|m| m.0),
+        login: use_context::<crate::login::LoginMethods>().unwrap_or_default(),
         me: principal.map(|p| p.me()),
     })
 }

@@ -22,6 +22,7 @@ pub enum Requirement {
 pub const POLICY: &[(&str, Requirement)] = &[
     ("service_overview", Requirement::Public),
     ("whoami", Requirement::Public),
+    ("login_choices", Requirement::Public),
     ("my_sessions", Requirement::SignedIn),
     ("end_session", Requirement::SignedIn),
     ("my_care", Requirement::Patient),

@@ -19,7 +19,15 @@ pub fn StartPage() -> impl IntoView {
         </section>
         <Suspense>
             {move || Suspend::new(async move {
-                site.await.ok().filter(|s| s.demo).map(|_| view! { <TryDemo /> })
+                let site = site.await.ok()?;
+                if site.demo {
+                    return Some(view! { <TryDemo /> }.into_any());
+                }
+                (site.login.patient || site.login.staff).then(|| view! {
+                    <p class="login-cta">
+                        <a class="button" href="/logga-in">{t!(i18n, login.title)}</a>
+                    </p>
+                }.into_any())
             })}
         </Suspense>
 

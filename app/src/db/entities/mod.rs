@@ -3,6 +3,7 @@ pub mod care_provider;
 pub mod care_unit;
 pub mod demo_sandbox;
 pub mod enrolment;
+pub mod login_attempt;
 pub mod patient;
 pub mod program;
 pub mod program_version;

@@ -1,0 +1,22 @@
+// Where the browser tests find each server. The harness (`make test-e2e`) passes six free
+// ports; run by hand, the defaults below are used.
+const ports = (process.env.LOTSEN_E2E_PORTS ?? '3900,3901,3902,3903,3904,3905')
+  .split(',')
+  .map((p) => Number(p));
+const url = (port: number) => `http://127.0.0.1:${port}`;
+
+export const servers = {
+  /** Demo mode: no identity provider. */
+  demo: url(ports[0]),
+  /** Real mode: signs patients in at `bankid` and staff at `siths`. */
+  real: url(ports[1]),
+  /** Real mode whose patient identity provider is `other` (a slow clock). */
+  slowClock: url(ports[2]),
+  /** A BankID-like e-ID broker (patients). */
+  bankid: url(ports[3]),
+  /** A SITHS-like identity provider (staff). */
+  siths: url(ports[4]),
+  /** A provider Lotsen does not trust, whose token endpoint runs two hours slow. */
+  other: url(ports[5]),
+  ports,
+};

@@ -1,0 +1,652 @@
+//! Signing in with OpenID Connect: the authorization code flow with PKCE (S256), `state` and
+//! `nonce`, against a patient identity provider (a Swedish e-ID broker) and a staff identity
+//! provider (SITHS). Discovery finds the endpoints and keys; every ID token's signature,
+//! issuer, audience, expiry and nonce are checked by `openidconnect`. Tokens stay here: the
+//! browser only ever gets our own session cookie.
+//!
+//! Routes:
+//! - `POST /login/{patient|staff}` starts a login: a login attempt bound to this browser, then a
+//!   redirect to the provider.
+//! - `GET /login/{patient|staff}/callback` takes the provider's answer.
+//! - `POST /logga-in/uppdrag` takes a staff member's choice of assignment.
+//!
+//! Every failure ends on `/logga-in/fel?orsak=…` with the attempt deleted and no session.
+
+use crate::routes::AppState;
+use app::auth::Principal;
+use app::auth::session::{self, Subject};
+use app::domain::{HsaId, Personnummer};
+use app::login::accounts::{self, Commission, StaffClaims};
+use app::login::{Failure, attempt};
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthPrompt, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreResponseType, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreTokenIntrospectionResponse, CoreTokenType,
+};
+use openidconnect::{
+    AdditionalClaims, AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId,
+    ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    IdTokenFields, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::RwLock;
+
+/// Claims beyond the standard ones, kept as JSON: their names are configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ExtraClaims {
+    #[serde(flatten)]
+    claims: HashMap<String, serde_json::Value>,
+}
+
+impl AdditionalClaims for ExtraClaims {}
+
+type Fields = IdTokenFields<
+    ExtraClaims,
+    EmptyExtraTokenFields,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+
+type OidcClient = openidconnect::Client<
+    ExtraClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    CoreAuthPrompt,
+    StandardErrorResponse<CoreErrorResponseType>,
+    StandardTokenResponse<Fields, CoreTokenType>,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// Who signs in through a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Patient,
+    Staff,
+}
+
+impl Audience {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Patient => "patient",
+            Self::Staff => "staff",
+        }
+    }
+
+    fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "patient" => Some(Self::Patient),
+            "staff" => Some(Self::Staff),
+            _ => None,
+        }
+    }
+}
+
+/// One identity provider as configured.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    /// Scopes besides `openid`.
+    pub scopes: Vec<String>,
+}
+
+/// Which claims carry what, and the rules for accepting them.
+#[derive(Debug, Clone)]
+pub struct ClaimConfig {
+    /// The patient's personal identity number.
+    pub personnummer: String,
+    /// Whether coordination numbers (samordningsnummer) may sign in.
+    pub allow_coordination_numbers: bool,
+    /// The staff member's HSA-ID.
+    pub hsa_id: String,
+    /// The staff member's assignments: a JSON array of objects with `commissionHsaId`,
+    /// `commissionName`, `commissionPurpose`, `healthCareUnitHsaId` and optionally
+    /// `commissionRight`.
+    pub commissions: String,
+}
+
+impl Default for ClaimConfig {
+    fn default() -> Self {
+        Self {
+            personnummer: "https://id.oidc.se/claim/personalIdentityNumber".to_owned(),
+            allow_coordination_numbers: false,
+            hsa_id: "employeeHsaId".to_owned(),
+            commissions: "commissions".to_owned(),
+        }
+    }
+}
+
+/// A provider: its configuration and, once discovered, its client (endpoints and keys),
+/// discovered again every ten minutes so that rotated keys are picked up.
+pub struct Provider {
+    audience: Audience,
+    config: ProviderConfig,
+    redirect: RedirectUrl,
+    http: openidconnect::reqwest::Client,
+    client: RwLock<Option<(Instant, Arc<OidcClient>)>>,
+}
+
+const REDISCOVER_AFTER: Duration = Duration::from_secs(600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid {0} URL: {1}")]
+    Url(&'static str, String),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+}
+
+impl Provider {
+    pub fn new(
+        audience: Audience,
+        config: ProviderConfig,
+        public_url: &str,
+    ) -> Result<Self, ConfigError> {
+        IssuerUrl::new(config.issuer.clone())
+            .map_err(|e| ConfigError::Url("issuer", e.to_string()))?;
+        let redirect = RedirectUrl::new(format!(
+            "{}/login/{}/callback",
+            public_url.trim_end_matches('/'),
+            audience.code()
+        ))
+        .map_err(|e| ConfigError::Url("public", e.to_string()))?;
+        let http = openidconnect::reqwest::ClientBuilder::new()
+            // Following redirects would let a provider send us anywhere (SSRF).
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| ConfigError::Http(e.to_string()))?;
+        Ok(Self {
+            audience,
+            config,
+            redirect,
+            http,
+            client: RwLock::new(None),
+        })
+    }
+
+    async fn client(&self) -> Result<Arc<OidcClient>, Failure> {
+        if let Some((at, client)) = self.client.read().await.as_ref()
+            && at.elapsed() < REDISCOVER_AFTER
+        {
+            return Ok(client.clone());
+        }
+        let issuer =
+            IssuerUrl::new(self.config.issuer.clone()).map_err(|_| Failure::Unavailable)?;
+        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+            .await
+            .map_err(|err| {
+                tracing::error!(audience = self.audience.code(), error = %err,
+                    "identity provider discovery failed");
+                Failure::Unavailable
+            })?;
+        let client = Arc::new(
+            OidcClient::from_provider_metadata(
+                metadata,
+                ClientId::new(self.config.client_id.clone()),
+                self.config.client_secret.clone().map(ClientSecret::new),
+            )
+            .set_redirect_uri(self.redirect.clone()),
+        );
+        *self.client.write().await = Some((Instant::now(), client.clone()));
+        Ok(client)
+    }
+}
+
+/// The identity providers of a server in real mode.
+#[derive(Clone, Default)]
+pub struct Login {
+    pub patient: Option<Arc<Provider>>,
+    pub staff: Option<Arc<Provider>>,
+    pub claims: Arc<ClaimConfig>,
+}
+
+impl Login {
+    pub fn is_configured(&self) -> bool {
+        self.patient.is_some() || self.staff.is_some()
+    }
+
+    pub fn methods(&self) -> app::login::LoginMethods {
+        app::login::LoginMethods {
+            patient: self.patient.is_some(),
+            staff: self.staff.is_some(),
+        }
+    }
+
+    /// Where a login form's answer may lead: each provider's issuer and, once discovered, its
+    /// authorization endpoint (origins only).
+    pub async fn form_targets(&self) -> Vec<String> {
+        let mut origins = Vec::new();
+        for provider in [&self.patient, &self.staff].into_iter().flatten() {
+            let mut urls = vec![provider.config.issuer.clone()];
+            if let Some((_, client)) = provider.client.read().await.as_ref() {
+                urls.push(client.auth_uri().url().to_string());
+            }
+            for url in urls {
+                if let Ok(url) = openidconnect::url::Url::parse(&url) {
+                    let origin = url.origin().ascii_serialization();
+                    if origin != "null" && !origins.contains(&origin) {
+                        origins.push(origin);
+                    }
+                }
+            }
+        }
+        origins
+    }
+
+    fn provider(&self, audience: Audience) -> Option<&Arc<Provider>> {
+        match audience {
+            Audience::Patient => self.patient.as_ref(),
+            Audience::Staff => self.staff.as_ref(),
+        }
+    }
+}
+
+fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+fn set_cookie(response: &mut Response, cookie: &str) {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// The error page for `failure`; the browser forgets its login attempt.
+fn failed(audience: Audience, failure: Failure) -> Response {
+    tracing::warn!(
+        audience = audience.code(),
+        reason = failure.as_code(),
+        "sign-in failed"
+    );
+    let mut response = see_other(&format!("/logga-in/fel?orsak={}", failure.as_code()));
+    set_cookie(&mut response, &attempt::clear_cookie());
+    response
+}
+
+/// `POST /login/{audience}`: starts signing in.
+pub async fn start(State(state): State<AppState>, Path(audience): Path<String>) -> Response {
+    let Some(audience) = Audience::from_code(&audience) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Some(provider) = state.login.provider(audience).cloned() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let client = match provider.client().await {
+        Ok(client) => client,
+        Err(failure) => return failed(audience, failure),
+    };
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = client
+        .authorize_url(
+            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge);
+    for scope in &provider.config.scopes {
+        request = request.add_scope(Scope::new(scope.clone()));
+    }
+    let (url, csrf, nonce) = request.url();
+    let secrets = attempt::Secrets {
+        state: csrf.secret().clone(),
+        nonce: nonce.secret().clone(),
+        pkce_verifier: verifier.secret().clone(),
+    };
+    match attempt::begin(&state.db, audience.code(), &secrets, chrono::Utc::now()).await {
+        Ok(token) => {
+            let mut response = see_other(url.as_str());
+            set_cookie(&mut response, &attempt::cookie(&token));
+            response
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "login attempt could not be stored");
+            failed(audience, Failure::Unavailable)
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+}
+
+/// Compares secrets without revealing how much of them matched.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |diff, (x, y)| diff | (x ^ y))
+            == 0
+}
+
+/// `GET /login/{audience}/callback`: the provider's answer.
+pub async fn callback(
+    State(state): State<AppState>,
+    Path(audience): Path<String>,
+    principal: Option<axum::Extension<Principal>>,
+    headers: HeaderMap,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    let Some(audience) = Audience::from_code(&audience) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Some(provider) = state.login.provider(audience).cloned() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Some(token) = attempt::token_from_headers(&headers) else {
+        return failed(audience, Failure::State);
+    };
+    let now = chrono::Utc::now();
+    let taken = match attempt::take(&state.db, &token, audience.code(), now).await {
+        Ok(Some(taken)) => taken,
+        Ok(None) => return failed(audience, Failure::Stale),
+        Err(err) => {
+            tracing::error!(error = %err, "login attempt lookup failed");
+            return failed(audience, Failure::Unavailable);
+        }
+    };
+    let (attempt_id, secrets) = taken;
+    let outcome = answer(&state, &provider, audience, &secrets, query).await;
+    match outcome {
+        Ok(Signed::Patient(patient_id)) => {
+            let subject = Subject::Patient { patient_id };
+            let done = sign_in(&state, principal, subject, &headers, "/mina-sidor").await;
+            let _ = attempt::finish(&state.db, attempt_id).await;
+            done
+        }
+        Ok(Signed::Staff(staff_person_id, offered)) => {
+            match attempt::await_choice(&state.db, attempt_id, staff_person_id, &offered).await {
+                Ok(()) => see_other("/logga-in/uppdrag"),
+                Err(err) => {
+                    tracing::error!(error = %err, "login attempt could not be updated");
+                    let _ = attempt::finish(&state.db, attempt_id).await;
+                    failed(audience, Failure::Unavailable)
+                }
+            }
+        }
+        Err(failure) => {
+            let _ = attempt::finish(&state.db, attempt_id).await;
+            failed(audience, failure)
+        }
+    }
+}
+
+enum Signed {
+    Patient(i64),
+    Staff(i64, Vec<i64>),
+}
+
+/// Checks the provider's answer and finds who signed in.
+async fn answer(
+    state: &AppState,
+    provider: &Provider,
+    audience: Audience,
+    secrets: &attempt::Secrets,
+    query: CallbackQuery,
+) -> Result<Signed, Failure> {
+    if query.error.is_some() {
+        return Err(Failure::Cancelled);
+    }
+    let (Some(code), Some(returned_state)) = (query.code, query.state) else {
+        return Err(Failure::State);
+    };
+    if !same_secret(&returned_state, &secrets.state) {
+        return Err(Failure::State);
+    }
+    // RFC 9207: a provider that names itself must be the one we sent the user to.
+    if let Some(iss) = &query.iss
+        && iss.trim_end_matches('/') != provider.config.issuer.trim_end_matches('/')
+    {
+        return Err(Failure::Issuer);
+    }
+    let client = provider.client().await?;
+    let response = client
+        .exchange_code(AuthorizationCode::new(code))
+        .map_err(|_| Failure::Unavailable)?
+        .set_pkce_verifier(PkceCodeVerifier::new(secrets.pkce_verifier.clone()))
+        .request_async(&provider.http)
+        .await
+        .map_err(|err| match err {
+            RequestTokenError::ServerResponse(response) => {
+                tracing::warn!(error = ?response.error(), "token endpoint refused the code");
+                Failure::Code
+            }
+            RequestTokenError::Request(err) => {
+                tracing::error!(error = %err, "token endpoint unreachable");
+                Failure::Unavailable
+            }
+            other => {
+                tracing::warn!(error = %other, "token response unreadable");
+                Failure::Token
+            }
+        })?;
+    let id_token = response.id_token().ok_or(Failure::Token)?;
+    let verifier = client.id_token_verifier();
+    let nonce = Nonce::new(secrets.nonce.clone());
+    let claims = id_token.claims(&verifier, &nonce).map_err(|err| {
+        tracing::warn!(error = %err, "ID token refused");
+        match err {
+            ClaimsVerificationError::Expired(_) => Failure::Expired,
+            ClaimsVerificationError::InvalidIssuer(_) => Failure::Issuer,
+            ClaimsVerificationError::InvalidNonce(_) => Failure::Nonce,
+            _ => Failure::Token,
+        }
+    })?;
+    let given = claims
+        .given_name()
+        .and_then(|c| c.get(None))
+        .map(|n| n.as_str().trim().to_owned());
+    let family = claims
+        .family_name()
+        .and_then(|c| c.get(None))
+        .map(|n| n.as_str().trim().to_owned());
+    let (Some(given), Some(family)) = (given, family) else {
+        return Err(Failure::Claims);
+    };
+    if given.is_empty() || family.is_empty() || given.len() > 100 || family.len() > 100 {
+        return Err(Failure::Claims);
+    }
+    let extra = &claims.additional_claims().claims;
+    let rules = &state.login.claims;
+    match audience {
+        Audience::Patient => {
+            let pnr = extra
+                .get(&rules.personnummer)
+                .and_then(|v| v.as_str())
+                .ok_or(Failure::Personnummer)?;
+            let pnr = if rules.allow_coordination_numbers {
+                Personnummer::parse_allowing_coordination(pnr)
+            } else {
+                Personnummer::parse(pnr)
+            }
+            .map_err(|_| Failure::Personnummer)?;
+            let id = accounts::patient_sign_in(&state.db, &pnr, &given, &family)
+                .await
+                .map_err(|err| {
+                    tracing::error!(error = %err, "patient sign-in failed");
+                    Failure::Unavailable
+                })?;
+            Ok(Signed::Patient(id))
+        }
+        Audience::Staff => {
+            let hsa_id = extra
+                .get(&rules.hsa_id)
+                .and_then(|v| v.as_str())
+                .and_then(|v| HsaId::parse(v).ok())
+                .ok_or(Failure::HsaId)?;
+            let commissions = extra
+                .get(&rules.commissions)
+                .map(commissions_of)
+                .unwrap_or_default();
+            let claims = StaffClaims {
+                hsa_id,
+                given_name: given,
+                family_name: family,
+                commissions,
+            };
+            let (person, offered) = accounts::staff_sign_in(&state.db, &claims).await?;
+            Ok(Signed::Staff(person, offered))
+        }
+    }
+}
+
+/// The assignments in the commissions claim; malformed entries are skipped.
+fn commissions_of(value: &serde_json::Value) -> Vec<Commission> {
+    let field = |item: &serde_json::Value, name: &str, max: usize| {
+        item.get(name)
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.len() <= max)
+            .map(str::to_owned)
+    };
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| {
+            Some(Commission {
+                hsa_id: field(item, "commissionHsaId", 64)?,
+                name: field(item, "commissionName", 200)?,
+                purpose: field(item, "commissionPurpose", 100)?,
+                right: field(item, "commissionRight", 200),
+                care_unit_hsa_id: field(item, "healthCareUnitHsaId", 64)?,
+            })
+        })
+        .collect()
+}
+
+/// Creates the session (ending the one this browser had) and lands the user on `home`.
+async fn sign_in(
+    state: &AppState,
+    principal: Option<axum::Extension<Principal>>,
+    subject: Subject,
+    headers: &HeaderMap,
+    home: &str,
+) -> Response {
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let created = async {
+        if let Some(old) = principal {
+            session::end(&state.db, old.0.session_id).await?;
+        }
+        session::create(&state.db, &state.sessions, subject, None, None, user_agent).await
+    }
+    .await;
+    match created {
+        Ok(token) => {
+            let mut response = see_other(home);
+            set_cookie(&mut response, &crate::auth::session_cookie(&token));
+            set_cookie(&mut response, &attempt::clear_cookie());
+            response
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "session could not be created");
+            let mut response = see_other("/logga-in/fel?orsak=unavailable");
+            set_cookie(&mut response, &attempt::clear_cookie());
+            response
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChoiceForm {
+    assignment: String,
+}
+
+/// `POST /logga-in/uppdrag`: the staff member's choice of assignment.
+pub async fn choose(
+    State(state): State<AppState>,
+    principal: Option<axum::Extension<Principal>>,
+    headers: HeaderMap,
+    Form(form): Form<ChoiceForm>,
+) -> Response {
+    let Some(token) = attempt::token_from_headers(&headers) else {
+        return failed(Audience::Staff, Failure::Stale);
+    };
+    let pending = match attempt::choosing(&state.db, &token, chrono::Utc::now()).await {
+        Ok(Some(pending)) => pending,
+        Ok(None) => return failed(Audience::Staff, Failure::Stale),
+        Err(err) => {
+            tracing::error!(error = %err, "login attempt lookup failed");
+            return failed(Audience::Staff, Failure::Unavailable);
+        }
+    };
+    let Ok(chosen) = form.assignment.trim().parse::<i64>() else {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Välj ett av uppdragen i listan. / Choose one of the listed assignments.",
+        )
+            .into_response();
+    };
+    let result = accounts::choose(&state.db, &pending, chosen).await;
+    let _ = attempt::finish(&state.db, pending.id).await;
+    match result {
+        Ok((assignment_id, home)) => {
+            let subject = Subject::Staff {
+                staff_person_id: pending.staff_person_id,
+                assignment_id: Some(assignment_id),
+            };
+            sign_in(&state, principal, subject, &headers, home).await
+        }
+        Err(failure) => failed(Audience::Staff, failure),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commissions_claim_keeps_complete_entries_only() {
+        let claim = serde_json::json!([
+            {"commissionHsaId": "SE2321000016-U1", "commissionName": "Psykolog",
+             "commissionPurpose": "Vård och behandling",
+             "healthCareUnitHsaId": "SE2321000016-E1"},
+            {"commissionHsaId": "SE2321000016-U2", "commissionName": "Utan enhet",
+             "commissionPurpose": "Vård och behandling"},
+            "not an object"
+        ]);
+        let list = commissions_of(&claim);
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].care_unit_hsa_id, "SE2321000016-E1");
+        assert_eq!(list[0].right, None);
+        assert!(commissions_of(&serde_json::json!("x")).is_empty());
+    }
+
+    #[test]
+    fn secrets_compare_exactly() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
+    }
+}
