@@ -206,10 +206,18 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum AuditCommand {
     /// Walk every hash chain of the access log; exit 1 and name the first broken row if any.
-    Verify,
+    /// Prints the real-care chain's head: keep it elsewhere and pass it back as `--anchor`.
+    Verify {
+        /// A head printed earlier (`<row id>:<hash>`); the log must still hold that row with
+        /// that hash, so that rows cut off the end are noticed. May be repeated.
+        #[arg(long)]
+        anchor: Vec<app::audit::Anchor>,
+    },
+    /// Print the real-care chain's head (`<row id>:<hash>`), to keep outside the database.
+    Head,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -93,8 +93,19 @@ pub async fn migrate(database_url: &str) -> Result<(), ServeError> {
 /// Every minute: deletes expired demo sandboxes (with everything in them) and ended sessions.
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    let mut minutes: u64 = 0;
     loop {
         tick.tick().await;
+        // Hourly, the access log's head goes to the server log, which is kept elsewhere: an
+        // anchor for `lotsen audit verify --anchor` if rows are ever cut off the end.
+        if minutes.is_multiple_of(60) {
+            match app::audit::head(&state.db).await {
+                Ok(Some(head)) => tracing::info!(anchor = %head, "access log head"),
+                Ok(None) => {}
+                Err(err) => tracing::error!(error = %err, "reading the access log head failed"),
+            }
+        }
+        minutes += 1;
         let now = chrono::Utc::now();
         match app::demo::sandbox::delete_expired(&state.db, now).await {
             Ok(0) => {}
@@ -111,19 +122,44 @@ async fn housekeeping(state: AppState) {
     }
 }
 
-/// `lotsen audit verify`: walks the access log's hash chains. Returns whether they are intact.
-pub async fn audit_verify(database_url: &str) -> Result<bool, ServeError> {
+/// `lotsen audit head`: prints the real-care chain's last row and hash.
+pub async fn audit_head(database_url: &str) -> Result<(), ServeError> {
     let db = db::connect(database_url).await?;
-    let report = app::audit::verify(&db)
+    let head = app::audit::head(&db)
+        .await
+        .map_err(db::DbSetupError::Setup)?;
+    let _ = db.close().await;
+    match head {
+        Some(anchor) => println!("{anchor}"),
+        None => println!("The real-care access log is empty."),
+    }
+    Ok(())
+}
+
+/// `lotsen audit verify`: walks the access log's hash chains and checks the anchors recorded
+/// earlier. Returns whether all is intact.
+pub async fn audit_verify(
+    database_url: &str,
+    anchors: &[app::audit::Anchor],
+) -> Result<bool, ServeError> {
+    let db = db::connect(database_url).await?;
+    let report = app::audit::verify_anchored(&db, anchors)
         .await
         .map_err(db::DbSetupError::Setup)?;
     let _ = db.close().await;
     match report.broken {
         None => {
             println!(
-                "The access log is intact: {} row(s) in {} chain(s) verified.",
-                report.rows, report.chains
+                "The access log is intact: {} row(s) in {} chain(s) verified, {} anchor(s) found.",
+                report.rows,
+                report.chains,
+                anchors.len()
             );
+            if let Some(head) = report.head {
+                println!(
+                    "Head of the real-care chain (keep it elsewhere, pass it as --anchor): {head}"
+                );
+            }
             Ok(true)
         }
         Some(broken) => {

@@ -15,8 +15,11 @@ async fn main() -> ExitCode {
             lotsen_server::setup::run(&cli.database_url, command).await
         }
         Command::Audit {
-            command: AuditCommand::Verify,
-        } => match lotsen_server::audit_verify(&cli.database_url).await {
+            command: AuditCommand::Head,
+        } => lotsen_server::audit_head(&cli.database_url).await,
+        Command::Audit {
+            command: AuditCommand::Verify { ref anchor },
+        } => match lotsen_server::audit_verify(&cli.database_url, anchor).await {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::FAILURE,
             Err(err) => Err(err),

@@ -555,6 +555,75 @@ db_test!(
     }
 );
 
+db_test!(
+    rows_cut_off_the_end_are_found_through_an_anchor,
+    |db, url| {
+        world(&db).await;
+        let router = app(db.clone());
+        let therapist = sign_in(&db, Caller::Therapist).await;
+        let read = |patient: i64| {
+            send(
+                &router,
+                post(
+                    "/api/patient_record",
+                    format!("patient_id={patient}"),
+                    therapist.as_deref(),
+                ),
+            )
+        };
+        for patient in [401, 402, 401] {
+            read(patient).await;
+        }
+        let lotsen = |args: &[&str]| {
+            let output = std::process::Command::new(env!("CARGO_BIN_EXE_lotsen"))
+                .args(args)
+                .args(["--database-url", &url])
+                .env("LOTSEN_LOG_FORMAT", "text")
+                .output()
+                .expect("run lotsen");
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            (output.status.success(), stdout)
+        };
+        // The head as printed by `audit head` and by `audit verify`: the third read's row.
+        let (ok, head) = lotsen(&["audit", "head"]);
+        assert!(ok, "{head}");
+        let anchor = head.trim().to_owned();
+        let (ok, verified) = lotsen(&["audit", "verify"]);
+        assert!(ok && verified.contains(&anchor), "{verified}");
+        let anchored_id: i64 = anchor
+            .split(':')
+            .next()
+            .and_then(|id| id.parse().ok())
+            .expect("id");
+
+        // More reads, then the last two rows of the chain are cut off.
+        for patient in [402, 401] {
+            read(patient).await;
+        }
+        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            db.execute_unprepared("ALTER TABLE access_log DISABLE TRIGGER USER")
+                .await
+                .expect("disable");
+        }
+        db.execute_unprepared(&format!("DELETE FROM access_log WHERE id >= {anchored_id}"))
+            .await
+            .expect("cut");
+        // What is left still links up: without the anchor nothing shows.
+        let (ok, unanchored) = lotsen(&["audit", "verify"]);
+        assert!(ok, "{unanchored}");
+        let (ok, anchored) = lotsen(&["audit", "verify", "--anchor", &anchor]);
+        assert!(!ok, "{anchored}");
+        assert!(
+            anchored.contains(&format!("row id {anchored_id}:")),
+            "{anchored}"
+        );
+        assert!(anchored.contains("cut back"), "{anchored}");
+        // A malformed anchor is refused before anything is read.
+        let (ok, _) = lotsen(&["audit", "verify", "--anchor", "12:nothex"]);
+        assert!(!ok);
+    }
+);
+
 /// Patient ids that a signed-in therapist sees in their unit's list.
 async fn listed(router: &Router, token: &str) -> BTreeSet<i64> {
     let answer = send(

@@ -258,14 +258,82 @@ pub struct VerifyReport {
     pub rows: u64,
     pub chains: usize,
     pub broken: Option<Broken>,
+    /// The last row of the real-care chain: record it elsewhere (an anchor).
+    pub head: Option<Anchor>,
+}
+
+/// A row of the real-care chain and its hash, as recorded outside the database. Rows cut off
+/// the end of a chain leave a shorter chain that still links up; an anchor recorded before
+/// reveals it, because its row is gone or has another hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub id: i64,
+    pub hash: String,
+}
+
+impl std::fmt::Display for Anchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.id, self.hash)
+    }
+}
+
+impl std::str::FromStr for Anchor {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (id, hash) = s
+            .trim()
+            .split_once(':')
+            .ok_or_else(|| "an anchor is <row id>:<hash>".to_owned())?;
+        let id = id
+            .parse()
+            .map_err(|_| "the row id is not a number".to_owned())?;
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("the hash is 64 hexadecimal digits".to_owned());
+        }
+        Ok(Self {
+            id,
+            hash: hash.to_ascii_lowercase(),
+        })
+    }
+}
+
+/// The last row of the real-care chain, if any.
+pub async fn head(db: &impl ConnectionTrait) -> Result<Option<Anchor>, DbErr> {
+    Ok(access_log::Entity::find()
+        .filter(access_log::Column::SandboxId.is_null())
+        .order_by_desc(access_log::Column::Id)
+        .one(db)
+        .await?
+        .map(|row| Anchor {
+            id: row.id,
+            hash: row.hash,
+        }))
 }
 
 /// Walks every chain in id order and stops at the first row whose link or content does not
-/// match. (Removing rows at the very end of a chain leaves a shorter valid chain: compare the
-/// head hash with one recorded elsewhere to detect that.)
+/// match.
 pub async fn verify(db: &impl ConnectionTrait) -> Result<VerifyReport, DbErr> {
+    verify_anchored(db, &[]).await
+}
+
+/// [`verify`], and then checks that every anchor recorded earlier is still in the real-care
+/// chain with the same hash (so that cutting rows off its end is found too).
+pub async fn verify_anchored(
+    db: &impl ConnectionTrait,
+    anchors: &[Anchor],
+) -> Result<VerifyReport, DbErr> {
+    let mut report = walk(db, anchors).await?;
+    if report.broken.is_none() {
+        report.head = head(db).await?;
+    }
+    Ok(report)
+}
+
+async fn walk(db: &impl ConnectionTrait, anchors: &[Anchor]) -> Result<VerifyReport, DbErr> {
     const PAGE: u64 = 2_000;
     let mut heads: HashMap<Option<i64>, String> = HashMap::new();
+    let mut anchored: HashMap<i64, &str> =
+        anchors.iter().map(|a| (a.id, a.hash.as_str())).collect();
     let mut rows = 0;
     let mut pages = access_log::Entity::find()
         .order_by_asc(access_log::Column::Id)
@@ -281,19 +349,32 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<VerifyReport, DbErr> {
             } else {
                 None
             };
+            let broken = broken.or_else(|| match anchored.remove(&row.id) {
+                Some(hash) if row.sandbox_id.is_some() || hash != row.hash => {
+                    Some("it does not match the hash recorded for it (the log was rewritten)")
+                }
+                _ => None,
+            });
             if let Some(reason) = broken {
                 return Ok(VerifyReport {
                     rows,
                     chains: heads.len().max(1),
                     broken: Some(Broken { id: row.id, reason }),
+                    head: None,
                 });
             }
             heads.insert(row.sandbox_id, row.hash);
         }
     }
+    // An anchor whose row was never met: the log was cut back past it.
+    let missing = anchored.keys().min().copied();
     Ok(VerifyReport {
         rows,
         chains: heads.len(),
-        broken: None,
+        broken: missing.map(|id| Broken {
+            id,
+            reason: "this row was recorded as part of the log and is gone (the log was cut back)",
+        }),
+        head: None,
     })
 }

@@ -63,4 +63,7 @@ pub async fn audit_search(
 #[cfg(feature = "ssr")]
 pub(crate) use chain::hex;
 #[cfg(feature = "ssr")]
-pub use chain::{Action, Broken, Entry, Outcome, VerifyReport, append, append_all, verify};
+pub use chain::{
+    Action, Anchor, Broken, Entry, Outcome, VerifyReport, append, append_all, head, verify,
+    verify_anchored,
+};
