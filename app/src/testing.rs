@@ -63,6 +63,10 @@ impl TestDb {
         let db = Database::connect(&url)
             .await
             .unwrap_or_else(|e| setup_failed("open SQLite", e));
+        // As the server opens its file: write-ahead log (a property of the file).
+        db.execute_unprepared("PRAGMA journal_mode=WAL")
+            .await
+            .unwrap_or_else(|e| setup_failed("WAL mode", e));
         Self::migrate(&db).await;
         Self {
             db,

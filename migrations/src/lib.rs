@@ -12,6 +12,7 @@ mod m20261125_000003_care_delivery;
 mod m20261125_000004_platform;
 mod m20261126_000005_identity;
 mod m20261126_000006_login;
+mod m20261126_000007_log_link_unique;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_platform::Migration),
             Box::new(m20261126_000005_identity::Migration),
             Box::new(m20261126_000006_login::Migration),
+            Box::new(m20261126_000007_log_link_unique::Migration),
         ]
     }
 }

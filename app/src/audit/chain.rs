@@ -3,8 +3,8 @@
 use crate::db::entities::access_log;
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -126,10 +126,11 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         })
 }
 
-/// Serialises appends within this process; PostgreSQL deployments with several processes are
-/// serialised by an advisory lock inside the transaction as well.
+/// Serialises appends within this process. Between processes (several servers on one
+/// PostgreSQL database) the unique index on each chain's links refuses the loser of a race,
+/// which then reads the new head and tries again.
 static APPEND_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-const PG_ADVISORY_KEY: i64 = 0x4c6f_7473_656e; // "Lotsen"
+const APPEND_ATTEMPTS: usize = 16;
 
 /// Appends one row.
 pub async fn append<C: ConnectionTrait + TransactionTrait>(
@@ -150,26 +151,23 @@ pub async fn append_all<C: ConnectionTrait + TransactionTrait>(
     }
     let now: DateTime<Utc> = Utc::now().trunc_subsecs(6);
     let _guard = APPEND_LOCK.lock().await;
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        // Several server processes may share the database: an advisory lock held to the end of
-        // the transaction serialises their appends.
-        let txn = db.begin().await?;
-        txn.execute(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [PG_ADVISORY_KEY.into()],
-        ))
-        .await?;
-        let rows = link(&txn, entries, now).await?;
-        access_log::Entity::insert_many(rows).exec(&txn).await?;
-        txn.commit().await
-    } else {
-        // SQLite has one writing process, serialised by the lock above. No transaction: one
-        // that reads before it writes cannot wait for another writer (SQLITE_BUSY at once);
-        // the single multi-row INSERT is atomic by itself and waits its turn.
-        let rows = link(db, entries, now).await?;
-        access_log::Entity::insert_many(rows).exec(db).await?;
-        Ok(())
+    // Two round trips: the heads, then one multi-row INSERT, atomic by itself (no transaction:
+    // on SQLite one that reads before it writes could not wait for another writer). If another
+    // process appended in between, the unique index on the links refuses the INSERT whole.
+    let mut attempt = 1;
+    loop {
+        let rows = link(db, entries.clone(), now).await?;
+        match access_log::Entity::insert_many(rows).exec(db).await {
+            Ok(_) => return Ok(()),
+            Err(err)
+                if attempt < APPEND_ATTEMPTS
+                    && matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+            {
+                attempt += 1;
+                tokio::task::yield_now().await;
+            }
+            Err(err) => return Err(err),
+        }
     }
 }
 
