@@ -129,8 +129,10 @@ test-e2e: e2e-deps chromium
 ## Benchmarks ---------------------------------------------------------------------------------
 
 .PHONY: bench
-# The start page's SSR throughput as a ratio to /healthz, same server, same run; then what
-# session validation and an access-log write cost a request, on SQLite and PostgreSQL.
-bench: build
+# The start page's SSR throughput as a ratio to /healthz, same server, same run; the login
+# round trip against the test identity providers; then what session validation and an
+# access-log write cost a request, on SQLite and PostgreSQL.
+bench: build e2e-deps
 	bash server/bench/ssr-throughput.sh "$(BIN)"
+	bash server/bench/login-roundtrip.sh "$(BIN)"
 	cargo bench -p lotsen --bench identity
