@@ -89,7 +89,8 @@ export default defineConfig({
       url: `${servers.real}/readyz`,
       reuseExistingServer: false,
       timeout: 60_000,
-      stdout: 'ignore',
+      // Its log says why a login failed, if one does.
+      stdout: 'pipe',
       stderr: 'pipe',
     },
     {
@@ -104,7 +105,7 @@ export default defineConfig({
       url: `${servers.slowClock}/readyz`,
       reuseExistingServer: false,
       timeout: 60_000,
-      stdout: 'ignore',
+      stdout: 'pipe',
       stderr: 'pipe',
     },
   ],

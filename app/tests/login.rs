@@ -230,3 +230,29 @@ db_test!(
         assert_eq!(attempt::delete_expired(&db, after).await.expect("sweep"), 2);
     }
 );
+
+db_test!(staff_sign_ins_at_the_same_time_all_succeed, |db| {
+    two_regions(&db).await;
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let claims = staff(
+                &format!("SE2321000016-C{n}"),
+                vec![commission(&format!("K{n}"), CARE, "SE2321000016-A1")],
+            );
+            // Other writes at the same time: patients signing in.
+            let pnr = Personnummer::parse("198112189876").expect("valid");
+            let (staff, patient) = tokio::join!(
+                accounts::staff_sign_in(&db, &claims),
+                accounts::patient_sign_in(&db, &pnr, "Ny", "Patient"),
+            );
+            patient.expect("patient sign-in");
+            staff
+        }));
+    }
+    for task in tasks {
+        let (_, offered) = task.await.expect("task").expect("staff sign-in");
+        assert_eq!(offered.len(), 1);
+    }
+});

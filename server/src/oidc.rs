@@ -175,6 +175,10 @@ impl Provider {
             // Following redirects would let a provider send us anywhere (SSRF).
             .redirect(openidconnect::reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
+            // A kept-alive connection that the provider has already closed fails the request
+            // that reuses it, and a code cannot be sent twice. Servers close idle connections
+            // after 5 s or more (Node's default is 5 s): drop ours well before.
+            .pool_idle_timeout(Duration::from_secs(2))
             .build()
             .map_err(|e| ConfigError::Http(e.to_string()))?;
         Ok(Self {
