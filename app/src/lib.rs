@@ -23,6 +23,7 @@ pub mod clinic;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod instruments;
 mod layout;
 pub mod login;
 pub mod patient;
