@@ -11,6 +11,7 @@ mod score;
 
 pub use library::{LIBRARY, by_code};
 pub use model::{
-    AlertRule, Band, Condition, Criterion, Instrument, Item, Priority, Skip, Subscale,
+    AlertRule, Answer, Band, Condition, Criterion, Instrument, Item, ItemKind, Priority, Skip,
+    Subscale,
 };
 pub use score::{Alert, AnswerError, Scored, score};

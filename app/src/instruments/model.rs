@@ -25,16 +25,42 @@ pub struct Item {
     /// The wording, where we may ship it; `None` for licensed instruments (the licensee enters
     /// it).
     pub text: Option<String>,
-    /// The answers allowed, as the values the respondent chooses, in display order.
-    pub values: Vec<i32>,
+    pub kind: ItemKind,
     /// Whether an answer is needed (unless the item is skipped).
     pub required: bool,
-    /// Whether the item counts towards the total.
+    /// Whether the item counts towards the total (choices and numbers only).
     pub scored: bool,
     /// Scored as (min + max − value).
     pub reverse: bool,
     /// Multiplies the (possibly reversed) value.
     pub weight: i32,
+}
+
+/// What kind of answer an item takes, and its limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ItemKind {
+    /// One of the listed values: a single choice, or a step on a scale.
+    Choice { values: Vec<i32> },
+    /// Any of the listed values, each at most once; scored as their sum.
+    MultipleChoice { values: Vec<i32> },
+    /// A whole number within bounds (a number field or a slider).
+    Number { min: i32, max: i32 },
+    /// Text of at most `max_chars` characters; never scored.
+    FreeText { max_chars: u32 },
+    /// A date, `YYYY-MM-DD`; never scored.
+    Date,
+    /// A time of day, `HH:MM`; never scored.
+    Time,
+}
+
+/// One answer, of the kind its item takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Value(i32),
+    Values(Vec<i32>),
+    Text(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,31 +139,62 @@ pub enum Condition {
 }
 
 impl Item {
-    /// An item answered with one of `values`, required, scored, plain.
+    /// A required, scored item answered with one of `values`.
     pub fn scale(code: &str, values: impl IntoIterator<Item = i32>) -> Self {
+        Self::of(
+            code,
+            ItemKind::Choice {
+                values: values.into_iter().collect(),
+            },
+        )
+    }
+
+    /// A required item of this kind, scored if its kind can be.
+    pub fn of(code: &str, kind: ItemKind) -> Self {
+        let scored = matches!(
+            kind,
+            ItemKind::Choice { .. } | ItemKind::MultipleChoice { .. } | ItemKind::Number { .. }
+        );
         Self {
             code: code.to_owned(),
             text: None,
-            values: values.into_iter().collect(),
+            kind,
             required: true,
-            scored: true,
+            scored,
             reverse: false,
             weight: 1,
         }
     }
 
-    pub fn min(&self) -> i32 {
-        self.values.iter().copied().min().unwrap_or(0)
+    /// The values a choice item offers.
+    pub fn choices(&self) -> &[i32] {
+        match &self.kind {
+            ItemKind::Choice { values } | ItemKind::MultipleChoice { values } => values,
+            _ => &[],
+        }
     }
 
-    pub fn max(&self) -> i32 {
-        self.values.iter().copied().max().unwrap_or(0)
+    /// The lowest and highest value one answer can carry.
+    fn bounds(&self) -> (i32, i32) {
+        match &self.kind {
+            ItemKind::Choice { values } => (
+                values.iter().copied().min().unwrap_or(0),
+                values.iter().copied().max().unwrap_or(0),
+            ),
+            ItemKind::MultipleChoice { values } => (
+                values.iter().filter(|v| **v < 0).sum(),
+                values.iter().filter(|v| **v > 0).sum(),
+            ),
+            ItemKind::Number { min, max } => (*min, *max),
+            _ => (0, 0),
+        }
     }
 
-    /// The points this answer gives.
+    /// The points a value (or the sum of chosen values) gives.
     pub fn points(&self, value: i32) -> i32 {
         let value = if self.reverse {
-            self.min() + self.max() - value
+            let (min, max) = self.bounds();
+            min + max - value
         } else {
             value
         };
@@ -152,7 +209,8 @@ impl Instrument {
             .iter()
             .filter(|i| i.scored)
             .fold((0, 0), |(lo, hi), item| {
-                let (a, b) = (item.points(item.min()), item.points(item.max()));
+                let (min, max) = item.bounds();
+                let (a, b) = (item.points(min), item.points(max));
                 (lo + a.min(b), hi + a.max(b))
             })
     }
