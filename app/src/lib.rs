@@ -27,6 +27,7 @@ pub mod instruments;
 mod layout;
 pub mod login;
 pub mod patient;
+pub mod programs;
 mod shell;
 pub mod start;
 

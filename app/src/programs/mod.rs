@@ -1,0 +1,12 @@
+//! Programs: the content model (program → modules → sections → steps, one step a page →
+//! blocks, and the program's questionnaires) shared by the design tool, the patient's pages
+//! and program packages, and the validation report a program must pass before publishing.
+
+mod content;
+mod validate;
+
+pub use content::{
+    Block, BlockBody, Field, FieldKind, Media, Module, Program, QuestionnaireDef, Section, ShowIf,
+    ShowOp, Step, Tone, UnlockRule,
+};
+pub use validate::{Problem, ProblemKind, Rules, validate};

@@ -1,0 +1,433 @@
+//! The report a program must pass before it is published (and a package before it is
+//! imported): every problem with the path to where it is.
+
+use super::content::{Block, BlockBody, Field, FieldKind, Media, Program, ShowIf};
+use crate::instruments::{AlertRule, Instrument};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// Limits and allow-lists for content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    pub max_title_chars: usize,
+    pub max_text_chars: usize,
+    /// Hosts external media may come from (HTTPS only).
+    pub media_hosts: Vec<String>,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            max_title_chars: 200,
+            max_text_chars: 20_000,
+            media_hosts: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// Where: e.g. `modules[0].sections[1].steps[2].blocks[0]`.
+    pub path: String,
+    pub kind: ProblemKind,
+    /// Errors stop publishing; warnings do not.
+    pub blocking: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    MissingTitle,
+    TooLong {
+        max: usize,
+    },
+    InvalidKey,
+    DuplicateKey {
+        key: String,
+    },
+    EmptyProgram,
+    EmptyModule,
+    EmptySection,
+    EmptyPage,
+    EmptyBlock,
+    ImageWithoutAlt,
+    /// Markdown with HTML in it: it would be shown as text, never run.
+    HtmlInMarkdown,
+    UnsafeLink,
+    MediaNotAllowed,
+    MediaType {
+        mime: String,
+    },
+    MediaPath,
+    NoFields,
+    UnknownQuestionnaire {
+        key: String,
+    },
+    UnknownScale {
+        code: String,
+    },
+    NoInstrument,
+    BrokenCondition,
+    /// The condition reads a questionnaire that is not answered before this point (or is
+    /// answered here: a circle).
+    ConditionBeforeAnswer {
+        questionnaire: String,
+    },
+    AlertsWithoutBands,
+    BandsWithGaps,
+    UnusedQuestionnaire {
+        key: String,
+    },
+}
+
+struct Check<'a> {
+    rules: &'a Rules,
+    problems: Vec<Problem>,
+    keys: HashSet<String>,
+}
+
+impl Check<'_> {
+    fn error(&mut self, path: &str, kind: ProblemKind) {
+        self.problems.push(Problem {
+            path: path.to_owned(),
+            kind,
+            blocking: true,
+        });
+    }
+
+    fn warn(&mut self, path: &str, kind: ProblemKind) {
+        self.problems.push(Problem {
+            path: path.to_owned(),
+            kind,
+            blocking: false,
+        });
+    }
+
+    fn title(&mut self, path: &str, title: &str) {
+        if title.trim().is_empty() {
+            self.error(path, ProblemKind::MissingTitle);
+        } else if title.chars().count() > self.rules.max_title_chars {
+            self.error(
+                path,
+                ProblemKind::TooLong {
+                    max: self.rules.max_title_chars,
+                },
+            );
+        }
+    }
+
+    /// Keys: 1–64 of `a-z`, `0-9`, `-`, `_`, unique in the program.
+    fn key(&mut self, path: &str, key: &str) {
+        let well_formed = !key.is_empty()
+            && key.len() <= 64
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !well_formed {
+            self.error(path, ProblemKind::InvalidKey);
+        } else if !self.keys.insert(key.to_owned()) {
+            self.error(
+                path,
+                ProblemKind::DuplicateKey {
+                    key: key.to_owned(),
+                },
+            );
+        }
+    }
+
+    fn markdown(&mut self, path: &str, text: &str) {
+        if text.chars().count() > self.rules.max_text_chars {
+            self.error(
+                path,
+                ProblemKind::TooLong {
+                    max: self.rules.max_text_chars,
+                },
+            );
+        }
+        if looks_like_html(text) {
+            self.warn(path, ProblemKind::HtmlInMarkdown);
+        }
+    }
+
+    fn media(&mut self, path: &str, media: &Media, kind: &str) {
+        match media {
+            Media::File {
+                path: file, mime, ..
+            } => {
+                let safe = !file.is_empty()
+                    && !file.starts_with('/')
+                    && !file.contains('\\')
+                    && file
+                        .split('/')
+                        .all(|part| !part.is_empty() && part != ".." && part != ".");
+                if !safe {
+                    self.error(path, ProblemKind::MediaPath);
+                }
+                if !allowed_mime(kind, mime) {
+                    self.error(path, ProblemKind::MediaType { mime: mime.clone() });
+                }
+            }
+            Media::External { url } => {
+                let host = url
+                    .strip_prefix("https://")
+                    .and_then(|rest| rest.split(['/', '?', '#']).next())
+                    .map(|h| h.to_ascii_lowercase());
+                let allowed = host.is_some_and(|h| {
+                    self.rules
+                        .media_hosts
+                        .iter()
+                        .any(|a| h == *a || h.ends_with(&format!(".{a}")))
+                });
+                if !allowed {
+                    self.error(path, ProblemKind::MediaNotAllowed);
+                }
+            }
+        }
+    }
+
+    fn fields(&mut self, path: &str, fields: &[Field]) {
+        if fields.is_empty() {
+            self.error(path, ProblemKind::NoFields);
+        }
+        let mut seen = HashSet::new();
+        for (i, field) in fields.iter().enumerate() {
+            let here = format!("{path}.fields[{i}]");
+            self.title(&here, &field.label);
+            if !seen.insert(field.key.as_str()) {
+                self.error(
+                    &here,
+                    ProblemKind::DuplicateKey {
+                        key: field.key.clone(),
+                    },
+                );
+            }
+            if let FieldKind::Choice { options } = &field.kind
+                && options.is_empty()
+            {
+                self.error(&here, ProblemKind::NoFields);
+            }
+        }
+    }
+}
+
+fn looks_like_html(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes
+        .windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+}
+
+fn allowed_mime(kind: &str, mime: &str) -> bool {
+    let allowed: &[&str] = match kind {
+        "image" => &["image/png", "image/jpeg", "image/webp", "image/gif"],
+        "audio" => &["audio/mpeg", "audio/mp4", "audio/ogg", "audio/webm"],
+        "video" => &["video/mp4", "video/webm"],
+        _ => &[],
+    };
+    allowed.contains(&mime)
+}
+
+fn safe_link(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    ["https://", "http://", "mailto:", "tel:"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme) && lower.len() > scheme.len())
+}
+
+/// Whether an instrument's bands cover its range without gaps or overlaps.
+fn bands_cover(instrument: &Instrument) -> bool {
+    let (lo, hi) = instrument.range();
+    let bands = &instrument.bands;
+    bands.first().is_some_and(|b| b.from == lo)
+        && bands.last().is_some_and(|b| b.to == hi)
+        && bands.windows(2).all(|p| p[0].to + 1 == p[1].from)
+        && bands.iter().all(|b| b.from <= b.to)
+}
+
+/// Checks a program; an empty list means it may be published.
+pub fn validate(program: &Program, rules: &Rules) -> Vec<Problem> {
+    let mut check = Check {
+        rules,
+        problems: Vec::new(),
+        keys: HashSet::new(),
+    };
+    check.title("title", &program.title);
+
+    // The questionnaires and the codes their conditions may read.
+    let mut instruments: HashMap<&str, Option<&Instrument>> = HashMap::new();
+    for (i, q) in program.questionnaires.iter().enumerate() {
+        let path = format!("questionnaires[{i}]");
+        check.key(&path, &q.key);
+        check.title(&path, &q.title);
+        let instrument = q.instrument();
+        match (&q.scale, instrument) {
+            (Some(code), None) => {
+                check.error(&path, ProblemKind::UnknownScale { code: code.clone() })
+            }
+            (None, None) => check.error(&path, ProblemKind::NoInstrument),
+            (_, Some(instrument)) => {
+                let needs_bands = instrument.alerts.iter().any(|a| {
+                    matches!(
+                        a,
+                        AlertRule::TotalAtLeast { .. } | AlertRule::WorsenedBy { .. }
+                    )
+                });
+                if instrument.bands.is_empty() && needs_bands {
+                    check.error(&path, ProblemKind::AlertsWithoutBands);
+                } else if !instrument.bands.is_empty() && !bands_cover(instrument) {
+                    check.error(&path, ProblemKind::BandsWithGaps);
+                }
+            }
+        }
+        instruments.insert(q.key.as_str(), instrument);
+    }
+
+    // Walk the pages in the order the patient meets them; note where each questionnaire is
+    // first answered.
+    let mut order = 0usize;
+    let mut answered_at: HashMap<&str, usize> = HashMap::new();
+    let mut conditions: Vec<(String, &ShowIf, usize)> = Vec::new();
+    if program.modules.is_empty() {
+        check.error("modules", ProblemKind::EmptyProgram);
+    }
+    for (m, module) in program.modules.iter().enumerate() {
+        let path = format!("modules[{m}]");
+        check.key(&path, &module.key);
+        check.title(&path, &module.title);
+        if module.sections.is_empty() {
+            check.error(&path, ProblemKind::EmptyModule);
+        }
+        for (s, section) in module.sections.iter().enumerate() {
+            let path = format!("modules[{m}].sections[{s}]");
+            check.key(&path, &section.key);
+            check.title(&path, &section.title);
+            if section.steps.is_empty() {
+                check.error(&path, ProblemKind::EmptySection);
+            }
+            if let Some(show_if) = &section.show_if {
+                conditions.push((path.clone(), show_if, order));
+            }
+            for (p, step) in section.steps.iter().enumerate() {
+                let path = format!("{path}.steps[{p}]");
+                check.key(&path, &step.key);
+                check.title(&path, &step.title);
+                if step.blocks.is_empty() {
+                    check.error(&path, ProblemKind::EmptyPage);
+                }
+                for (b, block) in step.blocks.iter().enumerate() {
+                    let path = format!("{path}.blocks[{b}]");
+                    order += 1;
+                    if let Some(show_if) = &block.show_if {
+                        conditions.push((path.clone(), show_if, order));
+                    }
+                    block_problems(&mut check, &path, block, &instruments);
+                    if let BlockBody::Questionnaire { questionnaire } = &block.body {
+                        answered_at.entry(questionnaire.as_str()).or_insert(order);
+                    }
+                }
+            }
+        }
+    }
+
+    for (path, show_if, at) in conditions {
+        let Some(instrument) = instruments.get(show_if.questionnaire.as_str()) else {
+            check.error(&path, ProblemKind::BrokenCondition);
+            continue;
+        };
+        let item_known = show_if.item == "total"
+            || instrument.is_some_and(|i| i.items.iter().any(|item| item.code == show_if.item));
+        if !item_known {
+            check.error(&path, ProblemKind::BrokenCondition);
+            continue;
+        }
+        // A block's own questionnaire is answered at `at`: not before it.
+        let before = answered_at
+            .get(show_if.questionnaire.as_str())
+            .is_some_and(|first| *first < at);
+        if !before {
+            check.error(
+                &path,
+                ProblemKind::ConditionBeforeAnswer {
+                    questionnaire: show_if.questionnaire.clone(),
+                },
+            );
+        }
+    }
+    for (i, q) in program.questionnaires.iter().enumerate() {
+        if !answered_at.contains_key(q.key.as_str()) {
+            check.warn(
+                &format!("questionnaires[{i}]"),
+                ProblemKind::UnusedQuestionnaire { key: q.key.clone() },
+            );
+        }
+    }
+    check.problems
+}
+
+fn block_problems(
+    check: &mut Check<'_>,
+    path: &str,
+    block: &Block,
+    instruments: &HashMap<&str, Option<&Instrument>>,
+) {
+    check.key(path, &block.key);
+    match &block.body {
+        BlockBody::Text { markdown } | BlockBody::InfoBox { markdown, .. } => {
+            if markdown.trim().is_empty() {
+                check.error(path, ProblemKind::EmptyBlock);
+            }
+            check.markdown(path, markdown);
+        }
+        BlockBody::Image {
+            media,
+            alt,
+            caption,
+        } => {
+            check.media(path, media, "image");
+            if alt.trim().is_empty() {
+                check.error(path, ProblemKind::ImageWithoutAlt);
+            }
+            if let Some(caption) = caption {
+                check.markdown(path, caption);
+            }
+        }
+        BlockBody::Audio { media, transcript } | BlockBody::Video { media, transcript } => {
+            let kind = if matches!(block.body, BlockBody::Audio { .. }) {
+                "audio"
+            } else {
+                "video"
+            };
+            check.media(path, media, kind);
+            if let Some(text) = transcript {
+                check.markdown(path, text);
+            }
+        }
+        BlockBody::Exercise {
+            instructions,
+            fields,
+        }
+        | BlockBody::Worksheet {
+            instructions,
+            fields,
+        } => {
+            check.markdown(path, instructions);
+            check.fields(path, fields);
+        }
+        BlockBody::Questionnaire { questionnaire } => {
+            if !instruments.contains_key(questionnaire.as_str()) {
+                check.error(
+                    path,
+                    ProblemKind::UnknownQuestionnaire {
+                        key: questionnaire.clone(),
+                    },
+                );
+            }
+        }
+        BlockBody::Link { url, label } => {
+            check.title(path, label);
+            if !safe_link(url) {
+                check.error(path, ProblemKind::UnsafeLink);
+            }
+        }
+    }
+}
