@@ -3,6 +3,7 @@
 //! and program packages, and the validation report a program must pass before publishing.
 
 mod content;
+pub mod markdown;
 mod validate;
 
 pub use content::{
