@@ -4,6 +4,8 @@
 
 mod content;
 pub mod markdown;
+#[cfg(feature = "ssr")]
+pub mod package;
 mod validate;
 
 pub use content::{
