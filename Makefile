@@ -128,6 +128,18 @@ test-e2e: e2e-deps chromium
 
 ## Benchmarks ---------------------------------------------------------------------------------
 
+.PHONY: fuzz
+# The package importer under libFuzzer (nightly and cargo-fuzz; not part of `make test`).
+# FUZZ_SECONDS=60 by default; prints libFuzzer's summary (executions, coverage).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo +nightly install cargo-fuzz --locked
+	mkdir -p app/fuzz/corpus/package_import
+	LOTSEN_FUZZ_SEEDS=$(CURDIR)/app/fuzz/corpus/package_import \
+		cargo test -q -p app --features app/ssr --test package export_then_import
+	cd app/fuzz && CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/fuzz cargo +nightly fuzz run -s none \
+		package_import -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1
+
 .PHONY: bench
 # The start page's SSR throughput as a ratio to /healthz, same server, same run; the login
 # round trip against the test identity providers; then what session validation and an

@@ -119,6 +119,11 @@ fn export_then_import_gives_back_the_same_program_and_media() {
         package::export(&back.program, &back.media).expect("again"),
         bytes
     );
+    // `make fuzz` starts the fuzzer from this package.
+    if let Ok(dir) = std::env::var("LOTSEN_FUZZ_SEEDS") {
+        std::fs::create_dir_all(&dir).expect("seed dir");
+        std::fs::write(format!("{dir}/valid.zip"), &bytes).expect("seed");
+    }
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod content;
 pub mod markdown;
-#[cfg(feature = "ssr")]
+#[cfg(feature = "package")]
 pub mod package;
 mod validate;
 
