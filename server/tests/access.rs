@@ -504,33 +504,44 @@ db_test!(state_changes_from_other_sites_are_refused, |db| {
     assert_eq!(count(&db, "SELECT COUNT(*) FROM demo_sandbox").await, 0);
 });
 
+/// The therapist opens these patients' records, one after the other.
+async fn read_records(router: &Router, token: Option<&str>, patients: &[i64]) {
+    for patient in patients {
+        send(
+            router,
+            post(
+                "/api/patient_record",
+                format!("patient_id={patient}"),
+                token,
+            ),
+        )
+        .await;
+    }
+}
+
+/// Runs the real `lotsen` binary on the test database: whether it succeeded, what it printed.
+fn lotsen(url: &str, args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lotsen"))
+        .args(args)
+        .args(["--database-url", url])
+        .env("LOTSEN_LOG_FORMAT", "text")
+        .output()
+        .expect("run lotsen");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
 db_test!(
     tampering_with_one_log_row_is_named_by_audit_verify,
     |db, url| {
         world(&db).await;
         let router = app(db.clone());
         let therapist = sign_in(&db, Caller::Therapist).await;
-        for patient in [401, 402, 403, 401, 402] {
-            send(
-                &router,
-                post(
-                    "/api/patient_record",
-                    format!("patient_id={patient}"),
-                    therapist.as_deref(),
-                ),
-            )
-            .await;
-        }
-        let verify = || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_lotsen"))
-                .args(["audit", "verify", "--database-url", &url])
-                .env("LOTSEN_LOG_FORMAT", "text")
-                .output()
-                .expect("run lotsen audit verify")
-        };
-        let intact = verify();
-        let stdout = String::from_utf8_lossy(&intact.stdout);
-        assert!(intact.status.success(), "{stdout}");
+        read_records(&router, therapist.as_deref(), &[401, 402, 403, 401, 402]).await;
+        let (ok, stdout) = lotsen(&url, &["audit", "verify"]);
+        assert!(ok, "{stdout}");
         assert!(stdout.contains("5 row(s)"), "{stdout}");
 
         let third: i64 = count(
@@ -547,9 +558,8 @@ db_test!(
                 .expect("disable");
         }
         db.execute_unprepared(&tamper).await.expect("tamper");
-        let broken = verify();
-        let stdout = String::from_utf8_lossy(&broken.stdout);
-        assert!(!broken.status.success(), "{stdout}");
+        let (ok, stdout) = lotsen(&url, &["audit", "verify"]);
+        assert!(!ok, "{stdout}");
         assert!(stdout.contains(&format!("row id {third}:")), "{stdout}");
         assert!(stdout.contains("content does not match"), "{stdout}");
     }
@@ -561,29 +571,8 @@ db_test!(
         world(&db).await;
         let router = app(db.clone());
         let therapist = sign_in(&db, Caller::Therapist).await;
-        let read = |patient: i64| {
-            send(
-                &router,
-                post(
-                    "/api/patient_record",
-                    format!("patient_id={patient}"),
-                    therapist.as_deref(),
-                ),
-            )
-        };
-        for patient in [401, 402, 401] {
-            read(patient).await;
-        }
-        let lotsen = |args: &[&str]| {
-            let output = std::process::Command::new(env!("CARGO_BIN_EXE_lotsen"))
-                .args(args)
-                .args(["--database-url", &url])
-                .env("LOTSEN_LOG_FORMAT", "text")
-                .output()
-                .expect("run lotsen");
-            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-            (output.status.success(), stdout)
-        };
+        read_records(&router, therapist.as_deref(), &[401, 402, 401]).await;
+        let lotsen = |args: &[&str]| lotsen(&url, args);
         // The head as printed by `audit head` and by `audit verify`: the third read's row.
         let (ok, head) = lotsen(&["audit", "head"]);
         assert!(ok, "{head}");
@@ -596,10 +585,8 @@ db_test!(
             .and_then(|id| id.parse().ok())
             .expect("id");
 
-        // More reads, then the last two rows of the chain are cut off.
-        for patient in [402, 401] {
-            read(patient).await;
-        }
+        // More reads, then the log is cut back to before the anchored row.
+        read_records(&router, therapist.as_deref(), &[402, 401]).await;
         if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             db.execute_unprepared("ALTER TABLE access_log DISABLE TRIGGER USER")
                 .await
