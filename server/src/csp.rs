@@ -51,7 +51,7 @@ pub async fn content_security_policy(
         return response;
     };
     request.extensions_mut().insert(CspNonce(nonce.clone()));
-    let targets = state.login.form_targets().await;
+    let targets = state.login.form_targets();
     let mut response = next.run(request).await;
     if let Ok(value) = HeaderValue::from_str(&policy(&nonce, &targets)) {
         response

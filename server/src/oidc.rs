@@ -145,6 +145,18 @@ pub struct Provider {
     redirect: RedirectUrl,
     http: openidconnect::reqwest::Client,
     client: RwLock<Option<(Instant, Arc<OidcClient>)>>,
+    /// Where a login form's answer leads: the issuer's origin and, once discovered, the
+    /// authorization endpoint's. Read by the CSP of every response, so kept ready.
+    form_origins: std::sync::RwLock<Vec<String>>,
+}
+
+/// The origin (`scheme://host[:port]`) of a URL.
+fn origin_of(url: &str) -> Option<String> {
+    let origin = openidconnect::url::Url::parse(url)
+        .ok()?
+        .origin()
+        .ascii_serialization();
+    (origin != "null").then_some(origin)
 }
 
 const REDISCOVER_AFTER: Duration = Duration::from_secs(600);
@@ -181,12 +193,14 @@ impl Provider {
             .pool_idle_timeout(Duration::from_secs(2))
             .build()
             .map_err(|e| ConfigError::Http(e.to_string()))?;
+        let form_origins = origin_of(&config.issuer).into_iter().collect();
         Ok(Self {
             audience,
             config,
             redirect,
             http,
             client: RwLock::new(None),
+            form_origins: std::sync::RwLock::new(form_origins),
         })
     }
 
@@ -213,6 +227,12 @@ impl Provider {
             )
             .set_redirect_uri(self.redirect.clone()),
         );
+        if let Some(origin) = origin_of(client.auth_uri().url().as_str())
+            && let Ok(mut origins) = self.form_origins.write()
+            && !origins.contains(&origin)
+        {
+            origins.push(origin);
+        }
         *self.client.write().await = Some((Instant::now(), client.clone()));
         Ok(client)
     }
@@ -240,20 +260,16 @@ impl Login {
 
     /// Where a login form's answer may lead: each provider's issuer and, once discovered, its
     /// authorization endpoint (origins only).
-    pub async fn form_targets(&self) -> Vec<String> {
-        let mut origins = Vec::new();
+    pub fn form_targets(&self) -> Vec<String> {
+        let mut origins: Vec<String> = Vec::new();
         for provider in [&self.patient, &self.staff].into_iter().flatten() {
-            let mut urls = vec![provider.config.issuer.clone()];
-            if let Some((_, client)) = provider.client.read().await.as_ref() {
-                urls.push(client.auth_uri().url().to_string());
-            }
-            for url in urls {
-                if let Ok(url) = openidconnect::url::Url::parse(&url) {
-                    let origin = url.origin().ascii_serialization();
-                    if origin != "null" && !origins.contains(&origin) {
-                        origins.push(origin);
-                    }
-                }
+            if let Ok(list) = provider.form_origins.read() {
+                origins.extend(
+                    list.iter()
+                        .filter(|o| !origins.contains(o))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
             }
         }
         origins
