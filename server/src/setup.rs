@@ -6,8 +6,9 @@
 
 use crate::ServeError;
 use app::auth::Role;
-use app::db::entities::{care_provider, care_unit, staff_hsa_identity, staff_person, staff_role};
+use app::db::entities::{care_provider, care_unit, staff_role};
 use app::domain::{HsaId, OrgNumber};
+use app::login::accounts::{register_staff, staff_identity};
 use clap::Subcommand;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -88,18 +89,44 @@ pub async fn run(database_url: &str, command: &SetupCommand) -> Result<(), Serve
     Ok(())
 }
 
-async fn provider_by_org(
+/// The care provider with this organisation number, if registered.
+async fn find_provider(
     db: &DatabaseConnection,
-    org: &str,
-) -> Result<care_provider::Model, ServeError> {
-    let org = OrgNumber::parse(org).map_err(|_| invalid("invalid organisation number"))?;
+    org: &OrgNumber,
+) -> Result<Option<care_provider::Model>, ServeError> {
     care_provider::Entity::find()
         .filter(care_provider::Column::OrgNumber.eq(org.as_str()))
         .filter(care_provider::Column::SandboxId.is_null())
         .one(db)
         .await
-        .map_err(db_error)?
+        .map_err(db_error)
+}
+
+fn org_number(value: &str) -> Result<OrgNumber, ServeError> {
+    OrgNumber::parse(value).map_err(|_| invalid("invalid organisation number"))
+}
+
+fn hsa_id(value: &str) -> Result<HsaId, ServeError> {
+    HsaId::parse(value).map_err(|_| invalid("invalid HSA-ID"))
+}
+
+/// A registered care provider, or a clear error.
+async fn provider_by_org(
+    db: &DatabaseConnection,
+    org: &str,
+) -> Result<care_provider::Model, ServeError> {
+    find_provider(db, &org_number(org)?)
+        .await?
         .ok_or_else(|| invalid("no care provider with that organisation number"))
+}
+
+/// A name of 1 to `max` characters, trimmed.
+fn name<'a>(value: &'a str, max: usize, what: &'static str) -> Result<&'a str, ServeError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > max {
+        return Err(invalid(what));
+    }
+    Ok(trimmed)
 }
 
 /// Carries out one setup command and returns what it did, in a sentence.
@@ -115,22 +142,19 @@ pub async fn execute(
             kind,
             county,
         } => {
-            let org =
-                OrgNumber::parse(org_number).map_err(|_| invalid("invalid organisation number"))?;
+            let org = self::org_number(org_number)?;
             if !matches!(kind.as_str(), "region" | "private") {
                 return Err(invalid("--kind must be region or private"));
             }
             if county.len() != 2 || !county.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(invalid("--county must be two digits"));
             }
-            if name.trim().is_empty() || name.len() > 200 {
-                return Err(invalid("--name must be 1–200 characters"));
-            }
-            if provider_by_org(db, org.as_str()).await.is_ok() {
+            let name = self::name(name, 200, "--name must be 1–200 characters")?;
+            if find_provider(db, &org).await?.is_some() {
                 return Ok(format!("Care provider {org} already registered."));
             }
             care_provider::ActiveModel {
-                name: Set(name.trim().to_owned()),
+                name: Set(name.to_owned()),
                 org_number: Set(org.as_str().to_owned()),
                 county_code: Set(county.clone()),
                 kind: Set(kind.clone()),
@@ -149,10 +173,8 @@ pub async fn execute(
             emergency_access,
         } => {
             let provider = provider_by_org(db, provider).await?;
-            let hsa = HsaId::parse(hsa_id).map_err(|_| invalid("invalid HSA-ID"))?;
-            if name.trim().is_empty() || name.len() > 200 {
-                return Err(invalid("--name must be 1–200 characters"));
-            }
+            let hsa = self::hsa_id(hsa_id)?;
+            let name = self::name(name, 200, "--name must be 1–200 characters")?;
             let existing = care_unit::Entity::find()
                 .filter(care_unit::Column::HsaId.eq(hsa.as_str()))
                 .filter(care_unit::Column::SandboxId.is_null())
@@ -168,7 +190,7 @@ pub async fn execute(
             care_unit::ActiveModel {
                 care_provider_id: Set(provider.id),
                 hsa_id: Set(hsa.as_str().to_owned()),
-                name: Set(name.trim().to_owned()),
+                name: Set(name.to_owned()),
                 active: Set(true),
                 allows_emergency_access: Set(*emergency_access),
                 created_at: Set(now),
@@ -184,38 +206,15 @@ pub async fn execute(
             given_name,
             family_name,
         } => {
-            let hsa = HsaId::parse(hsa_id).map_err(|_| invalid("invalid HSA-ID"))?;
-            for name in [given_name, family_name] {
-                if name.trim().is_empty() || name.len() > 100 {
-                    return Err(invalid("names must be 1–100 characters"));
-                }
-            }
-            let existing = staff_hsa_identity::Entity::find()
-                .filter(staff_hsa_identity::Column::HsaId.eq(hsa.as_str()))
-                .one(db)
-                .await
-                .map_err(db_error)?;
-            if existing.is_some() {
+            let hsa = self::hsa_id(hsa_id)?;
+            let given = name(given_name, 100, "names must be 1–100 characters")?;
+            let family = name(family_name, 100, "names must be 1–100 characters")?;
+            if staff_identity(db, &hsa).await.map_err(db_error)?.is_some() {
                 return Ok(format!("Staff member {hsa} already registered."));
             }
-            let person = staff_person::ActiveModel {
-                given_name: Set(given_name.trim().to_owned()),
-                family_name: Set(family_name.trim().to_owned()),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(db)
-            .await
-            .map_err(db_error)?;
-            staff_hsa_identity::ActiveModel {
-                staff_person_id: Set(person.id),
-                hsa_id: Set(hsa.as_str().to_owned()),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(db)
-            .await
-            .map_err(db_error)?;
+            register_staff(db, &hsa, given, family)
+                .await
+                .map_err(db_error)?;
             Ok(format!("Staff member {hsa} registered."))
         }
         SetupCommand::Grant {
@@ -226,10 +225,8 @@ pub async fn execute(
         } => {
             let role = Role::from_code(role).ok_or_else(|| invalid("unknown role"))?;
             let provider = provider_by_org(db, provider).await?;
-            let hsa = HsaId::parse(hsa_id).map_err(|_| invalid("invalid HSA-ID"))?;
-            let identity = staff_hsa_identity::Entity::find()
-                .filter(staff_hsa_identity::Column::HsaId.eq(hsa.as_str()))
-                .one(db)
+            let hsa = self::hsa_id(hsa_id)?;
+            let identity = staff_identity(db, &hsa)
                 .await
                 .map_err(db_error)?
                 .ok_or_else(|| invalid("no staff member with that HSA-ID (lotsen setup staff)"))?;

@@ -1209,3 +1209,120 @@ db_test!(a_closed_unit_opens_no_patient_data, |db| {
         "staff without an assignment at the unit"
     );
 });
+
+db_test!(
+    setup_registers_an_organisation_once_and_refuses_bad_input,
+    |db, url| {
+        let steps: [&[&str]; 4] = [
+            &[
+                "setup",
+                "provider",
+                "--org-number",
+                "232199-0018",
+                "--name",
+                "Region Test",
+                "--county",
+                "01",
+            ],
+            &[
+                "setup",
+                "unit",
+                "--provider",
+                "2321990018",
+                "--hsa-id",
+                "SE2321990018-E1",
+                "--name",
+                "Mottagningen",
+            ],
+            &[
+                "setup",
+                "staff",
+                "--hsa-id",
+                "SE2321990018-A1",
+                "--given-name",
+                "Ada",
+                "--family-name",
+                "Admin",
+            ],
+            &[
+                "setup",
+                "grant",
+                "--hsa-id",
+                "SE2321990018-A1",
+                "--role",
+                "provider_admin",
+                "--provider",
+                "2321990018",
+            ],
+        ];
+        for step in steps {
+            let (ok, first) = lotsen(&url, step);
+            assert!(
+                ok && (first.contains("registered") || first.contains("granted")),
+                "{first}"
+            );
+            // Again: nothing changes, and it says so.
+            let (ok, again) = lotsen(&url, step);
+            assert!(ok && again.contains("already"), "{again}");
+        }
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM staff_role").await, 1);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM staff_person").await, 1);
+        for bad in [
+            &[
+                "setup",
+                "provider",
+                "--org-number",
+                "232199-0019",
+                "--name",
+                "X",
+                "--county",
+                "01",
+            ][..],
+            &[
+                "setup",
+                "unit",
+                "--provider",
+                "2321990018",
+                "--hsa-id",
+                "E1",
+                "--name",
+                "X",
+            ],
+            &[
+                "setup",
+                "staff",
+                "--hsa-id",
+                "SE2321990018-B1",
+                "--given-name",
+                " ",
+                "--family-name",
+                "X",
+            ],
+            &[
+                "setup",
+                "grant",
+                "--hsa-id",
+                "SE2321990018-Z9",
+                "--role",
+                "therapist",
+                "--provider",
+                "2321990018",
+            ],
+            &[
+                "setup",
+                "grant",
+                "--hsa-id",
+                "SE2321990018-A1",
+                "--role",
+                "chief",
+                "--provider",
+                "2321990018",
+            ],
+        ] {
+            let (ok, _) = lotsen(&url, bad);
+            assert!(!ok, "{bad:?} was accepted");
+        }
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM staff_person").await, 1);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM care_unit").await, 1);
+    }
+);

@@ -82,6 +82,43 @@ pub struct StaffClaims {
     pub commissions: Vec<Commission>,
 }
 
+/// The HSA identity with this HSA-ID, if Lotsen knows it.
+pub async fn staff_identity(
+    db: &impl ConnectionTrait,
+    hsa_id: &HsaId,
+) -> Result<Option<staff_hsa_identity::Model>, DbErr> {
+    staff_hsa_identity::Entity::find()
+        .filter(staff_hsa_identity::Column::HsaId.eq(hsa_id.as_str()))
+        .one(db)
+        .await
+}
+
+/// Registers a staff member (outside every sandbox) with their first HSA-ID.
+pub async fn register_staff(
+    db: &impl ConnectionTrait,
+    hsa_id: &HsaId,
+    given_name: &str,
+    family_name: &str,
+) -> Result<staff_hsa_identity::Model, DbErr> {
+    let now = Utc::now();
+    let person = staff_person::ActiveModel {
+        given_name: Set(given_name.to_owned()),
+        family_name: Set(family_name.to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    staff_hsa_identity::ActiveModel {
+        staff_person_id: Set(person.id),
+        hsa_id: Set(hsa_id.as_str().to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
 /// Finds the staff member by HSA-ID (or registers them), records the assignments at care units
 /// that use Lotsen, and returns the person and the assignment ids they may choose from.
 /// Assignments at units unknown to Lotsen, or at closed units, are not offered.
@@ -91,9 +128,7 @@ pub async fn staff_sign_in(
 ) -> Result<(i64, Vec<i64>), Failure> {
     let txn = db.begin().await.map_err(unavailable)?;
     let now = Utc::now();
-    let identity = staff_hsa_identity::Entity::find()
-        .filter(staff_hsa_identity::Column::HsaId.eq(claims.hsa_id.as_str()))
-        .one(&txn)
+    let identity = staff_identity(&txn, &claims.hsa_id)
         .await
         .map_err(unavailable)?;
     let identity = match identity {
@@ -119,27 +154,14 @@ pub async fn staff_sign_in(
             }
             identity
         }
-        None => {
-            let person = staff_person::Entity::insert(staff_person::ActiveModel {
-                given_name: Set(claims.given_name.clone()),
-                family_name: Set(claims.family_name.clone()),
-                created_at: Set(now),
-                ..Default::default()
-            })
-            .exec(&txn)
-            .await
-            .map_err(unavailable)?
-            .last_insert_id;
-            staff_hsa_identity::ActiveModel {
-                staff_person_id: Set(person),
-                hsa_id: Set(claims.hsa_id.as_str().to_owned()),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await
-            .map_err(unavailable)?
-        }
+        None => register_staff(
+            &txn,
+            &claims.hsa_id,
+            &claims.given_name,
+            &claims.family_name,
+        )
+        .await
+        .map_err(unavailable)?,
     };
     let mut offered = Vec::new();
     for commission in &claims.commissions {
