@@ -60,7 +60,7 @@ impl TestDb {
     pub async fn sqlite() -> Self {
         let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
         let url = format!("sqlite://{}?mode=rwc", path.display());
-        let db = Database::connect(&url)
+        let db = Database::connect(crate::db::connect_options(&url))
             .await
             .unwrap_or_else(|e| setup_failed("open SQLite", e));
         // As the server opens its file: write-ahead log (a property of the file).
@@ -99,7 +99,7 @@ impl TestDb {
             .unwrap_or_else(|e| setup_failed("create database", e));
         let _ = admin.close().await;
         let url = replace_database(&admin_url, &name);
-        let db = Database::connect(&url)
+        let db = Database::connect(crate::db::connect_options(&url))
             .await
             .unwrap_or_else(|e| setup_failed("connect to the new database", e));
         Self::migrate(&db).await;

@@ -1,8 +1,7 @@
 //! The database connection: SQLite (the default, one file, WAL mode) or PostgreSQL.
 
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
-use std::time::Duration;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbSetupError {
@@ -44,15 +43,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbSetupError> {
             source,
         })?;
     }
-    let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .max_connections(if is_sqlite { 8 } else { 32 })
-        .acquire_timeout(Duration::from_secs(5))
-        // No ping before every query: a dead connection fails the query, which the pool then
-        // replaces; a ping would double the round trips of every request.
-        .test_before_acquire(false)
-        .sqlx_logging(false);
-    let db = Database::connect(options)
+    let db = Database::connect(app::db::connect_options(url))
         .await
         .map_err(DbSetupError::Connect)?;
     if db.get_database_backend() == DbBackend::Sqlite {

@@ -140,7 +140,7 @@ pub async fn revoke_grant(
     grant: &staff_role::Model,
     admin: i64,
 ) -> Result<(), AppError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     staff_role::Entity::update_many()
         .col_expr(staff_role::Column::RevokedAt, Utc::now().into())
         .col_expr(staff_role::Column::RevokedBy, Some(admin).into())

@@ -3,7 +3,46 @@
 
 pub mod entities;
 
-use sea_orm::{ConnectionTrait, Statement, Value};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, Statement,
+    TransactionTrait, Value,
+};
+use std::time::Duration;
+
+/// How the server connects, and the tests too, so that they meet the same concurrency: SeaORM
+/// would otherwise give SQLite a single connection, which hides every race between writers.
+pub fn connect_options(url: &str) -> ConnectOptions {
+    let is_sqlite = url.starts_with("sqlite:");
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(if is_sqlite { 8 } else { 32 })
+        .acquire_timeout(Duration::from_secs(5))
+        // No ping before every query: a dead connection fails the query, which the pool then
+        // replaces; a ping would double the round trips of every request.
+        .test_before_acquire(false)
+        .sqlx_logging(false);
+    options
+}
+
+/// Begins a transaction that is going to write.
+///
+/// On SQLite a plain `BEGIN` is deferred: the transaction reads from a snapshot and asks for
+/// the write lock only at its first write. If another connection committed in between, that
+/// request fails at once with "database is locked" (the busy timeout cannot help, because the
+/// snapshot is already stale), so two concurrent sign-ins could fail each other. Taking the
+/// write lock with the first statement makes the transaction wait its turn instead, as
+/// `BEGIN IMMEDIATE` would (SeaORM issues the `BEGIN` itself). The statement changes nothing.
+/// PostgreSQL needs nothing of the kind.
+pub async fn begin_write<C: TransactionTrait + ConnectionTrait>(
+    db: &C,
+) -> Result<DatabaseTransaction, DbErr> {
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == DatabaseBackend::Sqlite {
+        txn.execute_unprepared("UPDATE seaql_migrations SET version = version WHERE 0")
+            .await?;
+    }
+    Ok(txn)
+}
 
 /// A plain SQL statement with `$n` placeholders, written once for both engines: on SQLite the
 /// placeholders become `?` (their order is the same).

@@ -46,7 +46,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     if live >= config.max_sandboxes {
         return Err(SandboxError::Full);
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let sandbox = demo_sandbox::ActiveModel {
         token_hash: Set(hash_token(&new_token()?)),
         created_at: Set(now),
@@ -100,7 +100,7 @@ pub async fn delete<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     sandbox_id: i64,
 ) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     access_log::Entity::delete_many()
         .filter(access_log::Column::SandboxId.eq(sandbox_id))
         .exec(&txn)

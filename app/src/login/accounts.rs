@@ -126,7 +126,7 @@ pub async fn staff_sign_in(
     db: &(impl ConnectionTrait + TransactionTrait),
     claims: &StaffClaims,
 ) -> Result<(i64, Vec<i64>), Failure> {
-    let txn = db.begin().await.map_err(unavailable)?;
+    let txn = crate::db::begin_write(db).await.map_err(unavailable)?;
     let now = Utc::now();
     let identity = staff_identity(&txn, &claims.hsa_id)
         .await
