@@ -21,6 +21,7 @@ pub mod audit;
 pub mod auth;
 pub mod clinic;
 pub mod demo;
+pub mod design;
 pub mod domain;
 pub mod error;
 pub mod instruments;

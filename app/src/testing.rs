@@ -138,8 +138,9 @@ impl TestDb {
     }
 }
 
-/// Two regions: A with units A1 and A2, B with unit B1. Staff at A1 in several roles, one
-/// therapist at B1; four patients (401 and 402 at A1, 403 at A2, 404 at B1).
+/// Two regions: A with units A1 and A2, B with unit B1. Staff at A1 in several roles (a
+/// producer and a publisher among them), one therapist at B1; four patients (401 and 402 at
+/// A1, 403 at A2, 404 at B1).
 pub const TWO_REGIONS: &str = "
 INSERT INTO care_provider (id, name, org_number, county_code, kind) VALUES
   (1, 'Region A', '2321000016', '01', 'region'), (2, 'Region B', '2321000024', '03', 'region');
@@ -148,18 +149,21 @@ INSERT INTO care_unit (id, care_provider_id, hsa_id, name, active, allows_emerge
   (21, 2, 'SE2321000024-B1', 'Enhet B1', TRUE, TRUE);
 INSERT INTO staff_person (id, given_name, family_name) VALUES
   (101, 'Tove', 'Terapeut'), (102, 'Nils', 'Utanuppdrag'), (103, 'Alva', 'Åtkomst'),
-  (104, 'Viktor', 'Vårdgivare'), (105, 'Greta', 'Granskare'), (106, 'Bo', 'Behandlare');
+  (104, 'Viktor', 'Vårdgivare'), (105, 'Greta', 'Granskare'), (106, 'Bo', 'Behandlare'),
+  (107, 'Pia', 'Producent'), (108, 'Pelle', 'Publicist');
 INSERT INTO staff_hsa_identity (id, staff_person_id, hsa_id) VALUES
   (201, 101, 'SE-101'), (202, 102, 'SE-102'), (203, 103, 'SE-103'), (204, 104, 'SE-104'),
-  (205, 105, 'SE-105'), (206, 106, 'SE-106');
+  (205, 105, 'SE-105'), (206, 106, 'SE-106'), (207, 107, 'SE-107'), (208, 108, 'SE-108');
 INSERT INTO staff_assignment (id, staff_hsa_identity_id, care_unit_id, commission_hsa_id, commission_name, commission_purpose) VALUES
   (301, 201, 11, 'SE-101-U', 'V', 'Vård och behandling'), (302, 202, 11, 'SE-102-U', 'A', 'Administration'),
   (303, 203, 11, 'SE-103-U', 'A', 'Administration'), (304, 204, 11, 'SE-104-U', 'A', 'Administration'),
-  (305, 205, 11, 'SE-105-U', 'U', 'Uppföljning'), (306, 206, 21, 'SE-106-U', 'V', 'Vård och behandling');
+  (305, 205, 11, 'SE-105-U', 'U', 'Uppföljning'), (306, 206, 21, 'SE-106-U', 'V', 'Vård och behandling'),
+  (307, 207, 11, 'SE-107-U', 'P', 'Administration'), (308, 208, 11, 'SE-108-U', 'P', 'Administration');
 INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, granted_at) VALUES
   (101, 1, 11, 'therapist', CURRENT_TIMESTAMP), (102, 1, 11, 'therapist', CURRENT_TIMESTAMP),
   (103, 1, 11, 'access_admin', CURRENT_TIMESTAMP), (104, 1, NULL, 'provider_admin', CURRENT_TIMESTAMP),
-  (105, 1, NULL, 'auditor', CURRENT_TIMESTAMP), (106, 2, 21, 'therapist', CURRENT_TIMESTAMP);
+  (105, 1, NULL, 'auditor', CURRENT_TIMESTAMP), (106, 2, 21, 'therapist', CURRENT_TIMESTAMP),
+  (107, 1, 11, 'producer', CURRENT_TIMESTAMP), (108, 1, 11, 'publisher', CURRENT_TIMESTAMP);
 INSERT INTO patient (id, personnummer, given_name, family_name) VALUES
   (401, '198503152384', 'Petra', 'Patient'), (402, '199207044570', 'Olle', 'Exempel'),
   (403, '197805123390', 'Maja', 'Mönster'), (404, '191212121212', 'Rut', 'Region');
@@ -266,6 +270,37 @@ macro_rules! db_test {
             }
         }
     };
+}
+
+/// A small program that may be published: one module, one section, one page with a text.
+pub fn small_program(title: &str) -> crate::programs::Program {
+    use crate::programs::{Block, BlockBody, Module, Program, Section, Step, UnlockRule};
+    Program {
+        title: title.to_owned(),
+        description: String::new(),
+        modules: vec![Module {
+            key: "m1".to_owned(),
+            title: "Modul 1".to_owned(),
+            unlock: UnlockRule::Open,
+            sections: vec![Section {
+                key: "s1".to_owned(),
+                title: "Avsnitt 1".to_owned(),
+                show_if: None,
+                steps: vec![Step {
+                    key: "p1".to_owned(),
+                    title: "Sida 1".to_owned(),
+                    blocks: vec![Block {
+                        key: "b1".to_owned(),
+                        show_if: None,
+                        body: BlockBody::Text {
+                            markdown: "Välkommen.".to_owned(),
+                        },
+                    }],
+                }],
+            }],
+        }],
+        questionnaires: Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod m20261125_000004_platform;
 mod m20261126_000005_identity;
 mod m20261126_000006_login;
 mod m20261126_000007_log_link_unique;
+mod m20261126_000008_program_content;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_identity::Migration),
             Box::new(m20261126_000006_login::Migration),
             Box::new(m20261126_000007_log_link_unique::Migration),
+            Box::new(m20261126_000008_program_content::Migration),
         ]
     }
 }

@@ -46,7 +46,14 @@ fn post(path: &str, body: String, token: Option<&str>) -> Request<Body> {
         .header(header::HOST, "lotsen.test")
         .header(header::ORIGIN, "https://lotsen.test")
         .header("sec-fetch-site", "same-origin")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        .header(
+            header::CONTENT_TYPE,
+            if body.starts_with('{') {
+                "application/json"
+            } else {
+                "application/x-www-form-urlencoded"
+            },
+        );
     if let Some(token) = token {
         request = request.header(header::COOKIE, format!("{SESSION_COOKIE}={token}"));
     }
@@ -73,9 +80,11 @@ enum Caller {
     AccessAdministrator,
     CareProviderAdministrator,
     Auditor,
+    Producer,
+    Publisher,
 }
 
-const CALLERS: [Caller; 7] = [
+const CALLERS: [Caller; 9] = [
     Caller::Anonymous,
     Caller::Patient,
     Caller::Therapist,
@@ -83,6 +92,8 @@ const CALLERS: [Caller; 7] = [
     Caller::AccessAdministrator,
     Caller::CareProviderAdministrator,
     Caller::Auditor,
+    Caller::Producer,
+    Caller::Publisher,
 ];
 
 fn subject(caller: Caller) -> Option<Subject> {
@@ -98,6 +109,8 @@ fn subject(caller: Caller) -> Option<Subject> {
         Caller::AccessAdministrator => Some(staff(103, 303)),
         Caller::CareProviderAdministrator => Some(staff(104, 304)),
         Caller::Auditor => Some(staff(105, 305)),
+        Caller::Producer => Some(staff(107, 307)),
+        Caller::Publisher => Some(staff(108, 308)),
     }
 }
 
@@ -129,52 +142,130 @@ const D: u16 = 403; // denied
 const N: u16 = 404; // not found
 
 /// Every server function × object × caller (in the order of CALLERS).
-const MATRIX: &[(&str, Object, [u16; 7])] = &[
-    ("service_overview", Object::None, [A, A, A, A, A, A, A]),
-    ("whoami", Object::None, [A, A, A, A, A, A, A]),
-    ("login_choices", Object::None, [A, A, A, A, A, A, A]),
-    ("my_sessions", Object::None, [U, A, A, A, A, A, A]),
-    ("end_session", Object::Own, [U, A, A, A, A, A, A]),
-    ("end_session", Object::OtherUser, [U, N, N, N, N, N, N]),
-    ("my_care", Object::None, [U, A, D, D, D, D, D]),
-    ("who_read_my_data", Object::None, [U, A, D, D, D, D, D]),
-    ("unit_patients", Object::None, [U, D, A, D, D, D, D]),
-    ("patient_record", Object::Own, [U, D, A, D, D, D, D]),
-    ("patient_record", Object::SameUnit, [U, D, A, D, D, D, D]),
-    ("patient_record", Object::OtherUnit, [U, D, D, D, D, D, D]),
-    ("patient_record", Object::OtherRegion, [U, D, N, D, D, D, D]),
-    ("audit_search", Object::None, [U, D, D, D, D, D, A]),
-    ("unit_staff", Object::None, [U, D, D, D, A, D, D]),
-    ("grant_role", Object::SameUnit, [U, D, D, D, A, D, D]),
-    ("grant_role", Object::OtherRegion, [U, D, D, D, N, D, D]),
-    ("revoke_role", Object::SameUnit, [U, D, D, D, A, D, D]),
-    ("revoke_role", Object::OtherRegion, [U, D, D, D, N, D, D]),
-    ("provider_units", Object::None, [U, D, D, D, D, A, D]),
-    ("set_unit_active", Object::SameUnit, [U, D, D, D, D, A, D]),
+const MATRIX: &[(&str, Object, [u16; 9])] = &[
+    (
+        "service_overview",
+        Object::None,
+        [A, A, A, A, A, A, A, A, A],
+    ),
+    ("whoami", Object::None, [A, A, A, A, A, A, A, A, A]),
+    ("login_choices", Object::None, [A, A, A, A, A, A, A, A, A]),
+    ("my_sessions", Object::None, [U, A, A, A, A, A, A, A, A]),
+    ("end_session", Object::Own, [U, A, A, A, A, A, A, A, A]),
+    (
+        "end_session",
+        Object::OtherUser,
+        [U, N, N, N, N, N, N, N, N],
+    ),
+    ("my_care", Object::None, [U, A, D, D, D, D, D, D, D]),
+    (
+        "who_read_my_data",
+        Object::None,
+        [U, A, D, D, D, D, D, D, D],
+    ),
+    ("unit_patients", Object::None, [U, D, A, D, D, D, D, D, D]),
+    ("patient_record", Object::Own, [U, D, A, D, D, D, D, D, D]),
+    (
+        "patient_record",
+        Object::SameUnit,
+        [U, D, A, D, D, D, D, D, D],
+    ),
+    (
+        "patient_record",
+        Object::OtherUnit,
+        [U, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "patient_record",
+        Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D],
+    ),
+    ("audit_search", Object::None, [U, D, D, D, D, D, A, D, D]),
+    ("unit_staff", Object::None, [U, D, D, D, A, D, D, D, D]),
+    ("grant_role", Object::SameUnit, [U, D, D, D, A, D, D, D, D]),
+    (
+        "grant_role",
+        Object::OtherRegion,
+        [U, D, D, D, N, D, D, D, D],
+    ),
+    ("revoke_role", Object::SameUnit, [U, D, D, D, A, D, D, D, D]),
+    (
+        "revoke_role",
+        Object::OtherRegion,
+        [U, D, D, D, N, D, D, D, D],
+    ),
+    ("provider_units", Object::None, [U, D, D, D, D, A, D, D, D]),
+    (
+        "set_unit_active",
+        Object::SameUnit,
+        [U, D, D, D, D, A, D, D, D],
+    ),
     (
         "set_unit_active",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D],
+        [U, D, D, D, D, N, D, D, D],
     ),
     (
         "appoint_access_admin",
         Object::SameUnit,
-        [U, D, D, D, D, A, D],
+        [U, D, D, D, D, A, D, D, D],
     ),
     (
         "appoint_access_admin",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D],
+        [U, D, D, D, D, N, D, D, D],
     ),
     (
         "remove_access_admin",
         Object::SameUnit,
-        [U, D, D, D, D, A, D],
+        [U, D, D, D, D, A, D, D, D],
     ),
     (
         "remove_access_admin",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D],
+        [U, D, D, D, D, N, D, D, D],
+    ),
+    ("my_programs", Object::None, [U, D, D, D, D, D, D, A, A]),
+    ("create_program", Object::None, [U, D, D, D, D, D, D, A, D]),
+    (
+        "program_draft",
+        Object::SameUnit,
+        [U, D, D, D, D, D, D, A, D],
+    ),
+    (
+        "program_draft",
+        Object::OtherRegion,
+        [U, D, D, D, D, D, D, N, D],
+    ),
+    (
+        "save_program_draft",
+        Object::SameUnit,
+        [U, D, D, D, D, D, D, A, D],
+    ),
+    (
+        "save_program_draft",
+        Object::OtherRegion,
+        [U, D, D, D, D, D, D, N, D],
+    ),
+    (
+        "review_program",
+        Object::SameUnit,
+        [U, D, D, D, D, D, D, A, A],
+    ),
+    (
+        "review_program",
+        Object::OtherRegion,
+        [U, D, D, D, D, D, D, N, N],
+    ),
+    (
+        "publish_program",
+        Object::SameUnit,
+        [U, D, D, D, D, D, D, D, A],
+    ),
+    (
+        "publish_program",
+        Object::OtherRegion,
+        [U, D, D, D, D, D, D, D, N],
     ),
 ];
 
@@ -195,19 +286,78 @@ async fn grant_row(
     count(db, "SELECT MAX(id) FROM staff_role").await
 }
 
+/// A fresh program with a draft ready to publish, in region A (same unit) or region B.
+async fn program_arguments(
+    db: &DatabaseConnection,
+    function: &str,
+    object: Object,
+) -> Option<String> {
+    use app::programs::{Rules, store};
+    const PROGRAM_FUNCTIONS: [&str; 6] = [
+        "my_programs",
+        "create_program",
+        "program_draft",
+        "save_program_draft",
+        "review_program",
+        "publish_program",
+    ];
+    if !PROGRAM_FUNCTIONS.contains(&function) {
+        return None;
+    }
+    let provider_id = match object {
+        Object::SameUnit => 1,
+        Object::OtherRegion => 2,
+        _ => return (function == "create_program").then(|| "title=Nytt+program".to_owned()),
+    };
+    let scope = store::Scope {
+        provider_id,
+        sandbox_id: None,
+    };
+    let rules = Rules::default();
+    let id = store::create(db, scope, None, "Program", &rules)
+        .await
+        .expect("program")
+        .program_id;
+    let program = app::testing::small_program("Program");
+    store::save(db, scope, id, 0, program.clone(), &rules)
+        .await
+        .expect("draft");
+    Some(match function {
+        "save_program_draft" => serde_json::json!({
+            "program_id": id,
+            "revision": 1,
+            "program": program,
+        })
+        .to_string(),
+        "publish_program" => {
+            format!("program_id={id}&revision=1&bump=major&release_notes=F%C3%B6rsta")
+        }
+        _ => format!("program_id={id}"),
+    })
+}
+
 async fn arguments(
     db: &DatabaseConnection,
     function: &str,
     caller: Caller,
     object: Object,
 ) -> String {
+    if let Some(arguments) = program_arguments(db, function, object).await {
+        return arguments;
+    }
     match (function, object) {
-        ("grant_role", Object::SameUnit) => return "staff_person_id=101&role=producer".to_owned(),
+        // A role the therapist's clinical role already implies: later rows stay as they are.
+        ("grant_role", Object::SameUnit) => {
+            return "staff_person_id=101&role=patient_administrator".to_owned();
+        }
         ("grant_role", Object::OtherRegion) => {
             return "staff_person_id=106&role=producer".to_owned();
         }
         ("revoke_role", Object::SameUnit) => {
-            return format!("grant_id={}", grant_row(db, 101, 1, 11, "producer").await);
+            return format!(
+                "grant_id={}",
+                grant_row(db, 101, 1, 11, "patient_admin").await
+            );
         }
         ("revoke_role", Object::OtherRegion) => {
             return format!("grant_id={}", grant_row(db, 106, 2, 21, "producer").await);
@@ -285,7 +435,17 @@ async fn arguments(
 
 db_test!(authorization_matrix_covers_every_server_function, |db| {
     world(&db).await;
-    let router = app(db.clone());
+    // Every cell comes from one address: more than its write limit allows (tested below).
+    let router = limited_app(
+        db.clone(),
+        LimitConfig {
+            writes_per_address: Rate {
+                per_minute: 600,
+                burst: 10_000,
+            },
+            ..LimitConfig::default()
+        },
+    );
 
     // Every registered server function has rows in the matrix, and every row names one.
     let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()

@@ -61,6 +61,14 @@ pub fn check(requirement: Requirement, principal: Option<&Principal>) -> Result<
                 Err(AppError::Forbidden)
             }
         }
+        Requirement::AnyRole(roles) => {
+            let principal = signed_in()?;
+            if roles.iter().any(|role| principal.has_role(*role)) {
+                Ok(())
+            } else {
+                Err(AppError::Forbidden)
+            }
+        }
     }
 }
 

@@ -17,7 +17,12 @@ pub enum Requirement {
     Clinical,
     /// Staff holding this role in the chosen assignment.
     Role(Role),
+    /// Staff holding any of these roles in the chosen assignment.
+    AnyRole(&'static [Role]),
 }
+
+/// Those who work on programs: producers write them, publishers review and publish them.
+const PROGRAM_STAFF: &[Role] = &[Role::Producer, Role::Publisher];
 
 pub const POLICY: &[(&str, Requirement)] = &[
     ("service_overview", Requirement::Public),
@@ -49,6 +54,12 @@ pub const POLICY: &[(&str, Requirement)] = &[
         "remove_access_admin",
         Requirement::Role(Role::CareProviderAdministrator),
     ),
+    ("my_programs", Requirement::AnyRole(PROGRAM_STAFF)),
+    ("create_program", Requirement::Role(Role::Producer)),
+    ("program_draft", Requirement::Role(Role::Producer)),
+    ("save_program_draft", Requirement::Role(Role::Producer)),
+    ("review_program", Requirement::AnyRole(PROGRAM_STAFF)),
+    ("publish_program", Requirement::Role(Role::Publisher)),
 ];
 
 pub fn requirement(endpoint: &str) -> Option<Requirement> {

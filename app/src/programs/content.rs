@@ -11,6 +11,18 @@ pub struct Program {
     pub questionnaires: Vec<QuestionnaireDef>,
 }
 
+impl Program {
+    /// A program with nothing in it yet.
+    pub fn empty() -> Self {
+        Self {
+            title: String::new(),
+            description: String::new(),
+            modules: Vec::new(),
+            questionnaires: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Module {
     /// Stable within the program (survives reordering and minor versions).

@@ -3,10 +3,14 @@
 //! and program packages, and the validation report a program must pass before publishing.
 
 mod content;
+pub mod diff;
 pub mod markdown;
 #[cfg(feature = "package")]
 pub mod package;
+#[cfg(feature = "ssr")]
+pub mod store;
 mod validate;
+pub mod version;
 
 pub use content::{
     Block, BlockBody, Field, FieldKind, Media, Module, Program, QuestionnaireDef, Section, ShowIf,

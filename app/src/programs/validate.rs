@@ -80,6 +80,27 @@ pub enum ProblemKind {
     },
 }
 
+impl ProblemKind {
+    /// Input that not even a draft may hold: too long, malformed, unsafe, or a condition that
+    /// can never be met. The rest (empty pages, a missing title) is merely unfinished, which a
+    /// draft may be until it is published.
+    pub fn refused_in_draft(&self) -> bool {
+        matches!(
+            self,
+            Self::TooLong { .. }
+                | Self::InvalidKey
+                | Self::DuplicateKey { .. }
+                | Self::UnsafeLink
+                | Self::MediaNotAllowed
+                | Self::MediaType { .. }
+                | Self::MediaPath
+                | Self::UnknownScale { .. }
+                | Self::BrokenCondition
+                | Self::ConditionBeforeAnswer { .. }
+        )
+    }
+}
+
 struct Check<'a> {
     rules: &'a Rules,
     problems: Vec<Problem>,

@@ -15,6 +15,9 @@ pub struct Model {
     pub published_by: Option<i64>,
     pub unpublished_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// The program document (JSON); `None` only for versions made before documents.
+    pub content: Option<String>,
+    pub revision: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,324 @@
+//! The design tool's server side: a producer's programs, their drafts and saves; the
+//! publisher's view of what a draft changes, and publishing it as a numbered version.
+//!
+//! Programs belong to the care provider of the caller's chosen assignment (and to the demo
+//! sandbox, for demo visitors); another provider's program is not found.
+
+use crate::error::AppError;
+use crate::programs::diff::Change;
+use crate::programs::{Problem, Program};
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+pub use crate::programs::version::{Bump, Draft, VersionNumber};
+
+/// One of the care provider's programs, as the design tool lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramSummary {
+    pub id: i64,
+    pub title: String,
+    /// The newest published (or unpublished) version.
+    pub latest: Option<VersionNumber>,
+    /// Whether the draft differs from the latest version (or there is none yet).
+    pub has_draft: bool,
+}
+
+/// What became of a save.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Saved {
+    Saved(Draft),
+    /// Someone else saved or published meanwhile: nothing was saved; reload to see theirs.
+    Conflict,
+    /// Input that not even a draft may hold: nothing was saved.
+    Refused(Vec<Problem>),
+    /// Larger than a program may be: nothing was saved.
+    TooLarge {
+        max_bytes: usize,
+    },
+}
+
+/// What a publisher sees before publishing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub title: String,
+    pub revision: i32,
+    pub based_on: Option<VersionNumber>,
+    pub changes: Vec<Change>,
+    /// Whether the changes need a major version.
+    pub major: bool,
+    /// The report: blocking problems stop publishing.
+    pub problems: Vec<Problem>,
+}
+
+/// What became of publishing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Published {
+    Published(VersionNumber),
+    /// The draft changed since the publisher reviewed it.
+    Conflict,
+    /// The report has blocking problems.
+    Refused(Vec<Problem>),
+    /// Nothing changed since the latest version.
+    Unchanged,
+    /// A minor version was asked for; these changes need a major one.
+    NeedsMajor(Vec<Change>),
+}
+
+#[server(endpoint = "my_programs")]
+pub async fn my_programs() -> Result<Vec<ProgramSummary>, AppError> {
+    let principal = crate::auth::gate::enter("my_programs")?;
+    let db = crate::server::db()?;
+    ssr::list(&db, ssr::scope(&principal)?)
+        .await
+        .map_err(crate::auth::gate::refuse)
+}
+
+#[server(endpoint = "create_program")]
+pub async fn create_program(title: String) -> Result<i64, AppError> {
+    let principal = crate::auth::gate::enter("create_program")?;
+    let db = crate::server::db()?;
+    ssr::create(&db, &principal, &title)
+        .await
+        .map_err(crate::auth::gate::refuse)
+}
+
+#[server(endpoint = "program_draft")]
+pub async fn program_draft(program_id: i64) -> Result<Draft, AppError> {
+    let principal = crate::auth::gate::enter("program_draft")?;
+    let db = crate::server::db()?;
+    ssr::draft(&db, ssr::scope(&principal)?, program_id)
+        .await
+        .map_err(crate::auth::gate::refuse)
+}
+
+#[server(endpoint = "save_program_draft", input = Json)]
+pub async fn save_program_draft(
+    program_id: i64,
+    revision: i32,
+    program: Program,
+) -> Result<Saved, AppError> {
+    let principal = crate::auth::gate::enter("save_program_draft")?;
+    let db = crate::server::db()?;
+    ssr::save(&db, ssr::scope(&principal)?, program_id, revision, program)
+        .await
+        .map_err(crate::auth::gate::refuse)
+}
+
+#[server(endpoint = "review_program")]
+pub async fn review_program(program_id: i64) -> Result<Review, AppError> {
+    let principal = crate::auth::gate::enter("review_program")?;
+    let db = crate::server::db()?;
+    ssr::review(&db, ssr::scope(&principal)?, program_id)
+        .await
+        .map_err(crate::auth::gate::refuse)
+}
+
+#[server(endpoint = "publish_program")]
+pub async fn publish_program(
+    program_id: i64,
+    revision: i32,
+    bump: Bump,
+    release_notes: String,
+) -> Result<Published, AppError> {
+    let principal = crate::auth::gate::enter("publish_program")?;
+    let db = crate::server::db()?;
+    ssr::publish(&db, &principal, program_id, revision, bump, &release_notes)
+        .await
+        .map_err(crate::auth::gate::refuse)
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::{Draft, ProgramSummary, Published, Review, Saved};
+    use crate::auth::Principal;
+    use crate::db::entities::{program, program_version};
+    use crate::error::AppError;
+    use crate::programs::store::{self, Bump, Scope, StoreError};
+    use crate::programs::{Program, Rules, diff};
+    use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+
+    /// The caller's care provider (and sandbox): whose programs they work on.
+    pub fn scope(principal: &Principal) -> Result<Scope, AppError> {
+        let assignment = principal
+            .staff()
+            .and_then(|s| s.assignment.as_ref())
+            .ok_or(AppError::Forbidden)?;
+        Ok(Scope {
+            provider_id: assignment.care_provider_id,
+            sandbox_id: principal.sandbox_id,
+        })
+    }
+
+    /// Limits and allow-lists, as the server was configured.
+    fn rules() -> Rules {
+        leptos::prelude::use_context::<Rules>().unwrap_or_default()
+    }
+
+    fn refused_title(problems: Vec<crate::programs::Problem>) -> AppError {
+        let reason = problems
+            .first()
+            .map(|p| match p.kind {
+                crate::programs::ProblemKind::TooLong { .. } => "too_long",
+                _ => "missing",
+            })
+            .unwrap_or("missing");
+        AppError::Invalid {
+            field: "title".to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    fn unexpected(err: StoreError) -> AppError {
+        match err {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Db(err) => err.into(),
+            other => {
+                tracing::error!(error = %other, "unexpected program store answer");
+                AppError::Unavailable
+            }
+        }
+    }
+
+    pub async fn list(
+        db: &DatabaseConnection,
+        scope: Scope,
+    ) -> Result<Vec<ProgramSummary>, AppError> {
+        let programs = program::Entity::find()
+            .filter(program::Column::OwnerProviderId.eq(scope.provider_id))
+            .filter(match scope.sandbox_id {
+                Some(id) => program::Column::SandboxId.eq(id),
+                None => program::Column::SandboxId.is_null(),
+            })
+            .order_by_asc(program::Column::Title)
+            .find_with_related(program_version::Entity)
+            .all(db)
+            .await?;
+        Ok(programs
+            .into_iter()
+            .map(|(p, versions)| {
+                let latest = versions
+                    .iter()
+                    .filter(|v| v.status != store::DRAFT)
+                    .map(|v| store::VersionNumber {
+                        major: v.major,
+                        minor: v.minor,
+                    })
+                    .max();
+                let draft = versions.iter().find(|v| v.status == store::DRAFT);
+                let published = versions
+                    .iter()
+                    .filter(|v| v.status != store::DRAFT)
+                    .max_by_key(|v| (v.major, v.minor));
+                let has_draft = match (draft, published) {
+                    (Some(d), Some(p)) => d.content != p.content,
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                // The draft's own title while it has one (before the first version too).
+                let title = draft
+                    .and_then(|d| d.content.as_deref())
+                    .and_then(|c| serde_json::from_str::<Program>(c).ok())
+                    .map(|p| p.title)
+                    .unwrap_or(p.title);
+                ProgramSummary {
+                    id: p.id,
+                    title,
+                    latest,
+                    has_draft,
+                }
+            })
+            .collect())
+    }
+
+    pub async fn create(
+        db: &DatabaseConnection,
+        principal: &Principal,
+        title: &str,
+    ) -> Result<i64, AppError> {
+        let by = principal.staff().map(|s| s.staff_person_id);
+        match store::create(db, scope(principal)?, by, title, &rules()).await {
+            Ok(d) => Ok(d.program_id),
+            Err(StoreError::Refused(problems)) => Err(refused_title(problems)),
+            Err(err) => Err(unexpected(err)),
+        }
+    }
+
+    pub async fn draft(
+        db: &DatabaseConnection,
+        scope: Scope,
+        program_id: i64,
+    ) -> Result<Draft, AppError> {
+        store::open_draft(db, scope, program_id, &rules())
+            .await
+            .map_err(unexpected)
+    }
+
+    pub async fn save(
+        db: &DatabaseConnection,
+        scope: Scope,
+        program_id: i64,
+        revision: i32,
+        program: Program,
+    ) -> Result<Saved, AppError> {
+        match store::save(db, scope, program_id, revision, program, &rules()).await {
+            Ok(d) => Ok(Saved::Saved(d)),
+            Err(StoreError::Conflict { .. }) => Ok(Saved::Conflict),
+            Err(StoreError::Refused(problems)) => Ok(Saved::Refused(problems)),
+            Err(StoreError::TooLarge { max }) => Ok(Saved::TooLarge { max_bytes: max }),
+            Err(err) => Err(unexpected(err)),
+        }
+    }
+
+    pub async fn review(
+        db: &DatabaseConnection,
+        scope: Scope,
+        program_id: i64,
+    ) -> Result<Review, AppError> {
+        let current = store::open_draft(db, scope, program_id, &rules())
+            .await
+            .map_err(unexpected)?;
+        let (based_on, changes) = store::draft_changes(db, scope, program_id)
+            .await
+            .map_err(unexpected)?;
+        Ok(Review {
+            title: current.program.title,
+            revision: current.revision,
+            based_on,
+            major: based_on.is_none() || diff::is_major(&changes),
+            changes,
+            problems: current.problems,
+        })
+    }
+
+    pub async fn publish(
+        db: &DatabaseConnection,
+        principal: &Principal,
+        program_id: i64,
+        revision: i32,
+        bump: Bump,
+        notes: &str,
+    ) -> Result<Published, AppError> {
+        if notes.chars().count() > 2_000 {
+            return Err(AppError::Invalid {
+                field: "release_notes".to_owned(),
+                reason: "too_long".to_owned(),
+            });
+        }
+        let publication = store::Publication {
+            bump,
+            release_notes: notes.to_owned(),
+            published_by: principal.staff().map(|s| s.staff_person_id),
+        };
+        let scope = scope(principal)?;
+        match store::publish(db, scope, program_id, revision, &publication, &rules()).await {
+            Ok(number) => Ok(Published::Published(number)),
+            Err(StoreError::Conflict { .. }) => Ok(Published::Conflict),
+            Err(StoreError::Refused(problems)) => Ok(Published::Refused(problems)),
+            Err(StoreError::Unchanged) => Ok(Published::Unchanged),
+            Err(StoreError::NeedsMajor(changes)) => Ok(Published::NeedsMajor(changes)),
+            Err(err) => Err(unexpected(err)),
+        }
+    }
+}
