@@ -348,7 +348,7 @@ async fn arguments(
     match (function, object) {
         // A role the therapist's clinical role already implies: later rows stay as they are.
         ("grant_role", Object::SameUnit) => {
-            return "staff_person_id=101&role=patient_administrator".to_owned();
+            return "staff_person_id=101&role=patient_admin".to_owned();
         }
         ("grant_role", Object::OtherRegion) => {
             return "staff_person_id=106&role=producer".to_owned();

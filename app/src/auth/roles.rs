@@ -6,13 +6,18 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Therapist,
+    // The same names as in the database and in forms (`as_code`).
+    #[serde(rename = "patient_admin")]
     PatientAdministrator,
     /// Grants and revokes staff roles at one unit.
+    #[serde(rename = "access_admin")]
     AccessAdministrator,
     /// Activates units and appoints their access administrators, for one care provider.
+    #[serde(rename = "provider_admin")]
     CareProviderAdministrator,
     Producer,
     Publisher,
+    #[serde(rename = "operator")]
     PlatformOperator,
     Auditor,
 }
@@ -70,4 +75,19 @@ pub struct Me {
     pub roles: Vec<Role>,
     /// In demo mode: the persona the visitor is trying.
     pub demo_persona: Option<String>,
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::Role;
+
+    /// Forms send `as_code` names to server functions, which read them with serde.
+    #[test]
+    fn forms_and_serde_name_roles_alike() {
+        for role in Role::ALL {
+            let json = format!("\"{}\"", role.as_code());
+            assert_eq!(serde_json::from_str::<Role>(&json).ok(), Some(role));
+            assert_eq!(serde_json::to_string(&role).ok(), Some(json));
+        }
+    }
 }
