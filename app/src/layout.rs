@@ -75,6 +75,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                                 crate::auth::UserKind::Staff if me.roles.contains(&crate::auth::Role::Auditor) => "/granskning",
                                 crate::auth::UserKind::Staff if me.roles.contains(&crate::auth::Role::AccessAdministrator) => "/behorigheter",
                                 crate::auth::UserKind::Staff if me.roles.contains(&crate::auth::Role::CareProviderAdministrator) => "/vardgivare",
+                                crate::auth::UserKind::Staff if me.roles.iter().any(|r| matches!(r, crate::auth::Role::Producer | crate::auth::Role::Publisher)) => "/program",
                                 crate::auth::UserKind::Staff => "/konto",
                             };
                             Some(view! {

@@ -2,6 +2,7 @@ use crate::access::{AccessAdminPage, ProviderAdminPage};
 use crate::account::AccountPage;
 use crate::audit::AuditPage;
 use crate::clinic::{ClinicHome, PatientRecordPage};
+use crate::design::{DesignPage, ProgramsPage, ReviewPage};
 use crate::i18n::*;
 use crate::layout::{Layout, NotFound, provide_site_session};
 use crate::login::{ChooseAssignmentPage, LoginFailedPage, LoginPage};
@@ -63,6 +64,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/granskning") view=AuditPage ssr=SsrMode::Async />
                         <Route path=path!("/behorigheter") view=AccessAdminPage ssr=SsrMode::Async />
                         <Route path=path!("/vardgivare") view=ProviderAdminPage ssr=SsrMode::Async />
+                        <Route path=path!("/program") view=ProgramsPage ssr=SsrMode::Async />
+                        <Route path=path!("/program/:id") view=DesignPage ssr=SsrMode::Async />
+                        <Route path=path!("/program/:id/granska") view=ReviewPage ssr=SsrMode::Async />
                     </Routes>
                 </Layout>
             </Router>

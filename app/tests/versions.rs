@@ -411,8 +411,10 @@ db_test!(publishing_freezes_numbered_versions, |db| {
         .await,
         Err(StoreError::Conflict { .. })
     ));
-    let (base, changes) = store::draft_changes(&db, REGION_A, id).await.expect("diff");
-    assert_eq!(base, None);
+    let (draft, changes) = store::review(&db, REGION_A, id, &rules)
+        .await
+        .expect("diff");
+    assert_eq!((draft.revision, draft.based_on), (1, None));
     assert_eq!(
         changes.iter().filter(|c| c.what == What::Added).count(),
         3,
@@ -435,12 +437,28 @@ db_test!(publishing_freezes_numbered_versions, |db| {
         Err(StoreError::Conflict { current: None, .. })
     ));
 
-    // The next draft starts as a copy of 1.0; unchanged, it is not published again.
+    // The editor starts again from 1.0 (reading makes no draft); the first save makes it.
+    // Unchanged, it is not published again.
     let draft = store::open_draft(&db, REGION_A, id, &rules)
         .await
-        .expect("new draft");
-    assert_eq!((draft.revision, &draft.program), (0, &program()));
+        .expect("latest");
+    assert_eq!(
+        (draft.revision, &draft.program),
+        (store::NEW_DRAFT, &program())
+    );
     assert_eq!(draft.based_on, Some(first));
+    let made = store::save(&db, REGION_A, id, store::NEW_DRAFT, program(), &rules)
+        .await
+        .expect("new draft");
+    assert_eq!(made.revision, 0);
+    // A second editor who also started from 1.0 finds the draft made.
+    assert!(matches!(
+        store::save(&db, REGION_A, id, store::NEW_DRAFT, program(), &rules).await,
+        Err(StoreError::Conflict {
+            current: Some(0),
+            ..
+        })
+    ));
     assert!(matches!(
         store::publish(
             &db,
@@ -481,6 +499,7 @@ db_test!(publishing_freezes_numbered_versions, |db| {
     let draft = store::open_draft(&db, REGION_A, id, &rules)
         .await
         .expect("draft");
+    assert_eq!(draft.revision, store::NEW_DRAFT);
     store::save(&db, REGION_A, id, draft.revision, grown.clone(), &rules)
         .await
         .expect("save");
@@ -488,7 +507,7 @@ db_test!(publishing_freezes_numbered_versions, |db| {
         &db,
         REGION_A,
         id,
-        1,
+        0,
         &publication(Bump::Minor, "", None),
         &rules,
     )
@@ -504,7 +523,7 @@ db_test!(publishing_freezes_numbered_versions, |db| {
         &db,
         REGION_A,
         id,
-        1,
+        0,
         &publication(Bump::Major, "Ny sida", None),
         &rules,
     )

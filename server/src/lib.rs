@@ -13,7 +13,7 @@ pub mod setup;
 mod site;
 pub mod telemetry;
 
-pub use routes::{AppState, router};
+pub use routes::{AppState, MAX_REQUEST_BYTES, router};
 
 use sea_orm::ConnectionTrait;
 use std::net::SocketAddr;

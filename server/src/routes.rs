@@ -67,6 +67,9 @@ impl AppState {
     }
 }
 
+/// The most a request body may carry.
+pub const MAX_REQUEST_BYTES: usize = app::programs::store::MAX_CONTENT_BYTES + (1 << 20);
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
@@ -101,6 +104,11 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::csp::content_security_policy,
+        ))
+        // The largest request is a program draft (at most 8 MiB of JSON); anything larger is
+        // refused before it is read.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_REQUEST_BYTES,
         ))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::REFERRER_POLICY, "same-origin"))

@@ -158,3 +158,19 @@ db_test!(server_function_returns_the_overview_as_json, |db| {
     assert_eq!(json["published_programs"], 0);
     assert_eq!(json["notices"], serde_json::json!([]));
 });
+
+db_test!(
+    request_bodies_larger_than_a_program_are_refused_unread,
+    |db| {
+        let router = app(db.clone());
+        let huge = vec![b'x'; lotsen_server::MAX_REQUEST_BYTES + 1];
+        let request = Request::post("/api/save_program_draft")
+            .header("sec-fetch-site", "same-origin")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_LENGTH, huge.len())
+            .body(Body::from(huge))
+            .expect("request");
+        let (status, _, _) = send(&router, request).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+);

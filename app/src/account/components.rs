@@ -113,5 +113,7 @@ pub fn persona_name(persona: Persona) -> impl IntoView {
         Persona::AccessAdministrator => t_string!(i18n, demo.persona_access_admin),
         Persona::CareProviderAdministrator => t_string!(i18n, demo.persona_provider_admin),
         Persona::Auditor => t_string!(i18n, demo.persona_auditor),
+        Persona::Producer => t_string!(i18n, demo.persona_producer),
+        Persona::Publisher => t_string!(i18n, demo.persona_publisher),
     }
 }

@@ -21,15 +21,19 @@ pub enum Persona {
     AccessAdministrator,
     CareProviderAdministrator,
     Auditor,
+    Producer,
+    Publisher,
 }
 
 impl Persona {
-    pub const ALL: [Persona; 5] = [
+    pub const ALL: [Persona; 7] = [
         Persona::Patient,
         Persona::Therapist,
         Persona::AccessAdministrator,
         Persona::CareProviderAdministrator,
         Persona::Auditor,
+        Persona::Producer,
+        Persona::Publisher,
     ];
 
     pub fn as_code(self) -> &'static str {
@@ -39,6 +43,8 @@ impl Persona {
             Self::AccessAdministrator => "access_admin",
             Self::CareProviderAdministrator => "provider_admin",
             Self::Auditor => "auditor",
+            Self::Producer => "producer",
+            Self::Publisher => "publisher",
         }
     }
 
@@ -54,6 +60,7 @@ impl Persona {
             Self::Auditor => "/granskning",
             Self::AccessAdministrator => "/behorigheter",
             Self::CareProviderAdministrator => "/vardgivare",
+            Self::Producer | Self::Publisher => "/program",
         }
     }
 }

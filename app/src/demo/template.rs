@@ -9,6 +9,9 @@ use crate::db::entities::{
     care_provider, care_unit, enrolment, patient, program, program_version, staff_assignment,
     staff_hsa_identity, staff_person, staff_role,
 };
+use crate::programs::{
+    Block, BlockBody, Module, Program, QuestionnaireDef, Section, Step, Tone, UnlockRule,
+};
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
 
@@ -30,6 +33,8 @@ pub fn persona_key(persona: Persona) -> Option<&'static str> {
         Persona::AccessAdministrator => Some("A1"),
         Persona::CareProviderAdministrator => Some("V1"),
         Persona::Auditor => Some("G1"),
+        Persona::Producer => Some("P1"),
+        Persona::Publisher => Some("P2"),
     }
 }
 
@@ -49,7 +54,7 @@ const UNITS: [(&str, &str); 2] = [
     ("SE2321990000-DEMO2", "Vårdcentralen Demo"),
 ];
 
-const STAFF: [StaffSeed; 5] = [
+const STAFF: [StaffSeed; 7] = [
     StaffSeed {
         key: "T1",
         given: "Tove",
@@ -95,6 +100,24 @@ const STAFF: [StaffSeed; 5] = [
         unit_roles: &[],
         provider_roles: &[Role::Auditor],
     },
+    StaffSeed {
+        key: "P1",
+        given: "Pia",
+        family: "Producent",
+        unit: 0,
+        purpose: "Administration",
+        unit_roles: &[Role::Producer],
+        provider_roles: &[],
+    },
+    StaffSeed {
+        key: "P2",
+        given: "Pelle",
+        family: "Publicist",
+        unit: 0,
+        purpose: "Administration",
+        unit_roles: &[Role::Publisher],
+        provider_roles: &[],
+    },
 ];
 
 /// (personnummer, given name, family name, unit index, therapist-internal note)
@@ -109,6 +132,87 @@ const PATIENTS: [(&str, &str, &str, usize, &str); 3] = [
     ("199207044570", "Olle", "Exempel", 0, ""),
     ("197805123390", "Maja", "Mönster", 1, ""),
 ];
+
+/// The demo program's content: a short start on worry, with GAD-7 each week.
+fn demo_program() -> Program {
+    let text = |key: &str, markdown: &str| Block {
+        key: key.to_owned(),
+        show_if: None,
+        body: BlockBody::Text {
+            markdown: markdown.to_owned(),
+        },
+    };
+    let page = |key: &str, title: &str, blocks: Vec<Block>| Step {
+        key: key.to_owned(),
+        title: title.to_owned(),
+        blocks,
+    };
+    let module = |key: &str, title: &str, unlock, steps: Vec<Step>| Module {
+        key: key.to_owned(),
+        title: title.to_owned(),
+        unlock,
+        sections: vec![Section {
+            key: format!("{key}-avsnitt"),
+            title: title.to_owned(),
+            show_if: None,
+            steps,
+        }],
+    };
+    Program {
+        title: "Hantera oro (demo)".to_owned(),
+        description: "Ett kort demoprogram.".to_owned(),
+        modules: vec![
+            module(
+                "om-oro",
+                "Vad är oro?",
+                UnlockRule::Open,
+                vec![page(
+                    "valkommen",
+                    "Välkommen",
+                    vec![
+                        text(
+                            "intro",
+                            "Oro är en vanlig reaktion. I det här programmet lär du dig känna \
+                             igen när oron tar över, och vad du kan göra då.",
+                        ),
+                        Block {
+                            key: "tips".to_owned(),
+                            show_if: None,
+                            body: BlockBody::InfoBox {
+                                tone: Tone::Tip,
+                                markdown: "Ta det i din egen takt. Din behandlare ser hur det \
+                                           går och svarar på dina meddelanden."
+                                    .to_owned(),
+                            },
+                        },
+                    ],
+                )],
+            ),
+            module(
+                "skattning",
+                "Veckans skattning",
+                UnlockRule::AfterPrevious,
+                vec![page(
+                    "gad7-vecka",
+                    "Hur har du haft det?",
+                    vec![Block {
+                        key: "gad7-block".to_owned(),
+                        show_if: None,
+                        body: BlockBody::Questionnaire {
+                            questionnaire: "gad7".to_owned(),
+                        },
+                    }],
+                )],
+            ),
+        ],
+        questionnaires: vec![QuestionnaireDef {
+            key: "gad7".to_owned(),
+            title: "GAD-7".to_owned(),
+            scale: Some("gad7".to_owned()),
+            instrument: None,
+        }],
+    }
+}
 
 /// Fills a new sandbox with the template's rows.
 pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), DbErr> {
@@ -203,11 +307,15 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
     }
     .insert(db)
     .await?;
+    let content = crate::programs::store::canonical(&demo_program())
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
     let version = program_version::ActiveModel {
         program_id: Set(program.id),
         major: Set(1),
         minor: Set(0),
         status: Set("published".to_owned()),
+        content_hash: Set(Some(crate::programs::store::content_hash(&content))),
+        content: Set(Some(content)),
         published_at: Set(Some(now)),
         created_at: Set(now),
         ..Default::default()
@@ -245,4 +353,14 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::programs::{Rules, validate};
+
+    #[test]
+    fn the_demo_program_passes_the_report_before_publishing() {
+        assert_eq!(validate(&super::demo_program(), &Rules::default()), vec![]);
+    }
 }

@@ -25,6 +25,24 @@ pub struct ProgramSummary {
     pub has_draft: bool,
 }
 
+/// The design tool's start: the provider's programs, and what the caller may do with them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesignHome {
+    pub programs: Vec<ProgramSummary>,
+    /// Producers write and create programs.
+    pub producer: bool,
+    /// Publishers review and publish them.
+    pub publisher: bool,
+}
+
+/// A draft to edit, with what the editor needs to check it as the server will.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Editing {
+    pub draft: Draft,
+    /// Hosts that external media may come from.
+    pub media_hosts: Vec<String>,
+}
+
 /// What became of a save.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Saved {
@@ -42,6 +60,7 @@ pub enum Saved {
 /// What a publisher sees before publishing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
+    pub program_id: i64,
     pub title: String,
     pub revision: i32,
     pub based_on: Option<VersionNumber>,
@@ -67,12 +86,17 @@ pub enum Published {
 }
 
 #[server(endpoint = "my_programs")]
-pub async fn my_programs() -> Result<Vec<ProgramSummary>, AppError> {
+pub async fn my_programs() -> Result<DesignHome, AppError> {
     let principal = crate::auth::gate::enter("my_programs")?;
     let db = crate::server::db()?;
-    ssr::list(&db, ssr::scope(&principal)?)
+    let programs = ssr::list(&db, ssr::scope(&principal)?)
         .await
-        .map_err(crate::auth::gate::refuse)
+        .map_err(crate::auth::gate::refuse)?;
+    Ok(DesignHome {
+        programs,
+        producer: principal.has_role(crate::auth::Role::Producer),
+        publisher: principal.has_role(crate::auth::Role::Publisher),
+    })
 }
 
 #[server(endpoint = "create_program")]
@@ -85,12 +109,16 @@ pub async fn create_program(title: String) -> Result<i64, AppError> {
 }
 
 #[server(endpoint = "program_draft")]
-pub async fn program_draft(program_id: i64) -> Result<Draft, AppError> {
+pub async fn program_draft(program_id: i64) -> Result<Editing, AppError> {
     let principal = crate::auth::gate::enter("program_draft")?;
     let db = crate::server::db()?;
-    ssr::draft(&db, ssr::scope(&principal)?, program_id)
+    let draft = ssr::draft(&db, ssr::scope(&principal)?, program_id)
         .await
-        .map_err(crate::auth::gate::refuse)
+        .map_err(crate::auth::gate::refuse)?;
+    Ok(Editing {
+        draft,
+        media_hosts: ssr::rules().media_hosts,
+    })
 }
 
 #[server(endpoint = "save_program_draft", input = Json)]
@@ -129,6 +157,12 @@ pub async fn publish_program(
         .map_err(crate::auth::gate::refuse)
 }
 
+mod components;
+mod editor;
+
+pub use components::{DesignPage, ProgramsPage, ReviewPage};
+pub use editor::problem_text;
+
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::{Draft, ProgramSummary, Published, Review, Saved};
@@ -152,7 +186,7 @@ mod ssr {
     }
 
     /// Limits and allow-lists, as the server was configured.
-    fn rules() -> Rules {
+    pub fn rules() -> Rules {
         leptos::prelude::use_context::<Rules>().unwrap_or_default()
     }
 
@@ -276,19 +310,17 @@ mod ssr {
         scope: Scope,
         program_id: i64,
     ) -> Result<Review, AppError> {
-        let current = store::open_draft(db, scope, program_id, &rules())
-            .await
-            .map_err(unexpected)?;
-        let (based_on, changes) = store::draft_changes(db, scope, program_id)
+        let (draft, changes) = store::review(db, scope, program_id, &rules())
             .await
             .map_err(unexpected)?;
         Ok(Review {
-            title: current.program.title,
-            revision: current.revision,
-            based_on,
-            major: based_on.is_none() || diff::is_major(&changes),
+            program_id,
+            title: draft.program.title,
+            revision: draft.revision,
+            based_on: draft.based_on,
+            major: draft.based_on.is_none() || diff::is_major(&changes),
             changes,
-            problems: current.problems,
+            problems: draft.problems,
         })
     }
 

@@ -342,6 +342,8 @@ fn home_for(roles: &[Role], for_care: bool) -> &'static str {
         "/vardgivare"
     } else if roles.contains(&Role::Auditor) {
         "/granskning"
+    } else if roles.contains(&Role::Producer) || roles.contains(&Role::Publisher) {
+        "/program"
     } else {
         "/konto"
     }

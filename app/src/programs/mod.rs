@@ -7,6 +7,7 @@ pub mod diff;
 pub mod markdown;
 #[cfg(feature = "package")]
 pub mod package;
+pub mod render;
 #[cfg(feature = "ssr")]
 pub mod store;
 mod validate;

@@ -202,39 +202,41 @@ async fn insert_draft(
     .await
 }
 
-/// The program's draft; after a publication, a new draft copied from the latest version.
+/// The revision of a draft that does not exist yet: after a publication, the editor starts
+/// from the latest version, and the first save makes the new draft.
+pub const NEW_DRAFT: i32 = -1;
+
+/// The program's draft; after a publication, the latest version's content, at
+/// [`NEW_DRAFT`]. Reading never writes.
 pub async fn open_draft(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &impl ConnectionTrait,
     scope: Scope,
     program_id: i64,
     rules: &Rules,
 ) -> Result<Draft, StoreError> {
     find_program(db, scope, program_id).await?;
     let latest = latest(db, program_id).await?;
-    let row = match find_draft(db, program_id).await? {
-        Some(row) => row,
+    let (revision, content) = match find_draft(db, program_id).await? {
+        Some(row) => (row.revision, row.content),
         None => {
             let from = latest.as_ref().ok_or(StoreError::NotFound)?;
-            match insert_draft(db, program_id, from.content.clone().unwrap_or_default()).await {
-                Ok(row) => row,
-                // Opened twice at once: the other call made the draft.
-                Err(err) => find_draft(db, program_id).await?.ok_or(err)?,
-            }
+            (NEW_DRAFT, from.content.clone())
         }
     };
-    let program = parse(row.content.as_deref())?;
+    let program = parse(content.as_deref())?;
     Ok(Draft {
         program_id,
-        revision: row.revision,
+        revision,
         problems: validate(&program, rules),
         program,
         based_on: latest.as_ref().map(number),
     })
 }
 
-/// Saves the draft if it is still at `revision`; returns it at its new revision.
+/// Saves the draft if it is still at `revision` (at [`NEW_DRAFT`]: makes the draft, unless
+/// someone else made it first); returns it at its new revision.
 pub async fn save(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &impl ConnectionTrait,
     scope: Scope,
     program_id: i64,
     revision: i32,
@@ -244,48 +246,58 @@ pub async fn save(
     find_program(db, scope, program_id).await?;
     let problems = refused_in_draft(&program, rules)?;
     let content = canonical(&program)?;
-    let done = program_version::Entity::update_many()
-        .col_expr(program_version::Column::Content, Expr::value(content))
-        .col_expr(program_version::Column::Revision, Expr::value(revision + 1))
-        .filter(program_version::Column::ProgramId.eq(program_id))
-        .filter(program_version::Column::Status.eq(DRAFT))
-        .filter(program_version::Column::Revision.eq(revision))
-        .exec(db)
-        .await?;
-    if done.rows_affected != 1 {
-        let current = find_draft(db, program_id).await?.map(|d| d.revision);
-        return Err(StoreError::Conflict {
-            expected: revision,
-            current,
-        });
-    }
+    let conflict = |current| StoreError::Conflict {
+        expected: revision,
+        current,
+    };
+    let saved = if revision == NEW_DRAFT {
+        // One draft per program: the version number 0.0 is unique per program.
+        match insert_draft(db, program_id, content).await {
+            Ok(row) => row.revision,
+            Err(_) => {
+                let current = find_draft(db, program_id).await?.map(|d| d.revision);
+                return Err(conflict(current));
+            }
+        }
+    } else {
+        let done = program_version::Entity::update_many()
+            .col_expr(program_version::Column::Content, Expr::value(content))
+            .col_expr(program_version::Column::Revision, Expr::value(revision + 1))
+            .filter(program_version::Column::ProgramId.eq(program_id))
+            .filter(program_version::Column::Status.eq(DRAFT))
+            .filter(program_version::Column::Revision.eq(revision))
+            .exec(db)
+            .await?;
+        if done.rows_affected != 1 {
+            let current = find_draft(db, program_id).await?.map(|d| d.revision);
+            return Err(conflict(current));
+        }
+        revision + 1
+    };
     Ok(Draft {
         program_id,
-        revision: revision + 1,
+        revision: saved,
         program,
         based_on: latest(db, program_id).await?.as_ref().map(number),
         problems,
     })
 }
 
-/// What the draft changes against the latest version (everything is new before the first).
-pub async fn draft_changes(
+/// The draft (as [`open_draft`] gives it) and what it changes against the latest version
+/// (everything is new before the first).
+pub async fn review(
     db: &impl ConnectionTrait,
     scope: Scope,
     program_id: i64,
-) -> Result<(Option<VersionNumber>, Vec<Change>), StoreError> {
-    find_program(db, scope, program_id).await?;
-    let draft = find_draft(db, program_id)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let after = parse(draft.content.as_deref())?;
-    match latest(db, program_id).await? {
-        Some(row) => {
-            let before = parse(row.content.as_deref())?;
-            Ok((Some(number(&row)), diff::diff(&before, &after)))
-        }
-        None => Ok((None, diff::diff(&Program::empty(), &after))),
-    }
+    rules: &Rules,
+) -> Result<(Draft, Vec<Change>), StoreError> {
+    let draft = open_draft(db, scope, program_id, rules).await?;
+    let before = match latest(db, program_id).await? {
+        Some(row) => parse(row.content.as_deref())?,
+        None => Program::empty(),
+    };
+    let changes = diff::diff(&before, &draft.program);
+    Ok((draft, changes))
 }
 
 /// What the publisher decides: which number, why, and who they are.

@@ -248,7 +248,7 @@ fn allowed_mime(kind: &str, mime: &str) -> bool {
     allowed.contains(&mime)
 }
 
-fn safe_link(url: &str) -> bool {
+pub(crate) fn safe_link(url: &str) -> bool {
     let lower = url.trim().to_ascii_lowercase();
     ["https://", "http://", "mailto:", "tel:"]
         .iter()
