@@ -19,6 +19,7 @@ pub mod access;
 pub mod account;
 pub mod audit;
 pub mod auth;
+pub mod catalogue;
 pub mod clinic;
 pub mod demo;
 pub mod design;

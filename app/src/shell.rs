@@ -1,6 +1,7 @@
 use crate::access::{AccessAdminPage, ProviderAdminPage};
 use crate::account::AccountPage;
 use crate::audit::AuditPage;
+use crate::catalogue::CataloguePage;
 use crate::clinic::{ClinicHome, PatientRecordPage};
 use crate::design::{DesignPage, ProgramsPage, ReviewPage};
 use crate::i18n::*;
@@ -64,6 +65,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/granskning") view=AuditPage ssr=SsrMode::Async />
                         <Route path=path!("/behorigheter") view=AccessAdminPage ssr=SsrMode::Async />
                         <Route path=path!("/vardgivare") view=ProviderAdminPage ssr=SsrMode::Async />
+                        <Route path=path!("/katalog") view=CataloguePage ssr=SsrMode::Async />
                         <Route path=path!("/program") view=ProgramsPage ssr=SsrMode::Async />
                         <Route path=path!("/program/:id") view=DesignPage ssr=SsrMode::Async />
                         <Route path=path!("/program/:id/granska") view=ReviewPage ssr=SsrMode::Async />

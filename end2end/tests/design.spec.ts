@@ -115,6 +115,78 @@ test('a producer builds a program, previews and answers it; a publisher publishe
   await expect(page.getByText('Ändringar sedan version 1.0')).toBeVisible();
   await open(page, '/program', hydrated);
   await expect(page.getByRole('row', { name: /Sov gott/ })).toContainText('1.0');
+
+  // The publisher shares it with the neighbouring region ...
+  await page
+    .getByRole('row', { name: /Sov gott/ })
+    .getByRole('link', { name: 'Granska och publicera' })
+    .click();
+  await page.getByRole('button', { name: 'Dela med Region Grann' }).click();
+  await expect(page.getByRole('button', { name: 'Sluta dela med Region Grann' })).toBeVisible();
+
+  // ... whose care-provider administrator activates it on a unit of theirs.
+  await activateThere(page, hydrated, 'Sov gott');
+});
+
+/** As Region Grann's care-provider administrator: activates 1.0 on Grannmottagningen. */
+async function activateThere(page: Page, hydrated: boolean, title: string) {
+  await switchTo(page, 'neighbour_admin');
+  await expect(page).toHaveURL(/\/katalog$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Programkatalog');
+  const card = page.getByRole('region', { name: title });
+  await expect(card).toContainText('Ägs av: Region Demo');
+  await expect(card).toContainText('Inte aktiverat på någon enhet.');
+  await expectAccessible(page, hydrated);
+  await card.getByLabel('Version').selectOption('1.0');
+  await card.getByLabel('Enhet').selectOption({ label: 'Grannmottagningen' });
+  await card.getByRole('button', { name: 'Aktivera', exact: true }).click();
+  await open(page, '/katalog?visa=aktiva', hydrated);
+  await expect(page.getByRole('link', { name: 'Aktiva' })).toHaveAttribute('aria-current', 'page');
+  await expect(page.getByRole('region', { name: title })).toContainText(
+    'Aktivt på Grannmottagningen 1.0',
+  );
+}
+
+test('a published program is shared, activated in another region, and unpublished', async ({
+  page,
+  hydrated,
+}) => {
+  const title = 'Hantera oro (demo)';
+  await open(page, '/', hydrated);
+  await page.getByRole('button', { name: 'Prova som publicerare' }).click();
+  await page
+    .getByRole('row', { name: /Hantera oro/ })
+    .getByRole('link', { name: 'Granska och publicera' })
+    .click();
+  await expect(page.getByText('Inga ändringar sedan senaste versionen.')).toBeVisible();
+  await page.getByRole('button', { name: 'Dela med Region Grann' }).click();
+  await expect(page.getByRole('region', { name: 'Delning' })).toContainText('Region Grann (delas)');
+  await expectAccessible(page, hydrated);
+
+  await activateThere(page, hydrated, title);
+  // Not available to activate again while active; listed under Active only.
+  await open(page, '/katalog?visa=tillgangliga', hydrated);
+  await expect(page.getByRole('region', { name: title })).toHaveCount(0);
+
+  // The owner unpublishes 1.0: no new activations, but the running one continues.
+  await switchTo(page, 'publisher');
+  await page
+    .getByRole('row', { name: /Hantera oro/ })
+    .getByRole('link', { name: 'Granska och publicera' })
+    .click();
+  await page.getByRole('button', { name: 'Avpublicera 1.0' }).click();
+  await expect(page.getByRole('region', { name: 'Versioner' })).toContainText('1.0 avpublicerad');
+  await switchTo(page, 'neighbour_admin');
+  await open(page, '/katalog?visa=avpublicerade', hydrated);
+  const card = page.getByRole('region', { name: title });
+  await expect(card).toContainText('Versioner: 1.0 (avpublicerad)');
+  await expect(card).toContainText('Aktivt på Grannmottagningen 1.0');
+  await expect(card.getByRole('button', { name: 'Aktivera', exact: true })).toHaveCount(0);
+
+  // Deactivated there: no longer active.
+  await card.getByRole('button', { name: `Avaktivera ${title} Grannmottagningen` }).click();
+  await open(page, '/katalog?visa=aktiva', hydrated);
+  await expect(page.getByText('Inga program här.')).toBeVisible();
 });
 
 test('without JavaScript, programs are listed and created, and an empty one cannot be published', async ({

@@ -5,7 +5,7 @@ test('the care provider administrator closes a unit, and its therapist loses acc
   hydrated,
 }) => {
   await open(page, '/', hydrated);
-  await page.getByRole('button', { name: 'Prova som vårdgivaradministratör' }).click();
+  await page.getByRole('button', { name: 'Prova som vårdgivaradministratör', exact: true }).click();
   await expect(page).toHaveURL(/\/vardgivare$/);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Vårdgivarens enheter');
   const unit = page.getByRole('region', { name: /Psykiatrimottagning Demo/ });

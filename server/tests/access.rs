@@ -267,6 +267,57 @@ const MATRIX: &[(&str, Object, [u16; 9])] = &[
         Object::OtherRegion,
         [U, D, D, D, D, D, D, D, N],
     ),
+    (
+        "program_partners",
+        Object::SameUnit,
+        [U, D, D, D, D, D, D, D, A],
+    ),
+    (
+        "program_partners",
+        Object::OtherRegion,
+        [U, D, D, D, D, D, D, D, N],
+    ),
+    (
+        "share_program",
+        Object::SameUnit,
+        [U, D, D, D, D, D, D, D, A],
+    ),
+    (
+        "share_program",
+        Object::OtherRegion,
+        [U, D, D, D, D, D, D, D, N],
+    ),
+    (
+        "unpublish_version",
+        Object::SameUnit,
+        [U, D, D, D, D, D, D, D, A],
+    ),
+    (
+        "unpublish_version",
+        Object::OtherRegion,
+        [U, D, D, D, D, D, D, D, N],
+    ),
+    ("catalogue", Object::None, [U, D, D, D, D, A, D, D, D]),
+    (
+        "activate_program",
+        Object::SameUnit,
+        [U, D, D, D, D, A, D, D, D],
+    ),
+    (
+        "activate_program",
+        Object::OtherRegion,
+        [U, D, D, D, D, N, D, D, D],
+    ),
+    (
+        "deactivate_program",
+        Object::SameUnit,
+        [U, D, D, D, D, A, D, D, D],
+    ),
+    (
+        "deactivate_program",
+        Object::OtherRegion,
+        [U, D, D, D, D, N, D, D, D],
+    ),
 ];
 
 /// A fresh grant to revoke.
@@ -287,19 +338,28 @@ async fn grant_row(
 }
 
 /// A fresh program with a draft ready to publish, in region A (same unit) or region B.
+const V1_0: app::programs::version::VersionNumber =
+    app::programs::version::VersionNumber { major: 1, minor: 0 };
+
 async fn program_arguments(
     db: &DatabaseConnection,
     function: &str,
     object: Object,
 ) -> Option<String> {
     use app::programs::{Rules, store};
-    const PROGRAM_FUNCTIONS: [&str; 6] = [
+    const PROGRAM_FUNCTIONS: [&str; 12] = [
         "my_programs",
         "create_program",
         "program_draft",
         "save_program_draft",
         "review_program",
         "publish_program",
+        "program_partners",
+        "share_program",
+        "unpublish_version",
+        "catalogue",
+        "activate_program",
+        "deactivate_program",
     ];
     if !PROGRAM_FUNCTIONS.contains(&function) {
         return None;
@@ -307,7 +367,12 @@ async fn program_arguments(
     let provider_id = match object {
         Object::SameUnit => 1,
         Object::OtherRegion => 2,
-        _ => return (function == "create_program").then(|| "title=Nytt+program".to_owned()),
+        _ => {
+            return match function {
+                "create_program" => Some("title=Nytt+program".to_owned()),
+                _ => Some(String::new()),
+            };
+        }
     };
     let scope = store::Scope {
         provider_id,
@@ -322,7 +387,37 @@ async fn program_arguments(
     store::save(db, scope, id, 0, program.clone(), &rules)
         .await
         .expect("draft");
+    // The catalogue's functions work on a published version (1.0), and, for the care-provider
+    // administrator of region A, on a unit of region A or B.
+    let unit = if provider_id == 1 { 11 } else { 21 };
+    if [
+        "unpublish_version",
+        "activate_program",
+        "deactivate_program",
+    ]
+    .contains(&function)
+    {
+        let publication = store::Publication {
+            bump: store::Bump::Major,
+            release_notes: String::new(),
+            published_by: None,
+        };
+        store::publish(db, scope, id, 1, &publication, &rules)
+            .await
+            .expect("publish");
+    }
+    if function == "deactivate_program" {
+        app::catalogue::store::activate(db, scope, id, V1_0, unit, None)
+            .await
+            .expect("activate");
+        let activation = count(db, "SELECT MAX(id) FROM program_activation").await;
+        return Some(format!("activation_id={activation}"));
+    }
     Some(match function {
+        "share_program" => format!("program_id={id}&provider_id={}&share=true", 3 - provider_id),
+        "unpublish_version" => format!("program_id={id}&major=1&minor=0"),
+        // Region B's program is not shared with region A: not found, even on A's own unit.
+        "activate_program" => format!("program_id={id}&version=1.0&unit_id=11"),
         "save_program_draft" => serde_json::json!({
             "program_id": id,
             "revision": 1,

@@ -83,6 +83,7 @@ pub fn ProviderAdminPage() -> impl IntoView {
         <Title text=page_title(move || t_string!(i18n, provider.title).to_string()) />
         <h1>{t!(i18n, provider.title)}</h1>
         <p>{t!(i18n, provider.lead)}</p>
+        <p><a href="/katalog">{t!(i18n, catalogue.title)}</a></p>
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match units.await {

@@ -115,5 +115,6 @@ pub fn persona_name(persona: Persona) -> impl IntoView {
         Persona::Auditor => t_string!(i18n, demo.persona_auditor),
         Persona::Producer => t_string!(i18n, demo.persona_producer),
         Persona::Publisher => t_string!(i18n, demo.persona_publisher),
+        Persona::NeighbourProviderAdministrator => t_string!(i18n, demo.persona_neighbour_admin),
     }
 }

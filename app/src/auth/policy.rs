@@ -60,6 +60,21 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("save_program_draft", Requirement::Role(Role::Producer)),
     ("review_program", Requirement::AnyRole(PROGRAM_STAFF)),
     ("publish_program", Requirement::Role(Role::Publisher)),
+    ("program_partners", Requirement::Role(Role::Publisher)),
+    ("share_program", Requirement::Role(Role::Publisher)),
+    ("unpublish_version", Requirement::Role(Role::Publisher)),
+    (
+        "catalogue",
+        Requirement::Role(Role::CareProviderAdministrator),
+    ),
+    (
+        "activate_program",
+        Requirement::Role(Role::CareProviderAdministrator),
+    ),
+    (
+        "deactivate_program",
+        Requirement::Role(Role::CareProviderAdministrator),
+    ),
 ];
 
 pub fn requirement(endpoint: &str) -> Option<Requirement> {

@@ -23,10 +23,12 @@ pub enum Persona {
     Auditor,
     Producer,
     Publisher,
+    /// The care-provider administrator of the sandbox's neighbouring region.
+    NeighbourProviderAdministrator,
 }
 
 impl Persona {
-    pub const ALL: [Persona; 7] = [
+    pub const ALL: [Persona; 8] = [
         Persona::Patient,
         Persona::Therapist,
         Persona::AccessAdministrator,
@@ -34,6 +36,7 @@ impl Persona {
         Persona::Auditor,
         Persona::Producer,
         Persona::Publisher,
+        Persona::NeighbourProviderAdministrator,
     ];
 
     pub fn as_code(self) -> &'static str {
@@ -45,6 +48,7 @@ impl Persona {
             Self::Auditor => "auditor",
             Self::Producer => "producer",
             Self::Publisher => "publisher",
+            Self::NeighbourProviderAdministrator => "neighbour_admin",
         }
     }
 
@@ -61,6 +65,7 @@ impl Persona {
             Self::AccessAdministrator => "/behorigheter",
             Self::CareProviderAdministrator => "/vardgivare",
             Self::Producer | Self::Publisher => "/program",
+            Self::NeighbourProviderAdministrator => "/katalog",
         }
     }
 }

@@ -1,6 +1,7 @@
-//! The demo template: one region with two care units, their staff, three patients and their
-//! enrolments in a small demo program. All names and numbers are fictional; the personal
-//! identity numbers are valid in form only.
+//! The demo template: two regions (the visitor's own, with two care units, and a neighbour to
+//! share programs with), their staff, three patients and their enrolments in a small demo
+//! program. All names and numbers are fictional; the personal identity numbers are valid in
+//! form only.
 
 use super::Persona;
 use crate::auth::Role;
@@ -35,6 +36,7 @@ pub fn persona_key(persona: Persona) -> Option<&'static str> {
         Persona::Auditor => Some("G1"),
         Persona::Producer => Some("P1"),
         Persona::Publisher => Some("P2"),
+        Persona::NeighbourProviderAdministrator => Some("N1"),
     }
 }
 
@@ -49,12 +51,21 @@ struct StaffSeed {
     provider_roles: &'static [Role],
 }
 
-const UNITS: [(&str, &str); 2] = [
-    ("SE2321990000-DEMO1", "Psykiatrimottagning Demo"),
-    ("SE2321990000-DEMO2", "Vårdcentralen Demo"),
+/// The sandbox's regions: the visitor's own, and a neighbour to share programs with.
+/// (name, organisation number, county)
+const REGIONS: [(&str, &str, &str); 2] = [
+    ("Region Demo", REGION_ORG_NUMBER, "99"),
+    ("Region Grann", "2321990018", "98"),
 ];
 
-const STAFF: [StaffSeed; 7] = [
+/// (HSA-ID, name, index into the regions)
+const UNITS: [(&str, &str, usize); 3] = [
+    ("SE2321990000-DEMO1", "Psykiatrimottagning Demo", 0),
+    ("SE2321990000-DEMO2", "Vårdcentralen Demo", 0),
+    ("SE2321990018-DEMO3", "Grannmottagningen", 1),
+];
+
+const STAFF: [StaffSeed; 8] = [
     StaffSeed {
         key: "T1",
         given: "Tove",
@@ -117,6 +128,15 @@ const STAFF: [StaffSeed; 7] = [
         purpose: "Administration",
         unit_roles: &[Role::Publisher],
         provider_roles: &[],
+    },
+    StaffSeed {
+        key: "N1",
+        given: "Nora",
+        family: "Granne",
+        unit: 2,
+        purpose: "Administration",
+        unit_roles: &[],
+        provider_roles: &[Role::CareProviderAdministrator],
     },
 ];
 
@@ -218,21 +238,26 @@ fn demo_program() -> Program {
 pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), DbErr> {
     let now = Utc::now();
     let sandbox = Some(sandbox_id);
-    let region = care_provider::ActiveModel {
-        name: Set("Region Demo".to_owned()),
-        org_number: Set(REGION_ORG_NUMBER.to_owned()),
-        county_code: Set("99".to_owned()),
-        kind: Set("region".to_owned()),
-        sandbox_id: Set(sandbox),
-        created_at: Set(now),
-        ..Default::default()
+    let mut regions = Vec::new();
+    for (name, org_number, county) in REGIONS {
+        let region = care_provider::ActiveModel {
+            name: Set(name.to_owned()),
+            org_number: Set(org_number.to_owned()),
+            county_code: Set(county.to_owned()),
+            kind: Set("region".to_owned()),
+            sandbox_id: Set(sandbox),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        regions.push(region.id);
     }
-    .insert(db)
-    .await?;
+    let region_id = regions[0];
     let mut units = Vec::new();
-    for (hsa_id, name) in UNITS {
+    for (hsa_id, name, region) in UNITS {
         let unit = care_unit::ActiveModel {
-            care_provider_id: Set(region.id),
+            care_provider_id: Set(regions[region]),
             hsa_id: Set(hsa_id.to_owned()),
             name: Set(name.to_owned()),
             active: Set(true),
@@ -284,7 +309,7 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
         for (role, unit) in grants {
             staff_role::ActiveModel {
                 staff_person_id: Set(person.id),
-                care_provider_id: Set(region.id),
+                care_provider_id: Set(regions[UNITS[seed.unit].2]),
                 care_unit_id: Set(unit),
                 role: Set(role.as_code().to_owned()),
                 granted_at: Set(now),
@@ -298,7 +323,7 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
         }
     }
     let program = program::ActiveModel {
-        owner_provider_id: Set(region.id),
+        owner_provider_id: Set(region_id),
         title: Set("Hantera oro (demo)".to_owned()),
         description: Set("Ett kort demoprogram.".to_owned()),
         sandbox_id: Set(sandbox),

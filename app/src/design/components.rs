@@ -3,6 +3,7 @@
 
 use super::editor::{ProgramEditor, problem_text};
 use super::{DesignHome, Review, my_programs, program_draft, review_program};
+use crate::catalogue::PublisherControls;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::layout::{ErrorNotice, page_title};
@@ -155,6 +156,7 @@ fn ReviewBody(review: Review) -> impl IntoView {
     let since = review.based_on.map(|v| v.to_string());
     let nothing = review.changes.is_empty();
     let can_publish = blocking.is_empty() && !nothing;
+    let (program_id, versions) = (review.program_id, review.versions.clone());
     view! {
         <h2>{review.title}</h2>
         <p>{match since {
@@ -196,6 +198,7 @@ fn ReviewBody(review: Review) -> impl IntoView {
                 <button type="submit" class="primary">{t!(i18n, design.publish)}</button>
             </form>
         })}
+        <PublisherControls program_id versions />
     }
 }
 

@@ -69,6 +69,8 @@ pub struct Review {
     pub major: bool,
     /// The report: blocking problems stop publishing.
     pub problems: Vec<Problem>,
+    /// The versions published so far, newest first.
+    pub versions: Vec<crate::catalogue::VersionState>,
 }
 
 /// What became of publishing.
@@ -173,17 +175,7 @@ mod ssr {
     use crate::programs::{Program, Rules, diff};
     use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
-    /// The caller's care provider (and sandbox): whose programs they work on.
-    pub fn scope(principal: &Principal) -> Result<Scope, AppError> {
-        let assignment = principal
-            .staff()
-            .and_then(|s| s.assignment.as_ref())
-            .ok_or(AppError::Forbidden)?;
-        Ok(Scope {
-            provider_id: assignment.care_provider_id,
-            sandbox_id: principal.sandbox_id,
-        })
-    }
+    pub use crate::programs::store::scope;
 
     /// Limits and allow-lists, as the server was configured.
     pub fn rules() -> Rules {
@@ -313,7 +305,17 @@ mod ssr {
         let (draft, changes) = store::review(db, scope, program_id, &rules())
             .await
             .map_err(unexpected)?;
+        let versions = store::versions(db, scope, program_id)
+            .await
+            .map_err(unexpected)?
+            .into_iter()
+            .map(|v| crate::catalogue::VersionState {
+                number: v.number,
+                published: v.status == store::PUBLISHED,
+            })
+            .collect();
         Ok(Review {
+            versions,
             program_id,
             title: draft.program.title,
             revision: draft.revision,

@@ -60,6 +60,19 @@ pub enum StoreError {
     Db(#[from] DbErr),
 }
 
+/// The caller's care provider (and sandbox): whose programs they work on, and whose catalogue
+/// they see.
+pub fn scope(principal: &crate::auth::Principal) -> Result<Scope, crate::error::AppError> {
+    let assignment = principal
+        .staff()
+        .and_then(|s| s.assignment.as_ref())
+        .ok_or(crate::error::AppError::Forbidden)?;
+    Ok(Scope {
+        provider_id: assignment.care_provider_id,
+        sandbox_id: principal.sandbox_id,
+    })
+}
+
 /// The canonical form of a program: what is stored, hashed and exported.
 pub fn canonical(program: &Program) -> Result<String, StoreError> {
     let json = serde_json::to_string(program).map_err(|e| DbErr::Custom(e.to_string()))?;
