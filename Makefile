@@ -151,5 +151,6 @@ fuzz:
 # access-log write cost a request, on SQLite and PostgreSQL.
 bench: build e2e-deps
 	bash server/bench/ssr-throughput.sh "$(BIN)"
+	bash server/bench/design-page.sh "$(BIN)"
 	bash server/bench/login-roundtrip.sh "$(BIN)"
 	cargo bench -p lotsen --bench identity

@@ -274,3 +274,21 @@ fn media_must_be_there_the_size_and_the_type_they_claim() {
     ]);
     assert_eq!(reasons(import(&short)).len(), 1);
 }
+
+#[test]
+fn the_demo_programs_survive_export_and_import() {
+    for (index, manifest) in app::demo::DEMO_PACKAGES.iter().enumerate() {
+        let program = app::demo::demo_program(index).expect("a valid demo package");
+        let zip = package::export(&program, &BTreeMap::new()).expect("export");
+        let back = package::import(&zip, &Limits::default(), &Rules::default()).expect("import");
+        assert_eq!(back.program, program);
+        eprintln!(
+            "{}: {} modules, manifest {} bytes, package {} bytes",
+            program.title,
+            program.modules.len(),
+            manifest.len(),
+            zip.len()
+        );
+        assert!(zip.len() < manifest.len(), "the package is compressed");
+    }
+}

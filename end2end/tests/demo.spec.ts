@@ -27,7 +27,7 @@ test('a visitor tries Lotsen as therapist, then as the patient, and signs out', 
   await page.getByRole('button', { name: 'Byt roll' }).click();
   await expect(page).toHaveURL(/\/mina-sidor$/);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Mina sidor');
-  await expect(page.getByRole('heading', { name: 'Hantera oro (demo)' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Hantera oro' })).toBeVisible();
   await expect(page.getByText('Följ upp sömnen')).toHaveCount(0);
   const log = page.locator('table.log');
   await expect(log).toContainText('Psykiatrimottagning Demo');

@@ -151,7 +151,7 @@ test('a published program is shared, activated in another region, and unpublishe
   page,
   hydrated,
 }) => {
-  const title = 'Hantera oro (demo)';
+  const title = 'Hantera oro';
   await open(page, '/', hydrated);
   await page.getByRole('button', { name: 'Prova som publicerare' }).click();
   await page

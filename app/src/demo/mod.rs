@@ -9,6 +9,8 @@ pub mod sandbox;
 mod template;
 
 pub use components::{DemoBanner, TryDemo};
+#[cfg(feature = "ssr")]
+pub use template::{DEMO_PACKAGES, demo_program};
 
 use serde::{Deserialize, Serialize};
 

@@ -10,9 +10,7 @@ use crate::db::entities::{
     care_provider, care_unit, enrolment, patient, program, program_version, staff_assignment,
     staff_hsa_identity, staff_person, staff_role,
 };
-use crate::programs::{
-    Block, BlockBody, Module, Program, QuestionnaireDef, Section, Step, Tone, UnlockRule,
-};
+use crate::programs::Program;
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
 
@@ -153,85 +151,19 @@ const PATIENTS: [(&str, &str, &str, usize, &str); 3] = [
     ("197805123390", "Maja", "Mönster", 1, ""),
 ];
 
-/// The demo program's content: a short start on worry, with GAD-7 each week.
-fn demo_program() -> Program {
-    let text = |key: &str, markdown: &str| Block {
-        key: key.to_owned(),
-        show_if: None,
-        body: BlockBody::Text {
-            markdown: markdown.to_owned(),
-        },
-    };
-    let page = |key: &str, title: &str, blocks: Vec<Block>| Step {
-        key: key.to_owned(),
-        title: title.to_owned(),
-        blocks,
-    };
-    let module = |key: &str, title: &str, unlock, steps: Vec<Step>| Module {
-        key: key.to_owned(),
-        title: title.to_owned(),
-        unlock,
-        sections: vec![Section {
-            key: format!("{key}-avsnitt"),
-            title: title.to_owned(),
-            show_if: None,
-            steps,
-        }],
-    };
-    Program {
-        title: "Hantera oro (demo)".to_owned(),
-        description: "Ett kort demoprogram.".to_owned(),
-        modules: vec![
-            module(
-                "om-oro",
-                "Vad är oro?",
-                UnlockRule::Open,
-                vec![page(
-                    "valkommen",
-                    "Välkommen",
-                    vec![
-                        text(
-                            "intro",
-                            "Oro är en vanlig reaktion. I det här programmet lär du dig känna \
-                             igen när oron tar över, och vad du kan göra då.",
-                        ),
-                        Block {
-                            key: "tips".to_owned(),
-                            show_if: None,
-                            body: BlockBody::InfoBox {
-                                tone: Tone::Tip,
-                                markdown: "Ta det i din egen takt. Din behandlare ser hur det \
-                                           går och svarar på dina meddelanden."
-                                    .to_owned(),
-                            },
-                        },
-                    ],
-                )],
-            ),
-            module(
-                "skattning",
-                "Veckans skattning",
-                UnlockRule::AfterPrevious,
-                vec![page(
-                    "gad7-vecka",
-                    "Hur har du haft det?",
-                    vec![Block {
-                        key: "gad7-block".to_owned(),
-                        show_if: None,
-                        body: BlockBody::Questionnaire {
-                            questionnaire: "gad7".to_owned(),
-                        },
-                    }],
-                )],
-            ),
-        ],
-        questionnaires: vec![QuestionnaireDef {
-            key: "gad7".to_owned(),
-            title: "GAD-7".to_owned(),
-            scale: Some("gad7".to_owned()),
-            instrument: None,
-        }],
-    }
+/// The demo programs, shipped as program packages (manifests without media): a worry
+/// program in six modules with GAD-7 every week and homework that opens the next module after
+/// the therapist's feedback, and an insomnia program in five modules with a sleep diary and a
+/// weekly registration of its own. The first is the one the demo patients are enrolled in.
+pub const DEMO_PACKAGES: [&[u8]; 2] = [
+    include_bytes!("programs/hantera-oro.lotsen-program.json"),
+    include_bytes!("programs/sov-battre.lotsen-program.json"),
+];
+
+/// A demo program, read and checked as an imported package is.
+pub fn demo_program(index: usize) -> Result<Program, DbErr> {
+    crate::programs::package::from_manifest(DEMO_PACKAGES[index], &Default::default())
+        .map_err(|problems| DbErr::Custom(format!("demo program {index}: {problems:?}")))
 }
 
 /// Fills a new sandbox with the template's rows.
@@ -322,31 +254,37 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
             therapists.push((seed.unit, person.id));
         }
     }
-    let program = program::ActiveModel {
-        owner_provider_id: Set(region_id),
-        title: Set("Hantera oro (demo)".to_owned()),
-        description: Set("Ett kort demoprogram.".to_owned()),
-        sandbox_id: Set(sandbox),
-        created_at: Set(now),
-        ..Default::default()
+    let mut enrolled_version = None;
+    for index in 0..DEMO_PACKAGES.len() {
+        let content = demo_program(index)?;
+        let canonical = crate::programs::store::canonical(&content)
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        let program = program::ActiveModel {
+            owner_provider_id: Set(region_id),
+            title: Set(content.title.clone()),
+            description: Set(content.description.clone()),
+            sandbox_id: Set(sandbox),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        let version = program_version::ActiveModel {
+            program_id: Set(program.id),
+            major: Set(1),
+            minor: Set(0),
+            status: Set("published".to_owned()),
+            content_hash: Set(Some(crate::programs::store::content_hash(&canonical))),
+            content: Set(Some(canonical)),
+            published_at: Set(Some(now)),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        enrolled_version.get_or_insert(version.id);
     }
-    .insert(db)
-    .await?;
-    let content = crate::programs::store::canonical(&demo_program())
-        .map_err(|e| DbErr::Custom(e.to_string()))?;
-    let version = program_version::ActiveModel {
-        program_id: Set(program.id),
-        major: Set(1),
-        minor: Set(0),
-        status: Set("published".to_owned()),
-        content_hash: Set(Some(crate::programs::store::content_hash(&content))),
-        content: Set(Some(content)),
-        published_at: Set(Some(now)),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    let enrolled_version = enrolled_version.unwrap_or_default();
     for (pnr, given, family, unit, note) in PATIENTS {
         let patient = patient::ActiveModel {
             personnummer: Set(pnr.to_owned()),
@@ -365,7 +303,7 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
             .map(|(_, id)| *id);
         enrolment::ActiveModel {
             patient_id: Set(patient.id),
-            program_version_id: Set(version.id),
+            program_version_id: Set(enrolled_version),
             care_unit_id: Set(units[unit]),
             responsible_staff_id: Set(therapist),
             state: Set("active".to_owned()),
@@ -381,11 +319,20 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use crate::programs::{Rules, validate};
 
     #[test]
-    fn the_demo_program_passes_the_report_before_publishing() {
-        assert_eq!(validate(&super::demo_program(), &Rules::default()), vec![]);
+    fn the_demo_programs_pass_the_report_before_publishing_without_a_warning() {
+        for index in 0..super::DEMO_PACKAGES.len() {
+            let program = super::demo_program(index).expect("a valid package");
+            assert_eq!(
+                validate(&program, &Rules::default()),
+                vec![],
+                "{}",
+                program.title
+            );
+        }
     }
 }

@@ -316,6 +316,25 @@ pub fn import(bytes: &[u8], limits: &Limits, rules: &Rules) -> Result<Package, V
     }
 }
 
+/// A package's manifest on its own (a package without media): read and checked as
+/// [`import`] checks it.
+pub fn from_manifest(bytes: &[u8], rules: &Rules) -> Result<Program, Vec<ImportProblem>> {
+    let program = read_manifest(bytes).map_err(|p| vec![p])?;
+    let problems: Vec<ImportProblem> = validate(&program, rules)
+        .into_iter()
+        .filter(|p| p.blocking)
+        .map(|p| problem(&format!("program.{}", p.path), format!("{:?}", p.kind)))
+        .chain(media_files(&program).into_iter().map(|(path, _, _)| {
+            problem(&format!("media/{path}"), "used by the program but missing")
+        }))
+        .collect();
+    if problems.is_empty() {
+        Ok(program)
+    } else {
+        Err(problems)
+    }
+}
+
 fn read_manifest(bytes: &[u8]) -> Result<Program, ImportProblem> {
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| problem(MANIFEST, format!("not JSON: {e}")))?;
