@@ -377,6 +377,12 @@ fn keys_links_media_and_text_are_checked() {
         url: "http://media.example.se/bild.png".to_owned(),
     });
     assert_eq!(validate(&plain_http, &allowed).len(), 1);
+    // A link not filled in yet is unfinished: it stops publishing, but a draft may hold it.
+    let empty = image(Media::External { url: String::new() });
+    let (_, kind) = only(&empty);
+    assert_eq!(kind, ProblemKind::EmptyBlock);
+    assert!(!kind.refused_in_draft());
+    assert!(ProblemKind::MediaNotAllowed.refused_in_draft());
 }
 
 #[test]

@@ -76,6 +76,11 @@ pub struct Cli {
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
+    /// Hosts that programs may show external images, audio and video from (HTTPS only,
+    /// comma-separated; subdomains included). Without any, media links are refused.
+    #[arg(long, env = "LOTSEN_MEDIA_HOSTS", value_delimiter = ',', global = true)]
+    pub media_hosts: Vec<String>,
+
     /// The address people reach Lotsen at, e.g. `https://lotsen.region.se`. Needed in real
     /// mode: the identity providers send people back to `<this>/login/…/callback`.
     #[arg(long, env = "LOTSEN_PUBLIC_URL", global = true)]

@@ -44,6 +44,12 @@ pub async fn app_state(cli: &cli::Cli) -> Result<AppState, ServeError> {
     state.limits =
         limits::Limits::new(cli.limit_config()).with_trusted_proxies(cli.trusted_proxies.clone());
     state.login = cli.login().map_err(ServeError::Config)?;
+    state.content_rules.media_hosts = cli
+        .media_hosts
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect();
     // Real mode when an identity provider is configured, demo mode otherwise; never both.
     state.demo = if state.login.is_configured() {
         tracing::info!(

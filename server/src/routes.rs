@@ -33,6 +33,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Set in real mode: the identity providers people sign in with.
     pub login: Login,
+    /// Limits and allow-lists for program content.
+    pub content_rules: app::programs::Rules,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             demo: Some(DemoConfig::default()),
             limits: Limits::new(LimitConfig::default()),
             login: Login::default(),
+            content_rules: app::programs::Rules::default(),
         }
     }
 
@@ -53,6 +56,7 @@ impl AppState {
         let db = self.db.clone();
         let demo = app::server::DemoMode(self.demo.is_some());
         let login = self.login.methods();
+        let content_rules = self.content_rules.clone();
         move || {
             // The hydration script carries this response's CSP nonce.
             if let Some(nonce) = use_context::<http::request::Parts>()
@@ -63,6 +67,7 @@ impl AppState {
             provide_context(db.clone());
             provide_context(demo);
             provide_context(login);
+            provide_context(content_rules.clone());
         }
     }
 }

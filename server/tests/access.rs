@@ -1581,3 +1581,85 @@ db_test!(
         assert_eq!(count(&db, "SELECT COUNT(*) FROM care_unit").await, 1);
     }
 );
+
+db_test!(
+    media_links_are_allowed_only_from_the_configured_hosts,
+    |db| {
+        use app::programs::{Block, BlockBody, Media, Rules, store};
+        world(&db).await;
+        let options = leptos::config::LeptosOptions::builder()
+            .output_name("lotsen")
+            .build();
+        let mut state = AppState::new(options, db.clone());
+        state.content_rules.media_hosts = vec!["media.region.se".to_owned()];
+        let router = router(state);
+        let token = sign_in(&db, Caller::Producer).await;
+        let scope = store::Scope {
+            provider_id: 1,
+            sandbox_id: None,
+        };
+        let id = store::create(&db, scope, None, "Bilder", &Rules::default())
+            .await
+            .expect("program")
+            .program_id;
+
+        // The editor is told which hosts it may use ...
+        let draft = send(
+            &router,
+            post(
+                "/api/program_draft",
+                format!("program_id={id}"),
+                token.as_deref(),
+            ),
+        )
+        .await;
+        assert!(
+            draft.body.contains("\"media_hosts\":[\"media.region.se\"]"),
+            "{}",
+            draft.body
+        );
+
+        // ... and the server holds to them.
+        let mut revision = 0;
+        for (url, saved) in [
+            ("https://media.region.se/somn.png", true),
+            ("https://cdn.media.region.se/somn.png", true),
+            ("https://elsewhere.example/somn.png", false),
+        ] {
+            let mut program = app::testing::small_program("Bilder");
+            program.modules[0].sections[0].steps[0].blocks.push(Block {
+                key: "bild".to_owned(),
+                show_if: None,
+                body: BlockBody::Image {
+                    media: Media::External {
+                        url: url.to_owned(),
+                    },
+                    alt: "En säng.".to_owned(),
+                    caption: None,
+                },
+            });
+            let body =
+                serde_json::json!({ "program_id": id, "revision": revision, "program": program });
+            let answer = send(
+                &router,
+                post(
+                    "/api/save_program_draft",
+                    body.to_string(),
+                    token.as_deref(),
+                ),
+            )
+            .await;
+            assert_eq!(
+                answer.body.starts_with("{\"Saved\""),
+                saved,
+                "{url}: {}",
+                answer.body
+            );
+            if saved {
+                revision += 1;
+            } else {
+                assert!(answer.body.contains("media_not_allowed"), "{}", answer.body);
+            }
+        }
+    }
+);

@@ -145,9 +145,8 @@ const BLOCK_KINDS: [&str; 9] = [
 ];
 
 fn new_block(p: &Program, kind: &str) -> Block {
-    let external = || Media::External {
-        url: "https://".to_owned(),
-    };
+    // Empty until the producer fills it in: unfinished, which a draft may be.
+    let external = || Media::External { url: String::new() };
     let fields = || {
         vec![Field {
             key: "f1".to_owned(),

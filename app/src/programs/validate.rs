@@ -188,6 +188,10 @@ impl Check<'_> {
                     self.error(path, ProblemKind::MediaType { mime: mime.clone() });
                 }
             }
+            // Not filled in yet: unfinished (stops publishing), not bad input.
+            Media::External { url } if url.trim().is_empty() => {
+                self.error(path, ProblemKind::EmptyBlock);
+            }
             Media::External { url } => {
                 let host = url
                     .strip_prefix("https://")
