@@ -272,6 +272,16 @@ macro_rules! db_test {
     };
 }
 
+/// Whose programs, in the two-region world: region A's and region B's, outside any sandbox.
+pub const REGION_A: crate::programs::store::Scope = crate::programs::store::Scope {
+    provider_id: 1,
+    sandbox_id: None,
+};
+pub const REGION_B: crate::programs::store::Scope = crate::programs::store::Scope {
+    provider_id: 2,
+    sandbox_id: None,
+};
+
 /// A small program that may be published: one module, one section, one page with a text.
 pub fn small_program(title: &str) -> crate::programs::Program {
     use crate::programs::{Block, BlockBody, Module, Program, Section, Step, UnlockRule};

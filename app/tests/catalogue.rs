@@ -11,19 +11,11 @@ use app::catalogue::{Catalogue, CatalogueEntry};
 use app::db_test;
 use app::error::AppError;
 use app::programs::Rules;
-use app::programs::store::{self as programs, Bump, Publication, Scope};
+use app::programs::store::{self as programs, Bump, Publication};
 use app::programs::version::VersionNumber;
-use app::testing::{small_program, two_regions};
+use app::testing::{REGION_A, REGION_B, small_program, two_regions};
 use sea_orm::DatabaseConnection;
 
-const REGION_A: Scope = Scope {
-    provider_id: 1,
-    sandbox_id: None,
-};
-const REGION_B: Scope = Scope {
-    provider_id: 2,
-    sandbox_id: None,
-};
 const V1_0: VersionNumber = VersionNumber { major: 1, minor: 0 };
 const V2_0: VersionNumber = VersionNumber { major: 2, minor: 0 };
 /// Units: A1 and A2 in region A, B1 in region B.

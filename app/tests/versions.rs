@@ -10,17 +10,8 @@ use app::db_test;
 use app::programs::diff::{Change, Level, Part, Structure, What, diff, is_major};
 use app::programs::store::{self, Bump, Publication, Scope, StoreError, VersionNumber};
 use app::programs::{BlockBody, Media, ProblemKind, Program, Rules, UnlockRule};
-use app::testing::two_regions;
+use app::testing::{REGION_A, REGION_B, two_regions};
 use serde_json::json;
-
-const REGION_A: Scope = Scope {
-    provider_id: 1,
-    sandbox_id: None,
-};
-const REGION_B: Scope = Scope {
-    provider_id: 2,
-    sandbox_id: None,
-};
 
 /// Two modules; the first has a page with a text and an exercise, and a weekly form with a
 /// band; the second opens after feedback.
