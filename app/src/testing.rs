@@ -282,6 +282,15 @@ pub const REGION_B: crate::programs::store::Scope = crate::programs::store::Scop
     sandbox_id: None,
 };
 
+/// Publishing as the next major version, without notes or a named publisher.
+pub fn major_publication() -> crate::programs::store::Publication {
+    crate::programs::store::Publication {
+        bump: crate::programs::store::Bump::Major,
+        release_notes: String::new(),
+        published_by: None,
+    }
+}
+
 /// A small program that may be published: one module, one section, one page with a text.
 pub fn small_program(title: &str) -> crate::programs::Program {
     use crate::programs::{Block, BlockBody, Module, Program, Section, Step, UnlockRule};

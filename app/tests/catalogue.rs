@@ -11,9 +11,9 @@ use app::catalogue::{Catalogue, CatalogueEntry};
 use app::db_test;
 use app::error::AppError;
 use app::programs::Rules;
-use app::programs::store::{self as programs, Bump, Publication};
+use app::programs::store as programs;
 use app::programs::version::VersionNumber;
-use app::testing::{REGION_A, REGION_B, small_program, two_regions};
+use app::testing::{REGION_A, REGION_B, major_publication, small_program, two_regions};
 use sea_orm::DatabaseConnection;
 
 const V1_0: VersionNumber = VersionNumber { major: 1, minor: 0 };
@@ -32,11 +32,7 @@ async fn published(db: &DatabaseConnection, title: &str) -> i64 {
     programs::save(db, REGION_A, id, 0, small_program(title), &rules)
         .await
         .expect("save");
-    let publication = Publication {
-        bump: Bump::Major,
-        release_notes: String::new(),
-        published_by: None,
-    };
+    let publication = major_publication();
     programs::publish(db, REGION_A, id, 1, &publication, &rules)
         .await
         .expect("publish");
@@ -146,11 +142,7 @@ db_test!(
         programs::save(&db, REGION_A, id, programs::NEW_DRAFT, grown, &rules)
             .await
             .expect("save");
-        let publication = Publication {
-            bump: Bump::Major,
-            release_notes: String::new(),
-            published_by: None,
-        };
+        let publication = major_publication();
         assert_eq!(
             programs::publish(&db, REGION_A, id, 0, &publication, &rules)
                 .await

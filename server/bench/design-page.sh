@@ -4,18 +4,9 @@
 # on the server), against /healthz in the same server and run, with wrk on loopback.
 # Usage: design-page.sh <lotsen binary>. Prints requests/s, the ratio and latency percentiles.
 set -euo pipefail
-bin=${1:?path to the lotsen binary}
+source "$(dirname "$0")/serve.sh" "${1:-}"
 duration=${BENCH_SECONDS:-10}
 connections=${BENCH_CONNECTIONS:-16}
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-
-port=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-data=$(mktemp -d)
-RUST_LOG=warn "$bin" serve --addr "127.0.0.1:$port" --database-url "sqlite://$data/bench.db?mode=rwc" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do curl -fs "$base/readyz" >/dev/null && break; sleep 0.1; done
 
 # A demo producer's session, and the demo program's editor.
 cookie=$(curl -fs -o /dev/null -D - -H "Origin: $base" -H "Sec-Fetch-Site: same-origin" \

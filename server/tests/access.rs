@@ -397,11 +397,7 @@ async fn program_arguments(
     ]
     .contains(&function)
     {
-        let publication = store::Publication {
-            bump: store::Bump::Major,
-            release_notes: String::new(),
-            published_by: None,
-        };
+        let publication = app::testing::major_publication();
         store::publish(db, scope, id, 1, &publication, &rules)
             .await
             .expect("publish");
