@@ -81,6 +81,21 @@ pub struct Cli {
     #[arg(long, env = "LOTSEN_MEDIA_HOSTS", value_delimiter = ',', global = true)]
     pub media_hosts: Vec<String>,
 
+    /// Where uploaded images, audio and video are kept (one folder per program). Back it up
+    /// with the database.
+    #[arg(
+        long,
+        env = "LOTSEN_MEDIA_DIR",
+        default_value = "data/media",
+        global = true
+    )]
+    pub media_dir: std::path::PathBuf,
+
+    /// The largest file a producer may upload, in MiB.
+    #[arg(long, env = "LOTSEN_MAX_MEDIA_MB", default_value_t = 100, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=2048))]
+    pub max_media_mb: u64,
+
     /// The address people reach Lotsen at, e.g. `https://lotsen.region.se`. Needed in real
     /// mode: the identity providers send people back to `<this>/login/…/callback`.
     #[arg(long, env = "LOTSEN_PUBLIC_URL", global = true)]

@@ -19,17 +19,22 @@ fn new_nonce() -> Option<String> {
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// The policy for a response with `nonce`, letting forms lead to `form_targets` too.
-pub fn policy(nonce: &str, form_targets: &[String]) -> String {
+/// The policy for a response with `nonce`, letting forms lead to `form_targets` too, and
+/// images, audio and video come from `media_hosts` (and their subdomains) over HTTPS.
+pub fn policy(nonce: &str, form_targets: &[String], media_hosts: &[String]) -> String {
     let mut form_action = String::from("'self'");
     for origin in form_targets {
         form_action.push(' ');
         form_action.push_str(origin);
     }
+    let mut media = String::from("'self'");
+    for host in media_hosts {
+        media.push_str(&format!(" https://{host} https://*.{host}"));
+    }
     format!(
         "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-         frame-ancestors 'none'; base-uri 'none'; form-action {form_action}"
+         style-src 'self'; img-src {media} data:; media-src {media}; connect-src 'self'; \
+         object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action {form_action}"
     )
 }
 
@@ -53,7 +58,9 @@ pub async fn content_security_policy(
     request.extensions_mut().insert(CspNonce(nonce.clone()));
     let targets = state.login.form_targets();
     let mut response = next.run(request).await;
-    if let Ok(value) = HeaderValue::from_str(&policy(&nonce, &targets)) {
+    if let Ok(value) =
+        HeaderValue::from_str(&policy(&nonce, &targets, &state.content_rules.media_hosts))
+    {
         response
             .headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, value);
@@ -68,13 +75,23 @@ mod tests {
 
     #[test]
     fn the_policy_names_the_nonce_and_the_identity_providers() {
-        let p = policy("abc", &["https://idp.example".to_owned()]);
+        let p = policy("abc", &["https://idp.example".to_owned()], &[]);
         assert!(p.contains("script-src 'nonce-abc' 'strict-dynamic'"));
+        assert!(p.contains("img-src 'self' data:; media-src 'self';"));
         assert!(p.ends_with("form-action 'self' https://idp.example"));
         assert!(!p.contains("unsafe-inline"));
         let a = new_nonce().expect("random");
         let b = new_nonce().expect("random");
         assert_eq!(a.len(), 32);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn media_from_the_allowed_hosts_may_load() {
+        let p = policy("abc", &[], &["media.region.se".to_owned()]);
+        assert!(p.contains(
+            "img-src 'self' https://media.region.se https://*.media.region.se data:; \
+             media-src 'self' https://media.region.se https://*.media.region.se;"
+        ));
     }
 }

@@ -8,6 +8,7 @@ pub mod db;
 mod language;
 pub mod limits;
 pub mod oidc;
+mod programs;
 mod routes;
 pub mod setup;
 mod site;
@@ -50,6 +51,16 @@ pub async fn app_state(cli: &cli::Cli) -> Result<AppState, ServeError> {
         .map(|h| h.trim().to_ascii_lowercase())
         .filter(|h| !h.is_empty())
         .collect();
+    state.media = app::programs::media::MediaStore {
+        max_file_bytes: cli.max_media_mb << 20,
+        ..app::programs::media::MediaStore::new(&cli.media_dir)
+    };
+    std::fs::create_dir_all(&cli.media_dir).map_err(|err| {
+        ServeError::Config(format!(
+            "the media directory {} cannot be made: {err}",
+            cli.media_dir.display()
+        ))
+    })?;
     // Real mode when an identity provider is configured, demo mode otherwise; never both.
     state.demo = if state.login.is_configured() {
         tracing::info!(
@@ -124,6 +135,20 @@ async fn housekeeping(state: AppState) {
         }
         if let Err(err) = app::login::attempt::delete_expired(&state.db, now).await {
             tracing::error!(error = %err, "deleting expired login attempts failed");
+        }
+        // The files of programs that are gone (an expired sandbox's).
+        match app::programs::media::existing_programs(&state.db).await {
+            Ok(ids) => {
+                let newest = ids.last().copied().unwrap_or(0);
+                let removed = state
+                    .media
+                    .sweep(|id| id > newest || ids.contains(&id))
+                    .await;
+                if removed > 0 {
+                    tracing::info!(folders = removed, "media of deleted programs removed");
+                }
+            }
+            Err(err) => tracing::error!(error = %err, "listing programs for media cleanup failed"),
         }
     }
 }

@@ -20,6 +20,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 use sea_orm::DatabaseConnection;
+use tower::ServiceExt;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -35,6 +36,8 @@ pub struct AppState {
     pub login: Login,
     /// Limits and allow-lists for program content.
     pub content_rules: app::programs::Rules,
+    /// Where uploaded media is kept.
+    pub media: app::programs::media::MediaStore,
 }
 
 impl AppState {
@@ -48,15 +51,18 @@ impl AppState {
             limits: Limits::new(LimitConfig::default()),
             login: Login::default(),
             content_rules: app::programs::Rules::default(),
+            // The server sets its own (`--media-dir`); this one serves tests and embedders.
+            media: app::programs::media::MediaStore::new(std::env::temp_dir().join("lotsen-media")),
         }
     }
 
     /// What every server function and every render gets as Leptos context.
-    fn context(&self) -> impl Fn() + Clone + Send + Sync + 'static + use<> {
+    pub(crate) fn context(&self) -> impl Fn() + Clone + Send + Sync + 'static + use<> {
         let db = self.db.clone();
         let demo = app::server::DemoMode(self.demo.is_some());
         let login = self.login.methods();
         let content_rules = self.content_rules.clone();
+        let media = self.media.clone();
         move || {
             // The hydration script carries this response's CSP nonce.
             if let Some(nonce) = use_context::<http::request::Parts>()
@@ -68,12 +74,19 @@ impl AppState {
             provide_context(demo);
             provide_context(login);
             provide_context(content_rules.clone());
+            provide_context(media.clone());
         }
     }
 }
 
 /// The most a request body may carry.
 pub const MAX_REQUEST_BYTES: usize = app::programs::store::MAX_CONTENT_BYTES + (1 << 20);
+
+/// The most an upload may carry: a program package, or one media file, and the form around it.
+pub fn max_upload_bytes(state: &AppState) -> usize {
+    let package = app::programs::package::Limits::default().max_package_bytes;
+    (package.max(state.media.max_file_bytes) + (1 << 20)) as usize
+}
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -92,11 +105,24 @@ pub fn router(state: AppState) -> Router {
             "/mottagning/patient/{id}/nodatkomst",
             post(emergency_access),
         )
+        .route(
+            "/media/{program_id}/{*path}",
+            get(crate::programs::serve_media),
+        )
+        .route("/program/importera", post(crate::programs::import_package))
+        .route(
+            "/program/{id}/paket/{version}",
+            get(crate::programs::export_package),
+        )
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .leptos_routes_with_context(&state, routes, state.context(), move || {
             shell(options.clone())
         })
         .fallback(fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            max_upload_bytes(&state),
+            body_limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.limits.clone(),
             rate_limit,
@@ -110,16 +136,36 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::csp::content_security_policy,
         ))
-        // The largest request is a program draft (at most 8 MiB of JSON); anything larger is
-        // refused before it is read.
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            MAX_REQUEST_BYTES,
-        ))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::REFERRER_POLICY, "same-origin"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Where files are uploaded: these may carry up to [`max_upload_bytes`].
+const UPLOAD_PATHS: [&str; 2] = ["/api/upload_media", "/program/importera"];
+
+/// Uploads may be large; everything else is held to the largest program draft (8 MiB of
+/// JSON). A body larger than its limit is refused (413) before it is read.
+async fn body_limit(
+    State(max_upload): State<usize>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = if UPLOAD_PATHS.contains(&request.uri().path()) {
+        max_upload
+    } else {
+        MAX_REQUEST_BYTES
+    };
+    let limited = tower::ServiceBuilder::new()
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+        .map_request(|request: Request<_>| request.map(Body::new))
+        .service(next);
+    match limited.oneshot(request).await {
+        Ok(response) => response.map(Body::new),
+        Err(never) => match never {},
+    }
 }
 
 /// Alive: the process answers.

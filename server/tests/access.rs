@@ -40,6 +40,8 @@ async fn send(router: &Router, request: Request<Body>) -> Answer {
     }
 }
 
+const MULTIPART_BOUNDARY: &str = "lotsen-matrix-boundary";
+
 /// A POST as a browser sends it from one of our pages: same-origin, with the session cookie.
 fn post(path: &str, body: String, token: Option<&str>) -> Request<Body> {
     let mut request = Request::post(path)
@@ -49,9 +51,11 @@ fn post(path: &str, body: String, token: Option<&str>) -> Request<Body> {
         .header(
             header::CONTENT_TYPE,
             if body.starts_with('{') {
-                "application/json"
+                "application/json".to_owned()
+            } else if body.starts_with(&format!("--{MULTIPART_BOUNDARY}")) {
+                format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}")
             } else {
-                "application/x-www-form-urlencoded"
+                "application/x-www-form-urlencoded".to_owned()
             },
         );
     if let Some(token) = token {
@@ -248,6 +252,16 @@ const MATRIX: &[(&str, Object, [u16; 9])] = &[
         [U, D, D, D, D, D, D, N, D],
     ),
     (
+        "upload_media",
+        Object::SameUnit,
+        [U, D, D, D, D, D, D, A, D],
+    ),
+    (
+        "upload_media",
+        Object::OtherRegion,
+        [U, D, D, D, D, D, D, N, D],
+    ),
+    (
         "review_program",
         Object::SameUnit,
         [U, D, D, D, D, D, D, A, A],
@@ -347,11 +361,12 @@ async fn program_arguments(
     object: Object,
 ) -> Option<String> {
     use app::programs::{Rules, store};
-    const PROGRAM_FUNCTIONS: [&str; 12] = [
+    const PROGRAM_FUNCTIONS: [&str; 13] = [
         "my_programs",
         "create_program",
         "program_draft",
         "save_program_draft",
+        "upload_media",
         "review_program",
         "publish_program",
         "program_partners",
@@ -423,6 +438,13 @@ async fn program_arguments(
         "publish_program" => {
             format!("program_id={id}&revision=1&bump=major&release_notes=F%C3%B6rsta")
         }
+        // A GIF is plain ASCII at its start: the whole form fits in a string.
+        "upload_media" => format!(
+            "--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name=\"program_id\"\r\n\r\n{id}\r\n\
+             --{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nimage\r\n\
+             --{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.gif\"\r\n\
+             Content-Type: image/gif\r\n\r\nGIF89a\x01\x00\x01\x00\r\n--{MULTIPART_BOUNDARY}--\r\n"
+        ),
         _ => format!("program_id={id}"),
     })
 }

@@ -22,7 +22,7 @@ pub enum Requirement {
 }
 
 /// Those who work on programs: producers write them, publishers review and publish them.
-const PROGRAM_STAFF: &[Role] = &[Role::Producer, Role::Publisher];
+pub const PROGRAM_STAFF: &[Role] = &[Role::Producer, Role::Publisher];
 
 pub const POLICY: &[(&str, Requirement)] = &[
     ("service_overview", Requirement::Public),
@@ -58,6 +58,7 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("create_program", Requirement::Role(Role::Producer)),
     ("program_draft", Requirement::Role(Role::Producer)),
     ("save_program_draft", Requirement::Role(Role::Producer)),
+    ("upload_media", Requirement::Role(Role::Producer)),
     ("review_program", Requirement::AnyRole(PROGRAM_STAFF)),
     ("publish_program", Requirement::Role(Role::Publisher)),
     ("program_partners", Requirement::Role(Role::Publisher)),

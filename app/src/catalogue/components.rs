@@ -194,11 +194,14 @@ pub fn PublisherControls(program_id: i64, versions: Vec<super::VersionState>) ->
                         {versions.into_iter().map(|v| {
                             let number = v.number.to_string();
                             let label = format!("{} {number}", t_string!(i18n, catalogue.unpublish));
+                            let download = format!("/program/{program_id}/paket/{number}");
+                            let download_label = format!("{} {number}", t_string!(i18n, catalogue.download_package));
                             view! {
                                 <li class="row">
                                     <span>{number.clone()} " "
                                         {if v.published { t_string!(i18n, catalogue.state_published) } else { t_string!(i18n, catalogue.state_unpublished) }}
                                     </span>
+                                    <a href=download download="">{download_label}</a>
                                     {v.published.then(|| view! {
                                         <form method="post" action="/api/unpublish_version">
                                             <input type="hidden" name="program_id" value=program_id />

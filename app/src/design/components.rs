@@ -84,8 +84,32 @@ fn ProgramList(home: DesignHome) -> impl IntoView {
                 <input id="new-title" name="title" required=true maxlength="200" />
                 <button type="submit">{t!(i18n, design.create)}</button>
             </form>
+            <form method="post" action="/program/importera" enctype="multipart/form-data" class="card">
+                <h2>{t!(i18n, design.import_title)}</h2>
+                <p>{t!(i18n, design.import_lead)}</p>
+                <ImportRefusal />
+                <label for="package-file">{t!(i18n, design.package_file)}</label>
+                <input id="package-file" type="file" name="package" accept=".zip,application/zip" required=true />
+                <button type="submit">{t!(i18n, design.import)}</button>
+            </form>
         })}
     }
+}
+
+/// What was wrong with a package just refused (the server renders the list with it).
+#[component]
+fn ImportRefusal() -> impl IntoView {
+    let i18n = use_i18n();
+    use_context::<super::ImportProblems>().map(|refused| view! {
+        <div class="error" role="alert">
+            <p>{t!(i18n, design.import_refused)}</p>
+            <ul>
+                {refused.0.into_iter().map(|(path, reason)| view! {
+                    <li>{(!path.is_empty()).then(|| view! { <code>{path}</code> " " })}{reason}</li>
+                }).collect_view()}
+            </ul>
+        </div>
+    })
 }
 
 #[component]

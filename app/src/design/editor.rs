@@ -5,7 +5,8 @@
 //! Text edits change the document without re-rendering the forms (so the cursor stays where
 //! it is); adding, removing and moving things re-renders the outline and the page.
 
-use super::{Saved, save_program_draft};
+use super::{Saved, save_program_draft, upload_media};
+use crate::error::AppError;
 use crate::i18n::*;
 use crate::instruments::LIBRARY;
 use crate::programs::render::PageView;
@@ -227,6 +228,7 @@ struct Doc {
     status: RwSignal<Status>,
     dragging: RwSignal<Option<At>>,
     locale: Locale,
+    program_id: i64,
 }
 
 impl Doc {
@@ -272,7 +274,9 @@ pub fn ProgramEditor(draft: Draft, english: bool, media_hosts: Vec<String>) -> i
         status: RwSignal::new(Status::Saved),
         dragging: RwSignal::new(None),
         locale,
+        program_id,
     };
+    let media_base = crate::programs::media::url_base(program_id);
     let rules = Rules {
         media_hosts,
         ..Rules::default()
@@ -360,7 +364,7 @@ pub fn ProgramEditor(draft: Draft, english: bool, media_hosts: Vec<String>) -> i
                         doc.program.with(|p| {
                             let (m, s, g) = find_page(p, &key)?;
                             let step = p.modules[m].sections[s].steps[g].clone();
-                            Some(view! { <PageView step questionnaires=p.questionnaires.clone() locale id_prefix="preview-" /> })
+                            Some(view! { <PageView step questionnaires=p.questionnaires.clone() locale media_base=media_base.clone() id_prefix="preview-" /> })
                         })
                     }}
                 </section>
@@ -665,7 +669,93 @@ fn text_field(
 fn media_url(media: &Media) -> String {
     match media {
         Media::External { url } => url.clone(),
-        Media::File { path, .. } => path.clone(),
+        Media::File { .. } => String::new(),
+    }
+}
+
+fn set_block_media(body: &mut BlockBody, new: Media) {
+    if let BlockBody::Image { media, .. }
+    | BlockBody::Audio { media, .. }
+    | BlockBody::Video { media, .. } = body
+    {
+        *media = new;
+    }
+}
+
+/// The block's uploaded file (if it has one), and a file input to upload another: the
+/// server decides its type from its content, and the block then shows it.
+fn upload_field(
+    doc: Doc,
+    at: (usize, usize, usize, usize),
+    kind: &'static str,
+    media: &Media,
+) -> impl IntoView {
+    let locale = doc.locale;
+    let program_id = doc.program_id;
+    let id = format!("upload-{}-{}-{}-{}", at.0, at.1, at.2, at.3);
+    let message = RwSignal::new(None::<String>);
+    let current = match media {
+        Media::File { path, bytes, .. } => Some(format!(
+            "{}: {path} ({} kB)",
+            td_string!(locale, design.uploaded_file),
+            bytes.div_ceil(1024)
+        )),
+        Media::External { .. } => None,
+    };
+    let on_change = move |ev: leptos::ev::Event| {
+        use leptos::wasm_bindgen::JsCast;
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|list| list.get(0)) else {
+            return;
+        };
+        let Ok(form) = web_sys::FormData::new() else {
+            return;
+        };
+        // The server reads the fields in this order: the program and kind before the file.
+        let _ = form.append_with_str("program_id", &program_id.to_string());
+        let _ = form.append_with_str("kind", kind);
+        let _ = form.append_with_blob_and_filename("file", &file, &file.name());
+        message.set(Some(td_string!(locale, design.uploading).to_owned()));
+        leptos::task::spawn_local(async move {
+            match upload_media(form.into()).await {
+                Ok(media) => doc.restructure(|p| {
+                    if let Some(block) = block_mut(p, at) {
+                        set_block_media(&mut block.body, media);
+                    }
+                }),
+                Err(error) => {
+                    let why = match &error {
+                        AppError::Invalid { reason, .. } => match reason.as_str() {
+                            "too_large" => td_string!(locale, design.upload_too_large),
+                            "type" => td_string!(locale, design.upload_type),
+                            "mismatch" => td_string!(locale, design.upload_mismatch),
+                            "empty" => td_string!(locale, design.upload_empty),
+                            "too_many" => td_string!(locale, design.upload_too_many),
+                            _ => td_string!(locale, design.upload_other),
+                        },
+                        _ => td_string!(locale, design.upload_other),
+                    };
+                    message.set(Some(format!(
+                        "{} {why}",
+                        td_string!(locale, design.upload_failed)
+                    )));
+                }
+            }
+        });
+    };
+    view! {
+        {current.map(|text| view! { <p class="uploaded">{text}</p> })}
+        <div class="field">
+            <label for=id.clone()>{td_string!(locale, design.upload)}</label>
+            <input type="file" id=id accept=crate::programs::media::allowed_types(kind).join(",")
+                on:change=on_change />
+            <p class="upload-status" role="status" aria-live="polite">{move || message.get()}</p>
+        </div>
     }
 }
 
@@ -680,6 +770,10 @@ fn block_form(
     questionnaires: &[QuestionnaireDef],
 ) -> AnyView {
     let locale = doc.locale;
+    let body_kind = match &body {
+        BlockBody::Video { .. } => "video",
+        _ => "audio",
+    };
     match body {
         BlockBody::Text { markdown } => text_field(doc, at, td_string!(locale, design.text), markdown, true, |b, v| {
             if let BlockBody::Text { markdown } = b {
@@ -713,6 +807,7 @@ fn block_form(
         }
         .into_any(),
         BlockBody::Image { media, alt, caption } => view! {
+            {upload_field(doc, at, "image", &media)}
             {text_field(doc, at, td_string!(locale, design.address), media_url(&media), false, |b, v| {
                 if let BlockBody::Image { media, .. } = b { set_media(media, v); }
             })}
@@ -725,6 +820,7 @@ fn block_form(
         }
         .into_any(),
         BlockBody::Audio { media, transcript } | BlockBody::Video { media, transcript } => view! {
+            {upload_field(doc, at, if matches!(body_kind, "video") { "video" } else { "audio" }, &media)}
             {text_field(doc, at, td_string!(locale, design.address), media_url(&media), false, |b, v| {
                 if let BlockBody::Audio { media, .. } | BlockBody::Video { media, .. } = b { set_media(media, v); }
             })}
@@ -906,6 +1002,7 @@ pub fn problem_text(kind: &ProblemKind, locale: Locale) -> String {
         ProblemKind::MediaNotAllowed => td_string!(locale, design.problem.media_not_allowed),
         ProblemKind::MediaType { .. } => td_string!(locale, design.problem.media_type),
         ProblemKind::MediaPath => td_string!(locale, design.problem.media_path),
+        ProblemKind::MediaMissing => td_string!(locale, design.problem.media_missing),
         ProblemKind::NoFields => td_string!(locale, design.problem.no_fields),
         ProblemKind::UnknownQuestionnaire { .. } => {
             td_string!(locale, design.problem.unknown_questionnaire)

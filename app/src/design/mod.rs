@@ -57,6 +57,11 @@ pub enum Saved {
     },
 }
 
+/// A refused package import's problems, `(path, reason)`: the server renders the program list
+/// with them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportProblems(pub Vec<(String, String)>);
+
 /// What a publisher sees before publishing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
@@ -159,8 +164,26 @@ pub async fn publish_program(
         .map_err(crate::auth::gate::refuse)
 }
 
+/// Uploads an image, a sound or a film to a program: the form's fields are `program_id`,
+/// `kind` (`image`, `audio` or `video`) and `file`. Refusals name the field `file` and why:
+/// `empty`, `too_large`, `type` (not a file such blocks may show), `mismatch` (the file is not
+/// what it claims to be) or `too_many` (a demo program's limit).
+#[server(endpoint = "upload_media", input = leptos::server_fn::codec::MultipartFormData)]
+pub async fn upload_media(
+    data: leptos::server_fn::codec::MultipartData,
+) -> Result<crate::programs::Media, AppError> {
+    let principal = crate::auth::gate::enter("upload_media")?;
+    let db = crate::server::db()?;
+    let form = data.into_inner().ok_or(AppError::Request)?;
+    ssr::upload(&db, &principal, form)
+        .await
+        .map_err(crate::auth::gate::refuse)
+}
+
 mod components;
 mod editor;
+#[cfg(feature = "ssr")]
+pub mod packages;
 
 pub use components::{DesignPage, ProgramsPage, ReviewPage};
 pub use editor::problem_text;
@@ -171,8 +194,9 @@ mod ssr {
     use crate::auth::Principal;
     use crate::db::entities::{program, program_version};
     use crate::error::AppError;
+    use crate::programs::media::MediaStore;
     use crate::programs::store::{self, Bump, Scope, StoreError};
-    use crate::programs::{Program, Rules, diff};
+    use crate::programs::{Media, Program, Rules, diff};
     use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
     pub use crate::programs::store::scope;
@@ -180,6 +204,114 @@ mod ssr {
     /// Limits and allow-lists, as the server was configured.
     pub fn rules() -> Rules {
         leptos::prelude::use_context::<Rules>().unwrap_or_default()
+    }
+
+    /// Where uploaded media goes, as the server was configured.
+    pub fn media() -> Result<MediaStore, AppError> {
+        leptos::prelude::use_context::<MediaStore>().ok_or_else(|| {
+            tracing::error!("no media directory configured");
+            AppError::Unavailable
+        })
+    }
+
+    fn refused_file(reason: &str) -> AppError {
+        AppError::Invalid {
+            field: "file".to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    pub async fn upload(
+        db: &DatabaseConnection,
+        principal: &Principal,
+        mut form: multer::Multipart<'static>,
+    ) -> Result<Media, AppError> {
+        let scope = scope(principal)?;
+        let store = media()?;
+        let demo = scope.sandbox_id.is_some();
+        let limit = if demo {
+            store.max_demo_file_bytes
+        } else {
+            store.max_file_bytes
+        };
+        let (mut program_id, mut kind, mut file) = (None, None, None);
+        while let Some(mut field) = form
+            .next_field()
+            .await
+            .map_err(|_| refused_file("unreadable"))?
+        {
+            match field.name() {
+                Some("program_id") => {
+                    let text = field.text().await.map_err(|_| refused_file("unreadable"))?;
+                    program_id = text.trim().parse::<i64>().ok();
+                }
+                Some("kind") => {
+                    kind = Some(field.text().await.map_err(|_| refused_file("unreadable"))?);
+                }
+                Some("file") => {
+                    let claimed = field.content_type().map(|m| m.essence_str().to_owned());
+                    let mut bytes = Vec::new();
+                    while let Some(chunk) = field
+                        .chunk()
+                        .await
+                        .map_err(|_| refused_file("unreadable"))?
+                    {
+                        if (bytes.len() + chunk.len()) as u64 > limit {
+                            return Err(refused_file("too_large"));
+                        }
+                        bytes.extend_from_slice(&chunk);
+                    }
+                    file = Some((claimed, bytes));
+                }
+                _ => {}
+            }
+        }
+        let program_id = program_id.ok_or_else(|| AppError::Invalid {
+            field: "program_id".to_owned(),
+            reason: "missing".to_owned(),
+        })?;
+        store::owned(db, scope, program_id)
+            .await
+            .map_err(unexpected)?;
+        let kind = kind.unwrap_or_default();
+        let allowed = crate::programs::media::allowed_types(&kind);
+        if allowed.is_empty() {
+            return Err(AppError::Invalid {
+                field: "kind".to_owned(),
+                reason: "unknown".to_owned(),
+            });
+        }
+        let (claimed, bytes) = file.ok_or_else(|| refused_file("empty"))?;
+        if bytes.is_empty() {
+            return Err(refused_file("empty"));
+        }
+        // The file's first bytes decide its type; a claim to be something else is refused.
+        let Some(mime) = allowed
+            .iter()
+            .find(|m| crate::programs::media::is_really(m, &bytes))
+        else {
+            return Err(refused_file("type"));
+        };
+        let claimed = claimed.map(|c| {
+            if c == "image/jpg" {
+                "image/jpeg".to_owned()
+            } else {
+                c
+            }
+        });
+        if let Some(claimed) = claimed
+            && claimed != "application/octet-stream"
+            && claimed != *mime
+        {
+            return Err(refused_file("mismatch"));
+        }
+        if demo && store.count(program_id).await >= store.max_demo_files {
+            return Err(refused_file("too_many"));
+        }
+        store.store(program_id, mime, &bytes).await.map_err(|err| {
+            tracing::error!(error = %err, "writing an uploaded file failed");
+            AppError::Unavailable
+        })
     }
 
     fn refused_title(problems: Vec<crate::programs::Problem>) -> AppError {
@@ -196,7 +328,7 @@ mod ssr {
         }
     }
 
-    fn unexpected(err: StoreError) -> AppError {
+    pub(super) fn unexpected(err: StoreError) -> AppError {
         match err {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Db(err) => err.into(),
@@ -288,6 +420,16 @@ mod ssr {
         revision: i32,
         program: Program,
     ) -> Result<Saved, AppError> {
+        // Uploaded files must be this program's own, as uploaded.
+        if !crate::programs::media::files(&program).is_empty() {
+            store::owned(db, scope, program_id)
+                .await
+                .map_err(unexpected)?;
+            let missing = media()?.check(program_id, &program).await;
+            if !missing.is_empty() {
+                return Ok(Saved::Refused(missing));
+            }
+        }
         match store::save(db, scope, program_id, revision, program, &rules()).await {
             Ok(d) => Ok(Saved::Saved(d)),
             Err(StoreError::Conflict { .. }) => Ok(Saved::Conflict),

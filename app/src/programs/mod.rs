@@ -5,6 +5,7 @@
 mod content;
 pub mod diff;
 pub mod markdown;
+pub mod media;
 #[cfg(feature = "package")]
 pub mod package;
 pub mod render;

@@ -7,7 +7,7 @@
 //! claims, the type it claims) are checked, and every problem is reported with its path.
 //! Nothing is created unless there are none.
 
-use super::content::{BlockBody, Media, Program};
+use super::content::Program;
 use super::validate::{Rules, validate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -70,28 +70,7 @@ fn problem(path: &str, reason: impl Into<String>) -> ImportProblem {
     }
 }
 
-/// The media files a program uses, by path.
-fn media_files(program: &Program) -> Vec<(&str, &str, u64)> {
-    let mut files = Vec::new();
-    for module in &program.modules {
-        for section in &module.sections {
-            for step in &section.steps {
-                for block in &step.blocks {
-                    let media = match &block.body {
-                        BlockBody::Image { media, .. }
-                        | BlockBody::Audio { media, .. }
-                        | BlockBody::Video { media, .. } => media,
-                        _ => continue,
-                    };
-                    if let Media::File { path, mime, bytes } = media {
-                        files.push((path.as_str(), mime.as_str(), *bytes));
-                    }
-                }
-            }
-        }
-    }
-    files
-}
+use super::media::{files as media_files, is_really};
 
 /// Writes a package. Every media file the program uses must be in `media`.
 pub fn export(program: &Program, media: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>, String> {
@@ -136,24 +115,6 @@ fn safe_name(name: &str) -> bool {
             .trim_end_matches('/')
             .split('/')
             .all(|part| !part.is_empty() && part != "." && part != "..")
-}
-
-/// Whether `bytes` start the way files of `mime` do.
-fn is_really(mime: &str, bytes: &[u8]) -> bool {
-    let at = |offset: usize, magic: &[u8]| bytes.get(offset..offset + magic.len()) == Some(magic);
-    match mime {
-        "image/png" => at(0, b"\x89PNG\r\n\x1a\n"),
-        "image/jpeg" => at(0, b"\xff\xd8\xff"),
-        "image/gif" => at(0, b"GIF87a") || at(0, b"GIF89a"),
-        "image/webp" => at(0, b"RIFF") && at(8, b"WEBP"),
-        "audio/mpeg" => {
-            at(0, b"ID3") || (bytes.len() > 1 && bytes[0] == 0xff && bytes[1] & 0xe0 == 0xe0)
-        }
-        "audio/mp4" | "video/mp4" => at(4, b"ftyp"),
-        "audio/ogg" => at(0, b"OggS"),
-        "audio/webm" | "video/webm" => at(0, b"\x1a\x45\xdf\xa3"),
-        _ => false,
-    }
 }
 
 /// Reads and checks a package. On any problem, all of them are returned and nothing is kept.

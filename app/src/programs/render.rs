@@ -9,12 +9,9 @@ use crate::i18n::*;
 use crate::instruments::{Answer, AnswerError, Instrument, ItemKind, score};
 use leptos::prelude::*;
 
-/// Where uploaded media is served from.
-pub const MEDIA_PATH: &str = "/media/";
-
-fn media_src(media: &Media) -> String {
+fn media_src(media: &Media, base: &str) -> String {
     match media {
-        Media::File { path, .. } => format!("{MEDIA_PATH}{path}"),
+        Media::File { path, .. } => format!("{base}{path}"),
         Media::External { url } => url.clone(),
     }
 }
@@ -26,6 +23,9 @@ pub fn PageView(
     /// The program's questionnaires, for the questionnaire blocks.
     questionnaires: Vec<QuestionnaireDef>,
     locale: Locale,
+    /// Where the program's uploaded files are served (`media::url_base`).
+    #[prop(into)]
+    media_base: String,
     /// Distinguishes form controls when several pages are on one screen.
     #[prop(optional, into)]
     id_prefix: String,
@@ -35,7 +35,7 @@ pub fn PageView(
         .into_iter()
         .map(|block| {
             let id = format!("{id_prefix}{}-{}", step.key, block.key);
-            view! { <BlockView block questionnaires=questionnaires.clone() locale id /> }
+            view! { <BlockView block questionnaires=questionnaires.clone() locale media_base=media_base.clone() id /> }
         })
         .collect_view();
     view! {
@@ -51,6 +51,7 @@ pub fn BlockView(
     block: Block,
     questionnaires: Vec<QuestionnaireDef>,
     locale: Locale,
+    #[prop(into)] media_base: String,
     /// Unique on the screen: form controls are named after it.
     id: String,
 ) -> impl IntoView {
@@ -84,21 +85,21 @@ pub fn BlockView(
             caption,
         } => view! {
             <figure class="block image">
-                <img src=media_src(&media) alt=alt loading="lazy" />
+                <img src=media_src(&media, &media_base) alt=alt loading="lazy" />
                 {caption.map(|c| view! { <figcaption>{c}</figcaption> })}
             </figure>
         }
         .into_any(),
         BlockBody::Audio { media, transcript } => view! {
             <figure class="block audio">
-                <audio controls=true preload="none" src=media_src(&media)></audio>
+                <audio controls=true preload="none" src=media_src(&media, &media_base)></audio>
                 <Transcript text=transcript locale />
             </figure>
         }
         .into_any(),
         BlockBody::Video { media, transcript } => view! {
             <figure class="block video">
-                <video controls=true preload="none" src=media_src(&media)></video>
+                <video controls=true preload="none" src=media_src(&media, &media_base)></video>
                 <Transcript text=transcript locale />
             </figure>
         }

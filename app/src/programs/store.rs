@@ -163,8 +163,19 @@ pub async fn create(
         title: title.trim().to_owned(),
         ..Program::empty()
     };
+    create_from(db, scope, created_by, program, rules).await
+}
+
+/// A new program whose draft is `program` (an imported package's, say).
+pub async fn create_from(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    scope: Scope,
+    created_by: Option<i64>,
+    program: Program,
+    rules: &Rules,
+) -> Result<Draft, StoreError> {
     let problems = refused_in_draft(&program, rules)?;
-    if program.title.is_empty() {
+    if program.title.trim().is_empty() {
         return Err(StoreError::Refused(
             problems.into_iter().filter(|p| p.path == "title").collect(),
         ));
@@ -191,6 +202,31 @@ pub async fn create(
         based_on: None,
         problems,
     })
+}
+
+/// Deletes a program that was never published (an import whose files could not be written).
+pub async fn discard(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    program_id: i64,
+) -> Result<(), StoreError> {
+    find_program(db, scope, program_id).await?;
+    program_version::Entity::delete_many()
+        .filter(program_version::Column::ProgramId.eq(program_id))
+        .filter(program_version::Column::Status.eq(DRAFT))
+        .exec(db)
+        .await?;
+    program::Entity::delete_by_id(program_id).exec(db).await?;
+    Ok(())
+}
+
+/// Whether the program exists and belongs to the scope.
+pub async fn owned(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    program_id: i64,
+) -> Result<(), StoreError> {
+    find_program(db, scope, program_id).await.map(|_| ())
 }
 
 /// Drafts are numbered 0.0 until published; the unique version number per program makes a

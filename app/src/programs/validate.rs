@@ -59,6 +59,9 @@ pub enum ProblemKind {
         mime: String,
     },
     MediaPath,
+    /// An uploaded file the program names is not among the program's files (or is not the
+    /// size or type it says).
+    MediaMissing,
     NoFields,
     UnknownQuestionnaire {
         key: String,
@@ -94,6 +97,7 @@ impl ProblemKind {
                 | Self::MediaNotAllowed
                 | Self::MediaType { .. }
                 | Self::MediaPath
+                | Self::MediaMissing
                 | Self::UnknownScale { .. }
                 | Self::BrokenCondition
                 | Self::ConditionBeforeAnswer { .. }
@@ -175,12 +179,7 @@ impl Check<'_> {
             Media::File {
                 path: file, mime, ..
             } => {
-                let safe = !file.is_empty()
-                    && !file.starts_with('/')
-                    && !file.contains('\\')
-                    && file
-                        .split('/')
-                        .all(|part| !part.is_empty() && part != ".." && part != ".");
+                let safe = super::media::safe_path(file);
                 if !safe {
                     self.error(path, ProblemKind::MediaPath);
                 }
@@ -243,13 +242,7 @@ fn looks_like_html(text: &str) -> bool {
 }
 
 fn allowed_mime(kind: &str, mime: &str) -> bool {
-    let allowed: &[&str] = match kind {
-        "image" => &["image/png", "image/jpeg", "image/webp", "image/gif"],
-        "audio" => &["audio/mpeg", "audio/mp4", "audio/ogg", "audio/webm"],
-        "video" => &["video/mp4", "video/webm"],
-        _ => &[],
-    };
-    allowed.contains(&mime)
+    super::media::allowed_types(kind).contains(&mime)
 }
 
 pub(crate) fn safe_link(url: &str) -> bool {
