@@ -65,6 +65,7 @@ fn program(image_bytes: u64) -> Program {
             key: "gad7".to_owned(),
             title: "GAD-7".to_owned(),
             scale: Some("gad7".to_owned()),
+            item_texts: Vec::new(),
             instrument: None,
         }],
     }

@@ -2,7 +2,7 @@
 
 #![allow(clippy::expect_used)]
 
-use app::instruments::{AlertRule, Band, Instrument, Item, Priority};
+use app::instruments::{AlertRule, Band, Instrument, Item, ItemKind, Priority};
 use app::programs::{
     Block, BlockBody, Field, FieldKind, Media, Module, Problem, ProblemKind, Program,
     QuestionnaireDef, Rules, Section, ShowIf, ShowOp, Step, Tone, UnlockRule, validate,
@@ -124,6 +124,7 @@ fn program() -> Program {
             key: "gad7".to_owned(),
             title: "GAD-7".to_owned(),
             scale: Some("gad7".to_owned()),
+            item_texts: Vec::new(),
             instrument: None,
         }],
     }
@@ -246,10 +247,20 @@ fn own_form(alerts: Vec<AlertRule>, bands: Vec<Band>) -> Program {
         key: "vecka".to_owned(),
         title: "Veckoregistrering".to_owned(),
         scale: None,
+        item_texts: Vec::new(),
         instrument: Some(Instrument {
             code: "vecka".to_owned(),
             name: "Veckoregistrering".to_owned(),
-            items: vec![Item::scale("somn", 0..=3), Item::scale("oro", 0..=3)],
+            items: vec![
+                Item {
+                    text: Some("Hur har du sovit?".to_owned()),
+                    ..Item::scale("somn", 0..=3)
+                },
+                Item {
+                    text: Some("Hur orolig har du varit?".to_owned()),
+                    ..Item::scale("oro", 0..=3)
+                },
+            ],
             skips: vec![],
             subscales: vec![],
             bands,
@@ -298,6 +309,85 @@ fn alerts_on_totals_need_bands_and_bands_cover_the_range() {
             vec![band("lag", 0, 2), band("hog", 4, 6)]
         )),
         ("questionnaires[1]".to_owned(), ProblemKind::BandsWithGaps)
+    );
+}
+
+#[test]
+fn a_form_of_the_programs_own_is_worded_answerable_and_its_rules_name_its_items() {
+    fn form(p: &mut Program) -> &mut Instrument {
+        p.questionnaires[1].instrument.as_mut().expect("own form")
+    }
+    let band = |code: &str, from, to| Band {
+        code: code.to_owned(),
+        from,
+        to,
+    };
+    let fine = own_form(vec![], vec![band("lag", 0, 6)]);
+    assert_eq!(problems(&fine), vec![]);
+    let at = |n: usize| format!("questionnaires[1].items[{n}]");
+
+    let mut p = fine.clone();
+    form(&mut p).items[0].text = None;
+    assert_eq!(only(&p), (at(0), ProblemKind::MissingTitle));
+
+    let mut p = fine.clone();
+    form(&mut p).items[1].code = "somn".to_owned();
+    assert_eq!(
+        only(&p),
+        (
+            at(1),
+            ProblemKind::DuplicateKey {
+                key: "somn".to_owned()
+            }
+        )
+    );
+
+    let mut p = fine.clone();
+    form(&mut p).items[1].kind = ItemKind::Number { min: 5, max: 1 };
+    form(&mut p).items[1].scored = false;
+    form(&mut p).bands = vec![band("lag", 0, 3)];
+    assert_eq!(only(&p), (at(1), ProblemKind::BadItem));
+
+    let mut p = fine.clone();
+    form(&mut p).alerts.push(AlertRule::ItemAtLeast {
+        code: "x".to_owned(),
+        item: 2,
+        value: 1,
+        priority: Priority::Urgent,
+    });
+    assert_eq!(
+        only(&p),
+        ("questionnaires[1]".to_owned(), ProblemKind::BrokenCondition)
+    );
+    assert!(ProblemKind::BrokenCondition.refused_in_draft());
+    assert!(!ProblemKind::BadItem.refused_in_draft());
+}
+
+#[test]
+fn a_library_scales_wording_is_the_care_providers_and_is_shown() {
+    let mut p = program();
+    p.questionnaires[0].item_texts = vec!["Känt dig nervös?".to_owned(), String::new()];
+    assert_eq!(problems(&p), vec![]);
+    let worded = p.questionnaires[0].worded().expect("gad7");
+    assert_eq!(worded.items[0].text.as_deref(), Some("Känt dig nervös?"));
+    assert_eq!(worded.items[1].text, None);
+    // Scoring is the library's, whatever the wording.
+    assert_eq!(
+        worded.bands,
+        p.questionnaires[0].instrument().expect("gad7").bands
+    );
+    p.questionnaires[0].item_texts = vec!["x".repeat(201)];
+    assert_eq!(
+        only(&p),
+        (
+            "questionnaires[0].item_texts[0]".to_owned(),
+            ProblemKind::TooLong { max: 200 }
+        )
+    );
+    p.questionnaires[0].item_texts = vec![String::new(); 8];
+    assert_eq!(
+        only(&p),
+        ("questionnaires[0]".to_owned(), ProblemKind::BrokenCondition)
     );
 }
 

@@ -160,6 +160,10 @@ pub struct QuestionnaireDef {
     pub title: String,
     pub scale: Option<String>,
     pub instrument: Option<Instrument>,
+    /// For a library scale: the items' wording, in order, as the care provider entered it
+    /// from its own (licensed or official) copy. The library ships scoring, not wording.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub item_texts: Vec<String>,
 }
 
 /// Show a section or block only when an earlier answer meets a rule.
@@ -187,5 +191,18 @@ impl QuestionnaireDef {
             Some(code) => crate::instruments::by_code(code),
             None => self.instrument.as_ref(),
         }
+    }
+
+    /// The instrument as the patient sees it: a library scale with the wording entered for it.
+    pub fn worded(&self) -> Option<Instrument> {
+        let mut instrument = self.instrument()?.clone();
+        if self.scale.is_some() {
+            for (item, text) in instrument.items.iter_mut().zip(&self.item_texts) {
+                if !text.trim().is_empty() {
+                    item.text = Some(text.clone());
+                }
+            }
+        }
+        Some(instrument)
     }
 }

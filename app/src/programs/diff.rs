@@ -346,6 +346,13 @@ fn questionnaire(d: &mut Diff, before: &QuestionnaireDef, after: &QuestionnaireD
     // The instrument's name and item texts are wording; the title was compared above.
     let texts = |q: &mut QuestionnaireDef| -> Vec<String> {
         q.title.clear();
+        if q.scale.is_some() {
+            // A library scale's wording: as many texts as the scale has items.
+            let items = q.instrument().map(|i| i.items.len()).unwrap_or(0);
+            let mut texts = std::mem::take(&mut q.item_texts);
+            texts.resize(items.max(texts.len()), String::new());
+            return std::iter::once(String::new()).chain(texts).collect();
+        }
         match &mut q.instrument {
             Some(instrument) => std::iter::once(std::mem::take(&mut instrument.name))
                 .chain(

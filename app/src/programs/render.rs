@@ -183,7 +183,7 @@ fn FieldInput(field: Field, id: String) -> impl IntoView {
 /// (computed by the same scoring code as the server's).
 #[component]
 pub fn QuestionnaireView(def: QuestionnaireDef, locale: Locale, id: String) -> impl IntoView {
-    let Some(instrument) = def.instrument().cloned() else {
+    let Some(instrument) = def.worded() else {
         return view! {
             <p class="block notice">{td_string!(locale, program.missing_questionnaire)}</p>
         }

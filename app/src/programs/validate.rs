@@ -71,6 +71,9 @@ pub enum ProblemKind {
     },
     NoInstrument,
     BrokenCondition,
+    /// An item whose answers are not defined: a choice without values, or a number whose
+    /// lowest allowed value is above its highest.
+    BadItem,
     /// The condition reads a questionnaire that is not answered before this point (or is
     /// answered here: a circle).
     ConditionBeforeAnswer {
@@ -138,6 +141,62 @@ impl Check<'_> {
                     max: self.rules.max_title_chars,
                 },
             );
+        }
+    }
+
+    /// A program's own instrument: items worded, answerable and uniquely coded; its rules
+    /// name items it has.
+    fn instrument(&mut self, path: &str, instrument: &Instrument) {
+        use crate::instruments::{AlertRule, ItemKind};
+        if instrument.items.is_empty() {
+            self.error(path, ProblemKind::NoInstrument);
+        }
+        let mut codes = HashSet::new();
+        for (n, item) in instrument.items.iter().enumerate() {
+            let here = format!("{path}.items[{n}]");
+            self.title(&here, item.text.as_deref().unwrap_or_default());
+            let code_ok = !item.code.is_empty()
+                && item.code.len() <= 64
+                && item.code.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
+            if !code_ok {
+                self.error(&here, ProblemKind::InvalidKey);
+            } else if !codes.insert(item.code.as_str()) {
+                self.error(
+                    &here,
+                    ProblemKind::DuplicateKey {
+                        key: item.code.clone(),
+                    },
+                );
+            }
+            let answerable = match &item.kind {
+                ItemKind::Choice { values } | ItemKind::MultipleChoice { values } => {
+                    !values.is_empty()
+                }
+                ItemKind::Number { min, max } => min <= max,
+                ItemKind::FreeText { max_chars } => *max_chars > 0,
+                ItemKind::Date | ItemKind::Time => true,
+            };
+            if !answerable {
+                self.error(&here, ProblemKind::BadItem);
+            }
+        }
+        let items = instrument.items.len();
+        let bad_index = instrument
+            .alerts
+            .iter()
+            .any(|a| matches!(a, AlertRule::ItemAtLeast { item, .. } if *item >= items))
+            || instrument
+                .skips
+                .iter()
+                .any(|s| s.item >= items || s.skipped.iter().any(|i| *i >= items))
+            || instrument
+                .subscales
+                .iter()
+                .any(|s| s.items.iter().any(|i| *i >= items));
+        if bad_index {
+            self.error(path, ProblemKind::BrokenCondition);
         }
     }
 
@@ -284,6 +343,18 @@ pub fn validate(program: &Program, rules: &Rules) -> Vec<Problem> {
             }
             (None, None) => check.error(&path, ProblemKind::NoInstrument),
             (_, Some(instrument)) => {
+                if q.scale.is_some() {
+                    if q.item_texts.len() > instrument.items.len() {
+                        check.error(&path, ProblemKind::BrokenCondition);
+                    }
+                    for (n, text) in q.item_texts.iter().enumerate() {
+                        if !text.trim().is_empty() {
+                            check.title(&format!("{path}.item_texts[{n}]"), text);
+                        }
+                    }
+                } else {
+                    check.instrument(&path, instrument);
+                }
                 let needs_bands = instrument.alerts.iter().any(|a| {
                     matches!(
                         a,

@@ -8,7 +8,6 @@
 use super::{Saved, save_program_draft, upload_media};
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::instruments::LIBRARY;
 use crate::programs::render::PageView;
 use crate::programs::version::Draft;
 use crate::programs::{
@@ -16,6 +15,12 @@ use crate::programs::{
     QuestionnaireDef, Rules, Section, Step, Tone, UnlockRule, validate,
 };
 use leptos::prelude::*;
+
+mod conditions;
+mod questionnaires;
+
+use conditions::{Target, condition_editor};
+use questionnaires::questionnaires;
 
 /// Where something is in the outline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -548,16 +553,18 @@ fn page_editor(doc: Doc, page: Option<String>) -> AnyView {
     let found = page.and_then(|key| {
         doc.program.with_untracked(|p| {
             let (m, s, g) = find_page(p, &key)?;
+            let section = &p.modules[m].sections[s];
             Some((
                 m,
                 s,
                 g,
-                p.modules[m].sections[s].steps[g].clone(),
+                section.steps[g].clone(),
                 p.questionnaires.clone(),
+                (section.title.clone(), section.show_if.clone()),
             ))
         })
     });
-    let Some((m, s, g, step, questionnaires)) = found else {
+    let Some((m, s, g, step, questionnaires, (section_title, section_rule))) = found else {
         return view! { <p>{td_string!(locale, design.no_page)}</p> }.into_any();
     };
     let count = step.blocks.len();
@@ -574,15 +581,25 @@ fn page_editor(doc: Doc, page: Option<String>) -> AnyView {
                     <div class="row">
                         <span class="drag-handle" aria-hidden="true">"⠿"</span>
                         <strong>{name.clone()} " · " {kind_name(&block.body, locale)}</strong>
-                        {item_buttons(doc, at, count, name)}
+                        {item_buttons(doc, at, count, name.clone())}
                     </div>
                     {block_form(doc, (m, s, g, b), block.body, &questionnaires)}
+                    {condition_editor(doc, Target::Block(m, s, g, b), block.show_if, &questionnaires, name.clone())}
                 </li>
             }
         })
         .collect_view();
     let kind = RwSignal::new("text".to_owned());
+    let section_name = format!(
+        "{} {}",
+        td_string!(locale, design.section),
+        title_or(&section_title, td_string!(locale, design.untitled_section))
+    );
     view! {
+        <div class="section-condition">
+            <p><strong>{section_name.clone()}</strong></p>
+            {condition_editor(doc, Target::Section(m, s), section_rule, &questionnaires, section_name)}
+        </div>
         <div class="field">
             <label for="page-title">{td_string!(locale, design.page_title)}</label>
             <input id="page-title" value=step.title
@@ -947,39 +964,6 @@ fn field_form(doc: Doc, at: (usize, usize, usize, usize), f: usize, field: Field
     }
 }
 
-fn questionnaires(doc: Doc) -> impl IntoView {
-    let locale = doc.locale;
-    let list = doc.program.with_untracked(|p| p.questionnaires.clone());
-    let chosen = RwSignal::new(LIBRARY.first().map(|i| i.code.clone()).unwrap_or_default());
-    view! {
-        <ul>
-            {list.into_iter().enumerate().map(|(q, def)| {
-                let remove = format!("{} {}", td_string!(locale, design.remove), def.title);
-                view! {
-                    <li class="row">
-                        <input aria-label=td_string!(locale, design.questionnaire_title) value=def.title
-                            on:input=move |ev| { let v = value(&ev); doc.edit(|p| p.questionnaires[q].title = v) } />
-                        <code>{def.scale.clone().unwrap_or_else(|| def.key.clone())}</code>
-                        <button type="button" aria-label=remove on:click=move |_| doc.restructure(|p| remove_at(&mut p.questionnaires, q))>"✕"</button>
-                    </li>
-                }
-            }).collect_view()}
-        </ul>
-        <div class="add-block">
-            <label for="scale">{td_string!(locale, design.scale)}</label>
-            <select id="scale" on:change=move |ev| chosen.set(value(&ev))>
-                {LIBRARY.iter().map(|i| view! { <option value=i.code.clone()>{i.name.clone()}</option> }).collect_view()}
-            </select>
-            <button type="button" on:click=move |_| doc.restructure(|p| {
-                let code = chosen.get_untracked();
-                let Some(instrument) = crate::instruments::by_code(&code) else { return };
-                let key = if keys(p).contains(&code.as_str()) { fresh_key(p, &format!("{code}-")) } else { code.clone() };
-                p.questionnaires.push(QuestionnaireDef { key, title: instrument.name.clone(), scale: Some(code), instrument: None });
-            })>{td_string!(locale, design.add_scale)}</button>
-        </div>
-    }
-}
-
 /// What a problem in the report means, in words.
 pub fn problem_text(kind: &ProblemKind, locale: Locale) -> String {
     let text = match kind {
@@ -1010,6 +994,7 @@ pub fn problem_text(kind: &ProblemKind, locale: Locale) -> String {
         ProblemKind::UnknownScale { .. } => td_string!(locale, design.problem.unknown_scale),
         ProblemKind::NoInstrument => td_string!(locale, design.problem.no_instrument),
         ProblemKind::BrokenCondition => td_string!(locale, design.problem.broken_condition),
+        ProblemKind::BadItem => td_string!(locale, design.problem.bad_item),
         ProblemKind::ConditionBeforeAnswer { .. } => {
             td_string!(locale, design.problem.condition_before_answer)
         }
