@@ -144,6 +144,33 @@ fn wording_and_media_are_minor_changes() {
 }
 
 #[test]
+fn wording_a_library_scale_is_a_minor_change() {
+    let mut before = program();
+    before.questionnaires.push(app::programs::QuestionnaireDef {
+        key: "gad7".to_owned(),
+        title: "GAD-7".to_owned(),
+        scale: Some("gad7".to_owned()),
+        instrument: None,
+        item_texts: Vec::new(),
+    });
+    let mut after = before.clone();
+    after.questionnaires[1].item_texts = vec![String::new(), "Andra frågan".to_owned()];
+    let changes = diff(&before, &after);
+    assert_eq!(
+        whats(&changes),
+        vec![&What::Edited {
+            part: Part::ItemText,
+            before: String::new(),
+            after: "Andra frågan".to_owned()
+        }]
+    );
+    assert!(!is_major(&changes));
+    // Another scale is another instrument: major.
+    after.questionnaires[1].scale = Some("phq9".to_owned());
+    assert!(is_major(&diff(&before, &after)));
+}
+
+#[test]
 fn structure_is_a_major_change() {
     let before = program();
 
