@@ -219,3 +219,118 @@ fn version_numbers_from_forms_are_read_strictly() {
         assert_eq!(parse_version(bad), None, "{bad:?}");
     }
 }
+
+async fn number(db: &DatabaseConnection, sql: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    db.query_one(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("query")
+        .expect("row")
+        .try_get_by_index::<i64>(0)
+        .expect("number")
+}
+
+db_test!(
+    a_minor_upgrade_moves_running_enrolments_at_the_unit_and_nothing_else,
+    |db| {
+        use sea_orm::ConnectionTrait;
+        two_regions(&db).await;
+        let id = published(&db, "Sov gott").await;
+        store::activate(&db, REGION_A, id, V1_0, A1, None)
+            .await
+            .expect("activate 1.0");
+        let version = |major: i32, minor: i32| {
+            format!(
+                "SELECT id FROM program_version WHERE program_id = {id} AND major = {major} AND minor = {minor}"
+            )
+        };
+        let v1_0 = number(&db, &version(1, 0)).await;
+        // Running at A1, ended at A1, running at A2: all on 1.0.
+        db.execute_unprepared(&format!(
+        "INSERT INTO enrolment (id, patient_id, program_version_id, care_unit_id, state, started_at, internal_note) VALUES \
+         (801, 401, {v1_0}, 11, 'active', CURRENT_TIMESTAMP, ''), \
+         (802, 402, {v1_0}, 11, 'ended', CURRENT_TIMESTAMP, ''), \
+         (803, 403, {v1_0}, 12, 'active', CURRENT_TIMESTAMP, '')"
+    ))
+    .await
+    .expect("enrolments");
+        let on = |enrolment: i64| {
+            format!("SELECT program_version_id FROM enrolment WHERE id = {enrolment}")
+        };
+
+        // 1.1 rewords a module title: a minor version.
+        let rules = Rules::default();
+        let mut reworded = small_program("Sov gott");
+        reworded.modules[0].title = "Om sömn".to_owned();
+        let draft = programs::save(&db, REGION_A, id, programs::NEW_DRAFT, reworded, &rules)
+            .await
+            .expect("draft");
+        let minor = programs::Publication {
+            bump: programs::Bump::Minor,
+            ..major_publication()
+        };
+        programs::publish(&db, REGION_A, id, draft.revision, &minor, &rules)
+            .await
+            .expect("1.1");
+        let v1_1 = number(&db, &version(1, 1)).await;
+
+        // Publishing moves nobody; activating 1.1 at A1 shows the one running enrolment behind.
+        assert_eq!(number(&db, &on(801)).await, v1_0);
+        let v1_1_number = VersionNumber { major: 1, minor: 1 };
+        store::activate(&db, REGION_A, id, v1_1_number, A1, None)
+            .await
+            .expect("activate 1.1");
+        let seen = store::catalogue(&db, REGION_A).await.expect("catalogue");
+        let active = &entry(&seen, id).expect("listed").active;
+        assert_eq!(active.len(), 1);
+        assert_eq!((active[0].number, active[0].behind), (v1_1_number, 1));
+        let activation = active[0].id;
+
+        // Nobody else may apply it; the administrator does, and only that enrolment moves.
+        assert_eq!(
+            store::upgrade(&db, REGION_B, activation).await,
+            Err(AppError::NotFound)
+        );
+        assert_eq!(store::upgrade(&db, REGION_A, activation).await, Ok(1));
+        assert_eq!(number(&db, &on(801)).await, v1_1);
+        assert_eq!(number(&db, &on(802)).await, v1_0);
+        assert_eq!(number(&db, &on(803)).await, v1_0);
+        let seen = store::catalogue(&db, REGION_A).await.expect("catalogue");
+        assert_eq!(entry(&seen, id).expect("listed").active[0].behind, 0);
+        assert_eq!(store::upgrade(&db, REGION_A, activation).await, Ok(0));
+
+        // A major version is for new enrolments only: nothing is behind it.
+        let mut restructured = small_program("Sov gott");
+        restructured.modules[0].sections[0].steps[0].blocks.clear();
+        restructured.modules[0].sections[0].steps[0]
+            .blocks
+            .push(app::programs::Block {
+                key: "b2".to_owned(),
+                show_if: None,
+                body: app::programs::BlockBody::Text {
+                    markdown: "Ny sida.".to_owned(),
+                },
+            });
+        let draft = programs::save(&db, REGION_A, id, programs::NEW_DRAFT, restructured, &rules)
+            .await
+            .expect("draft");
+        programs::publish(
+            &db,
+            REGION_A,
+            id,
+            draft.revision,
+            &major_publication(),
+            &rules,
+        )
+        .await
+        .expect("2.0");
+        store::activate(&db, REGION_A, id, V2_0, A1, None)
+            .await
+            .expect("activate 2.0");
+        let seen = store::catalogue(&db, REGION_A).await.expect("catalogue");
+        let active = &entry(&seen, id).expect("listed").active;
+        assert_eq!((active[0].number, active[0].behind), (V2_0, 0));
+        assert_eq!(store::upgrade(&db, REGION_A, active[0].id).await, Ok(0));
+        assert_eq!(number(&db, &on(801)).await, v1_1);
+    }
+);

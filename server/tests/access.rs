@@ -332,6 +332,16 @@ const MATRIX: &[(&str, Object, [u16; 9])] = &[
         Object::OtherRegion,
         [U, D, D, D, D, N, D, D, D],
     ),
+    (
+        "upgrade_enrolments",
+        Object::SameUnit,
+        [U, D, D, D, D, A, D, D, D],
+    ),
+    (
+        "upgrade_enrolments",
+        Object::OtherRegion,
+        [U, D, D, D, D, N, D, D, D],
+    ),
 ];
 
 /// A fresh grant to revoke.
@@ -361,7 +371,7 @@ async fn program_arguments(
     object: Object,
 ) -> Option<String> {
     use app::programs::{Rules, store};
-    const PROGRAM_FUNCTIONS: [&str; 13] = [
+    const PROGRAM_FUNCTIONS: [&str; 14] = [
         "my_programs",
         "create_program",
         "program_draft",
@@ -375,6 +385,7 @@ async fn program_arguments(
         "catalogue",
         "activate_program",
         "deactivate_program",
+        "upgrade_enrolments",
     ];
     if !PROGRAM_FUNCTIONS.contains(&function) {
         return None;
@@ -409,6 +420,7 @@ async fn program_arguments(
         "unpublish_version",
         "activate_program",
         "deactivate_program",
+        "upgrade_enrolments",
     ]
     .contains(&function)
     {
@@ -417,7 +429,7 @@ async fn program_arguments(
             .await
             .expect("publish");
     }
-    if function == "deactivate_program" {
+    if function == "deactivate_program" || function == "upgrade_enrolments" {
         app::catalogue::store::activate(db, scope, id, V1_0, unit, None)
             .await
             .expect("activate");

@@ -76,6 +76,10 @@ pub const POLICY: &[(&str, Requirement)] = &[
         "deactivate_program",
         Requirement::Role(Role::CareProviderAdministrator),
     ),
+    (
+        "upgrade_enrolments",
+        Requirement::Role(Role::CareProviderAdministrator),
+    ),
 ];
 
 pub fn requirement(endpoint: &str) -> Option<Requirement> {

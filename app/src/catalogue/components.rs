@@ -149,6 +149,18 @@ fn EntryCard(entry: CatalogueEntry, units: Vec<(i64, String)>) -> impl IntoView 
                                         <button type="submit" aria-label=label>{t!(i18n, catalogue.deactivate)}</button>
                                     </form>
                                 </li>
+                                {(a.behind > 0).then(|| {
+                                    let upgrade = format!("{} {} ({})", t_string!(i18n, catalogue.upgrade_to), a.number, a.unit_name);
+                                    view! {
+                                        <li class="row behind">
+                                            <span>{format!("{} {} {}.x", a.behind, t_string!(i18n, catalogue.behind), a.number.major)}</span>
+                                            <form method="post" action="/api/upgrade_enrolments">
+                                                <input type="hidden" name="activation_id" value=a.id />
+                                                <button type="submit" aria-label=upgrade>{format!("{} {}", t_string!(i18n, catalogue.upgrade_to), a.number)}</button>
+                                            </form>
+                                        </li>
+                                    }
+                                })}
                             }
                         }).collect_view()}
                     </ul>

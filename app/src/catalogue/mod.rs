@@ -36,6 +36,9 @@ pub struct Activation {
     pub unit_id: i64,
     pub unit_name: String,
     pub number: VersionNumber,
+    /// Running enrolments at the unit on an earlier minor version of the same major one:
+    /// they stay on it until the minor upgrade is applied.
+    pub behind: u64,
 }
 
 /// One program the caller's care provider may use (its own, or shared with it).
@@ -154,6 +157,18 @@ pub fn parse_version(text: &str) -> Option<VersionNumber> {
         minor: minor.parse().ok()?,
     };
     (number.major >= 1 && number.minor >= 0).then_some(number)
+}
+
+/// Moves the running enrolments at an activation's unit that are on an earlier minor version
+/// of the same major version onto the activated one (minor versions change wording only).
+/// Returns how many moved.
+#[server(endpoint = "upgrade_enrolments")]
+pub async fn upgrade_enrolments(activation_id: i64) -> Result<u64, AppError> {
+    let principal = crate::auth::gate::enter("upgrade_enrolments")?;
+    let db = crate::server::db()?;
+    store::upgrade(&db, store::scope(&principal)?, activation_id)
+        .await
+        .map_err(crate::auth::gate::refuse)
 }
 
 #[server(endpoint = "deactivate_program")]

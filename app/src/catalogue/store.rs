@@ -5,7 +5,8 @@
 
 use super::{Activation, Catalogue, CatalogueEntry, Partner, VersionState};
 use crate::db::entities::{
-    care_provider, care_unit, program, program_activation, program_version, sharing_agreement,
+    care_provider, care_unit, enrolment, program, program_activation, program_version,
+    sharing_agreement,
 };
 use crate::error::AppError;
 use crate::programs::store::{DRAFT, PUBLISHED, UNPUBLISHED};
@@ -14,7 +15,8 @@ use crate::programs::version::VersionNumber;
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
 };
 
 fn in_sandbox<C: ColumnTrait>(column: C, sandbox: Option<i64>) -> sea_orm::sea_query::SimpleExpr {
@@ -281,19 +283,23 @@ pub async fn catalogue(db: &impl ConnectionTrait, scope: Scope) -> Result<Catalo
             major: v.major,
             minor: v.minor,
         };
-        let active = activations
-            .iter()
-            .filter_map(|a| {
-                let version = versions.iter().find(|v| v.id == a.program_version_id)?;
-                let unit = units.iter().find(|u| u.id == a.care_unit_id)?;
-                Some(Activation {
-                    id: a.id,
-                    unit_id: unit.id,
-                    unit_name: unit.name.clone(),
-                    number: number(version),
-                })
-            })
-            .collect();
+        let mut active = Vec::new();
+        for a in &activations {
+            let (Some(version), Some(unit)) = (
+                versions.iter().find(|v| v.id == a.program_version_id),
+                units.iter().find(|u| u.id == a.care_unit_id),
+            ) else {
+                continue;
+            };
+            let behind = behind(&versions, version, unit.id).count(db).await?;
+            active.push(Activation {
+                id: a.id,
+                unit_id: unit.id,
+                unit_name: unit.name.clone(),
+                number: number(version),
+                behind,
+            });
+        }
         entries.push(CatalogueEntry {
             program_id: program.id,
             owner: owners
@@ -386,6 +392,71 @@ pub async fn activate(
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Enrolments still running at `unit_id` on an earlier minor version of `version`'s major one.
+fn behind(
+    versions: &[program_version::Model],
+    version: &program_version::Model,
+    unit_id: i64,
+) -> sea_orm::Select<enrolment::Entity> {
+    let earlier: Vec<i64> = versions
+        .iter()
+        .filter(|v| v.major == version.major && v.minor < version.minor)
+        .map(|v| v.id)
+        .collect();
+    enrolment::Entity::find()
+        .filter(enrolment::Column::CareUnitId.eq(unit_id))
+        .filter(enrolment::Column::ProgramVersionId.is_in(earlier))
+        .filter(enrolment::Column::State.is_in(RUNNING))
+}
+
+/// Enrolment states in which treatment goes on.
+const RUNNING: [&str; 2] = ["active", "maintenance"];
+
+/// Applies the minor upgrade at an active activation of one of the caller's units: running
+/// enrolments there on an earlier minor version of the same major version move to the
+/// activated one. Ended enrolments, other units and other major versions are left alone.
+pub async fn upgrade(
+    db: &(impl ConnectionTrait + sea_orm::TransactionTrait),
+    scope: Scope,
+    activation_id: i64,
+) -> Result<u64, AppError> {
+    let activation = program_activation::Entity::find_by_id(activation_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    own_unit(db, scope, activation.care_unit_id).await?;
+    if activation.deactivated_at.is_some() {
+        return Err(AppError::Invalid {
+            field: "activation_id".to_owned(),
+            reason: "deactivated".to_owned(),
+        });
+    }
+    let version = program_version::Entity::find_by_id(activation.program_version_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let versions = program_version::Entity::find()
+        .filter(program_version::Column::ProgramId.eq(version.program_id))
+        .filter(program_version::Column::Status.ne(DRAFT))
+        .all(db)
+        .await?;
+    let txn = crate::db::begin_write(db).await?;
+    let ids: Vec<i64> = behind(&versions, &version, activation.care_unit_id)
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let moved = enrolment::Entity::update_many()
+        .col_expr(enrolment::Column::ProgramVersionId, Expr::value(version.id))
+        .filter(enrolment::Column::Id.is_in(ids))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    txn.commit().await?;
+    Ok(moved)
 }
 
 /// Takes a version out of use at one of the caller's units.
