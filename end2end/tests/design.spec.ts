@@ -209,3 +209,146 @@ test('without JavaScript, programs are listed and created, and an empty one cann
   await expect(page.getByRole('button', { name: 'Publicera' })).toHaveCount(0);
   await expectAccessible(page, hydrated);
 });
+
+/** A 1×1 PNG. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+test('a producer uploads a picture, writes a form of the program’s own, and shows a block on a condition', async ({
+  page,
+  hydrated,
+}) => {
+  test.skip(!hydrated, 'the editor needs JavaScript');
+  await createProgram(page, hydrated, 'Bilder och formulär');
+  await expect(page.locator('[data-editor="ready"]')).toHaveCount(1);
+  const outline = page.getByRole('region', { name: 'Innehåll' });
+  const editor = page.getByRole('region', { name: 'Sida', exact: true });
+  const preview = page.getByRole('region', { name: 'Förhandsvisning' });
+  await page.getByRole('button', { name: 'Lägg till modul' }).click();
+  await outline.getByLabel('Modulens rubrik').fill('Veckan');
+  await outline.getByRole('button', { name: 'Lägg till avsnitt' }).click();
+  await outline.getByLabel('Avsnittets rubrik').fill('Uppföljning');
+  await outline.getByRole('button', { name: 'Lägg till sida' }).click();
+  await editor.getByLabel('Sidans rubrik').fill('Veckans frågor');
+
+  // An image, uploaded: a file that only claims to be a picture is refused; a real one is
+  // stored and shown in the preview from the program's own media.
+  await editor.getByLabel('Nytt block').selectOption('image');
+  await editor.getByRole('button', { name: 'Lägg till block' }).click();
+  await editor.getByLabel('Ladda upp fil').setInputFiles({
+    name: 'inte-en-bild.png',
+    mimeType: 'image/png',
+    buffer: Buffer.from('MZ this is not a picture'),
+  });
+  await expect(editor.locator('.upload-status')).toHaveText(
+    'Filen laddades inte upp: filtypen är inte tillåten här',
+  );
+  await editor.getByLabel('Ladda upp fil').setInputFiles({
+    name: 'kvall.png',
+    mimeType: 'image/png',
+    buffer: PNG,
+  });
+  await expect(editor.getByText(/^Uppladdad fil: [0-9a-f]{32}\.png \(1 kB\)$/)).toBeVisible();
+  await editor.getByLabel('Alternativtext').fill('En lugn kväll');
+  const image = preview.getByRole('img', { name: 'En lugn kväll' });
+  await expect(image).toHaveAttribute('src', /^\/media\/\d+\/[0-9a-f]{32}\.png$/);
+  const src = await image.getAttribute('src');
+  const served = await page.request.get(src!);
+  expect(served.status()).toBe(200);
+  expect(served.headers()['content-type']).toBe('image/png');
+  expect(Buffer.from(await served.body()).equals(PNG)).toBe(true);
+
+  // A form of the program's own: one item, a band and an urgent alert on the total.
+  const forms = page.getByRole('region', { name: 'Formulär i programmet' });
+  await forms.getByRole('button', { name: 'Nytt eget formulär' }).click();
+  await forms.getByLabel('Formulärets namn').fill('Veckoformulär');
+  await forms.getByLabel('Frågetext Fråga 1').fill('Hur har veckan varit?');
+  await forms.getByLabel('Svarsvärden Fråga 1').fill('0, 1, 2, 3, 4');
+  await forms.getByLabel('Svarsvärden Fråga 1').blur();
+  await forms.getByRole('button', { name: 'Lägg till nivå' }).click();
+  await forms.getByLabel('Namn Nivå 1').fill('Hela veckan');
+  await expect(forms.getByLabel('Till Nivå 1')).toHaveValue('4');
+  await forms.getByRole('button', { name: 'Lägg till larm' }).click();
+  await forms.getByLabel('Värde Larm 1').fill('3');
+  await forms.getByLabel('Prioritet Larm 1').selectOption('urgent');
+
+  // On the page: the form, and a text shown only when its total is at least 3.
+  await editor.getByLabel('Nytt block').selectOption('questionnaire');
+  await editor.getByRole('button', { name: 'Lägg till block' }).click();
+  await editor.getByLabel('Nytt block').selectOption('text');
+  await editor.getByRole('button', { name: 'Lägg till block' }).click();
+  await editor.getByLabel('Text', { exact: true }).fill('Det låter som en tung vecka.');
+  await editor.getByRole('button', { name: 'Lägg till villkor (Block 3)' }).click();
+  await editor.getByLabel('Jämförelse (Block 3)').selectOption('at_least');
+  await editor.getByLabel('Värde (Block 3)').fill('3');
+  await expect(editor.getByLabel('Fråga eller summa (Block 3)')).toHaveValue('total');
+
+  // Answered in the preview: scored by the form's own rules, with its alert.
+  const form = preview.getByRole('region', { name: 'Veckoformulär' });
+  await form.getByRole('group', { name: 'Hur har veckan varit?' }).getByLabel('4').check();
+  await expect(form.getByRole('status')).toContainText('Summa: 4 (Hela veckan)');
+  await expect(form.getByRole('status')).toContainText('larm1');
+  const report = page.getByRole('region', { name: 'Kontroll före publicering' });
+  await expect(report).toContainText('Inga problem hittades.');
+  await expectAccessible(page, hydrated);
+
+  // Saved and read back: the file, the form and the condition.
+  await page.getByRole('button', { name: 'Spara' }).click();
+  await expect(page.locator('.save-status')).toHaveText('Sparat, version av utkastet: 1');
+  await page.reload();
+  await expect(page.locator('[data-editor="ready"]')).toHaveCount(1);
+  await outline.getByRole('button', { name: 'Veckans frågor' }).click();
+  await expect(editor.getByText(/^Uppladdad fil: /)).toBeVisible();
+  await expect(editor.getByLabel('Värde (Block 3)')).toHaveValue('3');
+  await expect(forms.getByLabel('Frågetext Fråga 1')).toHaveValue('Hur har veckan varit?');
+  await expect(forms.getByLabel('Prioritet Larm 1')).toHaveValue('urgent');
+});
+
+test('a version goes out as a package file and comes back in as a new program', async ({
+  page,
+  hydrated,
+}) => {
+  await open(page, '/', hydrated);
+  await page.getByRole('button', { name: 'Prova som publicerare' }).click();
+  await page
+    .getByRole('row', { name: /Sov bättre/ })
+    .getByRole('link', { name: 'Granska och publicera' })
+    .click();
+  const downloading = page.waitForEvent('download');
+  await page.getByRole('link', { name: 'Ladda ner paket 1.0' }).click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toBe('sov-battre-1.0.lotsen.zip');
+  const file = test.info().outputPath('sov-battre-1.0.lotsen.zip');
+  await download.saveAs(file);
+
+  // The producer imports it: checked, then a new program whose draft is the package's.
+  await switchTo(page, 'producer');
+  await expect(page).toHaveURL(/\/program$/);
+  const importForm = page.getByRole('form', { name: 'Importera ett programpaket' });
+  await importForm.getByLabel('Paketfil').setInputFiles(file);
+  await importForm.getByRole('button', { name: 'Importera' }).click();
+  await expect(page).toHaveURL(/\/program\/\d+$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Redigera program');
+  if (hydrated) {
+    await expect(page.locator('[data-editor="ready"]')).toHaveCount(1);
+    await expect(page.getByLabel('Programmets namn')).toHaveValue('Sov bättre');
+    await expect(page.getByRole('region', { name: 'Innehåll' }).locator('.outline-module')).toHaveCount(5);
+  }
+  await open(page, '/program', hydrated);
+  await expect(page.getByRole('row', { name: /Sov bättre/ })).toHaveCount(2);
+
+  // A file that is not a package: every reason shown, nothing created.
+  await importForm.getByLabel('Paketfil').setInputFiles({
+    name: 'fel.lotsen.zip',
+    mimeType: 'application/zip',
+    buffer: Buffer.from('this is not a zip archive'),
+  });
+  await importForm.getByRole('button', { name: 'Importera' }).click();
+  await expect(page.getByRole('alert')).toContainText('Paketet importerades inte.');
+  await expect(page.getByRole('alert')).toContainText('not a readable zip archive');
+  await expectAccessible(page, hydrated);
+  await open(page, '/program', hydrated);
+  await expect(page.getByRole('row', { name: /Sov bättre/ })).toHaveCount(2);
+});

@@ -84,8 +84,9 @@ fn ProgramList(home: DesignHome) -> impl IntoView {
                 <input id="new-title" name="title" required=true maxlength="200" />
                 <button type="submit">{t!(i18n, design.create)}</button>
             </form>
-            <form method="post" action="/program/importera" enctype="multipart/form-data" class="card">
-                <h2>{t!(i18n, design.import_title)}</h2>
+            <form method="post" action="/program/importera" enctype="multipart/form-data" class="card"
+                aria-labelledby="import-heading">
+                <h2 id="import-heading">{t!(i18n, design.import_title)}</h2>
                 <p>{t!(i18n, design.import_lead)}</p>
                 <ImportRefusal />
                 <label for="package-file">{t!(i18n, design.package_file)}</label>
