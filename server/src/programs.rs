@@ -132,6 +132,7 @@ pub async fn import_package(
         Err(_) => vec![ImportProblem {
             path: String::new(),
             reason: "the form could not be read (send the file as multipart/form-data)".into(),
+            kind: None,
         }],
         Ok(mut form) => {
             let mut package = None;
@@ -172,6 +173,7 @@ pub async fn import_package(
                 _ => vec![ImportProblem {
                     path: String::new(),
                     reason: "no package file was sent (or it could not be read)".into(),
+                    kind: None,
                 }],
             }
         }
@@ -182,8 +184,12 @@ pub async fn import_package(
     parts.uri = Uri::from_static("/program");
     let options = state.leptos_options.clone();
     let context = state.context();
-    let refusal =
-        app::design::ImportProblems(problems.into_iter().map(|p| (p.path, p.reason)).collect());
+    let refusal = app::design::ImportProblems(
+        problems
+            .into_iter()
+            .map(|p| (p.path, p.reason, p.kind))
+            .collect(),
+    );
     let render = leptos_axum::render_app_to_stream_with_context(
         move || {
             context();

@@ -101,12 +101,16 @@ fn ProgramList(home: DesignHome) -> impl IntoView {
 #[component]
 fn ImportRefusal() -> impl IntoView {
     let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
     use_context::<super::ImportProblems>().map(|refused| view! {
         <div class="error" role="alert">
             <p>{t!(i18n, design.import_refused)}</p>
             <ul>
-                {refused.0.into_iter().map(|(path, reason)| view! {
-                    <li>{(!path.is_empty()).then(|| view! { <code>{path}</code> " " })}{reason}</li>
+                {refused.0.into_iter().map(|(path, reason, kind)| {
+                    let reason = kind.map(|k| problem_text(&k, locale)).unwrap_or(reason);
+                    view! {
+                        <li>{(!path.is_empty()).then(|| view! { <code>{path}</code> " " })}{reason}</li>
+                    }
                 }).collect_view()}
             </ul>
         </div>

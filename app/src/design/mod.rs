@@ -57,10 +57,10 @@ pub enum Saved {
     },
 }
 
-/// A refused package import's problems, `(path, reason)`: the server renders the program list
-/// with them.
+/// A refused package import's problems, `(path, reason, kind)`: the server renders the program
+/// list with them (a problem of the program itself in the reader's language).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportProblems(pub Vec<(String, String)>);
+pub struct ImportProblems(pub Vec<(String, String, Option<crate::programs::ProblemKind>)>);
 
 /// What a publisher sees before publishing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

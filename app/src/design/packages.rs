@@ -100,13 +100,7 @@ pub async fn import(
         Ok(draft) => draft,
         Err(StoreError::Refused(problems)) => {
             return Ok(Imported::Refused(
-                problems
-                    .into_iter()
-                    .map(|p| ImportProblem {
-                        path: format!("program.{}", p.path),
-                        reason: format!("{:?}", p.kind),
-                    })
-                    .collect(),
+                problems.into_iter().map(ImportProblem::from).collect(),
             ));
         }
         Err(err) => return Err(unexpected(err)),

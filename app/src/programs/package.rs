@@ -8,7 +8,7 @@
 //! Nothing is created unless there are none.
 
 use super::content::Program;
-use super::validate::{Rules, validate};
+use super::validate::{Problem, ProblemKind, Rules, validate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
@@ -61,12 +61,27 @@ pub struct Package {
 pub struct ImportProblem {
     pub path: String,
     pub reason: String,
+    /// For a problem of the program itself, the validation report's kind (pages show it in
+    /// the reader's language).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ProblemKind>,
 }
 
 fn problem(path: &str, reason: impl Into<String>) -> ImportProblem {
     ImportProblem {
         path: path.to_owned(),
         reason: reason.into(),
+        kind: None,
+    }
+}
+
+impl From<Problem> for ImportProblem {
+    fn from(p: Problem) -> Self {
+        ImportProblem {
+            path: format!("program.{}", p.path),
+            reason: format!("{:?}", p.kind),
+            kind: Some(p.kind),
+        }
     }
 }
 
@@ -240,12 +255,12 @@ pub fn import(bytes: &[u8], limits: &Limits, rules: &Rules) -> Result<Package, V
             return Err(problems);
         }
     };
-    for p in validate(&program, rules).into_iter().filter(|p| p.blocking) {
-        problems.push(problem(
-            &format!("program.{}", p.path),
-            format!("{:?}", p.kind),
-        ));
-    }
+    problems.extend(
+        validate(&program, rules)
+            .into_iter()
+            .filter(|p| p.blocking)
+            .map(ImportProblem::from),
+    );
     let mut used = std::collections::BTreeSet::new();
     for (path, mime, bytes) in media_files(&program) {
         used.insert(path);
@@ -284,7 +299,7 @@ pub fn from_manifest(bytes: &[u8], rules: &Rules) -> Result<Program, Vec<ImportP
     let problems: Vec<ImportProblem> = validate(&program, rules)
         .into_iter()
         .filter(|p| p.blocking)
-        .map(|p| problem(&format!("program.{}", p.path), format!("{:?}", p.kind)))
+        .map(ImportProblem::from)
         .chain(media_files(&program).into_iter().map(|(path, _, _)| {
             problem(&format!("media/{path}"), "used by the program but missing")
         }))
