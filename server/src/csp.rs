@@ -58,6 +58,13 @@ pub async fn content_security_policy(
     request.extensions_mut().insert(CspNonce(nonce.clone()));
     let targets = state.login.form_targets();
     let mut response = next.run(request).await;
+    // A response with a policy of its own (an uploaded file's: nothing runs) keeps it.
+    if response
+        .headers()
+        .contains_key(header::CONTENT_SECURITY_POLICY)
+    {
+        return response;
+    }
     if let Ok(value) =
         HeaderValue::from_str(&policy(&nonce, &targets, &state.content_rules.media_hosts))
     {

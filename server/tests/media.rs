@@ -321,6 +321,12 @@ db_test!(uploads_are_checked_by_content_and_stored, |db| {
             .expect("header")
             .starts_with("private")
     );
+    // Nothing in an uploaded file ever runs, even opened on its own.
+    assert_eq!(
+        served.headers[header::CONTENT_SECURITY_POLICY],
+        "default-src 'none'; sandbox"
+    );
+    assert_eq!(served.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     let ranged = Request::get(&url)
         .header(header::COOKIE, format!("{SESSION_COOKIE}={producer}"))
         .header(header::RANGE, "bytes=0-7")
