@@ -299,7 +299,7 @@ test('a producer uploads a picture, writes a form of the program’s own, and sh
   await expect(page.locator('.save-status')).toHaveText('Sparat, version av utkastet: 1');
   await page.reload();
   await expect(page.locator('[data-editor="ready"]')).toHaveCount(1);
-  await outline.getByRole('button', { name: 'Veckans frågor' }).click();
+  await outline.getByRole('button', { name: 'Veckans frågor', exact: true }).click();
   await expect(editor.getByText(/^Uppladdad fil: /)).toBeVisible();
   await expect(editor.getByLabel('Värde (Block 3)')).toHaveValue('3');
   await expect(forms.getByLabel('Frågetext Fråga 1')).toHaveValue('Hur har veckan varit?');
