@@ -190,7 +190,8 @@ pub async fn import_package(
             .map(|p| (p.path, p.reason, p.kind))
             .collect(),
     );
-    let render = leptos_axum::render_app_to_stream_with_context(
+    // Rendered whole (as every page is), so that it reads without JavaScript.
+    let render = leptos_axum::render_app_async_with_context(
         move || {
             context();
             provide_context(refusal.clone());

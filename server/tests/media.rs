@@ -506,6 +506,8 @@ db_test!(
             assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
             let page = refused.text();
             assert!(page.contains("Paketet importerades inte"), "{page}");
+            // Whole, as it reads without JavaScript: no placeholder waiting for a script.
+            assert!(!page.contains("Hämtar…"), "{page}");
             for reason in expected {
                 assert!(page.contains(reason), "{reason}: {page}");
             }
