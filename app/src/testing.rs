@@ -176,6 +176,19 @@ INSERT INTO enrolment (id, patient_id, program_version_id, care_unit_id, state, 
   (704, 404, 601, 21, 'active', CURRENT_TIMESTAMP, '');
 ";
 
+/// The one whole number a query answers (a count, an id).
+pub async fn number(db: &DatabaseConnection, sql: &str) -> i64 {
+    let row = db
+        .query_one(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql,
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    row.and_then(|r| r.try_get_by_index::<i64>(0).ok())
+        .unwrap_or_else(|| panic!("{sql}: no number"))
+}
+
 pub async fn two_regions(db: &DatabaseConnection) {
     for statement in TWO_REGIONS.split(';').filter(|s| !s.trim().is_empty()) {
         db.execute_unprepared(statement)

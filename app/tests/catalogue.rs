@@ -13,7 +13,7 @@ use app::error::AppError;
 use app::programs::Rules;
 use app::programs::store as programs;
 use app::programs::version::VersionNumber;
-use app::testing::{REGION_A, REGION_B, major_publication, small_program, two_regions};
+use app::testing::{REGION_A, REGION_B, major_publication, number, small_program, two_regions};
 use sea_orm::DatabaseConnection;
 
 const V1_0: VersionNumber = VersionNumber { major: 1, minor: 0 };
@@ -218,16 +218,6 @@ fn version_numbers_from_forms_are_read_strictly() {
     for bad in ["0.1", "1", "1.", "a.b", "1.-1", "1.0.0", ""] {
         assert_eq!(parse_version(bad), None, "{bad:?}");
     }
-}
-
-async fn number(db: &DatabaseConnection, sql: &str) -> i64 {
-    use sea_orm::{ConnectionTrait, Statement};
-    db.query_one(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .expect("query")
-        .expect("row")
-        .try_get_by_index::<i64>(0)
-        .expect("number")
 }
 
 db_test!(

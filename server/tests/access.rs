@@ -64,14 +64,7 @@ fn post(path: &str, body: String, token: Option<&str>) -> Request<Body> {
     request.body(Body::from(body)).expect("request")
 }
 
-async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    db.query_one(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .expect("query")
-        .expect("row")
-        .try_get_by_index::<i64>(0)
-        .expect("number")
-}
+use app::testing::number as count;
 
 use app::testing::two_regions as world;
 

@@ -15,7 +15,7 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use lotsen_server::{AppState, router};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::DatabaseConnection;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tower::ServiceExt;
@@ -159,14 +159,7 @@ fn files_in(dir: &Path) -> usize {
     std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
 }
 
-async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    db.query_one(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .expect("query")
-        .expect("row")
-        .try_get_by_index::<i64>(0)
-        .expect("number")
-}
+use app::testing::number as count;
 
 /// The small program with an image block showing `media` on its first page.
 fn with_image(title: &str, media: Media) -> Program {
