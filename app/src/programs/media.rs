@@ -141,7 +141,7 @@ mod store {
     use crate::programs::{Problem, ProblemKind};
     use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
     use std::collections::BTreeMap;
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
 
     /// Where uploaded media is kept, and how large one file may be.
     #[derive(Debug, Clone)]
@@ -295,10 +295,6 @@ mod store {
                 }
             }
             removed
-        }
-
-        pub fn root(&self) -> &Path {
-            &self.dir
         }
     }
 
