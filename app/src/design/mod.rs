@@ -249,6 +249,12 @@ mod ssr {
                     kind = Some(field.text().await.map_err(|_| refused_file("unreadable"))?);
                 }
                 Some("file") => {
+                    // The program comes first: nothing is read for a program not the caller's.
+                    let id = program_id.ok_or_else(|| AppError::Invalid {
+                        field: "program_id".to_owned(),
+                        reason: "missing".to_owned(),
+                    })?;
+                    store::owned(db, scope, id).await.map_err(unexpected)?;
                     let claimed = field.content_type().map(|m| m.essence_str().to_owned());
                     let mut bytes = Vec::new();
                     while let Some(chunk) = field
@@ -266,13 +272,9 @@ mod ssr {
                 _ => {}
             }
         }
-        let program_id = program_id.ok_or_else(|| AppError::Invalid {
-            field: "program_id".to_owned(),
-            reason: "missing".to_owned(),
-        })?;
-        store::owned(db, scope, program_id)
-            .await
-            .map_err(unexpected)?;
+        let (Some(program_id), Some((claimed, bytes))) = (program_id, file) else {
+            return Err(refused_file("empty"));
+        };
         let kind = kind.unwrap_or_default();
         let allowed = crate::programs::media::allowed_types(&kind);
         if allowed.is_empty() {
@@ -281,7 +283,6 @@ mod ssr {
                 reason: "unknown".to_owned(),
             });
         }
-        let (claimed, bytes) = file.ok_or_else(|| refused_file("empty"))?;
         if bytes.is_empty() {
             return Err(refused_file("empty"));
         }
