@@ -532,3 +532,97 @@ db_test!(
         let _ = std::fs::remove_dir_all(&dir);
     }
 );
+
+db_test!(demo_visitors_upload_small_files_and_few, |db| {
+    let dir = media_dir();
+    let router = app(db.clone(), &dir);
+    let entered = send(
+        &router,
+        Request::post("/demo/start")
+            .header(header::HOST, "lotsen.test")
+            .header(header::ORIGIN, "https://lotsen.test")
+            .header("sec-fetch-site", "same-origin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("persona=producer"))
+            .expect("request"),
+    )
+    .await;
+    let cookie = entered.headers[header::SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let token = cookie
+        .strip_prefix(&format!("{SESSION_COOKIE}="))
+        .and_then(|rest| rest.split(';').next())
+        .expect("a demo session")
+        .to_owned();
+    let home = send(
+        &router,
+        Request::post("/api/my_programs")
+            .header(header::HOST, "lotsen.test")
+            .header(header::ORIGIN, "https://lotsen.test")
+            .header("sec-fetch-site", "same-origin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, format!("{SESSION_COOKIE}={token}"))
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    let home: app::design::DesignHome = serde_json::from_slice(&home.body).expect("home");
+    let id = home.programs[0].id;
+    let gif = |bytes: usize| {
+        let mut content = b"GIF89a".to_vec();
+        content.resize(bytes, 0);
+        content
+    };
+
+    // At most 1 MiB a file ...
+    let large = send(
+        &router,
+        upload(
+            id,
+            "image",
+            ("stor.gif", "image/gif"),
+            &gif((1 << 20) + 1),
+            Some(&token),
+        ),
+    )
+    .await;
+    assert_eq!(large.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(large.text().contains("too_large"), "{}", large.text());
+    // ... and 10 files in all the sandbox's programs.
+    let other = home.programs[1].id;
+    for n in 0..10 {
+        let program = if n % 2 == 0 { id } else { other };
+        let stored = send(
+            &router,
+            upload(
+                program,
+                "image",
+                ("liten.gif", "image/gif"),
+                &gif(1 << 20),
+                Some(&token),
+            ),
+        )
+        .await;
+        assert_eq!(stored.status, StatusCode::OK, "file {n}: {}", stored.text());
+    }
+    let one_more = send(
+        &router,
+        upload(
+            id,
+            "image",
+            ("en-till.gif", "image/gif"),
+            &gif(100),
+            Some(&token),
+        ),
+    )
+    .await;
+    assert_eq!(one_more.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(one_more.text().contains("too_many"), "{}", one_more.text());
+    assert_eq!(
+        files_in(&dir.join(format!("p{id}"))) + files_in(&dir.join(format!("p{other}"))),
+        10
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+});

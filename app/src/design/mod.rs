@@ -306,7 +306,9 @@ mod ssr {
         {
             return Err(refused_file("mismatch"));
         }
-        if demo && store.count(program_id).await >= store.max_demo_files {
+        if let Some(sandbox) = scope.sandbox_id
+            && store.count_in_sandbox(db, sandbox).await? >= store.max_demo_files
+        {
             return Err(refused_file("too_many"));
         }
         store.store(program_id, mime, &bytes).await.map_err(|err| {

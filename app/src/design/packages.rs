@@ -84,10 +84,12 @@ pub async fn import(
     check(Requirement::Role(Role::Producer), Some(principal))?;
     let scope = scope(principal)?;
     let mut limits = Limits::default();
-    if scope.sandbox_id.is_some() {
+    if let Some(sandbox) = scope.sandbox_id {
+        // What the sandbox may still hold, and the document.
+        let held = store_.count_in_sandbox(db, sandbox).await?;
         limits.max_package_bytes = MAX_DEMO_PACKAGE_BYTES;
         limits.max_media_bytes = store_.max_demo_file_bytes;
-        limits.max_entries = store_.max_demo_files + 1;
+        limits.max_entries = store_.max_demo_files.saturating_sub(held) + 1;
     } else {
         limits.max_media_bytes = store_.max_file_bytes;
     }

@@ -148,7 +148,8 @@ mod store {
     pub struct MediaStore {
         pub dir: PathBuf,
         pub max_file_bytes: u64,
-        /// For demo visitors, whose uploads are thrown away with their sandbox.
+        /// For demo visitors, whose uploads are thrown away with their sandbox: the largest
+        /// file, and how many files one sandbox may hold in all its programs.
         pub max_demo_file_bytes: u64,
         pub max_demo_files: usize,
     }
@@ -158,8 +159,8 @@ mod store {
             Self {
                 dir: dir.into(),
                 max_file_bytes: 100 << 20,
-                max_demo_file_bytes: 2 << 20,
-                max_demo_files: 20,
+                max_demo_file_bytes: 1 << 20,
+                max_demo_files: 10,
             }
         }
 
@@ -171,6 +172,26 @@ mod store {
         /// Where a program's file is, if its path is safe.
         pub fn locate(&self, program_id: i64, path: &str) -> Option<PathBuf> {
             safe_path(path).then(|| self.folder(program_id).join(path))
+        }
+
+        /// How many files the programs of a demo sandbox hold together.
+        pub async fn count_in_sandbox(
+            &self,
+            db: &impl ConnectionTrait,
+            sandbox_id: i64,
+        ) -> Result<usize, DbErr> {
+            let ids: Vec<i64> = program::Entity::find()
+                .select_only()
+                .column(program::Column::Id)
+                .filter(program::Column::SandboxId.eq(sandbox_id))
+                .into_tuple()
+                .all(db)
+                .await?;
+            let mut total = 0;
+            for id in ids {
+                total += self.count(id).await;
+            }
+            Ok(total)
         }
 
         /// How many files a program's folder holds.
