@@ -347,7 +347,7 @@ test('a version goes out as a package file and comes back in as a new program', 
   });
   await importForm.getByRole('button', { name: 'Importera' }).click();
   await expect(page.getByRole('alert')).toContainText('Paketet importerades inte.');
-  await expect(page.getByRole('alert')).toContainText('not a readable zip archive');
+  await expect(page.getByRole('alert')).toContainText('Filen är inte ett läsbart zip-arkiv.');
   await expectAccessible(page, hydrated);
   await open(page, '/program', hydrated);
   await expect(page.getByRole('row', { name: /Sov bättre/ })).toHaveCount(2);

@@ -132,6 +132,7 @@ pub async fn import_package(
         Err(_) => vec![ImportProblem {
             path: String::new(),
             reason: "the form could not be read (send the file as multipart/form-data)".into(),
+            code: "form".to_owned(),
             kind: None,
         }],
         Ok(mut form) => {
@@ -173,6 +174,7 @@ pub async fn import_package(
                 _ => vec![ImportProblem {
                     path: String::new(),
                     reason: "no package file was sent (or it could not be read)".into(),
+                    code: "no_file".to_owned(),
                     kind: None,
                 }],
             }
@@ -187,7 +189,12 @@ pub async fn import_package(
     let refusal = app::design::ImportProblems(
         problems
             .into_iter()
-            .map(|p| (p.path, p.reason, p.kind))
+            .map(|p| app::design::ImportIssue {
+                path: p.path,
+                code: p.code,
+                kind: p.kind,
+                reason: p.reason,
+            })
             .collect(),
     );
     // Rendered whole (as every page is), so that it reads without JavaScript.

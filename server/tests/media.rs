@@ -480,11 +480,19 @@ db_test!(
         for (content, expected) in [
             (
                 evil,
-                vec!["../../etc/cron.d/evil", "format_version", "version 99"],
+                vec![
+                    "<code>../../etc/cron.d/evil</code>",
+                    "Filnamnet pekar ut ur paketet och är inte tillåtet.",
+                    "Paketet har en formatversion som den här Lotsen inte läser.",
+                    "version 99",
+                ],
             ),
             (
                 b"not a zip at all".to_vec(),
-                vec!["not a readable zip archive"],
+                vec![
+                    "Filen är inte ett läsbart zip-arkiv.",
+                    "not a readable zip archive",
+                ],
             ),
         ] {
             let refused = send(

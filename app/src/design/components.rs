@@ -97,6 +97,37 @@ fn ProgramList(home: DesignHome) -> impl IntoView {
     }
 }
 
+/// A package problem in words, by its code.
+fn import_problem_text(code: &str, locale: Locale) -> Option<&'static str> {
+    Some(match code {
+        "too_large" => td_string!(locale, design.import_problem.too_large),
+        "not_zip" => td_string!(locale, design.import_problem.not_zip),
+        "too_many_files" => td_string!(locale, design.import_problem.too_many_files),
+        "unreadable" => td_string!(locale, design.import_problem.unreadable),
+        "bad_name" => td_string!(locale, design.import_problem.bad_name),
+        "leaves_package" => td_string!(locale, design.import_problem.leaves_package),
+        "symlink" => td_string!(locale, design.import_problem.symlink),
+        "unexpected_file" => td_string!(locale, design.import_problem.unexpected_file),
+        "duplicate" => td_string!(locale, design.import_problem.duplicate),
+        "entry_too_large" => td_string!(locale, design.import_problem.entry_too_large),
+        "zip_bomb" => td_string!(locale, design.import_problem.zip_bomb),
+        "size_mismatch" => td_string!(locale, design.import_problem.size_mismatch),
+        "unpacks_too_large" => td_string!(locale, design.import_problem.unpacks_too_large),
+        "missing" => td_string!(locale, design.import_problem.missing),
+        "not_json" => td_string!(locale, design.import_problem.not_json),
+        "wrong_format" => td_string!(locale, design.import_problem.wrong_format),
+        "format_version" => td_string!(locale, design.import_problem.format_version),
+        "schema" => td_string!(locale, design.import_problem.schema),
+        "media_missing" => td_string!(locale, design.import_problem.media_missing),
+        "media_size" => td_string!(locale, design.import_problem.media_size),
+        "media_type" => td_string!(locale, design.import_problem.media_type),
+        "media_unused" => td_string!(locale, design.import_problem.media_unused),
+        "form" => td_string!(locale, design.import_problem.form),
+        "no_file" => td_string!(locale, design.import_problem.no_file),
+        _ => return None,
+    })
+}
+
 /// What was wrong with a package just refused (the server renders the list with it).
 #[component]
 fn ImportRefusal() -> impl IntoView {
@@ -106,10 +137,19 @@ fn ImportRefusal() -> impl IntoView {
         <div class="error" role="alert">
             <p>{t!(i18n, design.import_refused)}</p>
             <ul>
-                {refused.0.into_iter().map(|(path, reason, kind)| {
-                    let reason = kind.map(|k| problem_text(&k, locale)).unwrap_or(reason);
+                {refused.0.into_iter().map(|issue| {
+                    // In the reader's language; the English details after it, where there are any.
+                    let (text, detail) = match (&issue.kind, import_problem_text(&issue.code, locale)) {
+                        (Some(kind), _) => (problem_text(kind, locale), None),
+                        (None, Some(text)) => (text.to_owned(), Some(issue.reason.clone())),
+                        (None, None) => (issue.reason.clone(), None),
+                    };
                     view! {
-                        <li>{(!path.is_empty()).then(|| view! { <code>{path}</code> " " })}{reason}</li>
+                        <li>
+                            {(!issue.path.is_empty()).then(|| view! { <code>{issue.path.clone()}</code> " " })}
+                            {text}
+                            {detail.map(|d| view! { " " <small lang="en">"(" {d} ")"</small> })}
+                        </li>
                     }
                 }).collect_view()}
             </ul>

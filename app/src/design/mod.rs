@@ -57,10 +57,19 @@ pub enum Saved {
     },
 }
 
-/// A refused package import's problems, `(path, reason, kind)`: the server renders the program
-/// list with them (a problem of the program itself in the reader's language).
+/// A refused package import's problems: the server renders the program list with them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportProblems(pub Vec<(String, String, Option<crate::programs::ProblemKind>)>);
+pub struct ImportProblems(pub Vec<ImportIssue>);
+
+/// One problem of a refused package: where, what kind (`code`, or `kind` for a problem of the
+/// program itself), and the English details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportIssue {
+    pub path: String,
+    pub code: String,
+    pub kind: Option<crate::programs::ProblemKind>,
+    pub reason: String,
+}
 
 /// What a publisher sees before publishing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -61,16 +61,23 @@ pub struct Package {
 pub struct ImportProblem {
     pub path: String,
     pub reason: String,
+    /// What kind of problem with the package (`not_zip`, `leaves_package`, …); `program` for a
+    /// problem of the program itself (see `kind`).
+    #[serde(default)]
+    pub code: String,
     /// For a problem of the program itself, the validation report's kind (pages show it in
     /// the reader's language).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<ProblemKind>,
 }
 
-fn problem(path: &str, reason: impl Into<String>) -> ImportProblem {
+/// `code` names the kind of problem for pages to say in the reader's language; `reason` says
+/// it in English with the details.
+fn problem(path: &str, code: &'static str, reason: impl Into<String>) -> ImportProblem {
     ImportProblem {
         path: path.to_owned(),
         reason: reason.into(),
+        code: code.to_owned(),
         kind: None,
     }
 }
@@ -80,6 +87,7 @@ impl From<Problem> for ImportProblem {
         ImportProblem {
             path: format!("program.{}", p.path),
             reason: format!("{:?}", p.kind),
+            code: "program".to_owned(),
             kind: Some(p.kind),
         }
     }
@@ -137,17 +145,24 @@ pub fn import(bytes: &[u8], limits: &Limits, rules: &Rules) -> Result<Package, V
     if bytes.len() as u64 > limits.max_package_bytes {
         return Err(vec![problem(
             "",
+            "too_large",
             format!(
                 "the package is larger than {} bytes",
                 limits.max_package_bytes
             ),
         )]);
     }
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|e| vec![problem("", format!("not a readable zip archive: {e}"))])?;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
+        vec![problem(
+            "",
+            "not_zip",
+            format!("not a readable zip archive: {e}"),
+        )]
+    })?;
     if archive.len() > limits.max_entries {
         return Err(vec![problem(
             "",
+            "too_many_files",
             format!("more than {} files in the package", limits.max_entries),
         )]);
     }
@@ -161,6 +176,7 @@ pub fn import(bytes: &[u8], limits: &Limits, rules: &Rules) -> Result<Package, V
             Err(e) => {
                 problems.push(problem(
                     &format!("#{index}"),
+                    "unreadable",
                     format!("unreadable entry: {e}"),
                 ));
                 continue;
@@ -169,24 +185,29 @@ pub fn import(bytes: &[u8], limits: &Limits, rules: &Rules) -> Result<Package, V
         let name = match entry.name() {
             Ok(name) => name.into_owned(),
             Err(_) => {
-                problems.push(problem(&format!("#{index}"), "the file name is not UTF-8"));
+                problems.push(problem(
+                    &format!("#{index}"),
+                    "bad_name",
+                    "the file name is not UTF-8",
+                ));
                 continue;
             }
         };
         if !safe_name(&name) {
             problems.push(problem(
                 &name,
+                "leaves_package",
                 "the name leaves the package (absolute or ..)",
             ));
             continue;
         }
         if entry.is_symlink() {
-            problems.push(problem(&name, "symbolic links are not allowed"));
+            problems.push(problem(&name, "symlink", "symbolic links are not allowed"));
             continue;
         }
         if entry.is_dir() {
             if name != "media/" && !name.starts_with("media/") {
-                problems.push(problem(&name, "unexpected folder"));
+                problems.push(problem(&name, "unexpected_file", "unexpected folder"));
             }
             continue;
         }
@@ -194,40 +215,54 @@ pub fn import(bytes: &[u8], limits: &Limits, rules: &Rules) -> Result<Package, V
             limits.max_manifest_bytes
         } else if let Some(path) = name.strip_prefix("media/") {
             if media.contains_key(path) {
-                problems.push(problem(&name, "the same file twice"));
+                problems.push(problem(&name, "duplicate", "the same file twice"));
                 continue;
             }
             limits.max_media_bytes
         } else {
             problems.push(problem(
                 &name,
+                "unexpected_file",
                 "unexpected file (only lotsen-program.json and media/…)",
             ));
             continue;
         };
         let declared = entry.size();
         if declared > limit {
-            problems.push(problem(&name, format!("larger than {limit} bytes")));
+            problems.push(problem(
+                &name,
+                "entry_too_large",
+                format!("larger than {limit} bytes"),
+            ));
             continue;
         }
         if declared > (1 << 20) && declared / entry.compressed_size().max(1) > limits.max_ratio {
-            problems.push(problem(&name, "compressed suspiciously well (a zip bomb?)"));
+            problems.push(problem(
+                &name,
+                "zip_bomb",
+                "compressed suspiciously well (a zip bomb?)",
+            ));
             continue;
         }
         // Never trust the declared size: read at most one byte past the limit.
         let mut content = Vec::new();
         if let Err(e) = (&mut entry).take(limit + 1).read_to_end(&mut content) {
-            problems.push(problem(&name, format!("unreadable: {e}")));
+            problems.push(problem(&name, "unreadable", format!("unreadable: {e}")));
             continue;
         }
         if content.len() as u64 > limit || content.len() as u64 != declared {
-            problems.push(problem(&name, "its size is not what the archive says"));
+            problems.push(problem(
+                &name,
+                "size_mismatch",
+                "its size is not what the archive says",
+            ));
             continue;
         }
         total += content.len() as u64;
         if total > limits.max_total_bytes {
             problems.push(problem(
                 &name,
+                "unpacks_too_large",
                 format!(
                     "the package unpacks to more than {} bytes",
                     limits.max_total_bytes
@@ -237,7 +272,7 @@ pub fn import(bytes: &[u8], limits: &Limits, rules: &Rules) -> Result<Package, V
         }
         if name == MANIFEST {
             if manifest.is_some() {
-                problems.push(problem(&name, "the same file twice"));
+                problems.push(problem(&name, "duplicate", "the same file twice"));
             }
             manifest = Some(content);
         } else if let Some(path) = name.strip_prefix("media/") {
@@ -245,7 +280,7 @@ pub fn import(bytes: &[u8], limits: &Limits, rules: &Rules) -> Result<Package, V
         }
     }
     let Some(manifest) = manifest else {
-        problems.push(problem(MANIFEST, "missing"));
+        problems.push(problem(MANIFEST, "missing", "missing"));
         return Err(problems);
     };
     let program = match read_manifest(&manifest) {
@@ -267,14 +302,17 @@ pub fn import(bytes: &[u8], limits: &Limits, rules: &Rules) -> Result<Package, V
         match media.get(path) {
             None => problems.push(problem(
                 &format!("media/{path}"),
+                "media_missing",
                 "used by the program but missing",
             )),
             Some(content) if content.len() as u64 != bytes => problems.push(problem(
                 &format!("media/{path}"),
+                "media_size",
                 format!("{} bytes, the program says {bytes}", content.len()),
             )),
             Some(content) if !is_really(mime, content) => problems.push(problem(
                 &format!("media/{path}"),
+                "media_type",
                 format!("not a {mime} file"),
             )),
             Some(_) => {}
@@ -282,7 +320,11 @@ pub fn import(bytes: &[u8], limits: &Limits, rules: &Rules) -> Result<Package, V
     }
     for path in media.keys() {
         if !used.contains(path.as_str()) {
-            problems.push(problem(&format!("media/{path}"), "not used by the program"));
+            problems.push(problem(
+                &format!("media/{path}"),
+                "media_unused",
+                "not used by the program",
+            ));
         }
     }
     if problems.is_empty() {
@@ -301,7 +343,11 @@ pub fn from_manifest(bytes: &[u8], rules: &Rules) -> Result<Program, Vec<ImportP
         .filter(|p| p.blocking)
         .map(ImportProblem::from)
         .chain(media_files(&program).into_iter().map(|(path, _, _)| {
-            problem(&format!("media/{path}"), "used by the program but missing")
+            problem(
+                &format!("media/{path}"),
+                "media_missing",
+                "used by the program but missing",
+            )
         }))
         .collect();
     if problems.is_empty() {
@@ -312,11 +358,12 @@ pub fn from_manifest(bytes: &[u8], rules: &Rules) -> Result<Program, Vec<ImportP
 }
 
 fn read_manifest(bytes: &[u8]) -> Result<Program, ImportProblem> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| problem(MANIFEST, format!("not JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| problem(MANIFEST, "not_json", format!("not JSON: {e}")))?;
     if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
         return Err(problem(
             &format!("{MANIFEST}: format"),
+            "wrong_format",
             format!("not a {FORMAT} package"),
         ));
     }
@@ -325,13 +372,20 @@ fn read_manifest(bytes: &[u8]) -> Result<Program, ImportProblem> {
         Some(v) => {
             return Err(problem(
                 &format!("{MANIFEST}: format_version"),
+                "format_version",
                 format!("version {v}; this Lotsen reads version {FORMAT_VERSION}"),
             ));
         }
-        None => return Err(problem(&format!("{MANIFEST}: format_version"), "missing")),
+        None => {
+            return Err(problem(
+                &format!("{MANIFEST}: format_version"),
+                "missing",
+                "missing",
+            ));
+        }
     }
     // Parse the text again (not the value) so that errors carry line and column.
     serde_json::from_slice::<Manifest>(bytes)
         .map(|m| m.program)
-        .map_err(|e| problem(MANIFEST, e.to_string()))
+        .map_err(|e| problem(MANIFEST, "schema", e.to_string()))
 }
