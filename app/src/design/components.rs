@@ -98,6 +98,7 @@ fn ProgramList(home: DesignHome) -> impl IntoView {
 }
 
 /// A package problem in words, by its code.
+#[cfg(feature = "ssr")]
 fn import_problem_text(code: &str, locale: Locale) -> Option<&'static str> {
     Some(match code {
         "too_large" => td_string!(locale, design.import_problem.too_large),
@@ -128,7 +129,14 @@ fn import_problem_text(code: &str, locale: Locale) -> Option<&'static str> {
     })
 }
 
+/// What was wrong with a package just refused (the server renders the list with it). Only ever
+/// rendered on the server: the page is not hydrated, so none of it goes into the browser's code.
+#[cfg(not(feature = "ssr"))]
+#[component]
+fn ImportRefusal() -> impl IntoView {}
+
 /// What was wrong with a package just refused (the server renders the list with it).
+#[cfg(feature = "ssr")]
 #[component]
 fn ImportRefusal() -> impl IntoView {
     let i18n = use_i18n();
