@@ -55,10 +55,7 @@ async fn bench(engine: Engine, n: u32) {
     };
     let db = t.db.clone();
     two_regions(&db).await;
-    let options = leptos::config::LeptosOptions::builder()
-        .output_name("lotsen")
-        .build();
-    let mut state = AppState::new(options, db.clone());
+    let mut state = AppState::with_defaults(db.clone());
     let unlimited = Rate {
         per_minute: 1_000_000,
         burst: 1_000_000,

@@ -56,6 +56,13 @@ impl AppState {
         }
     }
 
+    /// Demo mode with every default, served as the `lotsen` site: what tests and benchmarks
+    /// start from.
+    pub fn with_defaults(db: DatabaseConnection) -> Self {
+        let options = LeptosOptions::builder().output_name("lotsen").build();
+        Self::new(options, db)
+    }
+
     /// What every server function and every render gets as Leptos context.
     pub(crate) fn context(&self) -> impl Fn() + Clone + Send + Sync + 'static + use<> {
         let db = self.db.clone();

@@ -16,10 +16,7 @@ use std::collections::BTreeSet;
 use tower::ServiceExt;
 
 fn app(db: DatabaseConnection) -> Router {
-    let options = leptos::config::LeptosOptions::builder()
-        .output_name("lotsen")
-        .build();
-    router(AppState::new(options, db))
+    router(AppState::with_defaults(db))
 }
 
 struct Answer {
@@ -1035,10 +1032,7 @@ db_test!(an_expired_sandbox_leaves_no_rows, |db| {
 });
 
 fn limited_app(db: DatabaseConnection, config: LimitConfig) -> Router {
-    let options = leptos::config::LeptosOptions::builder()
-        .output_name("lotsen")
-        .build();
-    let mut state = AppState::new(options, db);
+    let mut state = AppState::with_defaults(db);
     state.limits = Limits::new(config);
     router(state)
 }
@@ -1610,10 +1604,7 @@ db_test!(
     |db| {
         use app::programs::{Block, BlockBody, Media, Rules, store};
         world(&db).await;
-        let options = leptos::config::LeptosOptions::builder()
-            .output_name("lotsen")
-            .build();
-        let mut state = AppState::new(options, db.clone());
+        let mut state = AppState::with_defaults(db.clone());
         state.content_rules.media_hosts = vec!["media.region.se".to_owned()];
         let router = router(state);
         let token = sign_in(&db, Caller::Producer).await;

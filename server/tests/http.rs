@@ -11,10 +11,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tower::ServiceExt;
 
 fn app(db: DatabaseConnection) -> Router {
-    let leptos_options = leptos::config::LeptosOptions::builder()
-        .output_name("lotsen")
-        .build();
-    router(AppState::new(leptos_options, db))
+    router(AppState::with_defaults(db))
 }
 
 async fn send(

@@ -32,10 +32,7 @@ fn media_dir() -> PathBuf {
 }
 
 fn app(db: DatabaseConnection, media: &Path) -> Router {
-    let options = leptos::config::LeptosOptions::builder()
-        .output_name("lotsen")
-        .build();
-    let mut state = AppState::new(options, db);
+    let mut state = AppState::with_defaults(db);
     state.media = MediaStore::new(media);
     router(state)
 }
