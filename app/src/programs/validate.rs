@@ -155,12 +155,7 @@ impl Check<'_> {
         for (n, item) in instrument.items.iter().enumerate() {
             let here = format!("{path}.items[{n}]");
             self.title(&here, item.text.as_deref().unwrap_or_default());
-            let code_ok = !item.code.is_empty()
-                && item.code.len() <= 64
-                && item.code.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
-                });
-            if !code_ok {
+            if !well_formed_key(&item.code) {
                 self.error(&here, ProblemKind::InvalidKey);
             } else if !codes.insert(item.code.as_str()) {
                 self.error(
@@ -202,12 +197,7 @@ impl Check<'_> {
 
     /// Keys: 1–64 of `a-z`, `0-9`, `-`, `_`, unique in the program.
     fn key(&mut self, path: &str, key: &str) {
-        let well_formed = !key.is_empty()
-            && key.len() <= 64
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if !well_formed {
+        if !well_formed_key(key) {
             self.error(path, ProblemKind::InvalidKey);
         } else if !self.keys.insert(key.to_owned()) {
             self.error(
@@ -291,6 +281,15 @@ impl Check<'_> {
             }
         }
     }
+}
+
+/// Keys and item codes: 1–64 of `a-z`, `0-9`, `-`, `_`.
+fn well_formed_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 fn looks_like_html(text: &str) -> bool {
