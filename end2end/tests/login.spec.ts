@@ -1,4 +1,4 @@
-import type { Page } from '@playwright/test';
+import type { Browser, Page } from '@playwright/test';
 import { test, expect, expectAccessible, open } from './fixtures';
 import { servers } from '../servers';
 
@@ -153,10 +153,28 @@ test('a therapist logs in with SITHS, picks her care assignment, and reaches her
   await expect(page.getByRole('alert')).toHaveText('Du har inte behörighet till det här.');
 });
 
+/**
+ * Tove signs in once, in a browser of her own: from then on her assignment at the unit is
+ * known. Tests run in parallel, so no test may count on another having signed her in.
+ */
+async function toveHasSignedIn(browser: Browser) {
+  const context = await browser.newContext({ baseURL: servers.real });
+  const page = await context.newPage();
+  // Plain forms: whether this browser runs scripts does not matter here.
+  await startLogin(page, false, 'staff');
+  await atProvider(page, 'tove');
+  await page.getByLabel(/^Psykiatrimottagning Test, Region Test/).check();
+  await page.getByRole('button', { name: 'Fortsätt' }).click();
+  await expect(page).toHaveURL(/\/mottagning$/);
+  await context.close();
+}
+
 test('an access administrator works in an administrative assignment, without patient data', async ({
   page,
   hydrated,
+  browser,
 }) => {
+  await toveHasSignedIn(browser);
   await startLogin(page, hydrated, 'staff');
   await atProvider(page, 'alva');
   await expect(page.getByText('Ger inte tillgång till patientuppgifter.')).toBeVisible();
