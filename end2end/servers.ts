@@ -1,6 +1,6 @@
-// Where the browser tests find each server. The harness (`make test-e2e`) passes six free
+// Where the browser tests find each server. The harness (`make test-e2e`) passes seven free
 // ports; run by hand, the defaults below are used.
-const ports = (process.env.LOTSEN_E2E_PORTS ?? '3900,3901,3902,3903,3904,3905')
+const ports = (process.env.LOTSEN_E2E_PORTS ?? '3900,3901,3902,3903,3904,3905,3906')
   .split(',')
   .map((p) => Number(p));
 const url = (port: number) => `http://127.0.0.1:${port}`;
@@ -10,7 +10,10 @@ export const servers = {
   demo: url(ports[0]),
   /** Real mode: signs patients in at `bankid` and staff at `siths`. */
   real: url(ports[1]),
-  /** Real mode whose patient identity provider is `other` (a slow clock). */
+  /**
+   * Real mode whose patient identity provider is `other` (a slow clock), and whose staff sign
+   * in at `sithsInToken`.
+   */
   slowClock: url(ports[2]),
   /** A BankID-like e-ID broker (patients). */
   bankid: url(ports[3]),
@@ -18,5 +21,7 @@ export const servers = {
   siths: url(ports[4]),
   /** A provider Lotsen does not trust, whose token endpoint runs two hours slow. */
   other: url(ports[5]),
+  /** A SITHS-like provider that puts names, HSA-ID and assignments in the ID token. */
+  sithsInToken: url(ports[6]),
   ports,
 };

@@ -165,8 +165,8 @@ INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, g
   (105, 1, NULL, 'auditor', CURRENT_TIMESTAMP), (106, 2, 21, 'therapist', CURRENT_TIMESTAMP),
   (107, 1, 11, 'producer', CURRENT_TIMESTAMP), (108, 1, 11, 'publisher', CURRENT_TIMESTAMP);
 INSERT INTO patient (id, personnummer, given_name, family_name) VALUES
-  (401, '198503152384', 'Petra', 'Patient'), (402, '199207044570', 'Olle', 'Exempel'),
-  (403, '197805123390', 'Maja', 'Mönster'), (404, '191212121212', 'Rut', 'Region');
+  (401, '199107172380', 'Petra', 'Patient'), (402, '199006022397', 'Olle', 'Exempel'),
+  (403, '199610202385', 'Maja', 'Mönster'), (404, '191212121212', 'Rut', 'Region');
 INSERT INTO program (id, owner_provider_id, title) VALUES (501, 1, 'Program');
 INSERT INTO program_version (id, program_id, major, minor, status) VALUES (601, 501, 1, 0, 'published');
 INSERT INTO enrolment (id, patient_id, program_version_id, care_unit_id, state, started_at, internal_note) VALUES
@@ -234,6 +234,22 @@ fn replace_database(url: &str, name: &str) -> String {
     }
 }
 
+/// The one runtime every database test runs on, as the server runs on one. Each test thread
+/// drives its own body (`block_on`), and what the body spawns runs on the shared workers, which
+/// outlive any one test. With a runtime per test, work that Leptos spawns while rendering for
+/// one test could land on another test's runtime and be dropped when that test ended, leaving
+/// a page that never finished (seen as a rare hang under parallel tests).
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| setup_failed("test runtime", e))
+    })
+}
+
 /// Runs an async test body once on SQLite and once on PostgreSQL, as two test functions
 /// `<name>::sqlite` and `<name>::postgres`.
 #[macro_export]
@@ -245,18 +261,22 @@ macro_rules! db_test {
 
             async fn body($db: sea_orm::DatabaseConnection) $body
 
-            #[tokio::test]
-            async fn sqlite() {
-                let t = $crate::testing::TestDb::sqlite().await;
-                body(t.db.clone()).await;
-                t.finish().await;
+            #[test]
+            fn sqlite() {
+                $crate::testing::runtime().block_on(async {
+                    let t = $crate::testing::TestDb::sqlite().await;
+                    body(t.db.clone()).await;
+                    t.finish().await;
+                })
             }
 
-            #[tokio::test]
-            async fn postgres() {
-                let Some(t) = $crate::testing::TestDb::postgres().await else { return };
-                body(t.db.clone()).await;
-                t.finish().await;
+            #[test]
+            fn postgres() {
+                $crate::testing::runtime().block_on(async {
+                    let Some(t) = $crate::testing::TestDb::postgres().await else { return };
+                    body(t.db.clone()).await;
+                    t.finish().await;
+                })
             }
         }
     };
@@ -268,18 +288,22 @@ macro_rules! db_test {
 
             async fn body($db: sea_orm::DatabaseConnection, $url: String) $body
 
-            #[tokio::test]
-            async fn sqlite() {
-                let t = $crate::testing::TestDb::sqlite().await;
-                body(t.db.clone(), t.url.clone()).await;
-                t.finish().await;
+            #[test]
+            fn sqlite() {
+                $crate::testing::runtime().block_on(async {
+                    let t = $crate::testing::TestDb::sqlite().await;
+                    body(t.db.clone(), t.url.clone()).await;
+                    t.finish().await;
+                })
             }
 
-            #[tokio::test]
-            async fn postgres() {
-                let Some(t) = $crate::testing::TestDb::postgres().await else { return };
-                body(t.db.clone(), t.url.clone()).await;
-                t.finish().await;
+            #[test]
+            fn postgres() {
+                $crate::testing::runtime().block_on(async {
+                    let Some(t) = $crate::testing::TestDb::postgres().await else { return };
+                    body(t.db.clone(), t.url.clone()).await;
+                    t.finish().await;
+                })
             }
         }
     };

@@ -278,16 +278,16 @@ db_test!(
 
         // Nobody else may apply it; the administrator does, and only that enrolment moves.
         assert_eq!(
-            store::upgrade(&db, REGION_B, activation).await,
+            store::upgrade(&db, REGION_B, activation, None).await,
             Err(AppError::NotFound)
         );
-        assert_eq!(store::upgrade(&db, REGION_A, activation).await, Ok(1));
+        assert_eq!(store::upgrade(&db, REGION_A, activation, None).await, Ok(1));
         assert_eq!(number(&db, &on(801)).await, v1_1);
         assert_eq!(number(&db, &on(802)).await, v1_0);
         assert_eq!(number(&db, &on(803)).await, v1_0);
         let seen = store::catalogue(&db, REGION_A).await.expect("catalogue");
         assert_eq!(entry(&seen, id).expect("listed").active[0].behind, 0);
-        assert_eq!(store::upgrade(&db, REGION_A, activation).await, Ok(0));
+        assert_eq!(store::upgrade(&db, REGION_A, activation, None).await, Ok(0));
 
         // A major version is for new enrolments only: nothing is behind it.
         let mut restructured = small_program("Sov gott");
@@ -320,7 +320,10 @@ db_test!(
         let seen = store::catalogue(&db, REGION_A).await.expect("catalogue");
         let active = &entry(&seen, id).expect("listed").active;
         assert_eq!((active[0].number, active[0].behind), (V2_0, 0));
-        assert_eq!(store::upgrade(&db, REGION_A, active[0].id).await, Ok(0));
+        assert_eq!(
+            store::upgrade(&db, REGION_A, active[0].id, None).await,
+            Ok(0)
+        );
         assert_eq!(number(&db, &on(801)).await, v1_1);
     }
 );

@@ -467,6 +467,26 @@ fn keys_links_media_and_text_are_checked() {
         url: "http://media.example.se/bild.png".to_owned(),
     });
     assert_eq!(validate(&plain_http, &allowed).len(), 1);
+    // Links a browser would take elsewhere than the allowed host they seem to name.
+    for tricky in [
+        "https://evil.test\\.media.example.se/bild.png",
+        "https://evil.test\\@media.example.se/bild.png",
+        "https://media.example.se@evil.test/bild.png",
+        "https://media.example.se:8443/bild.png",
+        "https://media.example.se /bild.png",
+    ] {
+        let link = image(Media::External {
+            url: tricky.to_owned(),
+        });
+        assert_eq!(
+            validate(&link, &allowed)
+                .into_iter()
+                .map(|p| p.kind)
+                .collect::<Vec<_>>(),
+            vec![ProblemKind::MediaNotAllowed],
+            "{tricky}"
+        );
+    }
     // A link not filled in yet is unfinished: it stops publishing, but a draft may hold it.
     let empty = image(Media::External { url: String::new() });
     let (_, kind) = only(&empty);
@@ -507,4 +527,39 @@ fn a_program_survives_json_unchanged() {
     let back: Program = serde_json::from_str(&json).expect("deserialise");
     assert_eq!(back, p);
     assert!(json.contains("\"kind\":\"questionnaire\""), "{json}");
+}
+
+#[test]
+fn a_program_larger_than_the_caps_is_refused_at_once() {
+    use app::programs::caps;
+    let mut p = program();
+    let module = p.modules[0].clone();
+    p.modules = vec![module; caps::MODULES + 1];
+    let problems = validate(&p, &Rules::default());
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].path, "modules");
+    assert_eq!(
+        problems[0].kind,
+        ProblemKind::TooMany { max: caps::MODULES }
+    );
+    assert!(problems[0].kind.refused_in_draft());
+
+    // Blocks on one page, and in the whole program.
+    let mut p = program();
+    let block = p.modules[0].sections[0].steps[0].blocks[0].clone();
+    p.modules[0].sections[0].steps[0].blocks = vec![block; caps::BLOCKS_PER_PAGE + 1];
+    let problems = validate(&p, &Rules::default());
+    assert_eq!(
+        problems.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(),
+        vec!["modules[0].sections[0].steps[0].blocks"]
+    );
+    // At the caps exactly: checked as usual.
+    let mut p = program();
+    let module = p.modules[0].clone();
+    p.modules = vec![module; caps::MODULES];
+    assert!(
+        validate(&p, &Rules::default())
+            .iter()
+            .all(|problem| problem.kind != ProblemKind::TooMany { max: caps::MODULES })
+    );
 }

@@ -3,9 +3,15 @@
 //
 //   node idp/server.mjs main <bankid-port> <siths-port> <redirect-base>...
 //       a BankID-like e-ID broker (patients) and a SITHS-like provider (staff)
-//   node idp/server.mjs other <port> <redirect-base>...
+//   node idp/server.mjs other <port> <in-token-port> <redirect-base>...
 //       a provider Lotsen does not trust, whose token endpoint's clock is two hours slow
-//       (its ID tokens have expired when they are issued)
+//       (its ID tokens have expired when they are issued); and a SITHS-like provider that
+//       puts the profile claims in the ID token itself
+//
+// The main providers are conformant: the ID token carries `sub` and the protocol's claims,
+// and names, identity numbers and assignments come from the UserInfo endpoint (as OpenID
+// Connect Core says, unless the client asks otherwise). Swedish brokers often put them in the
+// ID token instead; the in-token provider keeps that case tested.
 //
 // Every provider accepts any password: the account is chosen by the login name. Consent is
 // implied (Lotsen is a first-party client), so a login is one form.
@@ -60,7 +66,7 @@ const staff = {
   },
 };
 
-function provider(issuer, accounts, scopes, redirectBases) {
+function provider(issuer, accounts, scopes, redirectBases, { claimsInIdToken = false } = {}) {
   const redirects = (kind) => redirectBases.map((base) => `${base}/login/${kind}/callback`);
   const configuration = {
     clients: [
@@ -86,8 +92,8 @@ function provider(issuer, accounts, scopes, redirectBases) {
       hsa: ['employeeHsaId', 'commissions'],
     },
     scopes: ['openid', ...scopes],
-    // Claims in the ID token, as Swedish e-ID brokers deliver them.
-    conformIdTokenClaims: false,
+    // Conformant: profile claims from UserInfo only. Or all of them in the ID token.
+    conformIdTokenClaims: !claimsInIdToken,
     pkce: { required: () => true },
     cookies: { keys: ['test-only-cookie-key'] },
     features: { devInteractions: { enabled: true } },
@@ -127,7 +133,11 @@ if (mode === 'main') {
   await listen(bankid, bankidPort);
   await listen(siths, sithsPort);
 } else if (mode === 'other') {
-  const [port, ...bases] = args;
+  const [port, inTokenPort, ...bases] = args;
+  const inToken = provider(`http://127.0.0.1:${inTokenPort}`, staff, ['profile', 'hsa'], bases, {
+    claimsInIdToken: true,
+  });
+  await listen(inToken, inTokenPort);
   // Only the token endpoint runs two hours behind: its ID tokens are born expired, while the
   // login pages and their cookies keep the right time.
   const slow = new AsyncLocalStorage();
@@ -139,7 +149,9 @@ if (mode === 'main') {
   );
   await listen(other, port);
 } else {
-  console.error('usage: server.mjs main <bankid-port> <siths-port> <base>... | other <port> <base>...');
+  console.error(
+    'usage: server.mjs main <bankid-port> <siths-port> <base>... | other <port> <in-token-port> <base>...',
+  );
   process.exit(2);
 }
 console.log(`identity provider(s) ready: ${mode} ${args.join(' ')}`);

@@ -257,3 +257,20 @@ test('an expired ID token opens no session', async ({ page, hydrated }) => {
   await atProvider(page, 'tolvan');
   await expectFailed(page, hydrated, 'hade gått ut', servers.slowClock);
 });
+
+test('a staff member signs in where the provider puts the claims in the ID token', async ({
+  page,
+  hydrated,
+}) => {
+  // The main providers hand names and assignments out from UserInfo; this one in the token.
+  await startLogin(page, hydrated, 'staff', servers.slowClock);
+  await expect(page).toHaveURL(new RegExp(`^${servers.sithsInToken}/interaction/`));
+  await atProvider(page, 'tove');
+  await expect(page).toHaveURL(/\/logga-in\/uppdrag$/);
+  await expect(page.getByText('Tove Terapeut')).toBeVisible();
+  await expect(page.getByRole('radio')).toHaveCount(2);
+  await page.getByLabel(/^Psykiatrimottagning Test, Region Test/).check();
+  await page.getByRole('button', { name: 'Fortsätt' }).click();
+  await expect(page).toHaveURL(`${servers.slowClock}/mottagning`);
+  await expect(page.locator('.user-name')).toHaveText('Tove Terapeut');
+});

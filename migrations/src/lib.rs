@@ -14,6 +14,8 @@ mod m20261126_000005_identity;
 mod m20261126_000006_login;
 mod m20261126_000007_log_link_unique;
 mod m20261126_000008_program_content;
+mod m20261129_000009_emergency_grant;
+mod m20261129_000010_sandbox_log_deletion;
 
 pub struct Migrator;
 
@@ -29,6 +31,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_login::Migration),
             Box::new(m20261126_000007_log_link_unique::Migration),
             Box::new(m20261126_000008_program_content::Migration),
+            Box::new(m20261129_000009_emergency_grant::Migration),
+            Box::new(m20261129_000010_sandbox_log_deletion::Migration),
         ]
     }
 }

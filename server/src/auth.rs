@@ -7,8 +7,9 @@
 //! - The demo entrance (`POST /demo/start`) and sign-out (`POST /logga-ut`) are plain forms.
 
 use crate::routes::AppState;
-use app::auth::Principal;
+use app::auth::security::{self, Event};
 use app::auth::session::{self, Resolved, SESSION_COOKIE};
+use app::auth::{ClientAddress, Principal};
 use app::demo::{Persona, sandbox};
 use app::error::AppError;
 use axum::Form;
@@ -48,6 +49,8 @@ pub async fn resolve_session(
     mut request: Request,
     next: Next,
 ) -> Response {
+    let client = ClientAddress(state.limits.client(&request));
+    request.extensions_mut().insert(client);
     let Some(token) = session_token(request.headers()) else {
         let had_cookie = request
             .headers()
@@ -66,15 +69,11 @@ pub async fn resolve_session(
     let resolved = session::resolve(&state.db, &state.sessions, &token, chrono::Utc::now()).await;
     match resolved {
         Ok(Resolved::Valid(principal)) => {
+            if principal.staff().is_some() && sent_by_another_site(&request) {
+                return continue_page(request.uri());
+            }
             request.extensions_mut().insert(*principal);
-            let mut response = next.run(request).await;
-            // What a signed-in user receives may hold personal data: no cache may keep it
-            // (hashed static files keep their own caching header).
-            response
-                .headers_mut()
-                .entry(header::CACHE_CONTROL)
-                .or_insert(HeaderValue::from_static("no-store"));
-            response
+            next.run(request).await
         }
         Ok(Resolved::Invalid) => {
             let mut response = next.run(request).await;
@@ -92,6 +91,56 @@ pub async fn resolve_session(
                 .into_response()
         }
     }
+}
+
+/// Whether a page load or fetch was started by another site (`Sec-Fetch-Site: cross-site` or
+/// `same-site`), as opposed to our own pages or the user themselves (`same-origin`, `none`).
+/// Signing in passes: the identity provider's answer always comes from its own site.
+fn sent_by_another_site(request: &Request) -> bool {
+    let path = request.uri().path();
+    if path.starts_with("/login/") || path.starts_with("/logga-in") {
+        return false;
+    }
+    request
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|site| site.as_bytes() == b"cross-site" || site.as_bytes() == b"same-site")
+}
+
+/// What staff get for a request another site started: nothing of the page (so another site
+/// cannot make a therapist's browser read records and write access-log rows in their name), and
+/// a link that opens it from our own origin when they mean to.
+fn continue_page(uri: &axum::http::Uri) -> Response {
+    let target: String = uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect();
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"sv\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"referrer\" content=\"no-referrer\">\
+         <title>Fortsätt till Lotsen</title></head><body><main>\
+         <h1>Fortsätt till Lotsen</h1>\
+         <p>Länken kom från en annan webbplats. Öppna sidan härifrån om du vill se den.</p>\
+         <p lang=\"en\">The link came from another website. Open the page from here if you \
+         want to see it.</p>\
+         <p><a href=\"{target}\">Öppna sidan / Open the page</a></p></main></body></html>"
+    );
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response()
 }
 
 /// Whether a state-changing request came from our own pages. Browsers send `Sec-Fetch-Site`
@@ -153,6 +202,7 @@ fn unavailable(message: &'static str) -> Response {
 pub async fn demo_start(
     State(state): State<AppState>,
     principal: Option<axum::Extension<Principal>>,
+    axum::Extension(client): axum::Extension<ClientAddress>,
     headers: HeaderMap,
     Form(form): Form<PersonaForm>,
 ) -> Response {
@@ -204,6 +254,13 @@ pub async fn demo_start(
     .await;
     match created {
         Ok(token) => {
+            security::record(
+                Event::DemoSignIn,
+                "success",
+                None,
+                Some(client),
+                persona.as_code(),
+            );
             let mut response = see_other(persona.home());
             if let Ok(cookie) = HeaderValue::from_str(&session_cookie(&token)) {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -338,7 +395,7 @@ pub async fn audit_export(
         to: text(query.till),
         follow_up_only: query.uppfoljning.is_some(),
     };
-    match search::for_auditor(&state.db, &principal, &filter).await {
+    match search::for_auditor(&state.db, &principal, &filter, search::Purpose::Export).await {
         Ok(rows) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -96,6 +96,23 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=2048))]
     pub max_media_mb: u64,
 
+    /// Serve without migrating: the database must be up to date already (`lotsen migrate`,
+    /// run as the schema's owner), so that the server can run as a role that cannot alter
+    /// tables or switch off the access log's protection.
+    #[arg(long, env = "LOTSEN_NO_MIGRATE", global = true)]
+    pub no_migrate: bool,
+
+    /// Every hour (and at start), append the access log's head (`<time> <row id>:<hash>`) to
+    /// this file: keep it where the database's administrators cannot write, and pass it to
+    /// `lotsen audit verify --anchor-file`.
+    #[arg(long, env = "LOTSEN_ANCHOR_FILE", global = true)]
+    pub anchor_file: Option<std::path::PathBuf>,
+
+    /// Every hour (and at start), run this command (`sh -c`) with the access log's head
+    /// (`<row id>:<hash>`) on its standard input, e.g. to send it to another system.
+    #[arg(long, env = "LOTSEN_ANCHOR_COMMAND", global = true)]
+    pub anchor_command: Option<String>,
+
     /// The address people reach Lotsen at, e.g. `https://lotsen.region.se`. Needed in real
     /// mode: the identity providers send people back to `<this>/login/…/callback`.
     #[arg(long, env = "LOTSEN_PUBLIC_URL", global = true)]
@@ -129,7 +146,24 @@ pub struct Cli {
     )]
     pub patient_oidc_scopes: String,
 
-    /// The ID-token claim that carries the patient's personal identity number.
+    /// Levels of assurance (`acr` values, comma-separated) a patient's sign-in must have one
+    /// of, e.g. `http://id.elegnamnden.se/loa/1.0/loa3`. Sent as `acr_values`; a sign-in whose
+    /// ID token has no `acr`, or another one, is refused.
+    #[arg(
+        long,
+        env = "LOTSEN_PATIENT_OIDC_ACR",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub patient_oidc_acr: Vec<String>,
+
+    /// The most seconds since the patient last authenticated at the provider. Sent as
+    /// `max_age`; an ID token without `auth_time`, or with an older one, is refused.
+    #[arg(long, env = "LOTSEN_PATIENT_OIDC_MAX_AGE", global = true)]
+    pub patient_oidc_max_age: Option<u64>,
+
+    /// The claim that carries the patient's personal identity number (in the ID token or
+    /// from the UserInfo endpoint).
     #[arg(
         long,
         env = "LOTSEN_PERSONNUMMER_CLAIM",
@@ -168,7 +202,20 @@ pub struct Cli {
     )]
     pub staff_oidc_scopes: String,
 
-    /// The ID-token claim that carries the staff member's HSA-ID.
+    /// Levels of assurance (`acr` values, comma-separated) a staff sign-in must have one of.
+    #[arg(
+        long,
+        env = "LOTSEN_STAFF_OIDC_ACR",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub staff_oidc_acr: Vec<String>,
+
+    /// The most seconds since the staff member last authenticated at the provider.
+    #[arg(long, env = "LOTSEN_STAFF_OIDC_MAX_AGE", global = true)]
+    pub staff_oidc_max_age: Option<u64>,
+
+    /// The claim that carries the staff member's HSA-ID (in the ID token or from UserInfo).
     #[arg(
         long,
         env = "LOTSEN_HSA_ID_CLAIM",
@@ -212,8 +259,14 @@ impl std::str::FromStr for Secret {
 pub enum Command {
     /// Run migrations, then serve the web application (the default).
     Serve,
-    /// Run pending database migrations and exit.
-    Migrate,
+    /// Run pending database migrations and exit. Run it as the role that owns the schema.
+    Migrate {
+        /// PostgreSQL: let this role run `serve` (with `--no-migrate`): it may read and write
+        /// the application's tables, but only insert into and read the access log, and it
+        /// can change no table's definition or trigger. The role must exist.
+        #[arg(long)]
+        runtime_role: Option<String>,
+    },
     /// The patient-data access log.
     Audit {
         #[command(subcommand)]
@@ -235,9 +288,41 @@ pub enum AuditCommand {
         /// that hash, so that rows cut off the end are noticed. May be repeated.
         #[arg(long)]
         anchor: Vec<app::audit::Anchor>,
+        /// A file of heads, one a line, as `serve --anchor-file` writes them. May be repeated.
+        #[arg(long)]
+        anchor_file: Vec<std::path::PathBuf>,
     },
     /// Print the real-care chain's head (`<row id>:<hash>`), to keep outside the database.
     Head,
+}
+
+impl AuditCommand {
+    /// The anchors given on the command line and in the anchor files.
+    pub fn anchors(&self) -> Result<Vec<app::audit::Anchor>, String> {
+        let Self::Verify {
+            anchor,
+            anchor_file,
+        } = self
+        else {
+            return Ok(Vec::new());
+        };
+        let mut anchors = anchor.clone();
+        for file in anchor_file {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            // Each line as `serve` writes it: `<time> <row id>:<hash>`; the last word counts.
+            for (number, line) in text.lines().enumerate() {
+                let Some(last) = line.split_whitespace().last() else {
+                    continue;
+                };
+                let parsed = last
+                    .parse()
+                    .map_err(|e| format!("{} line {}: {e}", file.display(), number + 1))?;
+                anchors.push(parsed);
+            }
+        }
+        Ok(anchors)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -262,7 +347,8 @@ impl Cli {
                         issuer: &Option<String>,
                         client_id: &Option<String>,
                         secret: &Option<Secret>,
-                        scopes: &str|
+                        scopes: &str,
+                        (acr, max_age): (&[String], Option<u64>)|
          -> Result<Option<std::sync::Arc<Provider>>, String> {
             let who = match audience {
                 Audience::Patient => "patient",
@@ -283,6 +369,12 @@ impl Cli {
                 client_id,
                 client_secret: secret.as_ref().map(|s| s.0.clone()),
                 scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+                acr_values: acr
+                    .iter()
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty())
+                    .collect(),
+                max_age: max_age.map(std::time::Duration::from_secs),
             };
             Provider::new(audience, config, public_url)
                 .map(|p| Some(std::sync::Arc::new(p)))
@@ -295,6 +387,7 @@ impl Cli {
                 &self.patient_oidc_client_id,
                 &self.patient_oidc_client_secret,
                 &self.patient_oidc_scopes,
+                (&self.patient_oidc_acr, self.patient_oidc_max_age),
             )?,
             staff: provider(
                 Audience::Staff,
@@ -302,6 +395,7 @@ impl Cli {
                 &self.staff_oidc_client_id,
                 &self.staff_oidc_client_secret,
                 &self.staff_oidc_scopes,
+                (&self.staff_oidc_acr, self.staff_oidc_max_age),
             )?,
             claims: std::sync::Arc::new(ClaimConfig {
                 personnummer: self.personnummer_claim.clone(),

@@ -16,6 +16,8 @@ pub enum DbSetupError {
     Connect(sea_orm::DbErr),
     #[error("database set-up failed: {0}")]
     Setup(sea_orm::DbErr),
+    #[error("runtime role: {0}")]
+    Role(String),
     #[error("migrations failed: {0}")]
     Migrate(sea_orm::DbErr),
 }
@@ -65,6 +67,64 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<usize, DbSetupError> {
         .await
         .map_err(DbSetupError::Migrate)?;
     Ok(pending)
+}
+
+/// How many migrations the database still lacks. Only reads (SeaORM's own look-up would
+/// create its table first, which a runtime role may not).
+pub async fn pending(db: &DatabaseConnection) -> Result<usize, DbSetupError> {
+    use sea_orm::Statement;
+    let rows = db
+        .query_all(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT version FROM seaql_migrations",
+        ))
+        .await
+        .map_err(DbSetupError::Migrate)?;
+    let applied: Vec<String> = rows
+        .iter()
+        .filter_map(|row| row.try_get::<String>("", "version").ok())
+        .collect();
+    Ok(Migrator::migrations()
+        .iter()
+        .filter(|m| !applied.iter().any(|a| a == m.name()))
+        .count())
+}
+
+/// PostgreSQL: lets `role` run the server without owning anything. It reads and writes the
+/// application's tables, reads the migrations table, only inserts into and reads the access
+/// log, and deletes a demo sandbox's log rows through the function made for that. Whoever
+/// runs this owns the tables (the migrating role). Safe to run again after new migrations.
+pub async fn grant_runtime_role(db: &DatabaseConnection, role: &str) -> Result<(), DbSetupError> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Err(DbSetupError::Role(
+            "a runtime role is for PostgreSQL; SQLite has no roles".to_owned(),
+        ));
+    }
+    let plain = !role.is_empty()
+        && role.len() <= 63
+        && role
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !role.starts_with(|c: char| c.is_ascii_digit());
+    if !plain {
+        return Err(DbSetupError::Role(format!(
+            "{role:?}: a role name of lower-case letters, digits and underscores"
+        )));
+    }
+    let statements = [
+        format!("GRANT USAGE ON SCHEMA public TO {role}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
+        format!("REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON access_log FROM {role}"),
+        format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON seaql_migrations FROM {role}"),
+        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+        format!("GRANT EXECUTE ON FUNCTION lotsen_delete_sandbox_log(bigint) TO {role}"),
+    ];
+    for statement in statements {
+        db.execute_unprepared(&statement)
+            .await
+            .map_err(|e| DbSetupError::Role(format!("{statement}: {e}")))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

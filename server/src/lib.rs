@@ -14,7 +14,7 @@ pub mod setup;
 mod site;
 pub mod telemetry;
 
-pub use routes::{AppState, MAX_REQUEST_BYTES, router};
+pub use routes::{AppState, HSTS, MAX_REQUEST_BYTES, page_paths, plain_route_keys, router};
 
 use sea_orm::ConnectionTrait;
 use std::net::SocketAddr;
@@ -38,10 +38,26 @@ pub enum ServeError {
 pub async fn app_state(cli: &cli::Cli) -> Result<AppState, ServeError> {
     let (database_url, addr) = (cli.database_url.as_str(), cli.addr);
     let db = db::connect(database_url).await?;
-    let applied = db::migrate(&db).await?;
-    tracing::info!(applied, backend = ?db.get_database_backend(), "database ready");
+    if cli.no_migrate {
+        let pending = db::pending(&db).await?;
+        if pending > 0 {
+            return Err(ServeError::Config(format!(
+                "{pending} migration(s) pending: run `lotsen migrate` as the schema's owner \
+                 first (this server was told not to migrate: --no-migrate)"
+            )));
+        }
+        tracing::info!(backend = ?db.get_database_backend(), "database ready (not migrated here)");
+    } else {
+        let applied = db::migrate(&db).await?;
+        tracing::info!(applied, backend = ?db.get_database_backend(), "database ready");
+    }
     let mut state = AppState::new(site::leptos_options(addr), db);
     state.sessions = cli.session_config();
+    state.hsts = cli
+        .public_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("https://"))
+        .then(|| http::HeaderValue::from_static(routes::HSTS));
     state.limits =
         limits::Limits::new(cli.limit_config()).with_trusted_proxies(cli.trusted_proxies.clone());
     state.login = cli.login().map_err(ServeError::Config)?;
@@ -70,10 +86,43 @@ pub async fn app_state(cli: &cli::Cli) -> Result<AppState, ServeError> {
         );
         None
     } else {
+        refuse_demo_on_real_data(&state.db).await?;
         tracing::info!("demo mode: no identity provider configured");
         Some(cli.demo_config())
     };
     Ok(state)
+}
+
+/// Demo mode lets anyone in without signing in. A database that holds real care providers or
+/// patients (made by `lotsen setup` or by real sign-ins) is never served that way: a server
+/// whose identity-provider settings went missing must stop, not open real data to visitors.
+async fn refuse_demo_on_real_data(db: &sea_orm::DatabaseConnection) -> Result<(), ServeError> {
+    let count = |table: &str| {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE sandbox_id IS NULL");
+        async move {
+            let row = db
+                .query_one(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    sql,
+                ))
+                .await
+                .map_err(|e| ServeError::Database(db::DbSetupError::Setup(e)))?;
+            Ok::<i64, ServeError>(
+                row.and_then(|r| r.try_get::<i64>("", "n").ok())
+                    .unwrap_or(0),
+            )
+        }
+    };
+    let (providers, patients) = (count("care_provider").await?, count("patient").await?);
+    if providers + patients > 0 {
+        return Err(ServeError::Config(format!(
+            "this database holds real care data ({providers} care provider(s), {patients} \
+             patient(s)) but no identity provider is configured, so Lotsen would start in demo \
+             mode: configure --patient-oidc-issuer and/or --staff-oidc-issuer (with their client \
+             settings and --public-url), or give a demo its own --database-url"
+        )));
+    }
+    Ok(())
 }
 
 /// `lotsen serve`: runs until SIGTERM or Ctrl-C, then finishes the requests in flight.
@@ -81,7 +130,11 @@ pub async fn serve(cli: &cli::Cli) -> Result<(), ServeError> {
     let addr = cli.addr;
     let state = app_state(cli).await?;
     let db = state.db.clone();
-    tokio::spawn(housekeeping(state.clone()));
+    let anchors = AnchorSinks {
+        file: cli.anchor_file.clone(),
+        command: cli.anchor_command.clone(),
+    };
+    tokio::spawn(housekeeping(state.clone(), anchors));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
@@ -98,29 +151,97 @@ pub async fn serve(cli: &cli::Cli) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// `lotsen migrate`.
-pub async fn migrate(database_url: &str) -> Result<(), ServeError> {
+/// `lotsen migrate [--runtime-role ROLE]`.
+pub async fn migrate(database_url: &str, runtime_role: Option<&str>) -> Result<(), ServeError> {
     let db = db::connect(database_url).await?;
     let applied = db::migrate(&db).await?;
     println!("{applied} migration(s) applied; the database is up to date.");
+    if let Some(role) = runtime_role {
+        db::grant_runtime_role(&db, role).await?;
+        println!(
+            "{role} may now run `lotsen serve --no-migrate`: it reads and writes the \
+             application's tables, and only inserts into and reads the access log."
+        );
+    }
     let _ = db.close().await;
     Ok(())
 }
 
+/// Where `serve` sends the access log's head every hour, besides its own log.
+#[derive(Debug, Clone, Default)]
+pub struct AnchorSinks {
+    pub file: Option<std::path::PathBuf>,
+    pub command: Option<String>,
+}
+
+/// Sends the real-care chain's head to the server log and to the operator's sinks, outside
+/// the database. Errors are logged, never fatal: the next hour tries again.
+pub async fn record_anchor(db: &sea_orm::DatabaseConnection, sinks: &AnchorSinks) {
+    let head = match app::audit::head(db).await {
+        Ok(Some(head)) => head.to_string(),
+        Ok(None) => return,
+        Err(err) => {
+            tracing::error!(error = %err, "reading the access log head failed");
+            return;
+        }
+    };
+    tracing::info!(anchor = %head, "access log head");
+    if let Some(path) = &sinks.file {
+        let line = format!(
+            "{} {head}\n",
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        let written = async {
+            use tokio::io::AsyncWriteExt;
+            let mut file = tokio::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .await?;
+            file.write_all(line.as_bytes()).await?;
+            file.sync_data().await
+        }
+        .await;
+        if let Err(err) = written {
+            tracing::error!(error = %err, path = %path.display(), "writing the anchor file failed");
+        }
+    }
+    if let Some(command) = &sinks.command {
+        let sent = async {
+            use tokio::io::AsyncWriteExt;
+            let mut child = tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(command)
+                .stdin(std::process::Stdio::piped())
+                .spawn()?;
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin.write_all(format!("{head}\n").as_bytes()).await?;
+            }
+            let status = child.wait().await?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err(std::io::Error::other(format!("exited with {status}")))
+            }
+        }
+        .await;
+        if let Err(err) = sent {
+            tracing::error!(error = %err, "the anchor command failed");
+        }
+    }
+}
+
 /// Every minute: deletes expired demo sandboxes (with everything in them) and ended sessions.
-async fn housekeeping(state: AppState) {
+async fn housekeeping(state: AppState, anchors: AnchorSinks) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     let mut minutes: u64 = 0;
     loop {
         tick.tick().await;
-        // Hourly, the access log's head goes to the server log, which is kept elsewhere: an
-        // anchor for `lotsen audit verify --anchor` if rows are ever cut off the end.
+        // Hourly, the access log's head goes out of the database (the server log, and the
+        // operator's file or command): an anchor for `lotsen audit verify` if rows are ever
+        // cut off the end and the rest re-chained.
         if minutes.is_multiple_of(60) {
-            match app::audit::head(&state.db).await {
-                Ok(Some(head)) => tracing::info!(anchor = %head, "access log head"),
-                Ok(None) => {}
-                Err(err) => tracing::error!(error = %err, "reading the access log head failed"),
-            }
+            record_anchor(&state.db, &anchors).await;
         }
         minutes += 1;
         let now = chrono::Utc::now();

@@ -56,6 +56,8 @@ pub struct Limits {
     writes_by_user: Arc<DefaultKeyedRateLimiter<(bool, i64)>>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     trusted_proxies: Arc<Vec<IpAddr>>,
+    /// Set once a request came with `X-Forwarded-For` from a peer not trusted (warned once).
+    warned_untrusted_forwarding: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn limiter<K: std::hash::Hash + Eq + Clone>(rate: Rate) -> Arc<DefaultKeyedRateLimiter<K>> {
@@ -73,6 +75,7 @@ impl Limits {
             writes_by_address: limiter(config.writes_per_address),
             writes_by_user: limiter(config.writes_per_user),
             trusted_proxies: Arc::new(Vec::new()),
+            warned_untrusted_forwarding: Arc::default(),
         }
     }
 
@@ -80,6 +83,11 @@ impl Limits {
     pub fn with_trusted_proxies(mut self, proxies: Vec<IpAddr>) -> Self {
         self.trusted_proxies = Arc::new(proxies);
         self
+    }
+
+    /// The client of a request as the limits count it (see [`key`]).
+    pub fn client(&self, request: &Request) -> IpAddr {
+        address(request, &self.trusted_proxies)
     }
 
     /// Forgets keys that are back to full allowance (called from housekeeping).
@@ -116,6 +124,25 @@ fn address(request: &Request, trusted: &[IpAddr]) -> IpAddr {
 }
 
 pub fn client_address(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    key(forwarded_client(peer, headers, trusted))
+}
+
+/// What a limit counts an address as: an IPv6 client by its /64, the network one subscriber
+/// is usually given (counting single addresses would let one client rotate through 2^64 of
+/// them); an IPv4 client (also one written as IPv6) by its address.
+pub fn key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
+    }
+}
+
+fn forwarded_client(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     if !trusted.contains(&peer) {
         return peer;
     }
@@ -144,6 +171,7 @@ fn is_sign_in(path: &str) -> bool {
 
 /// Runs after the session middleware, so that it knows the user.
 pub async fn rate_limit(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+    warn_of_untrusted_forwarding(&limits, &request);
     let safe = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -173,6 +201,36 @@ pub async fn rate_limit(State(limits): State<Limits>, request: Request, next: Ne
         }
     }
     next.run(request).await
+}
+
+/// Behind a reverse proxy that is not in `--trusted-proxies`, every client counts as the
+/// proxy's one address, and the first few clients lock everybody out: say so once, loudly.
+fn warn_of_untrusted_forwarding(limits: &Limits, request: &Request) {
+    use std::sync::atomic::Ordering;
+    if limits.warned_untrusted_forwarding.load(Ordering::Relaxed)
+        || !request.headers().contains_key("x-forwarded-for")
+    {
+        return;
+    }
+    let Some(peer) = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+    else {
+        return;
+    };
+    if !limits.trusted_proxies.contains(&peer)
+        && !limits
+            .warned_untrusted_forwarding
+            .swap(true, Ordering::Relaxed)
+    {
+        tracing::warn!(
+            %peer,
+            "a request came with X-Forwarded-For from a peer that is not a trusted proxy: \
+             behind a reverse proxy, name it with --trusted-proxies, or every client is \
+             rate-limited as the proxy's one address"
+        );
+    }
 }
 
 #[cfg(test)]
@@ -211,6 +269,32 @@ mod tests {
         assert_eq!(
             client_address(ip("10.0.0.1"), &headers, &trusted),
             ip("10.0.0.1")
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_network() {
+        let none = HeaderMap::new();
+        let a = client_address(ip("2001:db8:1:2:aaaa::1"), &none, &[]);
+        let b = client_address(ip("2001:db8:1:2:ffff:1:2:3"), &none, &[]);
+        let other = client_address(ip("2001:db8:1:3::1"), &none, &[]);
+        assert_eq!(a, b);
+        assert_eq!(a, ip("2001:db8:1:2::"));
+        assert_ne!(a, other);
+        // An IPv4 client written as IPv6 keeps its own address.
+        assert_eq!(
+            client_address(ip("::ffff:192.0.2.7"), &none, &[]),
+            ip("192.0.2.7")
+        );
+        // Behind a trusted proxy, the forwarded IPv6 client by its /64 too.
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("2001:db8:9:9:1::5"),
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &headers, &[ip("10.0.0.1")]),
+            ip("2001:db8:9:9::")
         );
     }
 }

@@ -10,7 +10,9 @@ async fn main() -> ExitCode {
     lotsen_server::telemetry::init(cli.log_format);
     let result = match cli.command.clone().unwrap_or(Command::Serve) {
         Command::Serve => lotsen_server::serve(&cli).await,
-        Command::Migrate => lotsen_server::migrate(&cli.database_url).await,
+        Command::Migrate { ref runtime_role } => {
+            lotsen_server::migrate(&cli.database_url, runtime_role.as_deref()).await
+        }
         Command::Setup { ref command } => {
             lotsen_server::setup::run(&cli.database_url, command).await
         }
@@ -18,11 +20,17 @@ async fn main() -> ExitCode {
             command: AuditCommand::Head,
         } => lotsen_server::audit_head(&cli.database_url).await,
         Command::Audit {
-            command: AuditCommand::Verify { ref anchor },
-        } => match lotsen_server::audit_verify(&cli.database_url, anchor).await {
-            Ok(true) => Ok(()),
-            Ok(false) => return ExitCode::FAILURE,
-            Err(err) => Err(err),
+            command: ref verify @ AuditCommand::Verify { .. },
+        } => match verify.anchors() {
+            Err(err) => {
+                eprintln!("lotsen: {err}");
+                return ExitCode::FAILURE;
+            }
+            Ok(anchors) => match lotsen_server::audit_verify(&cli.database_url, &anchors).await {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::FAILURE,
+                Err(err) => Err(err),
+            },
         },
     };
     match result {

@@ -13,15 +13,16 @@
 //! Every failure ends on `/logga-in/fel?orsak=…` with the attempt deleted and no session.
 
 use crate::routes::AppState;
-use app::auth::Principal;
+use app::auth::security::{self, Event};
 use app::auth::session::{self, Subject};
+use app::auth::{ClientAddress, Principal};
 use app::domain::{HsaId, Personnummer};
 use app::login::accounts::{self, Commission, StaffClaims};
 use app::login::{Failure, attempt};
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
     CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
@@ -29,10 +30,12 @@ use openidconnect::core::{
     CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AdditionalClaims, AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId,
-    ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    IdTokenFields, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse,
+    AdditionalClaims, AuthenticationContextClass, AuthenticationFlow, AuthorizationCode,
+    ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
+    EndUserFamilyName, EndUserGivenName, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    IdTokenFields, IssuerUrl, LocalizedClaim, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, StandardErrorResponse,
+    StandardTokenResponse, TokenResponse, UserInfoClaims, UserInfoError,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -109,6 +112,10 @@ pub struct ProviderConfig {
     pub client_secret: Option<String>,
     /// Scopes besides `openid`.
     pub scopes: Vec<String>,
+    /// Levels of assurance, any one of which a sign-in must have (none: any).
+    pub acr_values: Vec<String>,
+    /// How long ago the person may last have authenticated (none: any time).
+    pub max_age: Option<Duration>,
 }
 
 /// Which claims carry what, and the rules for accepting them.
@@ -298,11 +305,13 @@ fn set_cookie(response: &mut Response, cookie: &str) {
 }
 
 /// The error page for `failure`; the browser forgets its login attempt.
-fn failed(audience: Audience, failure: Failure) -> Response {
-    tracing::warn!(
-        audience = audience.code(),
-        reason = failure.as_code(),
-        "sign-in failed"
+fn failed(audience: Audience, failure: Failure, client: ClientAddress) -> Response {
+    security::record(
+        Event::SignIn,
+        "failure",
+        None,
+        Some(client),
+        &format!("{}:{}", audience.code(), failure.as_code()),
     );
     let mut response = see_other(&format!("/logga-in/fel?orsak={}", failure.as_code()));
     set_cookie(&mut response, &attempt::clear_cookie());
@@ -310,19 +319,23 @@ fn failed(audience: Audience, failure: Failure) -> Response {
 }
 
 /// `POST /login/{audience}`: starts signing in.
-pub async fn start(State(state): State<AppState>, Path(audience): Path<String>) -> Response {
+pub async fn start(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientAddress>,
+    Path(audience): Path<String>,
+) -> Response {
     let Some(audience) = Audience::from_code(&audience) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let Some(provider) = state.login.provider(audience).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let client = match provider.client().await {
-        Ok(client) => client,
-        Err(failure) => return failed(audience, failure),
+    let oidc = match provider.client().await {
+        Ok(oidc) => oidc,
+        Err(failure) => return failed(audience, failure, client),
     };
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut request = client
+    let mut request = oidc
         .authorize_url(
             AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
             CsrfToken::new_random,
@@ -331,6 +344,12 @@ pub async fn start(State(state): State<AppState>, Path(audience): Path<String>) 
         .set_pkce_challenge(challenge);
     for scope in &provider.config.scopes {
         request = request.add_scope(Scope::new(scope.clone()));
+    }
+    for acr in &provider.config.acr_values {
+        request = request.add_auth_context_value(AuthenticationContextClass::new(acr.clone()));
+    }
+    if let Some(max_age) = provider.config.max_age {
+        request = request.set_max_age(max_age);
     }
     let (url, csrf, nonce) = request.url();
     let secrets = attempt::Secrets {
@@ -346,7 +365,7 @@ pub async fn start(State(state): State<AppState>, Path(audience): Path<String>) 
         }
         Err(err) => {
             tracing::error!(error = %err, "login attempt could not be stored");
-            failed(audience, Failure::Unavailable)
+            failed(audience, Failure::Unavailable, client)
         }
     }
 }
@@ -371,6 +390,7 @@ fn same_secret(a: &str, b: &str) -> bool {
 /// `GET /login/{audience}/callback`: the provider's answer.
 pub async fn callback(
     State(state): State<AppState>,
+    Extension(client): Extension<ClientAddress>,
     Path(audience): Path<String>,
     principal: Option<axum::Extension<Principal>>,
     headers: HeaderMap,
@@ -383,15 +403,15 @@ pub async fn callback(
         return StatusCode::NOT_FOUND.into_response();
     };
     let Some(token) = attempt::token_from_headers(&headers) else {
-        return failed(audience, Failure::State);
+        return failed(audience, Failure::State, client);
     };
     let now = chrono::Utc::now();
     let taken = match attempt::take(&state.db, &token, audience.code(), now).await {
         Ok(Some(taken)) => taken,
-        Ok(None) => return failed(audience, Failure::Stale),
+        Ok(None) => return failed(audience, Failure::Stale, client),
         Err(err) => {
             tracing::error!(error = %err, "login attempt lookup failed");
-            return failed(audience, Failure::Unavailable);
+            return failed(audience, Failure::Unavailable, client);
         }
     };
     let (attempt_id, secrets) = taken;
@@ -399,7 +419,14 @@ pub async fn callback(
     match outcome {
         Ok(Signed::Patient(patient_id)) => {
             let subject = Subject::Patient { patient_id };
-            let done = sign_in(&state, principal, subject, &headers, "/mina-sidor").await;
+            let done = sign_in(
+                &state,
+                principal,
+                subject,
+                (&headers, client),
+                "/mina-sidor",
+            )
+            .await;
             let _ = attempt::finish(&state.db, attempt_id).await;
             done
         }
@@ -409,13 +436,13 @@ pub async fn callback(
                 Err(err) => {
                     tracing::error!(error = %err, "login attempt could not be updated");
                     let _ = attempt::finish(&state.db, attempt_id).await;
-                    failed(audience, Failure::Unavailable)
+                    failed(audience, Failure::Unavailable, client)
                 }
             }
         }
         Err(failure) => {
             let _ = attempt::finish(&state.db, attempt_id).await;
-            failed(audience, failure)
+            failed(audience, failure, client)
         }
     }
 }
@@ -470,7 +497,17 @@ async fn answer(
             }
         })?;
     let id_token = response.id_token().ok_or(Failure::Token)?;
-    let verifier = client.id_token_verifier();
+    let config = &provider.config;
+    let mut verifier = client.id_token_verifier();
+    if !config.acr_values.is_empty() {
+        verifier = verifier.set_auth_context_verifier_fn(|acr| {
+            acceptable_acr(&config.acr_values, acr.map(|a| a.as_str()))
+        });
+    }
+    if let Some(max_age) = config.max_age {
+        verifier = verifier
+            .set_auth_time_verifier_fn(move |at| recent_enough(max_age, at, chrono::Utc::now()));
+    }
     let nonce = Nonce::new(secrets.nonce.clone());
     let claims = id_token.claims(&verifier, &nonce).map_err(|err| {
         tracing::warn!(error = %err, "ID token refused");
@@ -478,25 +515,57 @@ async fn answer(
             ClaimsVerificationError::Expired(_) => Failure::Expired,
             ClaimsVerificationError::InvalidIssuer(_) => Failure::Issuer,
             ClaimsVerificationError::InvalidNonce(_) => Failure::Nonce,
+            ClaimsVerificationError::InvalidAuthContext(_) => Failure::Assurance,
+            ClaimsVerificationError::InvalidAuthTime(_) => Failure::AuthAge,
             _ => Failure::Token,
         }
     })?;
-    let given = claims
-        .given_name()
-        .and_then(|c| c.get(None))
-        .map(|n| n.as_str().trim().to_owned());
-    let family = claims
-        .family_name()
-        .and_then(|c| c.get(None))
-        .map(|n| n.as_str().trim().to_owned());
+    let rules = &state.login.claims;
+    let name = |c: Option<&LocalizedClaim<EndUserGivenName>>| {
+        c.and_then(|c| c.get(None))
+            .map(|n| n.as_str().trim().to_owned())
+    };
+    let family_of = |c: Option<&LocalizedClaim<EndUserFamilyName>>| {
+        c.and_then(|c| c.get(None))
+            .map(|n| n.as_str().trim().to_owned())
+    };
+    let mut given = name(claims.given_name());
+    let mut family = family_of(claims.family_name());
+    let mut extra = claims.additional_claims().claims.clone();
+    let wanted: &[&str] = match audience {
+        Audience::Patient => &[&rules.personnummer],
+        Audience::Staff => &[&rules.hsa_id, &rules.commissions],
+    };
+    // A conformant provider returns profile claims from UserInfo unless asked otherwise: ask
+    // it for what the ID token does not carry, for the same subject.
+    if given.is_none() || family.is_none() || wanted.iter().any(|w| !extra.contains_key(*w)) {
+        let info: UserInfoClaims<ExtraClaims, CoreGenderClaim> = client
+            .user_info(
+                response.access_token().clone(),
+                Some(claims.subject().clone()),
+            )
+            .map_err(|_| Failure::Claims)?
+            .request_async(&provider.http)
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "UserInfo refused or unreadable");
+                match err {
+                    UserInfoError::Request(_) => Failure::Unavailable,
+                    _ => Failure::Claims,
+                }
+            })?;
+        given = given.or_else(|| name(info.given_name()));
+        family = family.or_else(|| family_of(info.family_name()));
+        for (key, value) in &info.additional_claims().claims {
+            extra.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+    }
     let (Some(given), Some(family)) = (given, family) else {
         return Err(Failure::Claims);
     };
     if given.is_empty() || family.is_empty() || given.len() > 100 || family.len() > 100 {
         return Err(Failure::Claims);
     }
-    let extra = &claims.additional_claims().claims;
-    let rules = &state.login.claims;
     match audience {
         Audience::Patient => {
             let pnr = extra
@@ -539,6 +608,31 @@ async fn answer(
     }
 }
 
+/// Whether a sign-in's level of assurance is one of those required (exactly: `acr` values are
+/// names, and which is "higher" is the operator's to say by listing only those good enough).
+fn acceptable_acr(required: &[String], acr: Option<&str>) -> Result<(), String> {
+    match acr {
+        Some(acr) if required.iter().any(|v| v == acr) => Ok(()),
+        Some(acr) => Err(format!("acr {acr} is not one of those required")),
+        None => Err("no acr in the ID token".to_owned()),
+    }
+}
+
+/// Whether the person authenticated at most `max_age` ago (with a minute's leeway for the two
+/// clocks), as `auth_time` says; without `auth_time`, no.
+fn recent_enough(
+    max_age: Duration,
+    auth_time: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), String> {
+    let allowed = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
+    match auth_time {
+        Some(at) if now - at <= allowed + chrono::Duration::seconds(60) => Ok(()),
+        Some(at) => Err(format!("authenticated at {at}, longer ago than max_age")),
+        None => Err("no auth_time in the ID token".to_owned()),
+    }
+}
+
 /// The assignments in the commissions claim; malformed entries are skipped.
 fn commissions_of(value: &serde_json::Value) -> Vec<Commission> {
     let field = |item: &serde_json::Value, name: &str, max: usize| {
@@ -569,9 +663,15 @@ async fn sign_in(
     state: &AppState,
     principal: Option<axum::Extension<Principal>>,
     subject: Subject,
-    headers: &HeaderMap,
+    (headers, client): (&HeaderMap, ClientAddress),
     home: &str,
 ) -> Response {
+    let actor = match &subject {
+        Subject::Patient { patient_id } => format!("patient:{patient_id}"),
+        Subject::Staff {
+            staff_person_id, ..
+        } => format!("staff:{staff_person_id}"),
+    };
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
@@ -584,6 +684,7 @@ async fn sign_in(
     .await;
     match created {
         Ok(token) => {
+            security::record(Event::SignIn, "success", None, Some(client), &actor);
             let mut response = see_other(home);
             set_cookie(&mut response, &crate::auth::session_cookie(&token));
             set_cookie(&mut response, &attempt::clear_cookie());
@@ -606,19 +707,20 @@ pub struct ChoiceForm {
 /// `POST /logga-in/uppdrag`: the staff member's choice of assignment.
 pub async fn choose(
     State(state): State<AppState>,
+    Extension(client): Extension<ClientAddress>,
     principal: Option<axum::Extension<Principal>>,
     headers: HeaderMap,
     Form(form): Form<ChoiceForm>,
 ) -> Response {
     let Some(token) = attempt::token_from_headers(&headers) else {
-        return failed(Audience::Staff, Failure::Stale);
+        return failed(Audience::Staff, Failure::Stale, client);
     };
     let pending = match attempt::choosing(&state.db, &token, chrono::Utc::now()).await {
         Ok(Some(pending)) => pending,
-        Ok(None) => return failed(Audience::Staff, Failure::Stale),
+        Ok(None) => return failed(Audience::Staff, Failure::Stale, client),
         Err(err) => {
             tracing::error!(error = %err, "login attempt lookup failed");
-            return failed(Audience::Staff, Failure::Unavailable);
+            return failed(Audience::Staff, Failure::Unavailable, client);
         }
     };
     let Ok(chosen) = form.assignment.trim().parse::<i64>() else {
@@ -636,9 +738,9 @@ pub async fn choose(
                 staff_person_id: pending.staff_person_id,
                 assignment_id: Some(assignment_id),
             };
-            sign_in(&state, principal, subject, &headers, home).await
+            sign_in(&state, principal, subject, (&headers, client), home).await
         }
-        Err(failure) => failed(Audience::Staff, failure),
+        Err(failure) => failed(Audience::Staff, failure, client),
     }
 }
 
@@ -661,6 +763,31 @@ mod tests {
         assert_eq!(list[0].care_unit_hsa_id, "SE2321000016-E1");
         assert_eq!(list[0].right, None);
         assert!(commissions_of(&serde_json::json!("x")).is_empty());
+    }
+
+    #[test]
+    fn a_missing_or_other_level_of_assurance_is_refused() {
+        let required = ["http://id.elegnamnden.se/loa/1.0/loa3".to_owned()];
+        assert!(acceptable_acr(&required, Some("http://id.elegnamnden.se/loa/1.0/loa3")).is_ok());
+        assert!(acceptable_acr(&required, Some("http://id.elegnamnden.se/loa/1.0/loa2")).is_err());
+        assert!(acceptable_acr(&required, None).is_err());
+    }
+
+    #[test]
+    fn a_stale_or_missing_auth_time_is_refused() {
+        let now = chrono::Utc::now();
+        let five_minutes = Duration::from_secs(300);
+        assert!(
+            recent_enough(five_minutes, Some(now - chrono::Duration::seconds(10)), now).is_ok()
+        );
+        // A clock a little ahead at the provider is no reason to refuse.
+        assert!(
+            recent_enough(five_minutes, Some(now + chrono::Duration::seconds(30)), now).is_ok()
+        );
+        assert!(
+            recent_enough(five_minutes, Some(now - chrono::Duration::minutes(7)), now).is_err()
+        );
+        assert!(recent_enough(five_minutes, None, now).is_err());
     }
 
     #[test]

@@ -126,6 +126,10 @@ pub async fn import_package(
     let Some(principal) = principal.map(|p| p.0) else {
         return refusal(AppError::Unauthenticated);
     };
+    // Only producers import: nobody else's upload is read at all.
+    if !principal.has_role(app::auth::Role::Producer) {
+        return refusal(AppError::Forbidden);
+    }
     let (parts, body) = request.into_parts();
     let multipart = Multipart::from_request(Request::from_parts(parts.clone(), body), &state).await;
     let problems = match multipart {
@@ -140,6 +144,11 @@ pub async fn import_package(
             let mut unreadable = false;
             loop {
                 match form.next_field().await {
+                    // One package a form: a second would replace what was read.
+                    Ok(Some(_)) if package.is_some() => {
+                        unreadable = true;
+                        break;
+                    }
                     Ok(Some(field)) if field.name() == Some("package") => match field.bytes().await
                     {
                         Ok(bytes) => package = Some(bytes),

@@ -76,9 +76,13 @@ enum Caller {
     Auditor,
     Producer,
     Publisher,
+    /// A patient administrator in a care assignment at unit A1 (no therapist role).
+    PatientAdministrator,
+    /// A therapist at unit A1 who is not on the patients' care teams.
+    TherapistOffTeam,
 }
 
-const CALLERS: [Caller; 9] = [
+const CALLERS: [Caller; 11] = [
     Caller::Anonymous,
     Caller::Patient,
     Caller::Therapist,
@@ -88,6 +92,8 @@ const CALLERS: [Caller; 9] = [
     Caller::Auditor,
     Caller::Producer,
     Caller::Publisher,
+    Caller::PatientAdministrator,
+    Caller::TherapistOffTeam,
 ];
 
 fn subject(caller: Caller) -> Option<Subject> {
@@ -105,6 +111,8 @@ fn subject(caller: Caller) -> Option<Subject> {
         Caller::Auditor => Some(staff(105, 305)),
         Caller::Producer => Some(staff(107, 307)),
         Caller::Publisher => Some(staff(108, 308)),
+        Caller::PatientAdministrator => Some(staff(120, 320)),
+        Caller::TherapistOffTeam => Some(staff(121, 321)),
     }
 }
 
@@ -136,203 +144,342 @@ const D: u16 = 403; // denied
 const N: u16 = 404; // not found
 
 /// Every server function × object × caller (in the order of CALLERS).
-const MATRIX: &[(&str, Object, [u16; 9])] = &[
+const MATRIX: &[(&str, Object, [u16; 11])] = &[
     (
         "service_overview",
         Object::None,
-        [A, A, A, A, A, A, A, A, A],
+        [A, A, A, A, A, A, A, A, A, A, A],
     ),
-    ("whoami", Object::None, [A, A, A, A, A, A, A, A, A]),
-    ("login_choices", Object::None, [A, A, A, A, A, A, A, A, A]),
-    ("my_sessions", Object::None, [U, A, A, A, A, A, A, A, A]),
-    ("end_session", Object::Own, [U, A, A, A, A, A, A, A, A]),
+    ("whoami", Object::None, [A, A, A, A, A, A, A, A, A, A, A]),
+    (
+        "login_choices",
+        Object::None,
+        [A, A, A, A, A, A, A, A, A, A, A],
+    ),
+    (
+        "my_sessions",
+        Object::None,
+        [U, A, A, A, A, A, A, A, A, A, A],
+    ),
+    (
+        "end_session",
+        Object::Own,
+        [U, A, A, A, A, A, A, A, A, A, A],
+    ),
     (
         "end_session",
         Object::OtherUser,
-        [U, N, N, N, N, N, N, N, N],
+        [U, N, N, N, N, N, N, N, N, N, N],
     ),
-    ("my_care", Object::None, [U, A, D, D, D, D, D, D, D]),
+    ("my_care", Object::None, [U, A, D, D, D, D, D, D, D, D, D]),
     (
         "who_read_my_data",
         Object::None,
-        [U, A, D, D, D, D, D, D, D],
+        [U, A, D, D, D, D, D, D, D, D, D],
     ),
-    ("unit_patients", Object::None, [U, D, A, D, D, D, D, D, D]),
-    ("patient_record", Object::Own, [U, D, A, D, D, D, D, D, D]),
+    (
+        "unit_patients",
+        Object::None,
+        [U, D, A, D, D, D, D, D, D, A, A],
+    ),
+    (
+        "patient_record",
+        Object::Own,
+        [U, D, A, D, D, D, D, D, D, A, A],
+    ),
     (
         "patient_record",
         Object::SameUnit,
-        [U, D, A, D, D, D, D, D, D],
+        [U, D, A, D, D, D, D, D, D, A, A],
     ),
     (
         "patient_record",
         Object::OtherUnit,
-        [U, D, D, D, D, D, D, D, D],
+        [U, D, D, D, D, D, D, D, D, D, D],
     ),
     (
         "patient_record",
         Object::OtherRegion,
-        [U, D, N, D, D, D, D, D, D],
+        [U, D, N, D, D, D, D, D, D, N, N],
     ),
-    ("audit_search", Object::None, [U, D, D, D, D, D, A, D, D]),
-    ("unit_staff", Object::None, [U, D, D, D, A, D, D, D, D]),
-    ("grant_role", Object::SameUnit, [U, D, D, D, A, D, D, D, D]),
+    (
+        "audit_search",
+        Object::None,
+        [U, D, D, D, D, D, A, D, D, D, D],
+    ),
+    (
+        "unit_staff",
+        Object::None,
+        [U, D, D, D, A, D, D, D, D, D, D],
+    ),
+    (
+        "grant_role",
+        Object::SameUnit,
+        [U, D, D, D, A, D, D, D, D, D, D],
+    ),
     (
         "grant_role",
         Object::OtherRegion,
-        [U, D, D, D, N, D, D, D, D],
+        [U, D, D, D, N, D, D, D, D, D, D],
     ),
-    ("revoke_role", Object::SameUnit, [U, D, D, D, A, D, D, D, D]),
+    (
+        "revoke_role",
+        Object::SameUnit,
+        [U, D, D, D, A, D, D, D, D, D, D],
+    ),
     (
         "revoke_role",
         Object::OtherRegion,
-        [U, D, D, D, N, D, D, D, D],
+        [U, D, D, D, N, D, D, D, D, D, D],
     ),
-    ("provider_units", Object::None, [U, D, D, D, D, A, D, D, D]),
+    (
+        "provider_units",
+        Object::None,
+        [U, D, D, D, D, A, D, D, D, D, D],
+    ),
     (
         "set_unit_active",
         Object::SameUnit,
-        [U, D, D, D, D, A, D, D, D],
+        [U, D, D, D, D, A, D, D, D, D, D],
     ),
     (
         "set_unit_active",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D, D, D],
+        [U, D, D, D, D, N, D, D, D, D, D],
     ),
     (
         "appoint_access_admin",
         Object::SameUnit,
-        [U, D, D, D, D, A, D, D, D],
+        [U, D, D, D, D, A, D, D, D, D, D],
     ),
     (
         "appoint_access_admin",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D, D, D],
+        [U, D, D, D, D, N, D, D, D, D, D],
     ),
     (
         "remove_access_admin",
         Object::SameUnit,
-        [U, D, D, D, D, A, D, D, D],
+        [U, D, D, D, D, A, D, D, D, D, D],
     ),
     (
         "remove_access_admin",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D, D, D],
+        [U, D, D, D, D, N, D, D, D, D, D],
     ),
-    ("my_programs", Object::None, [U, D, D, D, D, D, D, A, A]),
-    ("create_program", Object::None, [U, D, D, D, D, D, D, A, D]),
+    (
+        "my_programs",
+        Object::None,
+        [U, D, D, D, D, D, D, A, A, D, D],
+    ),
+    (
+        "create_program",
+        Object::None,
+        [U, D, D, D, D, D, D, A, D, D, D],
+    ),
     (
         "program_draft",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, A, D],
+        [U, D, D, D, D, D, D, A, D, D, D],
     ),
     (
         "program_draft",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, N, D],
+        [U, D, D, D, D, D, D, N, D, D, D],
     ),
     (
         "save_program_draft",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, A, D],
+        [U, D, D, D, D, D, D, A, D, D, D],
     ),
     (
         "save_program_draft",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, N, D],
+        [U, D, D, D, D, D, D, N, D, D, D],
     ),
     (
         "upload_media",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, A, D],
+        [U, D, D, D, D, D, D, A, D, D, D],
     ),
     (
         "upload_media",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, N, D],
+        [U, D, D, D, D, D, D, N, D, D, D],
     ),
     (
         "review_program",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, A, A],
+        [U, D, D, D, D, D, D, A, A, D, D],
     ),
     (
         "review_program",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, N, N],
+        [U, D, D, D, D, D, D, N, N, D, D],
     ),
     (
         "publish_program",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, D, A],
+        [U, D, D, D, D, D, D, D, A, D, D],
     ),
     (
         "publish_program",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, D, N],
+        [U, D, D, D, D, D, D, D, N, D, D],
     ),
     (
         "program_partners",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, D, A],
+        [U, D, D, D, D, D, D, D, A, D, D],
     ),
     (
         "program_partners",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, D, N],
+        [U, D, D, D, D, D, D, D, N, D, D],
     ),
     (
         "share_program",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, D, A],
+        [U, D, D, D, D, D, D, D, A, D, D],
     ),
     (
         "share_program",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, D, N],
+        [U, D, D, D, D, D, D, D, N, D, D],
     ),
     (
         "unpublish_version",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, D, A],
+        [U, D, D, D, D, D, D, D, A, D, D],
     ),
     (
         "unpublish_version",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, D, N],
+        [U, D, D, D, D, D, D, D, N, D, D],
     ),
-    ("catalogue", Object::None, [U, D, D, D, D, A, D, D, D]),
+    ("catalogue", Object::None, [U, D, D, D, D, A, D, D, D, D, D]),
     (
         "activate_program",
         Object::SameUnit,
-        [U, D, D, D, D, A, D, D, D],
+        [U, D, D, D, D, A, D, D, D, D, D],
     ),
     (
         "activate_program",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D, D, D],
+        [U, D, D, D, D, N, D, D, D, D, D],
     ),
     (
         "deactivate_program",
         Object::SameUnit,
-        [U, D, D, D, D, A, D, D, D],
+        [U, D, D, D, D, A, D, D, D, D, D],
     ),
     (
         "deactivate_program",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D, D, D],
+        [U, D, D, D, D, N, D, D, D, D, D],
     ),
     (
         "upgrade_enrolments",
         Object::SameUnit,
-        [U, D, D, D, D, A, D, D, D],
+        [U, D, D, D, D, A, D, D, D, D, D],
     ),
     (
         "upgrade_enrolments",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D, D, D],
+        [U, D, D, D, D, N, D, D, D, D, D],
     ),
 ];
+
+/// Past the gate of a plain route: whatever the handler answers, but not the gate's refusal.
+const X: u16 = 0;
+
+/// Every plain route × caller (in the order of CALLERS).
+const PLAIN_MATRIX: &[(&str, [u16; 11])] = &[
+    ("GET /healthz", [X; 11]),
+    ("GET /readyz", [X; 11]),
+    ("POST /sprak", [X; 11]),
+    ("POST /demo/start", [X; 11]),
+    ("POST /logga-ut", [X; 11]),
+    ("POST /login/{audience}", [X; 11]),
+    ("GET /login/{audience}/callback", [X; 11]),
+    ("POST /logga-in/uppdrag", [X; 11]),
+    (
+        "GET /granskning/logg.csv",
+        [U, D, D, D, D, D, X, D, D, D, D],
+    ),
+    (
+        "POST /mottagning/patient/{id}/nodatkomst",
+        [U, D, X, D, D, D, D, D, D, X, X],
+    ),
+    (
+        "GET /media/{program_id}/{*path}",
+        [U, X, X, X, X, X, X, X, X, X, X],
+    ),
+    ("POST /program/importera", [U, D, D, D, D, D, D, X, D, D, D]),
+    (
+        "GET /program/{id}/paket/{version}",
+        [U, D, D, D, D, D, D, X, X, D, D],
+    ),
+];
+
+db_test!(authorization_matrix_covers_every_plain_route, |db| {
+    world(&db).await;
+    more_callers(&db).await;
+    let router = app(db.clone());
+    let routes: BTreeSet<String> = lotsen_server::plain_route_keys().into_iter().collect();
+    let policies: BTreeSet<String> = app::auth::policy::ROUTES
+        .iter()
+        .map(|(r, _)| (*r).to_owned())
+        .collect();
+    let covered: BTreeSet<String> = PLAIN_MATRIX.iter().map(|(r, _)| (*r).to_owned()).collect();
+    assert_eq!(
+        routes, policies,
+        "plain routes without a policy row (or rows without a route)"
+    );
+    assert_eq!(routes, covered, "plain routes without a matrix row");
+    let gate_refusal = "You may not do this.";
+    let mut failures = Vec::new();
+    for (route, expected) in PLAIN_MATRIX {
+        let (method, path) = route.split_once(' ').expect("METHOD /path");
+        let path = path
+            .replace("{audience}", "patient")
+            .replace("{id}", "1")
+            .replace("{program_id}", "1")
+            .replace("{*path}", "a.png")
+            .replace("{version}", "1.0");
+        for (caller, expected) in CALLERS.iter().zip(expected) {
+            let token = sign_in(&db, *caller).await;
+            let request = if method == "POST" {
+                post(&path, String::new(), token.as_deref())
+            } else {
+                let mut request = Request::get(&path).header(header::HOST, "lotsen.test");
+                if let Some(token) = &token {
+                    request = request.header(header::COOKIE, format!("{SESSION_COOKIE}={token}"));
+                }
+                request.body(Body::empty()).expect("request")
+            };
+            let answer = send(&router, request).await;
+            let status = answer.status.as_u16();
+            let by_gate = status == 401 || (status == 403 && answer.body.contains(gate_refusal));
+            let right = match *expected {
+                X => !by_gate,
+                code => status == code && by_gate,
+            };
+            if !right {
+                failures.push(format!(
+                    "{route} as {caller:?}: expected {expected}, got {status} {}",
+                    answer.body
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+});
 
 /// A fresh grant to revoke.
 async fn grant_row(
@@ -548,8 +695,67 @@ async fn arguments(
     }
 }
 
+/// Strings that no allowed answer in the matrix may carry: the therapist-internal notes of
+/// patient 401's treatment at another unit and at another care provider, of other units'
+/// patients, and the names and notes of a demo sandbox's patients.
+const CANARIES: [&str; 5] = [
+    "CANARY-NOTE-A2",
+    "CANARY-NOTE-B1",
+    "CANARY-NOTE-403",
+    "CANARY-NOTE-404",
+    "Kanariesand",
+];
+
+/// The callers the two-region world lacks: a patient administrator and a therapist off the
+/// care team, both in care assignments at unit A1. Patient 401's team is Tove (101).
+async fn more_callers(db: &DatabaseConnection) {
+    for statement in [
+        "INSERT INTO staff_person (id, given_name, family_name) VALUES (120, 'Ines', 'Invånaradmin'), (121, 'Tor', 'Teamlös')",
+        "INSERT INTO staff_hsa_identity (id, staff_person_id, hsa_id) VALUES (220, 120, 'SE-120'), (221, 121, 'SE-121')",
+        "INSERT INTO staff_assignment (id, staff_hsa_identity_id, care_unit_id, commission_hsa_id, commission_name, commission_purpose) VALUES \
+           (320, 220, 11, 'SE-120-U', 'V', 'Vård och behandling'), (321, 221, 11, 'SE-121-U', 'V', 'Vård och behandling')",
+        "INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, granted_at) VALUES \
+           (120, 1, 11, 'patient_admin', CURRENT_TIMESTAMP), (121, 1, 11, 'therapist', CURRENT_TIMESTAMP)",
+        "UPDATE enrolment SET responsible_staff_id = 101 WHERE id IN (701, 702)",
+        "INSERT INTO enrolment_therapist (enrolment_id, staff_person_id) VALUES (701, 101), (702, 101)",
+    ] {
+        db.execute_unprepared(statement).await.expect("callers");
+    }
+}
+
+async fn seed_canaries(db: &DatabaseConnection) {
+    let sandbox = app::demo::sandbox::create(
+        db,
+        &app::demo::sandbox::DemoConfig::default(),
+        chrono::Duration::hours(1),
+    )
+    .await
+    .expect("sandbox");
+    for statement in [
+        "INSERT INTO enrolment (id, patient_id, program_version_id, care_unit_id, state, started_at, internal_note) VALUES \
+           (7705, 401, 601, 12, 'active', CURRENT_TIMESTAMP, 'CANARY-NOTE-A2'), \
+           (7706, 401, 601, 21, 'active', CURRENT_TIMESTAMP, 'CANARY-NOTE-B1')".to_owned(),
+        "UPDATE enrolment SET internal_note = 'CANARY-NOTE-403' WHERE id = 703".to_owned(),
+        "UPDATE enrolment SET internal_note = 'CANARY-NOTE-404' WHERE id = 704".to_owned(),
+        format!("UPDATE patient SET family_name = 'Kanariesand' WHERE sandbox_id = {sandbox}"),
+        format!("UPDATE enrolment SET internal_note = 'Kanariesand' WHERE sandbox_id = {sandbox}"),
+    ] {
+        db.execute_unprepared(&statement).await.expect("canary");
+    }
+    assert!(
+        count(
+            db,
+            &format!("SELECT COUNT(*) FROM patient WHERE sandbox_id = {sandbox}")
+        )
+        .await
+            > 0
+    );
+}
+
 db_test!(authorization_matrix_covers_every_server_function, |db| {
     world(&db).await;
+    more_callers(&db).await;
+    seed_canaries(&db).await;
     // Every cell comes from one address: more than its write limit allows (tested below).
     let router = limited_app(
         db.clone(),
@@ -596,6 +802,14 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
                     answer.status, answer.body
                 ));
             }
+            for canary in CANARIES {
+                if answer.body.contains(canary) {
+                    failures.push(format!(
+                        "{function} {object:?} as {caller:?}: answered with {canary}: {}",
+                        answer.body
+                    ));
+                }
+            }
         }
     }
     assert!(
@@ -606,7 +820,8 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     );
 
     // Reads of patient data by staff were logged: allowed at A1 (401, 402, and the two listed
-    // by unit_patients), refused at A2; nothing about region B.
+    // by unit_patients), refused at A2, for each of the three clinical callers; nothing about
+    // region B.
     let allowed = count(
         &db,
         "SELECT COUNT(*) FROM access_log WHERE outcome = 'allowed' AND user_hsa_id = 'SE-101'",
@@ -622,9 +837,16 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
         "SELECT COUNT(*) FROM access_log WHERE patient_id = 404",
     )
     .await;
-    assert_eq!((allowed, refused, region_b), (4, 1, 0));
+    assert_eq!((allowed, refused, region_b), (4, 3, 0));
+    // And the auditor's search, which names patients.
+    let searches = count(
+        &db,
+        "SELECT COUNT(*) FROM access_log WHERE action = 'search'",
+    )
+    .await;
+    assert_eq!(searches, 1);
     let report = app::audit::verify(&db).await.expect("verify");
-    assert_eq!((report.rows, report.broken), (5, None));
+    assert_eq!((report.rows, report.broken), (16, None));
 });
 
 db_test!(patients_never_receive_therapist_internal_notes, |db| {
@@ -650,6 +872,25 @@ db_test!(patients_never_receive_therapist_internal_notes, |db| {
     )
     .await;
     assert!(record.body.contains("INTERNAL-NOTE-701"), "{}", record.body);
+    // Nor do patient administrators: they start and oversee treatment, and read no notes.
+    more_callers(&db).await;
+    let administrator = sign_in(&db, Caller::PatientAdministrator).await;
+    let record = send(
+        &router,
+        post(
+            "/api/patient_record",
+            "patient_id=401".into(),
+            administrator.as_deref(),
+        ),
+    )
+    .await;
+    assert_eq!(record.status, StatusCode::OK, "{}", record.body);
+    assert!(record.body.contains("Petra"), "{}", record.body);
+    assert!(
+        !record.body.contains("INTERNAL-NOTE-701"),
+        "{}",
+        record.body
+    );
 
     // And the patient sees who read their data: the unit and, for a region, the name.
     let seen = send(
@@ -1185,15 +1426,34 @@ db_test!(
         let refused = send(
             &router,
             form(
-                "/mottagning/patient/402/nodatkomst",
+                "/mottagning/patient/403/nodatkomst",
                 &format!("reason={reason}"),
                 &therapist,
             ),
         )
         .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
-        let logged = count(&db, "SELECT COUNT(*) FROM access_log WHERE patient_id = 402 AND action = 'emergency_read' AND outcome = 'refused'").await;
+        let logged = count(&db, "SELECT COUNT(*) FROM access_log WHERE patient_id = 403 AND action = 'emergency_read' AND outcome = 'refused'").await;
         assert_eq!(logged, 1);
+        // A patient in the caller's own care needs no emergency access: nothing is granted.
+        let own = send(
+            &router,
+            form(
+                "/mottagning/patient/402/nodatkomst",
+                &format!("reason={reason}"),
+                &therapist,
+            ),
+        )
+        .await;
+        assert_eq!(own.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM emergency_grant WHERE patient_id = 402"
+            )
+            .await,
+            0
+        );
 
         // Region B's own read never shows up for region A's auditor.
         let b = session::create(
@@ -1247,8 +1507,8 @@ db_test!(
         let rows: Vec<serde_json::Value> = serde_json::from_str(&by_user.body).expect("json");
         assert_eq!(
             rows.len(),
-            4,
-            "two refused reads, the grant and the emergency read of 403: {}",
+            5,
+            "two refused reads, the grant, the emergency read of 403 and the refused grant: {}",
             by_user.body
         );
         let bad = send(
@@ -1283,6 +1543,28 @@ db_test!(
             csv.body
         );
         assert!(csv.body.contains(reason));
+        // The auditor's own reads are patient data too: each search (a refused filter is not
+        // one), and each patient in the export.
+        let auditor_rows = |action: &'static str| {
+            count(
+                &db,
+                match action {
+                    "search" => {
+                        "SELECT COUNT(*) FROM access_log WHERE user_hsa_id = 'SE-105' AND action = 'search'"
+                    }
+                    _ => {
+                        "SELECT COUNT(*) FROM access_log WHERE user_hsa_id = 'SE-105' AND action = 'export' AND patient_id = 403"
+                    }
+                },
+            )
+        };
+        assert_eq!(auditor_rows("search").await, 3);
+        assert_eq!(auditor_rows("export").await, 1);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM access_log WHERE user_hsa_id = 'SE-105' AND action = 'search' AND patient_id = 403").await,
+            1,
+            "the search for a patient names the patient"
+        );
         let therapist_csv = send(
             &router,
             Request::get("/granskning/logg.csv")
@@ -1674,6 +1956,762 @@ db_test!(
             } else {
                 assert!(answer.body.contains("media_not_allowed"), "{}", answer.body);
             }
+        }
+    }
+);
+
+/// Patient 401 is also in treatment at unit A2 (region A) and at unit B1 (region B), each with
+/// a note of its own; Ada Andra is a therapist at A2.
+async fn treated_in_three_places(db: &DatabaseConnection) {
+    for statement in [
+        "INSERT INTO enrolment (id, patient_id, program_version_id, care_unit_id, state, started_at, internal_note) VALUES \
+           (705, 401, 601, 12, 'active', CURRENT_TIMESTAMP, 'NOTE-OF-A2'), \
+           (706, 401, 601, 21, 'active', CURRENT_TIMESTAMP, 'NOTE-OF-B1')",
+        "INSERT INTO staff_person (id, given_name, family_name) VALUES (109, 'Ada', 'Andra')",
+        "INSERT INTO staff_hsa_identity (id, staff_person_id, hsa_id) VALUES (209, 109, 'SE-109')",
+        "INSERT INTO staff_assignment (id, staff_hsa_identity_id, care_unit_id, commission_hsa_id, commission_name, commission_purpose) \
+           VALUES (309, 209, 12, 'SE-109-U', 'V', 'Vård och behandling')",
+        "INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, granted_at) \
+           VALUES (109, 1, 12, 'therapist', CURRENT_TIMESTAMP)",
+    ] {
+        db.execute_unprepared(statement).await.expect("seed");
+    }
+}
+
+/// Runs `sql` with one time value as `$1`, on either engine.
+async fn at_time(db: &DatabaseConnection, sql: &str, time: chrono::DateTime<chrono::Utc>) {
+    db.execute(app::db::statement(db, sql, vec![time.into()]))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+async fn staff_token(db: &DatabaseConnection, person: i64, assignment: i64) -> String {
+    session::create(
+        db,
+        &SessionConfig::default(),
+        Subject::Staff {
+            staff_person_id: person,
+            assignment_id: Some(assignment),
+        },
+        None,
+        None,
+        None,
+    )
+    .await
+    .expect("session")
+}
+
+db_test!(a_record_shows_only_what_the_assignment_reaches, |db| {
+    world(&db).await;
+    treated_in_three_places(&db).await;
+    let router = app(db.clone());
+    let notes = ["INTERNAL-NOTE-701", "NOTE-OF-A2", "NOTE-OF-B1"];
+    // From each assignment: the record of its own unit's treatment, and nothing of the others.
+    for (person, assignment, unit_hsa, own_note) in [
+        (101, 301, "SE2321000016-A1", "INTERNAL-NOTE-701"),
+        (109, 309, "SE2321000016-A2", "NOTE-OF-A2"),
+        (106, 306, "SE2321000024-B1", "NOTE-OF-B1"),
+    ] {
+        let token = staff_token(&db, person, assignment).await;
+        let record = send(
+            &router,
+            form("/api/patient_record", "patient_id=401", &token),
+        )
+        .await;
+        assert_eq!(record.status, StatusCode::OK, "{}", record.body);
+        for note in notes {
+            assert_eq!(
+                record.body.contains(note),
+                note == own_note,
+                "SE-{person} at {unit_hsa}, {note}: {}",
+                record.body
+            );
+        }
+        // Logged under the assignment's own unit.
+        let logged = count(
+            &db,
+            &format!(
+                "SELECT COUNT(*) FROM access_log WHERE patient_id = 401 AND user_hsa_id = 'SE-{person}' \
+                 AND care_unit_hsa_id = '{unit_hsa}' AND outcome = 'allowed'"
+            ),
+        )
+        .await;
+        assert_eq!(logged, 1, "SE-{person}");
+    }
+    // The unit's list holds its own patients only.
+    let a2 = staff_token(&db, 109, 309).await;
+    let listed = send(&router, form("/api/unit_patients", "", &a2)).await;
+    assert!(
+        listed.body.contains("Petra") && listed.body.contains("Maja"),
+        "{}",
+        listed.body
+    );
+    assert!(!listed.body.contains("Olle"), "{}", listed.body);
+
+    // An ended treatment stays readable at its unit for a while, then only in emergency.
+    at_time(
+        &db,
+        "UPDATE enrolment SET state = 'ended', ended_at = $1 WHERE id = 705",
+        chrono::Utc::now(),
+    )
+    .await;
+    let read = send(&router, form("/api/patient_record", "patient_id=401", &a2)).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    assert!(read.body.contains("NOTE-OF-A2"), "{}", read.body);
+    at_time(
+        &db,
+        "UPDATE enrolment SET ended_at = $1 WHERE id = 705",
+        chrono::Utc::now() - chrono::Duration::days(120),
+    )
+    .await;
+    let read = send(&router, form("/api/patient_record", "patient_id=401", &a2)).await;
+    assert_eq!(read.status, StatusCode::FORBIDDEN, "{}", read.body);
+    assert!(!read.body.contains("NOTE-OF"), "{}", read.body);
+});
+
+db_test!(an_emergency_grant_ends_when_it_ends, |db| {
+    world(&db).await;
+    treated_in_three_places(&db).await;
+    let router = app(db.clone());
+    let therapist = sign_in(&db, Caller::Therapist).await.expect("token");
+    let reason = "reason=Patienten s%C3%B6ker akut och enheten %C3%A4r st%C3%A4ngd";
+    let record = |token: &str| form("/api/patient_record", "patient_id=403", token);
+    let granted = send(
+        &router,
+        form("/mottagning/patient/403/nodatkomst", reason, &therapist),
+    )
+    .await;
+    assert_eq!(granted.status, StatusCode::SEE_OTHER, "{}", granted.body);
+    let expires = || {
+        count(
+            &db,
+            "SELECT COUNT(*) FROM emergency_grant WHERE patient_id = 403 AND assignment_id = 301 \
+             AND care_unit_id = 11 AND care_provider_id = 1",
+        )
+    };
+    assert_eq!(expires().await, 1);
+    let before: Vec<sea_orm::QueryResult> = db
+        .query_all(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT expires_at FROM emergency_grant",
+        ))
+        .await
+        .expect("grant");
+    let ends = |rows: &[sea_orm::QueryResult]| -> chrono::DateTime<chrono::Utc> {
+        rows[0].try_get("", "expires_at").expect("expires_at")
+    };
+    for _ in 0..3 {
+        let read = send(&router, record(&therapist)).await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    }
+    // Reads under the grant do not extend it.
+    let after = db
+        .query_all(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT expires_at FROM emergency_grant",
+        ))
+        .await
+        .expect("grant");
+    assert_eq!(ends(&before), ends(&after));
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM access_log WHERE patient_id = 403 AND action = 'emergency_read' \
+             AND outcome = 'allowed' AND needs_follow_up AND reason IS NOT NULL"
+        )
+        .await,
+        4,
+        "the grant and three reads"
+    );
+
+    // The grant belongs to the assignment that made it: the same person at the same unit in
+    // another assignment has none.
+    db.execute_unprepared(
+        "INSERT INTO staff_assignment (id, staff_hsa_identity_id, care_unit_id, commission_hsa_id, commission_name, commission_purpose) \
+           VALUES (310, 201, 11, 'SE-101-V', 'V2', 'Vård och behandling')",
+    )
+    .await
+    .expect("second assignment");
+    let other_assignment = staff_token(&db, 101, 310).await;
+    let refused = send(&router, record(&other_assignment)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+
+    // A unit that stops allowing emergency access ends the grant's reads at once.
+    db.execute_unprepared("UPDATE care_unit SET allows_emergency_access = FALSE WHERE id = 11")
+        .await
+        .expect("disallow");
+    assert_eq!(
+        send(&router, record(&therapist)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    db.execute_unprepared("UPDATE care_unit SET allows_emergency_access = TRUE WHERE id = 11")
+        .await
+        .expect("allow");
+    assert_eq!(
+        send(&router, record(&therapist)).await.status,
+        StatusCode::OK
+    );
+
+    // Once its time is out, the record closes, however recently it was read.
+    at_time(
+        &db,
+        "UPDATE emergency_grant SET expires_at = $1",
+        chrono::Utc::now() - chrono::Duration::seconds(1),
+    )
+    .await;
+    let closed = send(&router, record(&therapist)).await;
+    assert_eq!(closed.status, StatusCode::FORBIDDEN, "{}", closed.body);
+});
+
+/// A GET as a browser sends it, with the session cookie and the given fetch metadata.
+fn browser_get(path: &str, token: &str, site: &str, mode: &str, dest: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::HOST, "lotsen.test")
+        .header(header::COOKIE, format!("{SESSION_COOKIE}={token}"))
+        .header("sec-fetch-site", site)
+        .header("sec-fetch-mode", mode)
+        .header("sec-fetch-dest", dest)
+        .body(Body::empty())
+        .expect("request")
+}
+
+db_test!(other_sites_cannot_make_staff_browsers_read_records, |db| {
+    world(&db).await;
+    let router = app(db.clone());
+    let therapist = sign_in(&db, Caller::Therapist).await.expect("token");
+    let patient = sign_in(&db, Caller::Patient).await.expect("token");
+    let rows = || count(&db, "SELECT COUNT(*) FROM access_log");
+
+    // Another site links, frames, or fetches the record: nothing of it, and no row.
+    for (site, mode, dest) in [
+        ("cross-site", "navigate", "document"),
+        ("cross-site", "no-cors", "image"),
+        ("cross-site", "cors", "empty"),
+        ("same-site", "navigate", "iframe"),
+    ] {
+        let before = rows().await;
+        for path in [
+            "/mottagning/patient/401",
+            "/mottagning",
+            "/api/unit_patients",
+        ] {
+            let answer = send(&router, browser_get(path, &therapist, site, mode, dest)).await;
+            assert!(
+                !answer.body.contains("Petra") && !answer.body.contains("INTERNAL-NOTE"),
+                "{site} {dest} {path}: {}",
+                answer.body
+            );
+            if path.starts_with("/mottagning") {
+                // A person who followed a link opens it from here.
+                assert!(
+                    answer.body.contains(&format!("href=\"{path}\"")),
+                    "{site} {dest} {path}: {}",
+                    answer.body
+                );
+            }
+        }
+        assert_eq!(rows().await, before, "{site} {mode} {dest} wrote a row");
+    }
+
+    // Our own pages, a client-side navigation's fetch, an EventSource, a typed address: the
+    // record, logged.
+    for (site, mode, dest, path) in [
+        (
+            "same-origin",
+            "navigate",
+            "document",
+            "/mottagning/patient/401",
+        ),
+        ("same-origin", "cors", "empty", "/mottagning/patient/401"),
+        ("none", "navigate", "document", "/mottagning/patient/401"),
+    ] {
+        let before = rows().await;
+        let mut request = browser_get(path, &therapist, site, mode, dest);
+        if dest == "empty" && path.starts_with("/mottagning") {
+            request
+                .headers_mut()
+                .insert(header::ACCEPT, "text/event-stream".parse().expect("header"));
+        }
+        let answer = send(&router, request).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{site} {path}: {}",
+            answer.body
+        );
+        assert!(
+            answer.body.contains("Petra"),
+            "{site} {path}: {}",
+            answer.body
+        );
+        assert_eq!(rows().await, before + 1, "{site} {mode} {dest} {path}");
+    }
+
+    // Landing after signing in: the identity provider's answer and the page it leads to come
+    // from another site's redirect chain. A patient lands on their own page (which writes no
+    // access-log row); staff land on the assignment choice, whose form then posts from here.
+    let landed = send(
+        &router,
+        browser_get(
+            "/mina-sidor",
+            &patient,
+            "cross-site",
+            "navigate",
+            "document",
+        ),
+    )
+    .await;
+    assert_eq!(landed.status, StatusCode::OK);
+    assert!(landed.body.contains("Petra"), "{}", landed.body);
+    let choice = send(
+        &router,
+        browser_get(
+            "/logga-in/uppdrag",
+            &therapist,
+            "cross-site",
+            "navigate",
+            "document",
+        ),
+    )
+    .await;
+    assert!(
+        !choice.body.contains("Fortsätt till Lotsen"),
+        "{}",
+        choice.body
+    );
+});
+
+db_test!(administrators_cannot_grant_roles_to_themselves, |db| {
+    world(&db).await;
+    let router = app(db.clone());
+    let roles = || count(&db, "SELECT COUNT(*) FROM staff_role");
+    let before = roles().await;
+    let access_admin = sign_in(&db, Caller::AccessAdministrator)
+        .await
+        .expect("token");
+    for role in ["therapist", "producer", "publisher", "patient_admin"] {
+        let answer = send(
+            &router,
+            form(
+                "/api/grant_role",
+                &format!("staff_person_id=103&role={role}"),
+                &access_admin,
+            ),
+        )
+        .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{role}: {}",
+            answer.body
+        );
+        assert!(answer.body.contains("own_roles"), "{}", answer.body);
+    }
+    let provider_admin = sign_in(&db, Caller::CareProviderAdministrator)
+        .await
+        .expect("token");
+    let answer = send(
+        &router,
+        form(
+            "/api/appoint_access_admin",
+            "unit_id=11&staff_person_id=104",
+            &provider_admin,
+        ),
+    )
+    .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.body
+    );
+    assert_eq!(roles().await, before, "nothing granted");
+    // Someone else, the same way: granted.
+    let granted = send(
+        &router,
+        form(
+            "/api/grant_role",
+            "staff_person_id=107&role=publisher",
+            &access_admin,
+        ),
+    )
+    .await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.body);
+    assert_eq!(roles().await, before + 1);
+});
+
+/// Starts `lotsen serve` on the database and waits up to 60 s for it to listen or to stop:
+/// `Ok(log)` if it listened (it is stopped again), `Err(log)` if it stopped by itself.
+fn serve_briefly(url: &str, extra: &[&str]) -> Result<String, String> {
+    use std::io::{BufRead, Read};
+    let media = std::env::temp_dir().join("lotsen-serve-test");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lotsen"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", url])
+        .args(extra)
+        .arg("--media-dir")
+        .arg(&media)
+        .env("LOTSEN_LOG_FORMAT", "text")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run lotsen");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = String::new();
+    let listened = loop {
+        match seen.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(line) => {
+                log.push_str(&line);
+                log.push('\n');
+                if line.contains("Lotsen is listening") {
+                    break true;
+                }
+            }
+            // Output closed (the process ended) or nothing for a minute.
+            Err(_) => break false,
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Some(mut stderr) = child.stderr.take() {
+        let _ = stderr.read_to_string(&mut log);
+    }
+    if listened { Ok(log) } else { Err(log) }
+}
+
+db_test!(
+    demo_mode_never_serves_a_database_with_real_care_data,
+    |db, url| {
+        // An empty database: demo mode starts.
+        let started = serve_briefly(&url, &[]);
+        assert!(started.is_ok(), "{started:?}");
+        // Real care providers and patients in it: no identity provider means no start at all.
+        world(&db).await;
+        let refused = serve_briefly(&url, &[]).expect_err("demo mode on real data");
+        assert!(
+            refused.contains("holds real care data (2 care provider(s), 4 patient(s))"),
+            "{refused}"
+        );
+    }
+);
+
+/// Log lines written while a test runs on this thread.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+db_test!(security_events_are_logged_with_one_schema, |db| {
+    world(&db).await;
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(captured.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let router = app(db.clone());
+
+    // Refusals: nobody signed in (401), the wrong role (403), another region's patient (404).
+    send(&router, post("/api/unit_patients", String::new(), None)).await;
+    let patient = sign_in(&db, Caller::Patient).await;
+    send(
+        &router,
+        post("/api/unit_patients", String::new(), patient.as_deref()),
+    )
+    .await;
+    let therapist = sign_in(&db, Caller::Therapist).await;
+    send(
+        &router,
+        post(
+            "/api/patient_record",
+            "patient_id=404".into(),
+            therapist.as_deref(),
+        ),
+    )
+    .await;
+    // A grant and its revocation.
+    let admin = sign_in(&db, Caller::AccessAdministrator)
+        .await
+        .expect("token");
+    let granted = send(
+        &router,
+        form(
+            "/api/grant_role",
+            "staff_person_id=102&role=producer",
+            &admin,
+        ),
+    )
+    .await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.body);
+    let grant = count(
+        &db,
+        "SELECT id FROM staff_role WHERE staff_person_id = 102 AND role = 'producer'",
+    )
+    .await;
+    let revoked = send(
+        &router,
+        form("/api/revoke_role", &format!("grant_id={grant}"), &admin),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    // A demo visitor comes in.
+    let demo = send(
+        &router,
+        post("/demo/start", "persona=therapist".into(), None),
+    )
+    .await;
+    assert_eq!(demo.status, StatusCode::SEE_OTHER, "{}", demo.body);
+
+    let text = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| event["target"] == "security")
+        .collect();
+    for event in &events {
+        for field in [
+            "timestamp",
+            "event",
+            "outcome",
+            "actor",
+            "session",
+            "address",
+            "detail",
+        ] {
+            assert!(event[field].is_string(), "{field} missing: {event}");
+        }
+        assert!(
+            event["timestamp"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z')),
+            "UTC: {event}"
+        );
+    }
+    let find = |event: &str, outcome: &str, actor: &str| {
+        events
+            .iter()
+            .any(|e| e["event"] == event && e["outcome"] == outcome && e["actor"] == actor)
+    };
+    assert!(find("authorization_refused", "401", "-"), "{text}");
+    assert!(
+        find("authorization_refused", "403", "patient:401"),
+        "{text}"
+    );
+    assert!(find("authorization_refused", "404", "SE-101"), "{text}");
+    assert!(find("role_granted", "success", "SE-103"), "{text}");
+    assert!(find("role_revoked", "success", "SE-103"), "{text}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "demo_sign_in" && e["detail"] == "therapist"),
+        "{text}"
+    );
+    // The session is named by its tag, never by its token; nobody by a personal identity number.
+    let token = therapist.expect("token");
+    assert!(!text.contains(&token));
+    assert!(
+        events.iter().any(|e| e["session"]
+            .as_str()
+            .is_some_and(|s| s.len() == 16 && token.len() == 64)),
+        "{text}"
+    );
+    for number in [
+        "199107172380",
+        "199006022397",
+        "199610202385",
+        "191212121212",
+    ] {
+        assert!(!text.contains(number), "{number} in the log: {text}");
+    }
+});
+
+db_test!(
+    rows_cut_off_and_rechained_are_found_through_the_anchor_file,
+    |db, url| {
+        world(&db).await;
+        let router = app(db.clone());
+        let therapist = sign_in(&db, Caller::Therapist).await;
+        let file = std::env::temp_dir().join(format!(
+            "lotsen-anchors-{}-{:?}.txt",
+            std::process::id(),
+            db.get_database_backend()
+        ));
+        let _ = std::fs::remove_file(&file);
+        let sinks = lotsen_server::AnchorSinks {
+            file: Some(file.clone()),
+            command: Some(format!("cat >> {}.cmd", file.display())),
+        };
+        read_records(&router, therapist.as_deref(), &[401, 402]).await;
+        lotsen_server::record_anchor(&db, &sinks).await;
+        read_records(&router, therapist.as_deref(), &[401, 402]).await;
+        lotsen_server::record_anchor(&db, &sinks).await;
+        let written = std::fs::read_to_string(&file).expect("anchor file");
+        assert_eq!(written.lines().count(), 2, "{written}");
+        let sent = std::fs::read_to_string(format!("{}.cmd", file.display())).expect("command");
+        assert_eq!(sent.lines().count(), 2, "{sent}");
+        let last: i64 = written
+            .lines()
+            .last()
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|a| a.split(':').next())
+            .and_then(|id| id.parse().ok())
+            .expect("anchored id");
+        let verify = |extra: &[&str]| {
+            let mut args = vec!["audit", "verify"];
+            args.extend_from_slice(extra);
+            lotsen(&url, &args)
+        };
+        let path = file.display().to_string();
+        let (ok, intact) = verify(&["--anchor-file", &path]);
+        assert!(ok, "{intact}");
+        assert!(intact.contains("2 anchor(s)"), "{intact}");
+
+        // The tail is cut off and new rows are appended: the chain links up again...
+        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            db.execute_unprepared("ALTER TABLE access_log DISABLE TRIGGER USER")
+                .await
+                .expect("disable");
+        }
+        db.execute_unprepared(&format!("DELETE FROM access_log WHERE id >= {}", last - 1))
+            .await
+            .expect("cut");
+        read_records(&router, therapist.as_deref(), &[401, 402, 401]).await;
+        let (ok, unanchored) = verify(&[]);
+        assert!(ok, "{unanchored}");
+        // ...but not with what was recorded outside.
+        let (ok, anchored) = verify(&["--anchor-file", &path]);
+        assert!(!ok, "{anchored}");
+        assert!(anchored.contains(&format!("row id {last}:")), "{anchored}");
+        let _ = std::fs::remove_file(&file);
+        let _ = std::fs::remove_file(format!("{}.cmd", file.display()));
+    }
+);
+
+db_test!(
+    the_runtime_role_can_only_append_to_the_access_log,
+    |db, url| {
+        if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+            // SQLite has no roles: a pilot runs as one user.
+            return;
+        }
+        world(&db).await;
+        let role = format!("lotsen_rt_{}", std::process::id());
+        db.execute_unprepared(&format!("DROP ROLE IF EXISTS {role}"))
+            .await
+            .ok();
+        db.execute_unprepared(&format!("CREATE ROLE {role} LOGIN"))
+            .await
+            .expect("role");
+        let (ok, out) = lotsen(&url, &["migrate", "--runtime-role", &role]);
+        assert!(ok, "{out}");
+        let (ok, again) = lotsen(&url, &["migrate", "--runtime-role", &role]);
+        assert!(ok, "{again}");
+        // The same database, as the runtime role.
+        let (scheme_user, rest) = url.split_once('@').expect("user in the URL");
+        let runtime_url = format!(
+            "{}{role}@{rest}",
+            &scheme_user[..scheme_user.find("://").expect("scheme") + 3]
+        );
+        {
+            let runtime = sea_orm::Database::connect(&runtime_url)
+                .await
+                .expect("connect as the runtime role");
+            // The server's work: reading records writes the log.
+            let router = app(runtime.clone());
+            let therapist = sign_in(&runtime, Caller::Therapist).await;
+            read_records(&router, therapist.as_deref(), &[401, 402]).await;
+            assert_eq!(count(&runtime, "SELECT COUNT(*) FROM access_log").await, 2);
+            for (statement, refusal) in [
+                (
+                    "UPDATE access_log SET outcome = 'allowed'",
+                    "permission denied",
+                ),
+                ("DELETE FROM access_log", "permission denied"),
+                ("TRUNCATE access_log", "permission denied"),
+                (
+                    "ALTER TABLE access_log DISABLE TRIGGER USER",
+                    "must be owner",
+                ),
+                ("DROP TABLE access_log", "must be owner"),
+            ] {
+                let error = runtime
+                    .execute_unprepared(statement)
+                    .await
+                    .expect_err(statement)
+                    .to_string();
+                assert!(error.contains(refusal), "{statement}: {error}");
+            }
+            // A demo sandbox still goes with its own log rows.
+            let sandbox = app::demo::sandbox::create(
+                &runtime,
+                &app::demo::sandbox::DemoConfig::default(),
+                chrono::Duration::hours(1),
+            )
+            .await
+            .expect("sandbox");
+            runtime
+            .execute_unprepared(&format!(
+                "INSERT INTO access_log (occurred_at, user_hsa_id, action, object_type, outcome, \
+                 needs_follow_up, prev_hash, hash, sandbox_id) VALUES (CURRENT_TIMESTAMP, 'x', \
+                 'read', 'patient_record', 'allowed', FALSE, 'p', 'h', {sandbox})"
+            ))
+            .await
+            .expect("a sandbox row");
+            app::demo::sandbox::delete(&runtime, sandbox)
+                .await
+                .expect("delete the sandbox");
+            assert_eq!(count(&runtime, "SELECT COUNT(*) FROM access_log").await, 2);
+            runtime.close().await.expect("close");
+        }
+        // It serves without migrating; it would not migrate a database that needs it.
+        let served = serve_briefly(
+            &runtime_url,
+            &[
+                "--no-migrate",
+                "--staff-oidc-issuer",
+                "http://127.0.0.1:9/",
+                "--staff-oidc-client-id",
+                "x",
+                "--public-url",
+                "http://127.0.0.1:3000",
+            ],
+        );
+        assert!(served.is_ok(), "{served:?}");
+        for statement in [
+            format!("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"),
+            format!("DROP OWNED BY {role}"),
+            format!("DROP ROLE {role}"),
+        ] {
+            db.execute_unprepared(&statement).await.ok();
         }
     }
 );

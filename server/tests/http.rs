@@ -171,3 +171,88 @@ db_test!(
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     }
 );
+
+db_test!(
+    no_response_may_be_cached_except_static_files_and_https_is_pinned,
+    |db| {
+        let router = app(db.clone());
+        let concrete = |path: &str| {
+            path.split('/')
+                .map(|part| {
+                    if part.starts_with(':') || part.starts_with('{') {
+                        "1"
+                    } else {
+                        part
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        // Every page, every server function, every plain route, and a page that is not there.
+        let mut requests: Vec<(String, Request<Body>)> = Vec::new();
+        for listing in lotsen_server::page_paths() {
+            let path = concrete(&listing);
+            requests.push((path.clone(), get(&path)));
+        }
+        for (path, _) in leptos::server_fn::axum::server_fn_paths() {
+            requests.push((path.to_owned(), post_form(path, "")));
+        }
+        for path in [
+            "/healthz",
+            "/readyz",
+            "/granskning/logg.csv",
+            "/media/1/a.png",
+            "/program/1/paket/1.0",
+            "/login/patient/callback",
+            "/finns-inte",
+        ] {
+            requests.push((path.to_owned(), get(path)));
+        }
+        for path in [
+            "/sprak",
+            "/demo/start",
+            "/logga-ut",
+            "/login/patient",
+            "/logga-in/uppdrag",
+            "/mottagning/patient/1/nodatkomst",
+            "/program/importera",
+        ] {
+            requests.push((path.to_owned(), post_form(path, "")));
+        }
+        assert!(requests.len() > 40, "{} routes", requests.len());
+        let mut cached = Vec::new();
+        for (path, request) in requests {
+            let answered =
+                tokio::time::timeout(std::time::Duration::from_secs(20), send(&router, request))
+                    .await;
+            let Ok((status, headers, _)) = answered else {
+                panic!("{path} did not answer in 20 s");
+            };
+            let cache = headers
+                .get(header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !cache.contains("no-store") {
+                cached.push(format!("{path} ({status}): {cache:?}"));
+            }
+            assert!(
+                !headers.contains_key(header::STRICT_TRANSPORT_SECURITY),
+                "{path}: HSTS without HTTPS"
+            );
+        }
+        assert!(cached.is_empty(), "cacheable: {cached:#?}");
+
+        // Served over HTTPS, every answer pins it.
+        let mut state = AppState::with_defaults(db.clone());
+        state.hsts = Some(axum::http::HeaderValue::from_static(lotsen_server::HSTS));
+        let https = lotsen_server::router(state);
+        for path in ["/", "/healthz", "/finns-inte"] {
+            let (_, headers, _) = send(&https, get(path)).await;
+            assert_eq!(
+                headers[header::STRICT_TRANSPORT_SECURITY],
+                "max-age=31536000; includeSubDomains",
+                "{path}"
+            );
+        }
+    }
+);

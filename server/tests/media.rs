@@ -261,6 +261,42 @@ db_test!(uploads_are_checked_by_content_and_stored, |db| {
     assert_eq!(files_in(&dir.join(format!("p{other_region}"))), 0);
     assert_eq!(files_in(&folder), 1);
 
+    // A second `program_id` after the owned one does not carry the file into another region's
+    // program: each field counts once, and a repeated one refuses the whole upload.
+    for fields in [
+        vec![
+            ("program_id", None, id.to_string().into_bytes()),
+            ("program_id", None, other_region.to_string().into_bytes()),
+            ("kind", None, b"image".to_vec()),
+            ("file", Some(("c.png", "image/png")), PNG.to_vec()),
+        ],
+        vec![
+            ("program_id", None, id.to_string().into_bytes()),
+            ("kind", None, b"image".to_vec()),
+            ("file", Some(("c.png", "image/png")), PNG.to_vec()),
+            ("program_id", None, other_region.to_string().into_bytes()),
+        ],
+    ] {
+        let parts: Vec<Part> = fields
+            .iter()
+            .map(|(name, file, content)| (*name, *file, content.as_slice()))
+            .collect();
+        let answer = send(
+            &router,
+            post_multipart("/api/upload_media", multipart(&parts), Some(&producer)),
+        )
+        .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            answer.text()
+        );
+        assert!(answer.text().contains("repeated"), "{}", answer.text());
+    }
+    assert_eq!(files_in(&dir.join(format!("p{other_region}"))), 0);
+    assert_eq!(files_in(&folder), 1);
+
     // A draft may show the uploaded file; a file the program does not have is refused.
     let save = |program: Program, revision: i32| {
         let body =
@@ -631,3 +667,77 @@ db_test!(demo_visitors_upload_small_files_and_few, |db| {
     );
     let _ = std::fs::remove_dir_all(&dir);
 });
+
+db_test!(
+    a_package_larger_than_two_mib_imports_and_only_producers_send_one,
+    |db| {
+        two_regions(&db).await;
+        let dir = media_dir();
+        let router = app(db.clone(), &dir);
+        let producer = staff(&db, 107, 307).await;
+        let publisher = staff(&db, 108, 308).await;
+        let id = new_program(&db, REGION_A, "Stor bild").await;
+        // A 3 MiB picture that does not compress (a PNG's signature, then noise).
+        let mut picture = PNG.to_vec();
+        let mut noise = vec![0u8; 3 << 20];
+        getrandom::fill(&mut noise).expect("random");
+        picture.extend_from_slice(&noise);
+        let stored = send(
+            &router,
+            upload(
+                id,
+                "image",
+                ("stor.png", "image/png"),
+                &picture,
+                Some(&producer),
+            ),
+        )
+        .await;
+        assert_eq!(stored.status, StatusCode::OK, "{}", stored.text());
+        let media: Media = serde_json::from_slice(&stored.body).expect("media");
+        let rules = Rules::default();
+        store::save(&db, REGION_A, id, 0, with_image("Stor bild", media), &rules)
+            .await
+            .expect("saved");
+        store::publish(&db, REGION_A, id, 1, &major_publication(), &rules)
+            .await
+            .expect("published");
+        let exported = send(
+            &router,
+            get(&format!("/program/{id}/paket/1.0"), Some(&publisher)),
+        )
+        .await;
+        assert_eq!(exported.status, StatusCode::OK);
+        assert!(
+            exported.body.len() > 3 << 20,
+            "{} bytes",
+            exported.body.len()
+        );
+        let form = |token: &str| {
+            post_multipart(
+                "/program/importera",
+                multipart(&[(
+                    "package",
+                    Some(("stor-bild-1.0.lotsen.zip", "application/zip")),
+                    &exported.body,
+                )]),
+                Some(token),
+            )
+        };
+        let programs = || count(&db, "SELECT COUNT(*) FROM program");
+        let before = programs().await;
+        // A publisher is refused before the upload is read, and nothing is made.
+        let refused = send(&router, form(&publisher)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+        assert_eq!(programs().await, before);
+        let imported = send(&router, form(&producer)).await;
+        assert_eq!(
+            imported.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            imported.text()
+        );
+        assert_eq!(programs().await, before + 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+);

@@ -175,6 +175,9 @@ mod ssr {
     ) -> Result<(), AppError> {
         let unit = own_unit(db, principal, unit_id).await?;
         let (provider, _, admin) = provider_of(principal)?;
+        if staff_person_id == admin {
+            return Err(crate::access::queries::own_roles());
+        }
         if !works_at(db, staff_person_id, unit.id).await? {
             return Err(AppError::NotFound);
         }
@@ -197,6 +200,7 @@ mod ssr {
             })
             .exec(db)
             .await?;
+            crate::access::queries::granted(Role::AccessAdministrator, staff_person_id, unit.id);
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
 use super::{GRANTABLE, UnitStaff};
+use crate::auth::security::{self, Event};
 use crate::auth::{Principal, Role};
 use crate::db::entities::staff_role;
 use crate::db::statement;
@@ -14,6 +15,15 @@ pub fn unit_of(principal: &Principal) -> Result<(i64, i64, i64), AppError> {
     let staff = principal.staff().ok_or(AppError::Forbidden)?;
     let a = staff.assignment.as_ref().ok_or(AppError::Forbidden)?;
     Ok((a.care_unit_id, a.care_provider_id, staff.staff_person_id))
+}
+
+/// Nobody grants roles to themselves: another administrator does, so that every grant has two
+/// people behind it.
+pub fn own_roles() -> AppError {
+    AppError::Invalid {
+        field: "staff_person_id".to_owned(),
+        reason: "own_roles".to_owned(),
+    }
 }
 
 pub async fn unit_staff(
@@ -81,6 +91,9 @@ pub async fn grant(
     role: Role,
 ) -> Result<(), AppError> {
     let (unit, provider, admin) = unit_of(principal)?;
+    if staff_person_id == admin {
+        return Err(own_roles());
+    }
     if !works_at(db, staff_person_id, unit).await? {
         return Err(AppError::NotFound);
     }
@@ -108,7 +121,7 @@ pub async fn grant(
     })
     .exec(db)
     .await?;
-    tracing::info!(staff_person_id, role = role.as_code(), unit, "role granted");
+    granted(role, staff_person_id, unit);
     Ok(())
 }
 
@@ -155,5 +168,24 @@ pub async fn revoke_grant(
         sessions_ended = ended,
         "role revoked"
     );
+    security::record_here(
+        Event::RoleRevoked,
+        "success",
+        &format!(
+            "{}:staff:{}:unit:{}",
+            grant.role,
+            grant.staff_person_id,
+            grant.care_unit_id.unwrap_or_default()
+        ),
+    );
     Ok(())
+}
+
+/// A role was granted: in the security log, who got which role where.
+pub fn granted(role: Role, staff_person_id: i64, unit: i64) {
+    security::record_here(
+        Event::RoleGranted,
+        "success",
+        &format!("{}:staff:{staff_person_id}:unit:{unit}", role.as_code()),
+    );
 }

@@ -3,8 +3,8 @@
 use crate::db::entities::access_log;
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, SqlErr, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -23,6 +23,10 @@ pub enum Action {
     Write,
     /// Opened the record outside a care relationship, with a stated reason.
     EmergencyRead,
+    /// Searched the access log (the auditor), which names patients.
+    Search,
+    /// Exported the access log's rows about the patient (the auditor's CSV file).
+    Export,
 }
 
 impl Action {
@@ -32,6 +36,8 @@ impl Action {
             Self::Read => "read",
             Self::Write => "write",
             Self::EmergencyRead => "emergency_read",
+            Self::Search => "search",
+            Self::Export => "export",
         }
     }
 }
@@ -333,10 +339,20 @@ async fn walk(db: &impl ConnectionTrait, anchors: &[Anchor]) -> Result<VerifyRep
     let mut anchored: HashMap<i64, &str> =
         anchors.iter().map(|a| (a.id, a.hash.as_str())).collect();
     let mut rows = 0;
-    let mut pages = access_log::Entity::find()
-        .order_by_asc(access_log::Column::Id)
-        .paginate(db, PAGE);
-    while let Some(page) = pages.fetch_and_next().await? {
+    // Pages by key, not by offset: sandboxes expiring while the walk goes on delete rows, and
+    // an offset would then skip live rows and report a break that is not there.
+    let mut after = i64::MIN;
+    loop {
+        let page = access_log::Entity::find()
+            .filter(access_log::Column::Id.gt(after))
+            .order_by_asc(access_log::Column::Id)
+            .limit(PAGE)
+            .all(db)
+            .await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.id;
         for row in page {
             rows += 1;
             let expected = heads.get(&row.sandbox_id).map_or(GENESIS, String::as_str);

@@ -55,7 +55,7 @@ pub async fn audit_search(
 ) -> Result<Vec<AuditRow>, AppError> {
     let principal = crate::auth::gate::enter("audit_search")?;
     let db = crate::server::db()?;
-    search::for_auditor(&db, &principal, &filter)
+    search::for_auditor(&db, &principal, &filter, search::Purpose::Screen)
         .await
         .map_err(crate::auth::gate::refuse)
 }

@@ -31,11 +31,22 @@ fn day(
     Ok(Some(Utc.from_utc_datetime(&time)))
 }
 
-/// Rows of the auditor's care provider (and sandbox) that match the filter.
+/// What the auditor does with the rows: each is itself a read of patient data, logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The screen: one access-log row for the search (naming the patient searched for).
+    Screen,
+    /// The CSV file: one access-log row for each patient in it.
+    Export,
+}
+
+/// Rows of the auditor's care provider (and sandbox) that match the filter; the search (or
+/// the export) is written to the access log.
 pub async fn for_auditor(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + sea_orm::TransactionTrait),
     principal: &Principal,
     filter: &AuditFilter,
+    purpose: Purpose,
 ) -> Result<Vec<AuditRow>, AppError> {
     check(Requirement::Role(Role::Auditor), Some(principal))?;
     let org = principal
@@ -93,8 +104,9 @@ pub async fn for_auditor(
         sql.push_str(" AND l.needs_follow_up");
     }
     sql.push_str(&format!(" ORDER BY l.id DESC LIMIT {MAX_ROWS}"));
-    let rows = db.query_all(statement(db, &sql, values)).await?;
-    rows.iter()
+    let found = db.query_all(statement(db, &sql, values)).await?;
+    let rows = found
+        .iter()
         .map(|row| {
             let at: chrono::DateTime<Utc> = row.try_get_by_index(1)?;
             let name = |g: usize, f: usize| -> Result<Option<String>, sea_orm::DbErr> {
@@ -121,8 +133,44 @@ pub async fn for_auditor(
                 needs_follow_up: row.try_get_by_index(13)?,
             })
         })
-        .collect::<Result<Vec<_>, sea_orm::DbErr>>()
-        .map_err(AppError::from)
+        .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
+    // The rows name patients: the search is logged before they go out.
+    crate::audit::append_all(db, log_entries(principal, filter, purpose, &rows)).await?;
+    Ok(rows)
+}
+
+fn log_entries(
+    principal: &Principal,
+    filter: &AuditFilter,
+    purpose: Purpose,
+    rows: &[AuditRow],
+) -> Vec<crate::audit::Entry> {
+    use crate::audit::{Action, Outcome};
+    use crate::auth::gate::staff_entry;
+    match purpose {
+        Purpose::Screen => vec![staff_entry(
+            principal,
+            filter.patient_id,
+            Action::Search,
+            "access_log",
+            Outcome::Allowed,
+        )],
+        Purpose::Export => rows
+            .iter()
+            .filter_map(|r| r.patient_id)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|patient| {
+                staff_entry(
+                    principal,
+                    Some(patient),
+                    Action::Export,
+                    "access_log",
+                    Outcome::Allowed,
+                )
+            })
+            .collect(),
+    }
 }
 
 /// The rows as CSV (RFC 4180, UTF-8 with a byte-order mark so that spreadsheet programs read

@@ -7,12 +7,16 @@
 
 use super::Principal;
 use super::policy::{Requirement, requirement};
+use super::scope::{self, Basis, CareAccess, RECENT_CARE_DAYS, UnitCare};
 use crate::audit::{self, Action, Entry, Outcome};
-use crate::db::entities::{access_log, care_unit, enrolment, patient};
+use crate::db::entities::{care_unit, emergency_grant};
 use crate::error::AppError;
 use http::StatusCode;
 use leptos::prelude::use_context;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
+};
 
 /// The caller of this request, as the session middleware found them.
 pub fn principal() -> Option<Principal> {
@@ -31,6 +35,15 @@ pub fn refuse(error: AppError) -> AppError {
     };
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(status);
+    }
+    if matches!(
+        error,
+        AppError::Unauthenticated | AppError::Forbidden | AppError::NotFound
+    ) {
+        let path = use_context::<http::request::Parts>()
+            .map(|p| p.uri.path().to_owned())
+            .unwrap_or_default();
+        super::security::record_here(super::security::Event::Refused, status.as_str(), &path);
     }
     error
 }
@@ -94,16 +107,15 @@ pub fn public(endpoint: &str) -> Result<Option<Principal>, AppError> {
     }
 }
 
-/// A patient record reached by staff: the patient and the access-log fields of the caller.
-#[derive(Debug, Clone)]
-pub struct PatientAccess {
-    pub patient: patient::Model,
-}
-
-/// The object check for staff reaching a patient's data, and its access-log row.
+/// The object check for staff reaching a patient's data, and its access-log row. The answer is
+/// the decision itself ([`CareAccess`]): queries of the patient's data take it, and reach no
+/// further than it allows.
 ///
-/// - The patient has an ongoing enrolment at the caller's unit: allowed, logged.
-/// - The patient is cared for elsewhere at the same care provider: refused (403), logged.
+/// - Treatment at the caller's unit, going on or ended less than [`RECENT_CARE_DAYS`] ago:
+///   allowed, logged (read only once ended).
+/// - An emergency grant of the caller's assignment for this patient, not yet expired, at a unit
+///   that still allows emergency access: allowed, logged with the grant's reason and flagged.
+/// - The patient has data elsewhere at the same care provider: refused (403), logged.
 /// - Otherwise (another care provider or region, another sandbox, or no such patient): 404.
 pub async fn patient_for_staff(
     db: &DatabaseConnection,
@@ -111,19 +123,13 @@ pub async fn patient_for_staff(
     patient_id: i64,
     action: Action,
     object_type: &'static str,
-) -> Result<PatientAccess, AppError> {
-    let staff = principal
-        .staff()
-        .ok_or_else(|| refuse(AppError::Forbidden))?;
-    let assignment = staff
-        .assignment
-        .as_ref()
-        .ok_or_else(|| refuse(AppError::Forbidden))?;
-    let found = patient::Entity::find_by_id(patient_id).one(db).await?;
-    let Some(patient) = found.filter(|p| p.sandbox_id == principal.sandbox_id) else {
+) -> Result<CareAccess, AppError> {
+    let assignment = clinical_assignment(principal)?;
+    let Some(patient) = scope::patient_in_sandbox(db, patient_id, principal.sandbox_id).await?
+    else {
         return Err(refuse(AppError::NotFound));
     };
-    let relation = care_relation(db, patient_id, assignment).await?;
+    let relation = care_relation(db, &patient, assignment, chrono::Utc::now()).await?;
     let mut entry = staff_entry(
         principal,
         Some(patient_id),
@@ -131,63 +137,93 @@ pub async fn patient_for_staff(
         object_type,
         Outcome::Allowed,
     );
-    match relation {
-        CareRelation::ThisUnit => {}
+    let basis = match relation {
+        CareRelation::ThisUnit { ongoing: true } => Some(Basis::Ongoing),
+        CareRelation::ThisUnit { ongoing: false } => Some(Basis::Recent),
         CareRelation::None => return Err(refuse(AppError::NotFound)),
-        CareRelation::SameProvider => match emergency_grant(db, principal, patient_id).await? {
-            Some(reason) => {
+        CareRelation::SameProvider => match emergency_grant(db, assignment, &patient).await? {
+            Some(grant) => {
                 entry.action = Action::EmergencyRead;
-                entry.reason = Some(reason);
+                entry.reason = Some(grant.reason);
                 entry.needs_follow_up = true;
+                Some(Basis::Emergency { grant_id: grant.id })
             }
-            None => entry.outcome = Outcome::Refused,
+            None => {
+                entry.outcome = Outcome::Refused;
+                None
+            }
         },
-    }
-    let outcome = entry.outcome;
+    };
     audit::append(db, entry).await?;
-    match outcome {
-        Outcome::Allowed => Ok(PatientAccess { patient }),
-        Outcome::Refused => Err(refuse(AppError::Forbidden)),
+    match basis {
+        Some(basis) => Ok(CareAccess::new(
+            patient,
+            assignment.care_unit_id,
+            assignment.care_provider_id,
+            basis,
+        )),
+        None => Err(refuse(AppError::Forbidden)),
     }
+}
+
+/// The gate's decision for the patient list of the caller's unit.
+pub fn unit_for_staff(principal: &Principal) -> Result<UnitCare, AppError> {
+    let assignment = clinical_assignment(principal)?;
+    Ok(UnitCare::new(assignment.care_unit_id, principal.sandbox_id))
+}
+
+/// The assignment of staff working in care: the unit and care provider every decision about
+/// patient data is made for.
+fn clinical_assignment(principal: &Principal) -> Result<&super::Assignment, AppError> {
+    check(Requirement::Clinical, Some(principal)).map_err(refuse)?;
+    principal
+        .staff()
+        .and_then(|s| s.assignment.as_ref())
+        .ok_or_else(|| refuse(AppError::Forbidden))
 }
 
 /// Where a patient of the caller's tenant is cared for, seen from the caller's assignment.
 enum CareRelation {
-    /// An ongoing enrolment at the assignment's unit.
-    ThisUnit,
-    /// Ongoing care elsewhere at the same care provider.
+    /// Treatment at the assignment's unit: going on, or ended recently.
+    ThisUnit { ongoing: bool },
+    /// The patient has data elsewhere at the same care provider.
     SameProvider,
-    /// No ongoing care at this care provider.
+    /// No data of the patient at this care provider.
     None,
 }
 
 async fn care_relation(
     db: &DatabaseConnection,
-    patient_id: i64,
+    patient: &crate::db::entities::patient::Model,
     assignment: &super::Assignment,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<CareRelation, AppError> {
-    let units: Vec<i64> = enrolment::Entity::find()
-        .filter(enrolment::Column::PatientId.eq(patient_id))
-        .filter(enrolment::Column::State.is_in(["active", "maintenance"]))
-        .select_only()
-        .column(enrolment::Column::CareUnitId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    if units.contains(&assignment.care_unit_id) {
-        return Ok(CareRelation::ThisUnit);
+    let relations = scope::relations(db, patient).await?;
+    let recent_since = now - chrono::Duration::days(RECENT_CARE_DAYS);
+    let here = relations
+        .iter()
+        .filter(|r| r.unit_id == assignment.care_unit_id);
+    let mut recent = false;
+    for relation in here {
+        if relation.ongoing {
+            return Ok(CareRelation::ThisUnit { ongoing: true });
+        }
+        // An ended treatment without an end date is taken as ended long ago.
+        recent |= relation.ended_at.is_some_and(|at| at >= recent_since);
     }
-    let same_provider = care_unit::Entity::find()
-        .filter(care_unit::Column::Id.is_in(units))
-        .filter(care_unit::Column::CareProviderId.eq(assignment.care_provider_id))
-        .one(db)
-        .await?
-        .is_some();
-    Ok(if same_provider {
-        CareRelation::SameProvider
-    } else {
-        CareRelation::None
-    })
+    if recent {
+        return Ok(CareRelation::ThisUnit { ongoing: false });
+    }
+    Ok(
+        if relations
+            .iter()
+            .any(|r| r.provider_id == assignment.care_provider_id)
+        {
+            CareRelation::SameProvider
+        } else {
+            CareRelation::None
+        },
+    )
 }
 
 /// An access-log row for the signed-in staff member in their chosen assignment.
@@ -216,44 +252,50 @@ pub fn staff_entry(
     }
 }
 
-/// How long an emergency access, once stated, keeps the record open for its user.
+/// How long an emergency access, once granted, keeps the record open. Reads under it do not
+/// extend it.
 pub const EMERGENCY_ACCESS_MINUTES: i64 = 30;
 
-/// The reason of this user's emergency access to the patient in the last 30 minutes, if any.
-/// The access log itself is the record of the grant.
+/// This assignment's emergency grant for the patient, if one is still running and the
+/// assignment's unit still allows emergency access.
 async fn emergency_grant(
     db: &DatabaseConnection,
-    principal: &Principal,
-    patient_id: i64,
-) -> Result<Option<String>, AppError> {
-    let Some(staff) = principal.staff() else {
+    assignment: &super::Assignment,
+    patient: &crate::db::entities::patient::Model,
+) -> Result<Option<emergency_grant::Model>, AppError> {
+    if !unit_allows_emergency_access(db, assignment.care_unit_id).await? {
         return Ok(None);
-    };
-    let since = chrono::Utc::now() - chrono::Duration::minutes(EMERGENCY_ACCESS_MINUTES);
-    let sandbox = access_log::Column::SandboxId;
-    let reason: Option<Option<String>> = access_log::Entity::find()
-        .filter(access_log::Column::UserHsaId.eq(staff.hsa_id.clone()))
-        .filter(access_log::Column::PatientId.eq(patient_id))
-        .filter(access_log::Column::Action.eq(Action::EmergencyRead.as_str()))
-        .filter(access_log::Column::Outcome.eq(Outcome::Allowed.as_str()))
-        .filter(access_log::Column::OccurredAt.gte(since))
-        .filter(match principal.sandbox_id {
+    }
+    let sandbox = emergency_grant::Column::SandboxId;
+    Ok(emergency_grant::Entity::find()
+        .filter(emergency_grant::Column::AssignmentId.eq(assignment.id))
+        .filter(emergency_grant::Column::CareUnitId.eq(assignment.care_unit_id))
+        .filter(emergency_grant::Column::PatientId.eq(patient.id))
+        .filter(emergency_grant::Column::ExpiresAt.gt(chrono::Utc::now()))
+        .filter(match patient.sandbox_id {
             Some(id) => sandbox.eq(id),
             None => sandbox.is_null(),
         })
-        .order_by_desc(access_log::Column::Id)
-        .select_only()
-        .column(access_log::Column::Reason)
-        .into_tuple()
+        .order_by_desc(emergency_grant::Column::ExpiresAt)
         .one(db)
-        .await?;
-    Ok(reason.flatten())
+        .await?)
+}
+
+async fn unit_allows_emergency_access(
+    db: &DatabaseConnection,
+    unit_id: i64,
+) -> Result<bool, AppError> {
+    Ok(care_unit::Entity::find_by_id(unit_id)
+        .one(db)
+        .await?
+        .is_some_and(|u| u.active && u.allows_emergency_access))
 }
 
 /// Emergency access (Patient Data Act 4 ch. 4 §): a staff member outside the care relationship
 /// opens a patient's record at the same care provider, where their unit allows it, stating a
-/// reason. Logged with the reason and flagged for the auditor's follow-up; the record stays
-/// open to them for 30 minutes, every read logged the same way.
+/// reason. The grant is a row of its own, tied to the assignment and unit, ending
+/// [`EMERGENCY_ACCESS_MINUTES`] after it was made; it is logged with the reason and flagged for
+/// the auditor's follow-up, and so is every read under it.
 pub async fn grant_emergency_access(
     db: &DatabaseConnection,
     principal: Option<&Principal>,
@@ -270,28 +312,21 @@ pub async fn grant_emergency_access(
             reason: "length_10_to_1000".to_owned(),
         });
     }
-    let assignment = principal
+    let (staff, assignment) = principal
         .staff()
-        .and_then(|s| s.assignment.as_ref())
+        .and_then(|s| Some((s, s.assignment.as_ref()?)))
         .ok_or(AppError::Forbidden)?;
-    let found = patient::Entity::find_by_id(patient_id).one(db).await?;
-    if found
-        .filter(|p| p.sandbox_id == principal.sandbox_id)
-        .is_none()
-    {
+    let Some(patient) = scope::patient_in_sandbox(db, patient_id, principal.sandbox_id).await?
+    else {
         return Err(AppError::NotFound);
+    };
+    match care_relation(db, &patient, assignment, chrono::Utc::now()).await? {
+        CareRelation::None => return Err(AppError::NotFound),
+        // Already open through the care relation: nothing to grant.
+        CareRelation::ThisUnit { .. } => return Ok(()),
+        CareRelation::SameProvider => {}
     }
-    let at_provider = !matches!(
-        care_relation(db, patient_id, assignment).await?,
-        CareRelation::None
-    );
-    if !at_provider {
-        return Err(AppError::NotFound);
-    }
-    let allowed = care_unit::Entity::find_by_id(assignment.care_unit_id)
-        .one(db)
-        .await?
-        .is_some_and(|u| u.allows_emergency_access);
+    let allowed = unit_allows_emergency_access(db, assignment.care_unit_id).await?;
     let mut entry = staff_entry(
         principal,
         Some(patient_id),
@@ -305,6 +340,23 @@ pub async fn grant_emergency_access(
     );
     entry.reason = Some(reason.to_owned());
     entry.needs_follow_up = true;
+    if allowed {
+        let now = chrono::Utc::now();
+        emergency_grant::ActiveModel {
+            staff_person_id: Set(staff.staff_person_id),
+            assignment_id: Set(assignment.id),
+            care_unit_id: Set(assignment.care_unit_id),
+            care_provider_id: Set(assignment.care_provider_id),
+            patient_id: Set(patient_id),
+            reason: Set(reason.to_owned()),
+            granted_at: Set(now),
+            expires_at: Set(now + chrono::Duration::minutes(EMERGENCY_ACCESS_MINUTES)),
+            sandbox_id: Set(principal.sandbox_id),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
     audit::append(db, entry).await?;
     if allowed {
         Ok(())

@@ -14,7 +14,11 @@ pub mod policy;
 #[cfg(feature = "ssr")]
 mod principal;
 #[cfg(feature = "ssr")]
+pub mod scope;
+#[cfg(feature = "ssr")]
+pub mod security;
+#[cfg(feature = "ssr")]
 pub mod session;
 
 #[cfg(feature = "ssr")]
-pub use principal::{Assignment, Principal, Staff, Who};
+pub use principal::{Assignment, ClientAddress, Principal, Staff, Who};

@@ -82,6 +82,41 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ),
 ];
 
+/// Every plain route (not a server function), as `METHOD /path` the way the router writes it,
+/// and who may call it at all. The router wraps each one in a check of its row (a route
+/// without a row does not start), and the authorization matrix covers them all. Object checks
+/// (which patient, which program) happen inside, as for server functions.
+pub const ROUTES: &[(&str, Requirement)] = &[
+    ("GET /healthz", Requirement::Public),
+    ("GET /readyz", Requirement::Public),
+    ("POST /sprak", Requirement::Public),
+    ("POST /demo/start", Requirement::Public),
+    // Signing out without a session changes nothing.
+    ("POST /logga-ut", Requirement::Public),
+    ("POST /login/{audience}", Requirement::Public),
+    ("GET /login/{audience}/callback", Requirement::Public),
+    ("POST /logga-in/uppdrag", Requirement::Public),
+    ("GET /granskning/logg.csv", Requirement::Role(Role::Auditor)),
+    (
+        "POST /mottagning/patient/{id}/nodatkomst",
+        Requirement::Clinical,
+    ),
+    // Staff of the owning or a sharing care provider, or patients enrolled: checked inside.
+    ("GET /media/{program_id}/{*path}", Requirement::SignedIn),
+    ("POST /program/importera", Requirement::Role(Role::Producer)),
+    (
+        "GET /program/{id}/paket/{version}",
+        Requirement::AnyRole(PROGRAM_STAFF),
+    ),
+];
+
+pub fn route_requirement(route: &str) -> Option<Requirement> {
+    ROUTES
+        .iter()
+        .find(|(name, _)| *name == route)
+        .map(|(_, requirement)| *requirement)
+}
+
 pub fn requirement(endpoint: &str) -> Option<Requirement> {
     POLICY
         .iter()

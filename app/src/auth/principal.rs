@@ -5,6 +5,9 @@ use super::{Me, Role, UserKind};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub session_id: i64,
+    /// The first 16 hex digits of the session token's sha256 (what the database keeps): names
+    /// the session in the security log without revealing the token.
+    pub session_tag: String,
     /// Set for demo visitors: everything they reach lies inside this sandbox.
     pub sandbox_id: Option<i64>,
     pub demo_persona: Option<String>,
@@ -43,7 +46,21 @@ pub struct Assignment {
     pub care_provider_public: bool,
 }
 
+/// The client's address as the rate limits count it (an IPv6 client by its /64), put into
+/// every request's extensions by the server, for the security log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
 impl Principal {
+    /// Who acted, for the security log: a staff member's HSA-ID, or a patient's internal id
+    /// (never a personal identity number).
+    pub fn actor(&self) -> String {
+        match &self.who {
+            Who::Staff(staff) => staff.hsa_id.clone(),
+            Who::Patient { patient_id, .. } => format!("patient:{patient_id}"),
+        }
+    }
+
     pub fn patient_id(&self) -> Option<i64> {
         match &self.who {
             Who::Patient { patient_id, .. } => Some(*patient_id),

@@ -159,8 +159,12 @@ pub async fn resolve(
     if now - last_seen_at >= TOUCH_EVERY {
         touch(db, config, session_id, sandbox_id, now).await?;
     }
+    let tag = hash_token(token)[..16].to_owned();
     match load(db, &row, session_id, sandbox_id, now).await? {
-        Some(principal) => Ok(Resolved::Valid(Box::new(principal))),
+        Some(principal) => Ok(Resolved::Valid(Box::new(Principal {
+            session_tag: tag,
+            ..principal
+        }))),
         None => {
             end(db, session_id).await?;
             Ok(Resolved::Invalid)
@@ -229,6 +233,7 @@ async fn load(
     };
     Ok(Some(Principal {
         session_id,
+        session_tag: String::new(),
         sandbox_id,
         demo_persona,
         who,

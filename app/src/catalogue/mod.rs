@@ -166,9 +166,14 @@ pub fn parse_version(text: &str) -> Option<VersionNumber> {
 pub async fn upgrade_enrolments(activation_id: i64) -> Result<u64, AppError> {
     let principal = crate::auth::gate::enter("upgrade_enrolments")?;
     let db = crate::server::db()?;
-    store::upgrade(&db, store::scope(&principal)?, activation_id)
-        .await
-        .map_err(crate::auth::gate::refuse)
+    store::upgrade(
+        &db,
+        store::scope(&principal)?,
+        activation_id,
+        Some(&principal),
+    )
+    .await
+    .map_err(crate::auth::gate::refuse)
 }
 
 #[server(endpoint = "deactivate_program")]

@@ -417,10 +417,14 @@ const RUNNING: [&str; 2] = ["active", "maintenance"];
 /// Applies the minor upgrade at an active activation of one of the caller's units: running
 /// enrolments there on an earlier minor version of the same major version move to the
 /// activated one. Ended enrolments, other units and other major versions are left alone.
+/// Moves the unit's running enrolments on earlier minors of the activation's major version to
+/// the activated version. Each patient moved is written to the access log in the name of
+/// `by` (the care-provider administrator), as a change of their treatment.
 pub async fn upgrade(
     db: &(impl ConnectionTrait + sea_orm::TransactionTrait),
     scope: Scope,
     activation_id: i64,
+    by: Option<&crate::auth::Principal>,
 ) -> Result<u64, AppError> {
     let activation = program_activation::Entity::find_by_id(activation_id)
         .one(db)
@@ -443,19 +447,33 @@ pub async fn upgrade(
         .all(db)
         .await?;
     let txn = crate::db::begin_write(db).await?;
-    let ids: Vec<i64> = behind(&versions, &version, activation.care_unit_id)
+    let running = behind(&versions, &version, activation.care_unit_id)
         .all(&txn)
-        .await?
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
+        .await?;
     let moved = enrolment::Entity::update_many()
         .col_expr(enrolment::Column::ProgramVersionId, Expr::value(version.id))
-        .filter(enrolment::Column::Id.is_in(ids))
+        .filter(enrolment::Column::Id.is_in(running.iter().map(|e| e.id)))
         .exec(&txn)
         .await?
         .rows_affected;
     txn.commit().await?;
+    if let Some(principal) = by {
+        let entries = running
+            .iter()
+            .map(|e| {
+                let mut entry = crate::auth::gate::staff_entry(
+                    principal,
+                    Some(e.patient_id),
+                    crate::audit::Action::Write,
+                    "enrolment",
+                    crate::audit::Outcome::Allowed,
+                );
+                entry.object_id = Some(e.id);
+                entry
+            })
+            .collect();
+        crate::audit::append_all(db, entries).await?;
+    }
     Ok(moved)
 }
 

@@ -43,12 +43,8 @@ pub struct RecordEnrolment {
 pub async fn unit_patients() -> Result<Vec<UnitPatient>, AppError> {
     let principal = crate::auth::gate::enter("unit_patients")?;
     let db = crate::server::db()?;
-    let unit = principal
-        .staff()
-        .and_then(|s| s.assignment.as_ref())
-        .map(|a| a.care_unit_id)
-        .ok_or(AppError::Forbidden)?;
-    let patients = queries::unit_patients(&db, unit).await?;
+    let unit = crate::auth::gate::unit_for_staff(&principal)?;
+    let patients = queries::unit_patients(&db, &unit).await?;
     let entries = patients
         .iter()
         .map(|p| {
@@ -77,13 +73,19 @@ pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppErr
         "patient_record",
     )
     .await?;
+    let patient = access.patient();
+    let mut enrolments = queries::record_enrolments(&db, &access).await?;
+    // Therapist-internal notes are the therapists' own: a patient administrator, who starts
+    // and oversees treatment, does not read them.
+    if !principal.has_role(crate::auth::Role::Therapist) {
+        for enrolment in &mut enrolments {
+            enrolment.internal_note.clear();
+        }
+    }
     Ok(PatientRecord {
         patient_id,
-        name: format!(
-            "{} {}",
-            access.patient.given_name, access.patient.family_name
-        ),
-        personnummer: access.patient.personnummer.clone(),
-        enrolments: queries::record_enrolments(&db, patient_id).await?,
+        name: format!("{} {}", patient.given_name, patient.family_name),
+        personnummer: patient.personnummer.clone(),
+        enrolments,
     })
 }

@@ -1,65 +1,72 @@
 use super::{RecordEnrolment, UnitPatient};
+use crate::auth::scope::{CareAccess, UnitCare};
 use crate::db::statement;
 use sea_orm::{ConnectionTrait, DbErr};
 
+/// The patients in ongoing treatment at the unit.
 pub async fn unit_patients(
     db: &impl ConnectionTrait,
-    care_unit_id: i64,
+    unit: &UnitCare,
 ) -> Result<Vec<UnitPatient>, DbErr> {
     let rows = db
         .query_all(statement(
             db,
-            "SELECT pa.id, pa.given_name, pa.family_name, pa.personnummer, p.title, e.state \
-             FROM enrolment e \
-             JOIN patient pa ON pa.id = e.patient_id \
-             JOIN program_version v ON v.id = e.program_version_id \
-             JOIN program p ON p.id = v.program_id \
-             WHERE e.care_unit_id = $1 AND e.state IN ('active', 'maintenance') \
-             ORDER BY pa.family_name, pa.given_name, pa.id",
-            vec![care_unit_id.into()],
+            &format!(
+                "SELECT pa.id, pa.given_name, pa.family_name, pa.personnummer, p.title, e.state \
+                 FROM {} e \
+                 JOIN patient pa ON pa.id = e.patient_id \
+                 JOIN program_version v ON v.id = e.program_version_id \
+                 JOIN program p ON p.id = v.program_id \
+                 ORDER BY pa.family_name, pa.given_name, pa.id",
+                unit.enrolments()
+            ),
+            vec![],
         ))
         .await?;
     rows.into_iter()
         .map(|row| {
-            let given: String = row.try_get_by_index(1)?;
-            let family: String = row.try_get_by_index(2)?;
+            let given: String = row.try_get("", "given_name")?;
+            let family: String = row.try_get("", "family_name")?;
             Ok(UnitPatient {
-                patient_id: row.try_get_by_index(0)?,
+                patient_id: row.try_get("", "id")?,
                 name: format!("{given} {family}"),
-                personnummer: row.try_get_by_index(3)?,
-                program: row.try_get_by_index(4)?,
-                state: row.try_get_by_index(5)?,
+                personnummer: row.try_get("", "personnummer")?,
+                program: row.try_get("", "title")?,
+                state: row.try_get("", "state")?,
             })
         })
         .collect()
 }
 
+/// The patient's enrolments that the access reaches, with their therapist-internal notes.
 pub async fn record_enrolments(
     db: &impl ConnectionTrait,
-    patient_id: i64,
+    access: &CareAccess,
 ) -> Result<Vec<RecordEnrolment>, DbErr> {
     let rows = db
         .query_all(statement(
             db,
-            "SELECT p.title, u.name, e.state, e.started_at, e.internal_note \
-             FROM enrolment e \
-             JOIN program_version v ON v.id = e.program_version_id \
-             JOIN program p ON p.id = v.program_id \
-             JOIN care_unit u ON u.id = e.care_unit_id \
-             WHERE e.patient_id = $1 \
-             ORDER BY e.started_at DESC, e.id DESC",
-            vec![patient_id.into()],
+            &format!(
+                "SELECT p.title, u.name, e.state, e.started_at, e.internal_note \
+                 FROM {} e \
+                 JOIN program_version v ON v.id = e.program_version_id \
+                 JOIN program p ON p.id = v.program_id \
+                 JOIN care_unit u ON u.id = e.care_unit_id \
+                 ORDER BY e.started_at DESC, e.id DESC",
+                access.enrolments()
+            ),
+            vec![],
         ))
         .await?;
     rows.into_iter()
         .map(|row| {
-            let started: chrono::DateTime<chrono::Utc> = row.try_get_by_index(3)?;
+            let started: chrono::DateTime<chrono::Utc> = row.try_get("", "started_at")?;
             Ok(RecordEnrolment {
-                program: row.try_get_by_index(0)?,
-                care_unit: row.try_get_by_index(1)?,
-                state: row.try_get_by_index(2)?,
+                program: row.try_get("", "title")?,
+                care_unit: row.try_get("", "name")?,
+                state: row.try_get("", "state")?,
                 started: started.format("%Y-%m-%d").to_string(),
-                internal_note: row.try_get_by_index(4)?,
+                internal_note: row.try_get("", "internal_note")?,
             })
         })
         .collect()

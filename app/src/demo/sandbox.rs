@@ -101,10 +101,20 @@ pub async fn delete<C: ConnectionTrait + TransactionTrait>(
     sandbox_id: i64,
 ) -> Result<(), DbErr> {
     let txn = crate::db::begin_write(db).await?;
-    access_log::Entity::delete_many()
-        .filter(access_log::Column::SandboxId.eq(sandbox_id))
-        .exec(&txn)
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        // The server's role may not delete from the log; this function may, a sandbox's rows.
+        txn.execute(crate::db::statement(
+            &txn,
+            "SELECT lotsen_delete_sandbox_log($1)",
+            vec![sandbox_id.into()],
+        ))
         .await?;
+    } else {
+        access_log::Entity::delete_many()
+            .filter(access_log::Column::SandboxId.eq(sandbox_id))
+            .exec(&txn)
+            .await?;
+    }
     // Enrolments and patients first: they point at units and versions that refuse deletion
     // while referenced; the rest cascades from the sandbox row.
     enrolment::Entity::delete_many()

@@ -16,8 +16,10 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
 
 /// The demo region's organisation number (fictional, Luhn-valid).
 pub const REGION_ORG_NUMBER: &str = "2321990000";
-/// The patient persona's personal identity number (fictional, valid in form).
-pub const PATIENT_PERSONNUMMER: &str = "198503152384";
+/// The patient persona's personal identity number. Every demo patient has a number from the
+/// Swedish Tax Agency's published series of test personal identity numbers
+/// ("Testpersonnummer"), which belong to nobody, so a demo can never show a real person's number.
+pub const PATIENT_PERSONNUMMER: &str = "199107172380";
 
 /// HSA-IDs are unique across the whole installation, so each sandbox's staff get their own.
 pub fn staff_hsa_id(sandbox_id: i64, key: &str) -> String {
@@ -147,8 +149,8 @@ const PATIENTS: [(&str, &str, &str, usize, &str); 3] = [
         0,
         "Följ upp sömnen vid nästa kontakt.",
     ),
-    ("199207044570", "Olle", "Exempel", 0, ""),
-    ("197805123390", "Maja", "Mönster", 1, ""),
+    ("199006022397", "Olle", "Exempel", 0, ""),
+    ("199610202385", "Maja", "Mönster", 1, ""),
 ];
 
 /// The demo programs, shipped as program packages (manifests without media): a worry

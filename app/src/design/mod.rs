@@ -249,10 +249,29 @@ mod ssr {
             .await
             .map_err(|_| refused_file("unreadable"))?
         {
+            // Each field once: a second `program_id` could otherwise name another program than
+            // the one whose ownership was checked.
+            let name = field.name().unwrap_or_default().to_owned();
+            let seen = match name.as_str() {
+                "program_id" => program_id.is_some(),
+                "kind" => kind.is_some(),
+                "file" => file.is_some(),
+                _ => false,
+            };
+            if seen {
+                return Err(AppError::Invalid {
+                    field: name,
+                    reason: "repeated".to_owned(),
+                });
+            }
             match field.name() {
                 Some("program_id") => {
                     let text = field.text().await.map_err(|_| refused_file("unreadable"))?;
-                    program_id = text.trim().parse::<i64>().ok();
+                    program_id =
+                        Some(text.trim().parse::<i64>().map_err(|_| AppError::Invalid {
+                            field: "program_id".to_owned(),
+                            reason: "not_a_number".to_owned(),
+                        })?);
                 }
                 Some("kind") => {
                     kind = Some(field.text().await.map_err(|_| refused_file("unreadable"))?);
@@ -320,6 +339,10 @@ mod ssr {
         {
             return Err(refused_file("too_many"));
         }
+        // Checked again right before the write: the file goes exactly where ownership was seen.
+        store::owned(db, scope, program_id)
+            .await
+            .map_err(unexpected)?;
         store.store(program_id, mime, &bytes).await.map_err(|err| {
             tracing::error!(error = %err, "writing an uploaded file failed");
             AppError::Unavailable

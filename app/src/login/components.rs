@@ -71,6 +71,8 @@ pub fn LoginFailedPage() -> impl IntoView {
         Some(Failure::Personnummer) => t_string!(i18n, login.failure_personnummer),
         Some(Failure::HsaId) => t_string!(i18n, login.failure_hsa_id),
         Some(Failure::Claims) => t_string!(i18n, login.failure_claims),
+        Some(Failure::Assurance) => t_string!(i18n, login.failure_assurance),
+        Some(Failure::AuthAge) => t_string!(i18n, login.failure_auth_age),
         Some(Failure::NoUnit) => t_string!(i18n, login.failure_no_unit),
         Some(Failure::Purpose) => t_string!(i18n, login.failure_purpose),
         Some(Failure::Cancelled) => t_string!(i18n, login.failure_cancelled),

@@ -50,6 +50,11 @@ pub enum Failure {
     HsaId,
     /// Name claims were missing.
     Claims,
+    /// The sign-in's level of assurance (`acr`) was missing or not one the server requires.
+    Assurance,
+    /// The provider did not say when the person authenticated (`auth_time`), or it was longer
+    /// ago than the server allows (`max_age`).
+    AuthAge,
     /// None of the staff member's assignments is at a care unit that uses Lotsen.
     NoUnit,
     /// The chosen assignment's purpose is not care and treatment, and it carries no
@@ -64,7 +69,7 @@ pub enum Failure {
 }
 
 impl Failure {
-    pub const ALL: [Failure; 14] = [
+    pub const ALL: [Failure; 16] = [
         Self::State,
         Self::Code,
         Self::Nonce,
@@ -74,6 +79,8 @@ impl Failure {
         Self::Personnummer,
         Self::HsaId,
         Self::Claims,
+        Self::Assurance,
+        Self::AuthAge,
         Self::NoUnit,
         Self::Purpose,
         Self::Cancelled,
@@ -92,6 +99,8 @@ impl Failure {
             Self::Personnummer => "personnummer",
             Self::HsaId => "hsa-id",
             Self::Claims => "claims",
+            Self::Assurance => "assurance",
+            Self::AuthAge => "auth-age",
             Self::NoUnit => "no-unit",
             Self::Purpose => "purpose",
             Self::Cancelled => "cancelled",

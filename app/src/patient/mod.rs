@@ -36,15 +36,15 @@ pub struct AccessSeen {
 #[server(endpoint = "my_care")]
 pub async fn my_care() -> Result<Vec<MyEnrolment>, AppError> {
     let principal = crate::auth::gate::enter("my_care")?;
-    let patient_id = principal.patient_id().ok_or(AppError::Forbidden)?;
+    let own = crate::auth::scope::OwnCare::of(&principal).ok_or(AppError::Forbidden)?;
     let db = crate::server::db()?;
-    Ok(queries::enrolments(&db, patient_id).await?)
+    Ok(queries::enrolments(&db, &own).await?)
 }
 
 #[server(endpoint = "who_read_my_data")]
 pub async fn who_read_my_data() -> Result<Vec<AccessSeen>, AppError> {
     let principal = crate::auth::gate::enter("who_read_my_data")?;
-    let patient_id = principal.patient_id().ok_or(AppError::Forbidden)?;
+    let own = crate::auth::scope::OwnCare::of(&principal).ok_or(AppError::Forbidden)?;
     let db = crate::server::db()?;
-    Ok(queries::accesses(&db, patient_id, principal.sandbox_id).await?)
+    Ok(queries::accesses(&db, &own).await?)
 }

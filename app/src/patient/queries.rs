@@ -1,24 +1,27 @@
 use super::{AccessSeen, MyEnrolment};
+use crate::auth::scope::OwnCare;
 use crate::db::statement;
 use sea_orm::{ConnectionTrait, DbErr};
 
 pub async fn enrolments(
     db: &impl ConnectionTrait,
-    patient_id: i64,
+    own: &OwnCare,
 ) -> Result<Vec<MyEnrolment>, DbErr> {
     let rows = db
         .query_all(statement(
             db,
-            "SELECT p.title, v.major, v.minor, u.name, s.given_name, s.family_name, e.state, \
-                    e.started_at \
-             FROM enrolment e \
-             JOIN program_version v ON v.id = e.program_version_id \
-             JOIN program p ON p.id = v.program_id \
-             JOIN care_unit u ON u.id = e.care_unit_id \
-             LEFT JOIN staff_person s ON s.id = e.responsible_staff_id \
-             WHERE e.patient_id = $1 \
-             ORDER BY e.started_at DESC, e.id DESC",
-            vec![patient_id.into()],
+            &format!(
+                "SELECT p.title, v.major, v.minor, u.name, s.given_name, s.family_name, e.state, \
+                        e.started_at \
+                 FROM {} e \
+                 JOIN program_version v ON v.id = e.program_version_id \
+                 JOIN program p ON p.id = v.program_id \
+                 JOIN care_unit u ON u.id = e.care_unit_id \
+                 LEFT JOIN staff_person s ON s.id = e.responsible_staff_id \
+                 ORDER BY e.started_at DESC, e.id DESC",
+                own.enrolments()
+            ),
+            vec![],
         ))
         .await?;
     rows.into_iter()
@@ -44,11 +47,8 @@ pub async fn enrolments(
 
 /// Allowed accesses by staff, newest first, with the unit's name and, for public care
 /// providers, the staff member's name.
-pub async fn accesses(
-    db: &impl ConnectionTrait,
-    patient_id: i64,
-    sandbox_id: Option<i64>,
-) -> Result<Vec<AccessSeen>, DbErr> {
+pub async fn accesses(db: &impl ConnectionTrait, own: &OwnCare) -> Result<Vec<AccessSeen>, DbErr> {
+    let (patient_id, sandbox_id) = (own.patient_id(), own.sandbox_id());
     let tenant = if sandbox_id.is_some() {
         "= $2"
     } else {

@@ -136,7 +136,7 @@ pub use store::*;
 mod store {
     use super::{extension, files, files_at, is_really, safe_path};
     use crate::auth::{Principal, Who};
-    use crate::db::entities::{enrolment, program, program_version, sharing_agreement};
+    use crate::db::entities::{program, sharing_agreement};
     use crate::programs::content::{Media, Program};
     use crate::programs::{Problem, ProblemKind};
     use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
@@ -352,21 +352,10 @@ mod store {
                     .await?
                     .is_some())
             }
-            Who::Patient { patient_id, .. } => {
-                let versions: Vec<i64> = program_version::Entity::find()
-                    .select_only()
-                    .column(program_version::Column::Id)
-                    .filter(program_version::Column::ProgramId.eq(program_id))
-                    .into_tuple()
-                    .all(db)
-                    .await?;
-                Ok(enrolment::Entity::find()
-                    .filter(enrolment::Column::PatientId.eq(*patient_id))
-                    .filter(enrolment::Column::ProgramVersionId.is_in(versions))
-                    .one(db)
-                    .await?
-                    .is_some())
-            }
+            Who::Patient { .. } => match crate::auth::scope::OwnCare::of(principal) {
+                Some(own) => own.enrolled_in_program(db, program_id).await,
+                None => Ok(false),
+            },
         }
     }
 

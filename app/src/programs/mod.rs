@@ -18,4 +18,4 @@ pub use content::{
     Block, BlockBody, Field, FieldKind, Media, Module, Program, QuestionnaireDef, Section, ShowIf,
     ShowOp, Step, Tone, UnlockRule,
 };
-pub use validate::{Problem, ProblemKind, Rules, validate};
+pub use validate::{Problem, ProblemKind, Rules, caps, validate};

@@ -43,7 +43,8 @@ impl Default for Limits {
             max_entries: 2_000,
             max_manifest_bytes: 8 << 20,
             max_media_bytes: 100 << 20,
-            max_total_bytes: 1 << 30,
+            // What a whole package may unpack to, in memory: its largest size and a little.
+            max_total_bytes: 256 << 20,
             max_ratio: 100,
         }
     }

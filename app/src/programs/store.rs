@@ -293,8 +293,9 @@ pub async fn save(
     rules: &Rules,
 ) -> Result<Draft, StoreError> {
     find_program(db, scope, program_id).await?;
-    let problems = refused_in_draft(&program, rules)?;
+    // The size first: it is the cheapest check, and it bounds the work of the others.
     let content = canonical(&program)?;
+    let problems = refused_in_draft(&program, rules)?;
     let conflict = |current| StoreError::Conflict {
         expected: revision,
         current,

@@ -41,6 +41,11 @@ pub enum ProblemKind {
     TooLong {
         max: usize,
     },
+    /// More modules, sections, pages, blocks, questionnaires or items than a program may have
+    /// (so that checking, review and comparing versions stay fast).
+    TooMany {
+        max: usize,
+    },
     InvalidKey,
     DuplicateKey {
         key: String,
@@ -94,6 +99,7 @@ impl ProblemKind {
         matches!(
             self,
             Self::TooLong { .. }
+                | Self::TooMany { .. }
                 | Self::InvalidKey
                 | Self::DuplicateKey { .. }
                 | Self::UnsafeLink
@@ -241,11 +247,7 @@ impl Check<'_> {
                 self.error(path, ProblemKind::EmptyBlock);
             }
             Media::External { url } => {
-                let host = url
-                    .strip_prefix("https://")
-                    .and_then(|rest| rest.split(['/', '?', '#']).next())
-                    .map(|h| h.to_ascii_lowercase());
-                let allowed = host.is_some_and(|h| {
+                let allowed = media_host(url).is_some_and(|h| {
                     self.rules
                         .media_hosts
                         .iter()
@@ -321,7 +323,85 @@ fn bands_cover(instrument: &Instrument) -> bool {
 }
 
 /// Checks a program; an empty list means it may be published.
+/// How large a program's structure may be.
+pub mod caps {
+    pub const MODULES: usize = 50;
+    pub const SECTIONS_PER_MODULE: usize = 50;
+    pub const PAGES_PER_SECTION: usize = 100;
+    pub const BLOCKS_PER_PAGE: usize = 100;
+    /// Blocks in the whole program.
+    pub const BLOCKS: usize = 3_000;
+    pub const QUESTIONNAIRES: usize = 50;
+    pub const ITEMS_PER_QUESTIONNAIRE: usize = 200;
+}
+
+/// Parts of the structure beyond [`caps`], each with its path; a program with any is checked no
+/// further.
+fn oversized(program: &Program) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut over = |path: String, count: usize, max: usize| {
+        if count > max {
+            problems.push(Problem {
+                path,
+                kind: ProblemKind::TooMany { max },
+                blocking: true,
+            });
+        }
+    };
+    over("modules".to_owned(), program.modules.len(), caps::MODULES);
+    over(
+        "questionnaires".to_owned(),
+        program.questionnaires.len(),
+        caps::QUESTIONNAIRES,
+    );
+    let mut blocks = 0;
+    for (m, module) in program.modules.iter().enumerate() {
+        let path = format!("modules[{m}]");
+        over(
+            format!("{path}.sections"),
+            module.sections.len(),
+            caps::SECTIONS_PER_MODULE,
+        );
+        for (s, section) in module.sections.iter().enumerate() {
+            let path = format!("{path}.sections[{s}]");
+            over(
+                format!("{path}.steps"),
+                section.steps.len(),
+                caps::PAGES_PER_SECTION,
+            );
+            for (g, step) in section.steps.iter().enumerate() {
+                blocks += step.blocks.len();
+                over(
+                    format!("{path}.steps[{g}].blocks"),
+                    step.blocks.len(),
+                    caps::BLOCKS_PER_PAGE,
+                );
+            }
+        }
+    }
+    over("modules".to_owned(), blocks, caps::BLOCKS);
+    for (q, questionnaire) in program.questionnaires.iter().enumerate() {
+        if let Some(instrument) = &questionnaire.instrument {
+            over(
+                format!("questionnaires[{q}].instrument.items"),
+                instrument.items.len(),
+                caps::ITEMS_PER_QUESTIONNAIRE,
+            );
+        }
+        over(
+            format!("questionnaires[{q}].item_texts"),
+            questionnaire.item_texts.len(),
+            caps::ITEMS_PER_QUESTIONNAIRE,
+        );
+    }
+    problems
+}
+
 pub fn validate(program: &Program, rules: &Rules) -> Vec<Problem> {
+    let oversized = oversized(program);
+    if !oversized.is_empty() {
+        return oversized;
+    }
     let mut check = Check {
         rules,
         problems: Vec::new(),
@@ -518,4 +598,26 @@ fn block_problems(
             }
         }
     }
+}
+
+/// The host of an external media link, lower case, if the link is plain `https://host/…`.
+/// Browsers read a backslash as a slash and drop what comes before an `@`, so a link with
+/// either (or a port, spaces, or anything but letters, digits, dots and hyphens in the host)
+/// could go elsewhere than it seems to: it has no host that an allow-list could match.
+pub fn media_host(url: &str) -> Option<String> {
+    if url
+        .chars()
+        .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+    {
+        return None;
+    }
+    let host = url
+        .strip_prefix("https://")?
+        .split(['/', '?', '#'])
+        .next()?;
+    let plain = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    plain.then(|| host.to_ascii_lowercase())
 }

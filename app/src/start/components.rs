@@ -38,7 +38,6 @@ pub fn StartPage() -> impl IntoView {
                     <li>{t!(i18n, start.patients_1)}</li>
                     <li>{t!(i18n, start.patients_2)}</li>
                     <li>{t!(i18n, start.patients_3)}</li>
-                    <li>{t!(i18n, start.patients_4)}</li>
                 </ol>
             </section>
             <section class="card" aria-labelledby="staff-heading">

@@ -2,6 +2,7 @@ pub mod access_log;
 pub mod care_provider;
 pub mod care_unit;
 pub mod demo_sandbox;
+pub mod emergency_grant;
 pub mod enrolment;
 pub mod login_attempt;
 pub mod patient;

@@ -971,6 +971,9 @@ pub fn problem_text(kind: &ProblemKind, locale: Locale) -> String {
         ProblemKind::TooLong { max } => {
             return format!("{} {max}", td_string!(locale, design.problem.too_long));
         }
+        ProblemKind::TooMany { max } => {
+            return format!("{} {max}", td_string!(locale, design.problem.too_many));
+        }
         ProblemKind::InvalidKey => td_string!(locale, design.problem.invalid_key),
         ProblemKind::DuplicateKey { key } => {
             return format!("{} {key}", td_string!(locale, design.problem.duplicate_key));

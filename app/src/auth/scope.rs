@@ -1,0 +1,246 @@
+//! How far a decision of the gate reaches, as values that queries of patient data must take.
+//!
+//! Patient-data tables are read only through these values: each one adds the predicates of the
+//! decision that made it (the patient, the unit or the care provider, the demo sandbox), so no
+//! query can reach wider than the access that was allowed and logged. Their fields are private;
+//! only the gate makes a [`CareAccess`] or a [`UnitCare`], and an [`OwnCare`] comes only from a
+//! patient's own session. `app/tests/scoping.rs` fails for any other code that names these
+//! tables.
+//!
+//! The sources are SQL subqueries with the decision's ids written as numbers: the ids are
+//! `i64`s, so nothing a user typed ever reaches the SQL text.
+//!
+//! Ended and handed-over treatment: the unit that had it keeps reading the patient's record
+//! (never writing to it) for [`RECENT_CARE_DAYS`] days after it ended, for follow-up and the
+//! hand-over; after that, only emergency access opens it.
+
+use crate::db::entities::patient;
+use crate::db::statement;
+use sea_orm::{ConnectionTrait, DbErr};
+
+/// The states of an enrolment whose treatment is going on.
+pub const ONGOING: [&str; 2] = ["active", "maintenance"];
+
+/// How long the unit of an ended or handed-over treatment keeps reading the record.
+pub const RECENT_CARE_DAYS: i64 = 90;
+
+/// `column` belongs to the sandbox (or to real care, where there is none).
+fn in_sandbox(column: &str, sandbox_id: Option<i64>) -> String {
+    match sandbox_id {
+        Some(id) => format!("{column} = {id}"),
+        None => format!("{column} IS NULL"),
+    }
+}
+
+fn ongoing_sql() -> String {
+    ONGOING.map(|s| format!("'{s}'")).join(", ")
+}
+
+/// Why the gate let staff reach a patient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// Treatment going on at the caller's unit.
+    Ongoing,
+    /// Treatment at the caller's unit ended or was handed over less than
+    /// [`RECENT_CARE_DAYS`] ago: read only.
+    Recent,
+    /// Emergency access under this grant, at the caller's care provider: read only.
+    Emergency { grant_id: i64 },
+}
+
+/// The gate's decision that a staff member may reach one patient's data: the patient, the unit
+/// and care provider of the assignment it was decided for, the sandbox, and why.
+#[derive(Debug, Clone)]
+pub struct CareAccess {
+    patient: patient::Model,
+    unit_id: i64,
+    provider_id: i64,
+    basis: Basis,
+}
+
+impl CareAccess {
+    pub(super) fn new(
+        patient: patient::Model,
+        unit_id: i64,
+        provider_id: i64,
+        basis: Basis,
+    ) -> Self {
+        Self {
+            patient,
+            unit_id,
+            provider_id,
+            basis,
+        }
+    }
+
+    pub fn patient(&self) -> &patient::Model {
+        &self.patient
+    }
+
+    pub fn patient_id(&self) -> i64 {
+        self.patient.id
+    }
+
+    pub fn basis(&self) -> Basis {
+        self.basis
+    }
+
+    /// Only ongoing treatment at the caller's unit may be changed.
+    pub fn may_write(&self) -> bool {
+        self.basis == Basis::Ongoing
+    }
+
+    /// The patient's enrolments this decision reaches, as an SQL source to select from: those
+    /// at the caller's unit, or, under emergency access, at the caller's care provider.
+    pub fn enrolments(&self) -> String {
+        let reach = match self.basis {
+            Basis::Ongoing | Basis::Recent => format!("care_unit_id = {}", self.unit_id),
+            Basis::Emergency { .. } => format!(
+                "care_unit_id IN (SELECT id FROM care_unit WHERE care_provider_id = {})",
+                self.provider_id
+            ),
+        };
+        format!(
+            "(SELECT * FROM enrolment WHERE patient_id = {} AND {} AND {reach})",
+            self.patient.id,
+            in_sandbox("sandbox_id", self.patient.sandbox_id),
+        )
+    }
+}
+
+/// The gate's decision that a staff member may list the patients in ongoing treatment at the
+/// unit of their assignment.
+#[derive(Debug, Clone, Copy)]
+pub struct UnitCare {
+    unit_id: i64,
+    sandbox_id: Option<i64>,
+}
+
+impl UnitCare {
+    pub(super) fn new(unit_id: i64, sandbox_id: Option<i64>) -> Self {
+        Self {
+            unit_id,
+            sandbox_id,
+        }
+    }
+
+    /// The unit's ongoing enrolments, as an SQL source.
+    pub fn enrolments(&self) -> String {
+        format!(
+            "(SELECT * FROM enrolment WHERE care_unit_id = {} AND {} AND state IN ({}))",
+            self.unit_id,
+            in_sandbox("sandbox_id", self.sandbox_id),
+            ongoing_sql()
+        )
+    }
+}
+
+/// A patient's own data, as their own session reaches it.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnCare {
+    patient_id: i64,
+    sandbox_id: Option<i64>,
+}
+
+impl OwnCare {
+    /// The signed-in patient's own scope; `None` for anyone else.
+    pub fn of(principal: &super::Principal) -> Option<Self> {
+        principal.patient_id().map(|patient_id| Self {
+            patient_id,
+            sandbox_id: principal.sandbox_id,
+        })
+    }
+
+    pub fn patient_id(&self) -> i64 {
+        self.patient_id
+    }
+
+    pub fn sandbox_id(&self) -> Option<i64> {
+        self.sandbox_id
+    }
+
+    /// The patient's own enrolments, everywhere, as an SQL source.
+    pub fn enrolments(&self) -> String {
+        format!(
+            "(SELECT * FROM enrolment WHERE patient_id = {} AND {})",
+            self.patient_id,
+            in_sandbox("sandbox_id", self.sandbox_id)
+        )
+    }
+
+    /// Whether the patient is enrolled in one of the versions of a program.
+    pub async fn enrolled_in_program(
+        &self,
+        db: &impl ConnectionTrait,
+        program_id: i64,
+    ) -> Result<bool, DbErr> {
+        let row = db
+            .query_one(statement(
+                db,
+                &format!(
+                    "SELECT COUNT(*) AS n FROM {} e \
+                     JOIN program_version v ON v.id = e.program_version_id \
+                     WHERE v.program_id = $1",
+                    self.enrolments()
+                ),
+                vec![program_id.into()],
+            ))
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0)
+            > 0)
+    }
+}
+
+/// One enrolment of a patient, as the gate weighs the care relation.
+#[derive(Debug, Clone)]
+pub(super) struct Relation {
+    pub unit_id: i64,
+    pub provider_id: i64,
+    pub ongoing: bool,
+    pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Every enrolment of a patient of the sandbox, with its unit's care provider: what the gate
+/// decides from (the patient's lookup already matched the sandbox).
+pub(super) async fn relations(
+    db: &impl ConnectionTrait,
+    patient: &patient::Model,
+) -> Result<Vec<Relation>, DbErr> {
+    let rows = db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT e.care_unit_id, u.care_provider_id, e.state, e.ended_at \
+                 FROM enrolment e JOIN care_unit u ON u.id = e.care_unit_id \
+                 WHERE e.patient_id = $1 AND {}",
+                in_sandbox("e.sandbox_id", patient.sandbox_id)
+            ),
+            vec![patient.id.into()],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let state: String = row.try_get("", "state")?;
+            Ok(Relation {
+                unit_id: row.try_get("", "care_unit_id")?,
+                provider_id: row.try_get("", "care_provider_id")?,
+                ongoing: ONGOING.contains(&state.as_str()),
+                ended_at: row.try_get("", "ended_at")?,
+            })
+        })
+        .collect()
+}
+
+/// The patient of the sandbox with this id, if there is one.
+pub(super) async fn patient_in_sandbox(
+    db: &impl ConnectionTrait,
+    patient_id: i64,
+    sandbox_id: Option<i64>,
+) -> Result<Option<patient::Model>, DbErr> {
+    use sea_orm::EntityTrait;
+    let found = patient::Entity::find_by_id(patient_id).one(db).await?;
+    Ok(found.filter(|p| p.sandbox_id == sandbox_id))
+}

@@ -1,0 +1,69 @@
+//! The security log: events that are not patient data (those go to the access log), as log
+//! lines with one fixed schema under the target `security`. With `--log-format json` each is
+//! one JSON object: `timestamp` (UTC), `target`, and the fields `event`, `outcome`, `actor`,
+//! `session`, `address` and `detail`.
+//!
+//! - `actor`: a staff member's HSA-ID, `patient:<internal id>`, or `-` for nobody signed in;
+//!   never a personal identity number.
+//! - `session`: the first 16 hex digits of the session token's sha256, or `-`.
+//! - `address`: the client's address as the rate limits count it (IPv6 by its /64), or `-`.
+//! - `detail`: a code (a role, a refusal reason, an endpoint), never clinical text.
+
+use super::{ClientAddress, Principal};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    SignIn,
+    DemoSignIn,
+    /// A server function or route refused the caller (401, 403 or 404).
+    Refused,
+    RoleGranted,
+    RoleRevoked,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign_in",
+            Self::DemoSignIn => "demo_sign_in",
+            Self::Refused => "authorization_refused",
+            Self::RoleGranted => "role_granted",
+            Self::RoleRevoked => "role_revoked",
+        }
+    }
+}
+
+/// Writes one security event.
+pub fn record(
+    event: Event,
+    outcome: &str,
+    principal: Option<&Principal>,
+    address: Option<ClientAddress>,
+    detail: &str,
+) {
+    let actor = principal.map_or_else(|| "-".to_owned(), Principal::actor);
+    let session = principal.map_or("-", |p| p.session_tag.as_str());
+    let address = address.map_or_else(|| "-".to_owned(), |a| a.0.to_string());
+    tracing::info!(
+        target: "security",
+        event = event.as_str(),
+        outcome,
+        actor = actor.as_str(),
+        session,
+        address = address.as_str(),
+        detail,
+        "security event"
+    );
+}
+
+/// Writes one security event about the request that a server function is answering.
+pub fn record_here(event: Event, outcome: &str, detail: &str) {
+    let parts = leptos::prelude::use_context::<http::request::Parts>();
+    let principal = parts.as_ref().and_then(|p| p.extensions.get::<Principal>());
+    let address = parts
+        .as_ref()
+        .and_then(|p| p.extensions.get::<ClientAddress>())
+        .copied();
+    record(event, outcome, principal, address, detail);
+}

@@ -1,0 +1,122 @@
+//! Patient data is reached only through the gate's decisions (`app::auth::scope`): this test
+//! reads the source of the application and the server and fails where any other code names a
+//! patient-data table itself. A place that must (the gate weighing the care relation, a demo
+//! sandbox being made or deleted, sign-in finding who signed in) is listed below with why.
+
+#![allow(clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+/// How code names a patient-data table: its SeaORM entity, or plain SQL reading from it.
+const PATTERNS: &[&str] = &[
+    "enrolment::Entity",
+    "enrolment::ActiveModel",
+    "patient::Entity",
+    "emergency_grant::Entity",
+    "FROM enrolment",
+    "JOIN enrolment",
+    "FROM patient ",
+    "FROM questionnaire_response",
+    "JOIN questionnaire_response",
+    "FROM item_answer",
+    "JOIN item_answer",
+    "FROM worksheet_entry",
+    "FROM message",
+    "JOIN message",
+    "FROM flag",
+    "JOIN flag",
+    "FROM module_state",
+    "JOIN module_state",
+];
+
+/// Files that may name them, and why.
+const ALLOWED: &[(&str, &str)] = &[
+    (
+        "app/src/auth/scope.rs",
+        "the decisions' own sources, the only way in",
+    ),
+    (
+        "app/src/auth/gate.rs",
+        "the gate: emergency grants it makes and weighs",
+    ),
+    ("app/src/db/entities/", "the entity definitions themselves"),
+    (
+        "app/src/demo/",
+        "a sandbox is made with its patients and deleted with them",
+    ),
+    (
+        "app/src/login/accounts.rs",
+        "sign-in finds or registers the patient who signed in",
+    ),
+    (
+        "app/src/catalogue/store.rs",
+        "a minor upgrade moves a unit's running enrolments to a version: ids only, no patient data read",
+    ),
+    (
+        "app/src/start/queries.rs",
+        "the public count of ongoing treatments, real care only",
+    ),
+    ("app/src/testing.rs", "test fixtures"),
+];
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn patient_data_is_reached_only_through_the_gates_decisions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_path_buf();
+    let mut files = Vec::new();
+    for dir in ["app/src", "server/src"] {
+        sources(&root.join(dir), &mut files);
+    }
+    assert!(files.len() > 50, "read {} files from {root:?}", files.len());
+    let mut found = Vec::new();
+    for file in &files {
+        let relative = file
+            .strip_prefix(&root)
+            .expect("inside the workspace")
+            .to_string_lossy()
+            .replace('\\', "/");
+        if ALLOWED
+            .iter()
+            .any(|(allowed, _)| relative.starts_with(allowed))
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).expect("readable source");
+        for (number, line) in text.lines().enumerate() {
+            for pattern in PATTERNS {
+                if line.contains(pattern) {
+                    found.push(format!("{relative}:{}: {pattern}", number + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "patient data named outside app::auth::scope; take the gate's decision instead:\n{}",
+        found.join("\n")
+    );
+}
+
+/// The scan itself finds what it looks for (so that a renamed folder cannot make it pass).
+#[test]
+fn the_scan_sees_the_scope_module() {
+    let scope = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/auth/scope.rs");
+    let text = std::fs::read_to_string(scope).expect("scope module");
+    assert!(text.contains("FROM enrolment"));
+}
