@@ -684,7 +684,7 @@ async fn sign_in(
     .await;
     match created {
         Ok(token) => {
-            security::record(Event::SignIn, "success", None, Some(client), &actor);
+            security::record_actor(Event::SignIn, "success", &actor, Some(client), home);
             let mut response = see_other(home);
             set_cookie(&mut response, &crate::auth::session_cookie(&token));
             set_cookie(&mut response, &attempt::clear_cookie());

@@ -3,8 +3,9 @@
 //! one JSON object: `timestamp` (UTC), `target`, and the fields `event`, `outcome`, `actor`,
 //! `session`, `address` and `detail`.
 //!
-//! - `actor`: a staff member's HSA-ID, `patient:<internal id>`, or `-` for nobody signed in;
-//!   never a personal identity number.
+//! - `actor`: a staff member's HSA-ID, `patient:<internal id>` (`staff:<person id>` for a
+//!   staff sign-in before the assignment is chosen), or `-` for nobody signed in; never a
+//!   personal identity number.
 //! - `session`: the first 16 hex digits of the session token's sha256, or `-`.
 //! - `address`: the client's address as the rate limits count it (IPv6 by its /64), or `-`.
 //! - `detail`: a code (a role, a refusal reason, an endpoint), never clinical text.
@@ -44,12 +45,35 @@ pub fn record(
 ) {
     let actor = principal.map_or_else(|| "-".to_owned(), Principal::actor);
     let session = principal.map_or("-", |p| p.session_tag.as_str());
+    write(event, outcome, &actor, session, address, detail);
+}
+
+/// Writes one security event for someone who has no session yet: one who just signed in
+/// (`patient:<id>`, or `staff:<person id>` until an assignment is chosen).
+pub fn record_actor(
+    event: Event,
+    outcome: &str,
+    actor: &str,
+    address: Option<ClientAddress>,
+    detail: &str,
+) {
+    write(event, outcome, actor, "-", address, detail);
+}
+
+fn write(
+    event: Event,
+    outcome: &str,
+    actor: &str,
+    session: &str,
+    address: Option<ClientAddress>,
+    detail: &str,
+) {
     let address = address.map_or_else(|| "-".to_owned(), |a| a.0.to_string());
     tracing::info!(
         target: "security",
         event = event.as_str(),
         outcome,
-        actor = actor.as_str(),
+        actor,
         session,
         address = address.as_str(),
         detail,
