@@ -32,7 +32,7 @@ export LOTSEN_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 NATIVE_PACKAGES := -p app --features app/ssr -p lotsen -p migrations
 
 .PHONY: help run test setup setup-test build lint test-rust size-check test-e2e e2e-deps \
-	toolchain cargo-leptos wasm-bindgen binaryen chromium node
+	toolchain cargo-leptos wasm-bindgen binaryen chromium node dev check
 
 help:
 	@echo "make run   - build and start Lotsen on http://127.0.0.1:3000"
@@ -46,6 +46,17 @@ run: build
 
 test: setup-test lint test-rust build size-check test-e2e
 	@bash .ci/verify-report "$(REPORT_DIR)"
+
+## The fast loop (CONTRIBUTING.md) ------------------------------------------------------------
+
+# Rebuilds and restarts on every save: demo mode on SQLite at http://127.0.0.1:3000.
+dev: setup
+	cargo leptos watch --split
+
+# Type-checks both sides without building or testing.
+check: toolchain
+	cargo check $(NATIVE_PACKAGES) --all-targets
+	cargo check -p lotsen-frontend --target wasm32-unknown-unknown
 
 ## Set-up (idempotent) ------------------------------------------------------------------------
 

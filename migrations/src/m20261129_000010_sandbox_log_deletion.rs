@@ -22,13 +22,13 @@ impl MigrationTrait for Migration {
             db.execute_unprepared(
                 "CREATE OR REPLACE FUNCTION lotsen_delete_sandbox_log(sandbox bigint)
                  RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
-                 SET search_path = pg_catalog, public AS $$
+                 SET search_path = pg_catalog, public, pg_temp AS $$
                  DECLARE deleted bigint;
                  BEGIN
                    IF sandbox IS NULL THEN
                      RAISE EXCEPTION 'real-care rows of the access log are never deleted';
                    END IF;
-                   DELETE FROM access_log WHERE sandbox_id = sandbox;
+                   DELETE FROM public.access_log WHERE sandbox_id = sandbox;
                    GET DIAGNOSTICS deleted = ROW_COUNT;
                    RETURN deleted;
                  END;

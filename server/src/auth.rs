@@ -111,9 +111,10 @@ fn sent_by_another_site(request: &Request) -> bool {
 /// cannot make a therapist's browser read records and write access-log rows in their name), and
 /// a link that opens it from our own origin when they mean to.
 fn continue_page(uri: &axum::http::Uri) -> Response {
-    let target: String = uri
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
+    // Always a path on this site: `//other.site/x` or `/\other.site` would leave it.
+    let path = uri.path().trim_start_matches(['/', '\\']);
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let target: String = format!("/{path}{query}")
         .chars()
         .map(|c| match c {
             '&' => "&amp;".to_owned(),
@@ -301,8 +302,20 @@ pub struct EmergencyForm {
 }
 
 /// Emergency access to a patient's record, from the form on the record page.
+/// An object-level refusal of a plain route, for the security log.
+fn refused(principal: Option<&Principal>, client: ClientAddress, status: StatusCode) {
+    security::record(
+        Event::Refused,
+        status.as_str(),
+        principal,
+        Some(client),
+        "emergency_access",
+    );
+}
+
 pub async fn emergency_access(
     State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<ClientAddress>,
     principal: Option<axum::Extension<Principal>>,
     axum::extract::Path(patient_id): axum::extract::Path<i64>,
     Form(form): Form<EmergencyForm>,
@@ -334,15 +347,21 @@ pub async fn emergency_access(
             StatusCode::UNAUTHORIZED,
             "Du behöver logga in. / You need to log in.",
         ),
-        Err(AppError::Forbidden) => (
-            StatusCode::FORBIDDEN,
-            "Nödåtkomst är inte tillåten för dig på den här enheten. Försöket har loggats. \
-             / Emergency access is not allowed for you at this unit. The attempt was logged.",
-        ),
-        Err(AppError::NotFound) => (
-            StatusCode::NOT_FOUND,
-            "Patienten finns inte. / No such patient.",
-        ),
+        Err(AppError::Forbidden) => {
+            refused(principal.as_ref(), client, StatusCode::FORBIDDEN);
+            (
+                StatusCode::FORBIDDEN,
+                "Nödåtkomst är inte tillåten för dig på den här enheten. Försöket har loggats. \
+                 / Emergency access is not allowed for you at this unit. The attempt was logged.",
+            )
+        }
+        Err(AppError::NotFound) => {
+            refused(principal.as_ref(), client, StatusCode::NOT_FOUND);
+            (
+                StatusCode::NOT_FOUND,
+                "Patienten finns inte. / No such patient.",
+            )
+        }
         Err(AppError::Unavailable | AppError::Request) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "Tjänsten svarar inte just nu. / The service is not answering right now.",

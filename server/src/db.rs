@@ -111,6 +111,26 @@ pub async fn grant_runtime_role(db: &DatabaseConnection, role: &str) -> Result<(
             "{role:?}: a role name of lower-case letters, digits and underscores"
         )));
     }
+    // A role that owns the tables, or may act as their owner, could switch the log's
+    // protection off whatever is granted or revoked here.
+    let standing = db
+        .query_one(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT r.rolsuper AS superuser, pg_has_role($1, current_user, 'MEMBER') AS owner \
+             FROM pg_roles r WHERE r.rolname = $1",
+            [role.into()],
+        ))
+        .await
+        .map_err(|e| DbSetupError::Role(e.to_string()))?
+        .ok_or_else(|| DbSetupError::Role(format!("there is no role {role}: create it first")))?;
+    let superuser: bool = standing.try_get("", "superuser").unwrap_or(true);
+    let owner: bool = standing.try_get("", "owner").unwrap_or(true);
+    if superuser || owner {
+        return Err(DbSetupError::Role(format!(
+            "{role} is a superuser or may act as the schema's owner: the server's role must be \
+             one that owns nothing"
+        )));
+    }
     let statements = [
         format!("GRANT USAGE ON SCHEMA public TO {role}"),
         format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
@@ -118,6 +138,15 @@ pub async fn grant_runtime_role(db: &DatabaseConnection, role: &str) -> Result<(
         format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON seaql_migrations FROM {role}"),
         format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
         format!("GRANT EXECUTE ON FUNCTION lotsen_delete_sandbox_log(bigint) TO {role}"),
+        // Tables and sequences that later migrations make are the runtime role's to use too
+        // (the access log keeps its own revocations above).
+        format!(
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}"
+        ),
+        format!(
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {role}"
+        ),
     ];
     for statement in statements {
         db.execute_unprepared(&statement)

@@ -143,6 +143,8 @@ pub fn key(ip: IpAddr) -> IpAddr {
 }
 
 fn forwarded_client(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    // A dual-stack listener sees an IPv4 proxy as `::ffff:a.b.c.d`.
+    let peer = peer.to_canonical();
     if !trusted.contains(&peer) {
         return peer;
     }
@@ -154,7 +156,7 @@ fn forwarded_client(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[Ip
         .map(str::trim)
         .collect();
     for hop in hops.iter().rev() {
-        match hop.parse::<IpAddr>() {
+        match hop.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
             Ok(ip) if trusted.contains(&ip) => continue,
             Ok(ip) => return ip,
             // Unreadable: stop believing here, and count the request against the proxy.
@@ -294,6 +296,11 @@ mod tests {
         );
         assert_eq!(
             client_address(ip("10.0.0.1"), &headers, &[ip("10.0.0.1")]),
+            ip("2001:db8:9:9::")
+        );
+        // A dual-stack listener sees an IPv4 proxy as IPv6: still the trusted proxy.
+        assert_eq!(
+            client_address(ip("::ffff:10.0.0.1"), &headers, &[ip("10.0.0.1")]),
             ip("2001:db8:9:9::")
         );
     }

@@ -625,9 +625,14 @@ fn recent_enough(
     auth_time: Option<chrono::DateTime<chrono::Utc>>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), String> {
-    let allowed = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
+    let leeway = chrono::Duration::seconds(60);
+    let allowed = chrono::Duration::from_std(max_age)
+        .ok()
+        .and_then(|a| a.checked_add(&leeway))
+        .unwrap_or(chrono::Duration::MAX);
     match auth_time {
-        Some(at) if now - at <= allowed + chrono::Duration::seconds(60) => Ok(()),
+        Some(at) if at > now + leeway => Err(format!("authenticated at {at}, in the future")),
+        Some(at) if now - at <= allowed => Ok(()),
         Some(at) => Err(format!("authenticated at {at}, longer ago than max_age")),
         None => Err("no auth_time in the ID token".to_owned()),
     }
@@ -788,6 +793,9 @@ mod tests {
             recent_enough(five_minutes, Some(now - chrono::Duration::minutes(7)), now).is_err()
         );
         assert!(recent_enough(five_minutes, None, now).is_err());
+        // Far in the future is no authentication at all; a huge max_age does not overflow.
+        assert!(recent_enough(five_minutes, Some(now + chrono::Duration::hours(2)), now).is_err());
+        assert!(recent_enough(Duration::MAX, Some(now - chrono::Duration::days(400)), now).is_ok());
     }
 
     #[test]

@@ -838,15 +838,15 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     )
     .await;
     assert_eq!((allowed, refused, region_b), (4, 3, 0));
-    // And the auditor's search, which names patients.
+    // And the auditor's search, one row for each patient it showed (401, 402 and 403).
     let searches = count(
         &db,
         "SELECT COUNT(*) FROM access_log WHERE action = 'search'",
     )
     .await;
-    assert_eq!(searches, 1);
+    assert_eq!(searches, 3);
     let report = app::audit::verify(&db).await.expect("verify");
-    assert_eq!((report.rows, report.broken), (16, None));
+    assert_eq!((report.rows, report.broken), (18, None));
 });
 
 db_test!(patients_never_receive_therapist_internal_notes, |db| {
@@ -1558,13 +1558,14 @@ db_test!(
                 },
             )
         };
+        // Three searches (a refused filter is none), each showing patient 403 only.
         assert_eq!(auditor_rows("search").await, 3);
-        assert_eq!(auditor_rows("export").await, 1);
         assert_eq!(
             count(&db, "SELECT COUNT(*) FROM access_log WHERE user_hsa_id = 'SE-105' AND action = 'search' AND patient_id = 403").await,
-            1,
-            "the search for a patient names the patient"
+            3,
+            "each search names the patients it showed"
         );
+        assert_eq!(auditor_rows("export").await, 1);
         let therapist_csv = send(
             &router,
             Request::get("/granskning/logg.csv")
@@ -2631,6 +2632,9 @@ db_test!(
         db.execute_unprepared(&format!("CREATE ROLE {role} LOGIN"))
             .await
             .expect("role");
+        // The owner itself (a superuser here) is refused as a runtime role.
+        let (ok, _) = lotsen(&url, &["migrate", "--runtime-role", "postgres"]);
+        assert!(!ok, "a superuser accepted as the runtime role");
         let (ok, out) = lotsen(&url, &["migrate", "--runtime-role", &role]);
         assert!(ok, "{out}");
         let (ok, again) = lotsen(&url, &["migrate", "--runtime-role", &role]);

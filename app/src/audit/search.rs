@@ -34,7 +34,7 @@ fn day(
 /// What the auditor does with the rows: each is itself a read of patient data, logged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
-    /// The screen: one access-log row for the search (naming the patient searched for).
+    /// The screen: one access-log row for each patient it shows (or searched for).
     Screen,
     /// The CSV file: one access-log row for each patient in it.
     Export,
@@ -147,30 +147,37 @@ fn log_entries(
 ) -> Vec<crate::audit::Entry> {
     use crate::audit::{Action, Outcome};
     use crate::auth::gate::staff_entry;
-    match purpose {
-        Purpose::Screen => vec![staff_entry(
+    let action = match purpose {
+        Purpose::Screen => Action::Search,
+        Purpose::Export => Action::Export,
+    };
+    let patients: std::collections::BTreeSet<i64> = rows
+        .iter()
+        .filter_map(|r| r.patient_id)
+        .chain(filter.patient_id)
+        .collect();
+    if patients.is_empty() {
+        // A search that shows no patient is still the auditor's search.
+        return vec![staff_entry(
             principal,
-            filter.patient_id,
-            Action::Search,
+            None,
+            action,
             "access_log",
             Outcome::Allowed,
-        )],
-        Purpose::Export => rows
-            .iter()
-            .filter_map(|r| r.patient_id)
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .map(|patient| {
-                staff_entry(
-                    principal,
-                    Some(patient),
-                    Action::Export,
-                    "access_log",
-                    Outcome::Allowed,
-                )
-            })
-            .collect(),
+        )];
     }
+    patients
+        .into_iter()
+        .map(|patient| {
+            staff_entry(
+                principal,
+                Some(patient),
+                action,
+                "access_log",
+                Outcome::Allowed,
+            )
+        })
+        .collect()
 }
 
 /// The rows as CSV (RFC 4180, UTF-8 with a byte-order mark so that spreadsheet programs read

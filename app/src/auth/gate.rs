@@ -340,6 +340,8 @@ pub async fn grant_emergency_access(
     );
     entry.reason = Some(reason.to_owned());
     entry.needs_follow_up = true;
+    // Logged first: a grant that could not be logged is never made.
+    audit::append(db, entry).await?;
     if allowed {
         let now = chrono::Utc::now();
         emergency_grant::ActiveModel {
@@ -357,7 +359,6 @@ pub async fn grant_emergency_access(
         .insert(db)
         .await?;
     }
-    audit::append(db, entry).await?;
     if allowed {
         Ok(())
     } else {
