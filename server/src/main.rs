@@ -4,10 +4,14 @@ use clap::Parser;
 use lotsen_server::cli::{AuditCommand, Cli, Command};
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     lotsen_server::telemetry::init(cli.log_format);
+    lotsen_server::telemetry::contain_known_panics();
     let result = match cli.command.clone().unwrap_or(Command::Serve) {
         Command::Serve => lotsen_server::serve(&cli).await,
         Command::Migrate { ref runtime_role } => {

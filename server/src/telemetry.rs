@@ -14,3 +14,28 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
 }
+
+/// leptos_i18n starts an effect for every rendered page that may run only after the request's
+/// reactive owner is gone, and then panics on the disposed locale signal (a spawned task that
+/// dies alone: no response is affected). Panics on a disposed reactive value — raised inside
+/// `reactive_graph`, where that effect's read ends up — are logged at debug level instead of
+/// printing a backtrace for every one; every other panic is reported as before.
+pub fn contain_known_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        let in_reactive_graph = info
+            .location()
+            .is_some_and(|l| l.file().contains("reactive_graph"));
+        if in_reactive_graph && message.contains("already been disposed") {
+            tracing::debug!("leptos_i18n's locale effect ran after its page was done");
+            return;
+        }
+        default(info);
+    }));
+}

@@ -256,3 +256,44 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    the_start_page_data_is_kept_but_every_page_has_its_own_nonce,
+    |db| {
+        let router = app(db.clone());
+        let nonce_of = |headers: &axum::http::HeaderMap| {
+            let policy = headers[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .expect("ascii")
+                .to_owned();
+            let start = policy.find("'nonce-").expect("a nonce") + 7;
+            policy[start..]
+                .split('\'')
+                .next()
+                .expect("closed")
+                .to_owned()
+        };
+        let (_, first, html) = send(&router, get("/")).await;
+        assert!(html.contains("Just nu i tjänsten"), "{html}");
+        // A notice published now shows within the time the figures are kept.
+        db.execute_unprepared(
+            "INSERT INTO status_notice (severity, title_sv, title_en, starts_at) \
+         VALUES ('info', 'Ny version i kväll', 'New version tonight', CURRENT_TIMESTAMP)",
+        )
+        .await
+        .expect("notice");
+        let (_, second, _) = send(&router, get("/")).await;
+        // Only the data is kept, never the page: each response has its own script nonce, and the
+        // page's hydration script carries it.
+        let (a, b) = (nonce_of(&first), nonce_of(&second));
+        assert_ne!(a, b);
+        assert!(a.len() >= 16, "{a}");
+        tokio::time::sleep(
+            app::start::queries::OVERVIEW_FRESH + std::time::Duration::from_millis(200),
+        )
+        .await;
+        let (_, third, html) = send(&router, get("/")).await;
+        assert!(html.contains("Ny version i kväll"), "{html}");
+        assert!(html.contains(&nonce_of(&third)));
+    }
+);

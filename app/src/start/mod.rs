@@ -67,5 +67,9 @@ pub struct StatusNotice {
 pub async fn get_service_overview() -> Result<ServiceOverview, AppError> {
     crate::auth::gate::public("service_overview")?;
     let db = crate::server::db()?;
-    Ok(queries::overview(&db, chrono::Utc::now()).await?)
+    let now = chrono::Utc::now();
+    Ok(match use_context::<queries::OverviewCache>() {
+        Some(cache) => cache.get(&db, now).await?,
+        None => queries::overview(&db, now).await?,
+    })
 }

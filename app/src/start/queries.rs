@@ -16,6 +16,36 @@ const FIGURES_SQL: &str = "SELECT \
         (SELECT 1 FROM program_version v WHERE v.program_id = p.id AND v.status = 'published')), \
     (SELECT COUNT(*) FROM enrolment WHERE sandbox_id IS NULL AND state IN ('active', 'maintenance'))";
 
+/// How long the start page's figures and notices are served from memory: everyone sees the
+/// same, and under load most start-page requests then touch no database at all.
+pub const OVERVIEW_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The overview, kept for [`OVERVIEW_FRESH`] by the server that reads it (one per database).
+#[derive(Debug, Clone, Default)]
+pub struct OverviewCache(
+    std::sync::Arc<std::sync::RwLock<Option<(std::time::Instant, ServiceOverview)>>>,
+);
+
+impl OverviewCache {
+    pub async fn get(
+        &self,
+        db: &impl ConnectionTrait,
+        now: DateTime<Utc>,
+    ) -> Result<ServiceOverview, DbErr> {
+        if let Ok(kept) = self.0.read()
+            && let Some((at, overview)) = kept.as_ref()
+            && at.elapsed() < OVERVIEW_FRESH
+        {
+            return Ok(overview.clone());
+        }
+        let fresh = overview(db, now).await?;
+        if let Ok(mut kept) = self.0.write() {
+            *kept = Some((std::time::Instant::now(), fresh.clone()));
+        }
+        Ok(fresh)
+    }
+}
+
 /// Counts only real tenants: demo sandboxes never show in public figures.
 pub async fn overview(
     db: &impl ConnectionTrait,
