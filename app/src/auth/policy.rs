@@ -110,16 +110,19 @@ pub const ROUTES: &[(&str, Requirement)] = &[
     ),
 ];
 
+/// The row of a plain route (`METHOD /path`).
 pub fn route_requirement(route: &str) -> Option<Requirement> {
-    ROUTES
-        .iter()
-        .find(|(name, _)| *name == route)
-        .map(|(_, requirement)| *requirement)
+    row(ROUTES, route)
 }
 
+/// The row of a server function, by endpoint.
 pub fn requirement(endpoint: &str) -> Option<Requirement> {
-    POLICY
+    row(POLICY, endpoint)
+}
+
+fn row(table: &[(&str, Requirement)], key: &str) -> Option<Requirement> {
+    table
         .iter()
-        .find(|(name, _)| *name == endpoint)
+        .find(|(name, _)| *name == key)
         .map(|(_, requirement)| *requirement)
 }
