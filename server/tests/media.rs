@@ -381,6 +381,40 @@ db_test!(uploads_are_checked_by_content_and_stored, |db| {
     let _ = std::fs::remove_dir_all(&dir);
 });
 
+/// Uploads `picture` to the program, saves a draft that shows it, and publishes it as 1.0:
+/// what the package tests export. Returns the file and the program.
+async fn published_with_picture(
+    db: &DatabaseConnection,
+    router: &Router,
+    producer: &str,
+    id: i64,
+    title: &str,
+    picture: &[u8],
+) -> (Media, Program) {
+    let stored = send(
+        router,
+        upload(
+            id,
+            "image",
+            ("bild.png", "image/png"),
+            picture,
+            Some(producer),
+        ),
+    )
+    .await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.text());
+    let media: Media = serde_json::from_slice(&stored.body).expect("media");
+    let program = with_image(title, media.clone());
+    let rules = Rules::default();
+    store::save(db, REGION_A, id, 0, program.clone(), &rules)
+        .await
+        .expect("saved");
+    store::publish(db, REGION_A, id, 1, &major_publication(), &rules)
+        .await
+        .expect("published");
+    (media, program)
+}
+
 db_test!(
     a_version_goes_out_as_a_package_and_comes_back_as_a_new_program,
     |db| {
@@ -390,20 +424,9 @@ db_test!(
         let producer = staff(&db, 107, 307).await;
         let publisher = staff(&db, 108, 308).await;
         let id = new_program(&db, REGION_A, "Sov gott").await;
-        let stored = send(
-            &router,
-            upload(id, "image", ("natt.png", "image/png"), PNG, Some(&producer)),
-        )
-        .await;
-        let media: Media = serde_json::from_slice(&stored.body).expect("media");
-        let program = with_image("Sov gott", media.clone());
+        let (media, program) =
+            published_with_picture(&db, &router, &producer, id, "Sov gott", PNG).await;
         let rules = Rules::default();
-        store::save(&db, REGION_A, id, 0, program.clone(), &rules)
-            .await
-            .expect("saved");
-        store::publish(&db, REGION_A, id, 1, &major_publication(), &rules)
-            .await
-            .expect("published");
 
         // Exported by the program's producers and publishers, as a download.
         let exported = send(
@@ -682,26 +705,7 @@ db_test!(
         let mut noise = vec![0u8; 3 << 20];
         getrandom::fill(&mut noise).expect("random");
         picture.extend_from_slice(&noise);
-        let stored = send(
-            &router,
-            upload(
-                id,
-                "image",
-                ("stor.png", "image/png"),
-                &picture,
-                Some(&producer),
-            ),
-        )
-        .await;
-        assert_eq!(stored.status, StatusCode::OK, "{}", stored.text());
-        let media: Media = serde_json::from_slice(&stored.body).expect("media");
-        let rules = Rules::default();
-        store::save(&db, REGION_A, id, 0, with_image("Stor bild", media), &rules)
-            .await
-            .expect("saved");
-        store::publish(&db, REGION_A, id, 1, &major_publication(), &rules)
-            .await
-            .expect("published");
+        published_with_picture(&db, &router, &producer, id, "Stor bild", &picture).await;
         let exported = send(
             &router,
             get(&format!("/program/{id}/paket/1.0"), Some(&publisher)),
