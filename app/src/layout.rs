@@ -142,19 +142,54 @@ pub fn NotFound() -> impl IntoView {
     }
 }
 
+/// What an error says to the person who met it.
+fn error_text(error: &AppError) -> &'static str {
+    let i18n = use_i18n();
+    match error {
+        AppError::Unauthenticated => t_string!(i18n, error_unauthenticated),
+        AppError::Forbidden => t_string!(i18n, error_forbidden),
+        AppError::NotFound => t_string!(i18n, error_not_found),
+        AppError::Invalid { reason, .. } => match reason.as_str() {
+            "own_roles" => t_string!(i18n, error_own_roles),
+            "closed" => t_string!(i18n, error_unit_closed),
+            "unpublished" => t_string!(i18n, error_version_unpublished),
+            "deactivated" => t_string!(i18n, error_activation_ended),
+            _ => t_string!(i18n, error_invalid),
+        },
+        AppError::Unavailable | AppError::Request => t_string!(i18n, error_unavailable),
+    }
+}
+
 /// A refusal or failure, said plainly.
 #[component]
 pub fn ErrorNotice(error: AppError) -> impl IntoView {
     let i18n = use_i18n();
-    let text = move || match &error {
-        AppError::Unauthenticated => t_string!(i18n, error_unauthenticated),
-        AppError::Forbidden => t_string!(i18n, error_forbidden),
-        AppError::NotFound => t_string!(i18n, error_not_found),
-        AppError::Invalid { .. } => t_string!(i18n, error_invalid),
-        AppError::Unavailable | AppError::Request => t_string!(i18n, error_unavailable),
-    };
+    let text = move || error_text(&error);
     view! {
         <p class="error" role="alert">{text}</p>
         <p><a href="/">{t!(i18n, to_start)}</a></p>
+    }
+}
+
+/// How a form shows that its server function said no. Forms are `ActionForm`s of a
+/// `ServerAction`; without JavaScript the browser posts the form, and a refusal comes back as a
+/// redirect to the same page with the error in its address (`?__path=…&__err=…`, which carries
+/// only the error's kind and a field code, never what was typed). `ServerAction::new()` reads it,
+/// and this notice, placed once above the page's forms, says it. With JavaScript the action's
+/// value holds the same error.
+#[component]
+pub fn FormNotice<S>(action: ServerAction<S>) -> impl IntoView
+where
+    S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+{
+    move || {
+        action.value().with(|value| match value {
+            Some(Err(error)) => {
+                let text = error_text(error);
+                Some(view! { <p class="error" role="alert">{text}</p> })
+            }
+            _ => None,
+        })
     }
 }

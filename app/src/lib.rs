@@ -16,6 +16,8 @@ mod locales {
 pub use locales::i18n;
 
 pub mod access;
+#[cfg(feature = "ssr")]
+pub mod access_log;
 pub mod account;
 pub mod audit;
 pub mod auth;

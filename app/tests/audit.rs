@@ -4,7 +4,7 @@
 #![allow(clippy::expect_used)]
 #![cfg(feature = "ssr")]
 
-use app::audit::{self, Action, Entry, Outcome};
+use app::access_log::{self, Action, Entry, Outcome};
 use app::db_test;
 use sea_orm::{ConnectionTrait, Database};
 
@@ -36,13 +36,13 @@ db_test!(concurrent_writers_keep_one_unbroken_chain, |db, url| {
             other.clone()
         };
         tasks.push(tokio::spawn(async move {
-            audit::append(&conn, entry(400 + i)).await
+            access_log::append(&conn, entry(400 + i)).await
         }));
     }
     for task in tasks {
         task.await.expect("task").expect("append");
     }
-    let report = audit::verify(&db).await.expect("verify");
+    let report = access_log::verify(&db).await.expect("verify");
     assert_eq!(report.broken, None);
     assert_eq!(report.rows, 40);
 
@@ -56,6 +56,6 @@ db_test!(concurrent_writers_keep_one_unbroken_chain, |db, url| {
         db.execute_unprepared(fork).await.is_err(),
         "a fork was stored"
     );
-    assert_eq!(audit::verify(&db).await.expect("verify").rows, 40);
+    assert_eq!(access_log::verify(&db).await.expect("verify").rows, 40);
     other.close().await.expect("close");
 });

@@ -7,6 +7,7 @@ use app::db::entities::{
     care_provider, care_unit, enrolment, program, program_version, status_notice,
 };
 use app::db_test;
+use app::domain::EnrolmentState;
 use app::start::Severity;
 use app::start::queries::overview;
 use chrono::{Duration, Utc};
@@ -88,12 +89,18 @@ async fn patient(db: &DatabaseConnection, pnr: &str) -> i64 {
     row.try_get_by_index::<i64>(0).expect("id")
 }
 
-async fn enrol(db: &DatabaseConnection, patient: i64, version: i64, unit: i64, state: &str) {
+async fn enrol(
+    db: &DatabaseConnection,
+    patient: i64,
+    version: i64,
+    unit: i64,
+    state: EnrolmentState,
+) {
     enrolment::ActiveModel {
         patient_id: Set(patient),
         program_version_id: Set(version),
         care_unit_id: Set(unit),
-        state: Set(state.to_owned()),
+        state: Set(state),
         started_at: Set(Utc::now()),
         ..Default::default()
     }
@@ -127,9 +134,9 @@ db_test!(
         let p1 = patient(&db, "191212121212").await;
         let p2 = patient(&db, "199001012385").await;
         let p3 = patient(&db, "200002292381").await;
-        enrol(&db, p1, published, u1, "active").await;
-        enrol(&db, p2, published, u1, "maintenance").await;
-        enrol(&db, p3, published, u1, "ended").await;
+        enrol(&db, p1, published, u1, EnrolmentState::Active).await;
+        enrol(&db, p2, published, u1, EnrolmentState::Maintenance).await;
+        enrol(&db, p3, published, u1, EnrolmentState::Ended).await;
 
         // A demo sandbox's region and unit never count.
         db.execute_unprepared(

@@ -10,7 +10,7 @@
 
 #![allow(clippy::expect_used)]
 
-use app::audit::{self, Action, Entry, Outcome};
+use app::access_log::{self, Action, Entry, Outcome};
 use app::auth::session::{self, SESSION_COOKIE, SessionConfig, Subject};
 use app::testing::{Engine, TestDb, two_regions};
 use axum::Router;
@@ -117,11 +117,13 @@ async fn bench(engine: Engine, n: u32) {
         record.push(start.elapsed() / n);
         let start = Instant::now();
         for _ in 0..n {
-            audit::append(&db, entry.clone()).await.expect("append");
+            access_log::append(&db, entry.clone())
+                .await
+                .expect("append");
         }
         append.push(start.elapsed() / n);
     }
-    let report = audit::verify(&db).await.expect("verify");
+    let report = access_log::verify(&db).await.expect("verify");
     assert_eq!(report.broken, None);
     let (a, s, r, w) = (
         median(anonymous),

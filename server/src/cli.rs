@@ -287,7 +287,7 @@ pub enum AuditCommand {
         /// A head printed earlier (`<row id>:<hash>`); the log must still hold that row with
         /// that hash, so that rows cut off the end are noticed. May be repeated.
         #[arg(long)]
-        anchor: Vec<app::audit::Anchor>,
+        anchor: Vec<app::access_log::Anchor>,
         /// A file of heads, one a line, as `serve --anchor-file` writes them. May be repeated.
         #[arg(long)]
         anchor_file: Vec<std::path::PathBuf>,
@@ -298,7 +298,7 @@ pub enum AuditCommand {
 
 impl AuditCommand {
     /// The anchors given on the command line and in the anchor files.
-    pub fn anchors(&self) -> Result<Vec<app::audit::Anchor>, String> {
+    pub fn anchors(&self) -> Result<Vec<app::access_log::Anchor>, String> {
         let Self::Verify {
             anchor,
             anchor_file,

@@ -1,17 +1,22 @@
 //! The Lotsen server: configuration, database connection and migration at start, the axum
 //! router (Leptos SSR, server functions, static files, health), and graceful shutdown.
 
-mod auth;
+mod audit_export;
 pub mod cli;
 mod csp;
 pub mod db;
+mod demo;
+mod emergency;
 mod language;
 pub mod limits;
 pub mod oidc;
 mod programs;
+mod reply;
 mod routes;
+mod session;
 pub mod setup;
 mod site;
+mod state;
 pub mod telemetry;
 
 pub use routes::{AppState, HSTS, MAX_REQUEST_BYTES, page_paths, plain_route_keys, router};
@@ -177,7 +182,7 @@ pub struct AnchorSinks {
 /// Sends the real-care chain's head to the server log and to the operator's sinks, outside
 /// the database. Errors are logged, never fatal: the next hour tries again.
 pub async fn record_anchor(db: &sea_orm::DatabaseConnection, sinks: &AnchorSinks) {
-    let head = match app::audit::head(db).await {
+    let head = match app::access_log::head(db).await {
         Ok(Some(head)) => head.to_string(),
         Ok(None) => return,
         Err(err) => {
@@ -277,7 +282,7 @@ async fn housekeeping(state: AppState, anchors: AnchorSinks) {
 /// `lotsen audit head`: prints the real-care chain's last row and hash.
 pub async fn audit_head(database_url: &str) -> Result<(), ServeError> {
     let db = db::connect(database_url).await?;
-    let head = app::audit::head(&db)
+    let head = app::access_log::head(&db)
         .await
         .map_err(db::DbSetupError::Setup)?;
     let _ = db.close().await;
@@ -292,10 +297,10 @@ pub async fn audit_head(database_url: &str) -> Result<(), ServeError> {
 /// earlier. Returns whether all is intact.
 pub async fn audit_verify(
     database_url: &str,
-    anchors: &[app::audit::Anchor],
+    anchors: &[app::access_log::Anchor],
 ) -> Result<bool, ServeError> {
     let db = db::connect(database_url).await?;
-    let report = app::audit::verify_anchored(&db, anchors)
+    let report = app::access_log::verify_anchored(&db, anchors)
         .await
         .map_err(db::DbSetupError::Setup)?;
     let _ = db.close().await;

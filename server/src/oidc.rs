@@ -691,7 +691,7 @@ async fn sign_in(
         Ok(token) => {
             security::record_actor(Event::SignIn, "success", &actor, Some(client), home);
             let mut response = see_other(home);
-            set_cookie(&mut response, &crate::auth::session_cookie(&token));
+            set_cookie(&mut response, &crate::session::session_cookie(&token));
             set_cookie(&mut response, &attempt::clear_cookie());
             response
         }

@@ -1,131 +1,26 @@
 //! The axum router.
 
-use crate::auth::{
-    audit_export, demo_start, emergency_access, resolve_session, same_origin_only, sign_out,
-};
+use crate::audit_export::audit_export;
+use crate::demo::demo_start;
+use crate::emergency::emergency_access;
 use crate::language::set_language;
-use crate::limits::{LimitConfig, Limits, rate_limit};
-use crate::oidc::{self, Login};
+use crate::limits::rate_limit;
+use crate::oidc;
+use crate::session::{resolve_session, same_origin_only, sign_out};
 use crate::site::serve_file;
-use app::auth::session::SessionConfig;
-use app::demo::sandbox::DemoConfig;
+pub use crate::state::AppState;
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{FromRef, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use leptos::config::LeptosOptions;
-use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 use sea_orm::DatabaseConnection;
-use std::sync::Arc;
 use tower::ServiceExt;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
-
-/// What every handler and middleware shares. Extracting it clones one reference count, not
-/// every field (which, several times per request, cost some 6 % of a page's CPU time).
-/// Configuration changes it only before it serves (`DerefMut` copies it if it is shared).
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for AppState {
-    fn deref_mut(&mut self) -> &mut Shared {
-        Arc::make_mut(&mut self.0)
-    }
-}
-
-impl FromRef<AppState> for DatabaseConnection {
-    fn from_ref(state: &AppState) -> Self {
-        state.db.clone()
-    }
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
-
-#[derive(Clone)]
-pub struct Shared {
-    pub leptos_options: LeptosOptions,
-    pub db: DatabaseConnection,
-    pub sessions: SessionConfig,
-    /// Set in demo mode, the default while no identity provider is configured.
-    pub demo: Option<DemoConfig>,
-    pub limits: Limits,
-    /// Set in real mode: the identity providers people sign in with.
-    pub login: Login,
-    /// Limits and allow-lists for program content.
-    pub content_rules: app::programs::Rules,
-    /// Where uploaded media is kept.
-    pub media: app::programs::media::MediaStore,
-    /// The start page's public figures, kept a few seconds (the same for every visitor).
-    pub overview: app::start::queries::OverviewCache,
-    /// Sent as `Strict-Transport-Security` when people reach Lotsen over HTTPS
-    /// (`--public-url https://…`); `None` otherwise, as on a plain-HTTP pilot or in tests.
-    pub hsts: Option<HeaderValue>,
-}
-
-impl AppState {
-    /// Demo mode with the default session and sandbox limits.
-    pub fn new(leptos_options: LeptosOptions, db: DatabaseConnection) -> Self {
-        Self(Arc::new(Shared {
-            leptos_options,
-            db,
-            sessions: SessionConfig::default(),
-            demo: Some(DemoConfig::default()),
-            limits: Limits::new(LimitConfig::default()),
-            login: Login::default(),
-            content_rules: app::programs::Rules::default(),
-            // The server sets its own (`--media-dir`); this one serves tests and embedders.
-            media: app::programs::media::MediaStore::new(std::env::temp_dir().join("lotsen-media")),
-            hsts: None,
-            overview: Default::default(),
-        }))
-    }
-
-    /// Demo mode with every default, served as the `lotsen` site: what tests and benchmarks
-    /// start from.
-    pub fn with_defaults(db: DatabaseConnection) -> Self {
-        let options = LeptosOptions::builder().output_name("lotsen").build();
-        Self::new(options, db)
-    }
-
-    /// What every server function and every render gets as Leptos context.
-    pub(crate) fn context(&self) -> impl Fn() + Clone + Send + Sync + 'static + use<> {
-        let db = self.db.clone();
-        let demo = app::server::DemoMode(self.demo.is_some());
-        let login = self.login.methods();
-        let content_rules = self.content_rules.clone();
-        let media = self.media.clone();
-        let overview = self.overview.clone();
-        move || {
-            // The hydration script carries this response's CSP nonce.
-            if let Some(nonce) = use_context::<http::request::Parts>()
-                .and_then(|parts| parts.extensions.get::<crate::csp::CspNonce>().cloned())
-            {
-                provide_context(leptos::nonce::Nonce::from_value(nonce.0));
-            }
-            provide_context(db.clone());
-            provide_context(demo);
-            provide_context(login);
-            provide_context(content_rules.clone());
-            provide_context(media.clone());
-            provide_context(overview.clone());
-        }
-    }
-}
 
 /// The most a request body may carry.
 pub const MAX_REQUEST_BYTES: usize = app::programs::store::MAX_CONTENT_BYTES + (1 << 20);

@@ -845,7 +845,7 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     )
     .await;
     assert_eq!(searches, 3);
-    let report = app::audit::verify(&db).await.expect("verify");
+    let report = app::access_log::verify(&db).await.expect("verify");
     assert_eq!((report.rows, report.broken), (18, None));
 });
 
@@ -1577,7 +1577,7 @@ db_test!(
         .await;
         assert_eq!(therapist_csv.status, StatusCode::FORBIDDEN);
         assert!(
-            app::audit::verify(&db)
+            app::access_log::verify(&db)
                 .await
                 .expect("verify")
                 .broken
@@ -2717,5 +2717,123 @@ db_test!(
         ] {
             db.execute_unprepared(&statement).await.ok();
         }
+    }
+);
+
+/// A form posted by a browser without JavaScript, as `ActionForm` renders it: HTML accepted,
+/// sent from `page`.
+fn browser_form(path: &str, body: &str, token: &str, page: &str) -> Request<Body> {
+    let mut request = form(path, body, token);
+    let headers = request.headers_mut();
+    headers.insert(
+        header::ACCEPT,
+        header::HeaderValue::from_static("text/html,application/xhtml+xml"),
+    );
+    headers.insert(
+        header::REFERER,
+        header::HeaderValue::from_str(&format!("https://lotsen.test{page}")).expect("referer"),
+    );
+    request
+}
+
+db_test!(
+    a_form_without_javascript_shows_its_refusal_on_its_own_page,
+    |db| {
+        world(&db).await;
+        let router = app(db.clone());
+        let roles = || count(&db, "SELECT COUNT(*) FROM staff_role");
+        let before = roles().await;
+        let admin = sign_in(&db, Caller::AccessAdministrator)
+            .await
+            .expect("token");
+        let own_id = 103;
+        // Refused (an administrator granting themselves a role): back to the page, with the error.
+        let refused = send(
+            &router,
+            browser_form(
+                "/api/grant_role",
+                &format!("staff_person_id={own_id}&role=producer"),
+                &admin,
+                "/behorigheter",
+            ),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::FOUND, "{}", refused.body);
+        let location = refused.headers[header::LOCATION]
+            .to_str()
+            .expect("location")
+            .to_owned();
+        assert!(
+            location.starts_with("https://lotsen.test/behorigheter?")
+                && location.contains("__path=%2Fapi%2Fgrant_role")
+                && location.contains("__err="),
+            "{location}"
+        );
+        assert!(
+            !location.contains("producer"),
+            "what was sent stays out: {location}"
+        );
+        assert_eq!(roles().await, before, "nothing granted");
+        let path = location.trim_start_matches("https://lotsen.test");
+        let page = send(
+            &router,
+            browser_get(path, &admin, "same-origin", "navigate", "document"),
+        )
+        .await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.body.contains(
+                r#"<p role="alert" class="error">Du kan inte ge dig själv roller eller ta bort dina egna."#
+            ),
+            "the page says why"
+        );
+        // The same page without the error says nothing of the kind.
+        let plain = send(
+            &router,
+            browser_get(
+                "/behorigheter",
+                &admin,
+                "same-origin",
+                "navigate",
+                "document",
+            ),
+        )
+        .await;
+        assert!(
+            !plain.body.contains(r#"role="alert""#),
+            "no alert without an error"
+        );
+        // Allowed: back to the page, nothing in its address, and the grant is there.
+        let granted = send(
+            &router,
+            browser_form(
+                "/api/grant_role",
+                "staff_person_id=107&role=publisher",
+                &admin,
+                "/behorigheter?__path=%2Fapi%2Fgrant_role&__err=old",
+            ),
+        )
+        .await;
+        assert_eq!(granted.status, StatusCode::FOUND);
+        let back = granted.headers[header::LOCATION]
+            .to_str()
+            .expect("location");
+        assert_eq!(
+            back.trim_end_matches('?'),
+            "https://lotsen.test/behorigheter",
+            "the old error is gone from the address"
+        );
+        assert_eq!(roles().await, before + 1);
+        // A script's call (no HTML accepted) still gets the refusal's own status.
+        let scripted = send(
+            &router,
+            form(
+                "/api/grant_role",
+                &format!("staff_person_id={own_id}&role=producer"),
+                &admin,
+            ),
+        )
+        .await;
+        assert_eq!(scripted.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
 );

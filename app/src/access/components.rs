@@ -1,7 +1,7 @@
 use super::{GRANTABLE, UnitStaff, list_unit_staff};
 use crate::auth::Role;
 use crate::i18n::*;
-use crate::layout::{ErrorNotice, page_title};
+use crate::layout::{ErrorNotice, FormNotice, page_title};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -23,14 +23,18 @@ pub fn role_name(role: Role) -> impl Fn() -> &'static str + Copy {
 pub fn AccessAdminPage() -> impl IntoView {
     let i18n = use_i18n();
     let staff = Resource::new(|| (), |_| list_unit_staff());
+    let grant = ServerAction::<super::GrantRole>::new();
+    let revoke = ServerAction::<super::RevokeRole>::new();
     view! {
         <Title text=page_title(move || t_string!(i18n, access.title).to_string()) />
         <h1>{t!(i18n, access.title)}</h1>
         <p>{t!(i18n, access.lead)}</p>
+        <FormNotice action=grant />
+        <FormNotice action=revoke />
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match staff.await {
-                    Ok(list) => list.into_iter().map(|s| view! { <StaffCard staff=s /> }).collect_view().into_any(),
+                    Ok(list) => list.into_iter().map(|s| view! { <StaffCard staff=s grant revoke /> }).collect_view().into_any(),
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}
@@ -39,9 +43,13 @@ pub fn AccessAdminPage() -> impl IntoView {
 }
 
 /// One person: their roles at the unit, each with a revoke button, and a form to grant one.
-/// Plain forms to the server functions: they work without JavaScript and reload the page.
+/// Forms of the page's actions: they work without JavaScript and reload the page.
 #[component]
-fn StaffCard(staff: UnitStaff) -> impl IntoView {
+fn StaffCard(
+    staff: UnitStaff,
+    grant: ServerAction<super::GrantRole>,
+    revoke: ServerAction<super::RevokeRole>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let heading = format!("staff-{}", staff.staff_person_id);
     let labelled_by = heading.clone();
@@ -58,19 +66,19 @@ fn StaffCard(staff: UnitStaff) -> impl IntoView {
                         {staff.roles.into_iter().map(|(grant, role)| {
                             let shown = role_name(role)().to_owned();
                             let label = format!("{person}: {shown}");
-                            view! { <RevokeItem action="/api/revoke_role" grant shown label /> }
+                            view! { <RevokeItem revoke=Revoke::Role(revoke) grant shown label /> }
                         }).collect_view()}
                     </ul>
                 }.into_any()
             }}
-            <form method="post" action="/api/grant_role" class="grant">
+            <ActionForm action=grant attr:class="grant">
                 <input type="hidden" name="staff_person_id" value=staff.staff_person_id />
                 <label for=select.clone()>{t!(i18n, access.grant_label)}</label>
                 <select id=select name="role">
                     {GRANTABLE.into_iter().map(|r| view! { <option value=r.as_code()>{role_name(r)}</option> }).collect_view()}
                 </select>
                 <button type="submit">{t!(i18n, access.grant)}</button>
-            </form>
+            </ActionForm>
         </section>
     }
 }
@@ -79,15 +87,23 @@ fn StaffCard(staff: UnitStaff) -> impl IntoView {
 pub fn ProviderAdminPage() -> impl IntoView {
     let i18n = use_i18n();
     let units = Resource::new(|| (), |_| super::list_provider_units());
+    let actions = UnitActions {
+        set_active: ServerAction::new(),
+        appoint: ServerAction::new(),
+        remove: ServerAction::new(),
+    };
     view! {
         <Title text=page_title(move || t_string!(i18n, provider.title).to_string()) />
         <h1>{t!(i18n, provider.title)}</h1>
         <p>{t!(i18n, provider.lead)}</p>
         <p><a href="/katalog">{t!(i18n, catalogue.title)}</a></p>
+        <FormNotice action=actions.set_active />
+        <FormNotice action=actions.appoint />
+        <FormNotice action=actions.remove />
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match units.await {
-                    Ok(list) => list.into_iter().map(|u| view! { <UnitCard unit=u /> }).collect_view().into_any(),
+                    Ok(list) => list.into_iter().map(|u| view! { <UnitCard unit=u actions /> }).collect_view().into_any(),
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}
@@ -95,8 +111,16 @@ pub fn ProviderAdminPage() -> impl IntoView {
     }
 }
 
+/// The provider page's forms.
+#[derive(Clone, Copy)]
+struct UnitActions {
+    set_active: ServerAction<super::provider::SetUnitActive>,
+    appoint: ServerAction<super::provider::AppointAccessAdmin>,
+    remove: ServerAction<super::provider::RemoveAccessAdmin>,
+}
+
 #[component]
-fn UnitCard(unit: super::ProviderUnit) -> impl IntoView {
+fn UnitCard(unit: super::ProviderUnit, actions: UnitActions) -> impl IntoView {
     let i18n = use_i18n();
     let heading = format!("unit-{}", unit.id);
     let labelled_by = heading.clone();
@@ -108,13 +132,13 @@ fn UnitCard(unit: super::ProviderUnit) -> impl IntoView {
             <p>
                 {if unit.active { t!(i18n, provider.open) .into_any() } else { t!(i18n, provider.closed).into_any() }}
             </p>
-            <form method="post" action="/api/set_unit_active">
+            <ActionForm action=actions.set_active>
                 <input type="hidden" name="unit_id" value=unit.id />
                 <input type="hidden" name="active" value=if unit.active { "false" } else { "true" } />
                 <button type="submit">
                     {if unit.active { t!(i18n, provider.close).into_any() } else { t!(i18n, provider.reopen).into_any() }}
                 </button>
-            </form>
+            </ActionForm>
             <h3>{t!(i18n, provider.access_admins)}</h3>
             {if unit.access_admins.is_empty() {
                 view! { <p>{t!(i18n, provider.no_access_admins)}</p> }.into_any()
@@ -123,19 +147,19 @@ fn UnitCard(unit: super::ProviderUnit) -> impl IntoView {
                     <ul class="roles">
                         {unit.access_admins.into_iter().map(|(grant, shown)| {
                             let label = format!("{shown}, {unit_name}");
-                            view! { <RevokeItem action="/api/remove_access_admin" grant shown label /> }
+                            view! { <RevokeItem revoke=Revoke::AccessAdmin(actions.remove) grant shown label /> }
                         }).collect_view()}
                     </ul>
                 }.into_any()
             }}
-            <form method="post" action="/api/appoint_access_admin" class="grant">
+            <ActionForm action=actions.appoint attr:class="grant">
                 <input type="hidden" name="unit_id" value=unit.id />
                 <label for=select.clone()>{t!(i18n, provider.appoint_label)}</label>
                 <select id=select name="staff_person_id">
                     {unit.staff.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
                 </select>
                 <button type="submit">{t!(i18n, provider.appoint)}</button>
-            </form>
+            </ActionForm>
         </section>
     }
 }
@@ -143,17 +167,31 @@ fn UnitCard(unit: super::ProviderUnit) -> impl IntoView {
 /// A granted role in a list, with the form that removes it. `label` names the person and the
 /// role or unit for screen readers ("Ta bort Tove Terapeut: Behandlare").
 #[component]
-fn RevokeItem(action: &'static str, grant: i64, shown: String, label: String) -> impl IntoView {
+fn RevokeItem(revoke: Revoke, grant: i64, shown: String, label: String) -> impl IntoView {
     let i18n = use_i18n();
+    let fields = move || {
+        let label = label.clone();
+        view! {
+            <input type="hidden" name="grant_id" value=grant />
+            <button type="submit" aria-label=move || format!("{} {}", t_string!(i18n, access.revoke), label)>
+                {t!(i18n, access.revoke)}
+            </button>
+        }
+    };
     view! {
         <li>
             <span>{shown}</span>
-            <form method="post" action=action>
-                <input type="hidden" name="grant_id" value=grant />
-                <button type="submit" aria-label=move || format!("{} {}", t_string!(i18n, access.revoke), label)>
-                    {t!(i18n, access.revoke)}
-                </button>
-            </form>
+            {match revoke {
+                Revoke::Role(action) => view! { <ActionForm action>{fields()}</ActionForm> }.into_any(),
+                Revoke::AccessAdmin(action) => view! { <ActionForm action>{fields()}</ActionForm> }.into_any(),
+            }}
         </li>
     }
+}
+
+/// Which grant a revoke button ends: a role at the unit, or an access administrator's.
+#[derive(Clone, Copy)]
+enum Revoke {
+    Role(ServerAction<super::RevokeRole>),
+    AccessAdmin(ServerAction<super::provider::RemoveAccessAdmin>),
 }

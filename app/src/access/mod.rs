@@ -12,7 +12,7 @@ pub use provider::*;
 
 use crate::auth::Role;
 use crate::error::AppError;
-use leptos::prelude::*;
+use lotsen_macros::endpoint;
 use serde::{Deserialize, Serialize};
 
 /// Roles an access administrator may grant at their unit. Access administrators themselves are
@@ -33,25 +33,25 @@ pub struct UnitStaff {
     pub roles: Vec<(i64, Role)>,
 }
 
-#[server(endpoint = "unit_staff")]
+#[endpoint("unit_staff")]
 pub async fn list_unit_staff() -> Result<Vec<UnitStaff>, AppError> {
-    let principal = crate::auth::gate::enter("unit_staff")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     Ok(queries::unit_staff(&db, queries::unit_of(&principal)?).await?)
 }
 
-#[server(endpoint = "grant_role")]
+#[endpoint]
 pub async fn grant_role(staff_person_id: i64, role: Role) -> Result<(), AppError> {
-    let principal = crate::auth::gate::enter("grant_role")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     queries::grant(&db, &principal, staff_person_id, role)
         .await
         .map_err(crate::auth::gate::refuse)
 }
 
-#[server(endpoint = "revoke_role")]
+#[endpoint]
 pub async fn revoke_role(grant_id: i64) -> Result<(), AppError> {
-    let principal = crate::auth::gate::enter("revoke_role")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     queries::revoke(&db, &principal, grant_id)
         .await

@@ -2,7 +2,7 @@
 //! their access administrators.
 
 use crate::error::AppError;
-use leptos::prelude::*;
+use lotsen_macros::endpoint;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,9 +17,9 @@ pub struct ProviderUnit {
     pub staff: Vec<(i64, String)>,
 }
 
-#[server(endpoint = "provider_units")]
+#[endpoint("provider_units")]
 pub async fn list_provider_units() -> Result<Vec<ProviderUnit>, AppError> {
-    let principal = crate::auth::gate::enter("provider_units")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     ssr::units(&db, &principal)
         .await
@@ -27,27 +27,27 @@ pub async fn list_provider_units() -> Result<Vec<ProviderUnit>, AppError> {
 }
 
 /// Opens or closes a unit. A closed unit's assignments open no patient data.
-#[server(endpoint = "set_unit_active")]
+#[endpoint]
 pub async fn set_unit_active(unit_id: i64, active: bool) -> Result<(), AppError> {
-    let principal = crate::auth::gate::enter("set_unit_active")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     ssr::set_active(&db, &principal, unit_id, active)
         .await
         .map_err(crate::auth::gate::refuse)
 }
 
-#[server(endpoint = "appoint_access_admin")]
+#[endpoint]
 pub async fn appoint_access_admin(unit_id: i64, staff_person_id: i64) -> Result<(), AppError> {
-    let principal = crate::auth::gate::enter("appoint_access_admin")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     ssr::appoint(&db, &principal, unit_id, staff_person_id)
         .await
         .map_err(crate::auth::gate::refuse)
 }
 
-#[server(endpoint = "remove_access_admin")]
+#[endpoint]
 pub async fn remove_access_admin(grant_id: i64) -> Result<(), AppError> {
-    let principal = crate::auth::gate::enter("remove_access_admin")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     ssr::remove(&db, &principal, grant_id)
         .await

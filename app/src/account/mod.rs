@@ -7,7 +7,9 @@ pub use components::{AccountPage, PersonaSwitch, persona_name};
 
 use crate::auth::Me;
 use crate::error::AppError;
+#[cfg(feature = "ssr")]
 use leptos::prelude::*;
+use lotsen_macros::endpoint;
 use serde::{Deserialize, Serialize};
 
 /// What every page's frame needs: demo or real mode, and who is signed in.
@@ -20,9 +22,9 @@ pub struct SiteSession {
 }
 
 /// Public: anonymous callers get `me: None`.
-#[server(endpoint = "whoami")]
+#[endpoint]
 pub async fn whoami() -> Result<SiteSession, AppError> {
-    let principal = crate::auth::gate::public("whoami")?;
+    let principal = crate::auth::gate::public(ENDPOINT)?;
     Ok(SiteSession {
         demo: use_context::<crate::server::DemoMode>().is_some_and(|m| m.0),
         login: use_context::<crate::login::LoginMethods>().unwrap_or_default(),
@@ -41,9 +43,9 @@ pub struct SessionInfo {
     pub device: String,
 }
 
-#[server(endpoint = "my_sessions")]
+#[endpoint]
 pub async fn my_sessions() -> Result<Vec<SessionInfo>, AppError> {
-    let principal = crate::auth::gate::enter("my_sessions")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     let format = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
     Ok(crate::auth::session::of_same_user(&db, &principal)
@@ -60,9 +62,9 @@ pub async fn my_sessions() -> Result<Vec<SessionInfo>, AppError> {
 }
 
 /// Ends one of the caller's own sessions. Another user's session answers "not found".
-#[server(endpoint = "end_session")]
+#[endpoint]
 pub async fn end_session(session_id: i64) -> Result<(), AppError> {
-    let principal = crate::auth::gate::enter("end_session")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     let own = crate::auth::session::of_same_user(&db, &principal)
         .await?

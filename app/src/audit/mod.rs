@@ -1,13 +1,6 @@
-//! The patient-data access log (Patient Data Act, 4 ch. 3 §): who read or changed which
-//! patient's data, when, in which assignment and care unit, and whether it was allowed.
-//!
-//! Rows are hash-chained: `hash = sha256(prev_hash || canonical(row))`, one chain for real care
-//! and one per demo sandbox. The application has no update or delete path for real rows, and on
-//! PostgreSQL a trigger refuses them. [`verify`] walks every chain and names the first row whose
-//! content or link does not match.
+//! The auditor's screen: searching the access log (`crate::access_log`) by patient, person,
+//! unit and time, and exporting what was found. Searches and exports are themselves logged.
 
-#[cfg(feature = "ssr")]
-mod chain;
 mod components;
 #[cfg(feature = "ssr")]
 pub mod search;
@@ -15,7 +8,7 @@ pub mod search;
 pub use components::AuditPage;
 
 use crate::error::AppError;
-use leptos::prelude::*;
+use lotsen_macros::endpoint;
 use serde::{Deserialize, Serialize};
 
 /// What the auditor searches for. No personal identity numbers: patients are named by their
@@ -49,21 +42,13 @@ pub struct AuditRow {
 }
 
 /// The auditor's search: rows of their own care provider only, newest first, at most 1,000.
-#[server(endpoint = "audit_search")]
+#[endpoint]
 pub async fn audit_search(
     #[server(default)] filter: AuditFilter,
 ) -> Result<Vec<AuditRow>, AppError> {
-    let principal = crate::auth::gate::enter("audit_search")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     search::for_auditor(&db, &principal, &filter, search::Purpose::Screen)
         .await
         .map_err(crate::auth::gate::refuse)
 }
-
-#[cfg(feature = "ssr")]
-pub(crate) use chain::hex;
-#[cfg(feature = "ssr")]
-pub use chain::{
-    Action, Anchor, Broken, Entry, Outcome, VerifyReport, append, append_all, head, verify,
-    verify_anchored,
-};

@@ -135,7 +135,7 @@ pub async fn for_auditor(
         })
         .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
     // The rows name patients: the search is logged before they go out.
-    crate::audit::append_all(db, log_entries(principal, filter, purpose, &rows)).await?;
+    crate::access_log::append_all(db, log_entries(principal, filter, purpose, &rows)).await?;
     Ok(rows)
 }
 
@@ -144,8 +144,8 @@ fn log_entries(
     filter: &AuditFilter,
     purpose: Purpose,
     rows: &[AuditRow],
-) -> Vec<crate::audit::Entry> {
-    use crate::audit::{Action, Outcome};
+) -> Vec<crate::access_log::Entry> {
+    use crate::access_log::{Action, Outcome};
     use crate::auth::gate::staff_entry;
     let action = match purpose {
         Purpose::Screen => Action::Search,

@@ -1,14 +1,16 @@
-//! The authorization gate. Every server function starts with [`enter`] (or [`public`]) under
-//! its endpoint name, on every path: called from the browser through `/api/…` (where the
-//! router checks the same table first) or directly while the server renders a page.
+//! The authorization gate. Every server function is declared with `#[endpoint]` and starts
+//! with `enter(ENDPOINT)` (or `public(ENDPOINT)`), on every path: called from the browser
+//! through `/api/…` (where the router checks the same table first) or directly while the server
+//! renders a page. `ENDPOINT` is made by the macro from the function itself.
 //!
-//! Refusals carry a status: 401 when nobody is signed in, 403 when the caller may not, and 404
-//! when the object belongs to another tenant (its existence is not revealed).
+//! Every error of an `#[endpoint]` body carries a status ([`respond`]): 401 when nobody is
+//! signed in, 403 when the caller may not, 404 when the object belongs to another tenant (its
+//! existence is not revealed), 422 for bad input. [`refuse`] also writes the security log.
 
 use super::Principal;
 use super::policy::{Requirement, requirement};
 use super::scope::{self, Basis, CareAccess, RECENT_CARE_DAYS, UnitCare};
-use crate::audit::{self, Action, Entry, Outcome};
+use crate::access_log::{self, Action, Entry, Outcome};
 use crate::db::entities::{care_unit, emergency_grant};
 use crate::error::AppError;
 use http::StatusCode;
@@ -24,22 +26,74 @@ pub fn principal() -> Option<Principal> {
     parts.extensions.get::<Principal>().cloned()
 }
 
-/// Sets the response status for a refusal and returns the error.
-pub fn refuse(error: AppError) -> AppError {
-    let status = match error {
+/// The gate's name for one server function. Only `#[endpoint]` makes one (as the constant
+/// `ENDPOINT` inside the function's body), from the function's own name, so a gate line copied
+/// into another function still names the function it stands in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint(&'static str);
+
+impl Endpoint {
+    #[doc(hidden)]
+    pub const fn of_function(name: &'static str) -> Self {
+        Self(name)
+    }
+
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+}
+
+/// The HTTP status of an error.
+pub fn status_of(error: &AppError) -> StatusCode {
+    match error {
         AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
         AppError::Forbidden => StatusCode::FORBIDDEN,
         AppError::NotFound => StatusCode::NOT_FOUND,
         AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Unavailable | AppError::Request => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(status);
     }
+}
+
+/// Gives this request's response the status of `error`, except for a form posted without
+/// JavaScript to a server function: Leptos answers that with a redirect back to the form's page
+/// carrying the error (`?__path=…&__err=…`), where `ServerAction` picks it up and the form shows
+/// it. A status set here would turn that redirect into a bare error page.
+fn set_status(error: &AppError) {
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
+    let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+        // Pages render on GET only, so a POST that accepts HTML is a form sent to a server
+        // function.
+        parts.method == http::Method::POST
+            && parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+    });
+    if !form_post {
+        response.set_status(status_of(error));
+    }
+}
+
+/// Every `#[endpoint]` body's result passes through here: an error sets the response status.
+pub async fn respond<T>(body: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+    let result = body.await;
+    if let Err(error) = &result {
+        set_status(error);
+    }
+    result
+}
+
+/// A refusal: sets the response status and writes the security log's "refused" event.
+pub fn refuse(error: AppError) -> AppError {
+    set_status(&error);
     if matches!(
         error,
         AppError::Unauthenticated | AppError::Forbidden | AppError::NotFound
     ) {
+        let status = status_of(&error);
         let path = use_context::<http::request::Parts>()
             .map(|p| p.uri.path().to_owned())
             .unwrap_or_default();
@@ -86,7 +140,8 @@ pub fn check(requirement: Requirement, principal: Option<&Principal>) -> Result<
 }
 
 /// The first line of every non-public server function.
-pub fn enter(endpoint: &str) -> Result<Principal, AppError> {
+pub fn enter(endpoint: Endpoint) -> Result<Principal, AppError> {
+    let endpoint = endpoint.name();
     let Some(requirement) = requirement(endpoint) else {
         tracing::error!(endpoint, "server function without a policy row");
         return Err(refuse(AppError::NotFound));
@@ -97,7 +152,8 @@ pub fn enter(endpoint: &str) -> Result<Principal, AppError> {
 }
 
 /// The first line of a public server function.
-pub fn public(endpoint: &str) -> Result<Option<Principal>, AppError> {
+pub fn public(endpoint: Endpoint) -> Result<Option<Principal>, AppError> {
+    let endpoint = endpoint.name();
     match requirement(endpoint) {
         Some(Requirement::Public) => Ok(principal()),
         _ => {
@@ -154,7 +210,7 @@ pub async fn patient_for_staff(
             }
         },
     };
-    audit::append(db, entry).await?;
+    access_log::append(db, entry).await?;
     match basis {
         Some(basis) => Ok(CareAccess::new(
             patient,
@@ -341,7 +397,7 @@ pub async fn grant_emergency_access(
     entry.reason = Some(reason.to_owned());
     entry.needs_follow_up = true;
     // Logged first: a grant that could not be logged is never made.
-    audit::append(db, entry).await?;
+    access_log::append(db, entry).await?;
     if allowed {
         let now = chrono::Utc::now();
         emergency_grant::ActiveModel {

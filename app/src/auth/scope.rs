@@ -16,10 +16,8 @@
 
 use crate::db::entities::patient;
 use crate::db::statement;
+use crate::domain::EnrolmentState;
 use sea_orm::{ConnectionTrait, DbErr};
-
-/// The states of an enrolment whose treatment is going on.
-pub const ONGOING: [&str; 2] = ["active", "maintenance"];
 
 /// How long the unit of an ended or handed-over treatment keeps reading the record.
 pub const RECENT_CARE_DAYS: i64 = 90;
@@ -30,10 +28,6 @@ fn in_sandbox(column: &str, sandbox_id: Option<i64>) -> String {
         Some(id) => format!("{column} = {id}"),
         None => format!("{column} IS NULL"),
     }
-}
-
-fn ongoing_sql() -> String {
-    ONGOING.map(|s| format!("'{s}'")).join(", ")
 }
 
 /// Why the gate let staff reach a patient.
@@ -127,10 +121,10 @@ impl UnitCare {
     /// The unit's ongoing enrolments, as an SQL source.
     pub fn enrolments(&self) -> String {
         format!(
-            "(SELECT * FROM enrolment WHERE care_unit_id = {} AND {} AND state IN ({}))",
+            "(SELECT * FROM enrolment WHERE care_unit_id = {} AND {} AND {})",
             self.unit_id,
             in_sandbox("sandbox_id", self.sandbox_id),
-            ongoing_sql()
+            EnrolmentState::ongoing_sql("state")
         )
     }
 }
@@ -223,11 +217,11 @@ pub(super) async fn relations(
         .await?;
     rows.into_iter()
         .map(|row| {
-            let state: String = row.try_get("", "state")?;
+            let state: EnrolmentState = row.try_get("", "state")?;
             Ok(Relation {
                 unit_id: row.try_get("", "care_unit_id")?,
                 provider_id: row.try_get("", "care_provider_id")?,
-                ongoing: ONGOING.contains(&state.as_str()),
+                ongoing: state.is_ongoing(),
                 ended_at: row.try_get("", "ended_at")?,
             })
         })

@@ -4,7 +4,7 @@
 
 use super::Role;
 use super::principal::{Assignment, Principal, Staff, Who};
-use crate::audit::hex;
+use crate::access_log::hex;
 use crate::db::entities::{demo_sandbox, staff_hsa_identity, staff_role, user_session};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
@@ -114,14 +114,16 @@ pub enum Resolved {
 
 /// The session, its user and the chosen assignment with its unit and care provider, in one
 /// round trip. Roles follow in a second query (staff only).
-const SESSION_SQL: &str = "SELECT s.id, s.sandbox_id, s.demo_persona, s.patient_id, \
-        s.staff_person_id, s.last_seen_at, s.absolute_expiry, \
-        p.given_name, p.family_name, p.sandbox_id, \
-        sp.given_name, sp.family_name, sp.sandbox_id, \
-        a.id, a.commission_hsa_id, a.commission_purpose, a.valid_to, \
-        h.hsa_id, h.staff_person_id, \
-        u.id, u.hsa_id, u.name, u.active, \
-        c.id, c.org_number, c.kind \
+const SESSION_SQL: &str = "SELECT s.id AS session_id, s.sandbox_id AS session_sandbox, \
+        s.demo_persona, s.patient_id, s.staff_person_id, s.last_seen_at, s.absolute_expiry, \
+        p.given_name AS patient_given, p.family_name AS patient_family, \
+        p.sandbox_id AS patient_sandbox, \
+        sp.given_name AS staff_given, sp.family_name AS staff_family, \
+        sp.sandbox_id AS staff_sandbox, \
+        a.id AS assignment_id, a.commission_hsa_id, a.commission_purpose, a.valid_to, \
+        h.hsa_id, h.staff_person_id AS identity_owner, \
+        u.id AS unit_id, u.hsa_id AS unit_hsa_id, u.name AS unit_name, u.active AS unit_active, \
+        c.id AS provider_id, c.org_number AS provider_org_number, c.kind AS provider_kind \
     FROM user_session s \
     LEFT JOIN patient p ON p.id = s.patient_id \
     LEFT JOIN staff_person sp ON sp.id = s.staff_person_id \
@@ -148,10 +150,10 @@ pub async fn resolve(
     else {
         return Ok(Resolved::Invalid);
     };
-    let session_id: i64 = row.try_get_by_index(0)?;
-    let sandbox_id: Option<i64> = row.try_get_by_index(1)?;
-    let last_seen_at: DateTime<Utc> = row.try_get_by_index(5)?;
-    let absolute_expiry: DateTime<Utc> = row.try_get_by_index(6)?;
+    let session_id: i64 = row.try_get("", "session_id")?;
+    let sandbox_id: Option<i64> = row.try_get("", "session_sandbox")?;
+    let last_seen_at: DateTime<Utc> = row.try_get("", "last_seen_at")?;
+    let absolute_expiry: DateTime<Utc> = row.try_get("", "absolute_expiry")?;
     if last_seen_at + config.idle <= now || absolute_expiry <= now {
         end(db, session_id).await?;
         return Ok(Resolved::Invalid);
@@ -206,14 +208,14 @@ async fn load(
     sandbox_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<Option<Principal>, DbErr> {
-    let demo_persona: Option<String> = row.try_get_by_index(2)?;
-    let patient_id: Option<i64> = row.try_get_by_index(3)?;
-    let staff_id: Option<i64> = row.try_get_by_index(4)?;
+    let demo_persona: Option<String> = row.try_get("", "demo_persona")?;
+    let patient_id: Option<i64> = row.try_get("", "patient_id")?;
+    let staff_id: Option<i64> = row.try_get("", "staff_person_id")?;
     let who = match (patient_id, staff_id) {
         (Some(patient_id), None) => {
-            let given: Option<String> = row.try_get_by_index(7)?;
-            let family: Option<String> = row.try_get_by_index(8)?;
-            let tenant: Option<i64> = row.try_get_by_index(9)?;
+            let given: Option<String> = row.try_get("", "patient_given")?;
+            let family: Option<String> = row.try_get("", "patient_family")?;
+            let tenant: Option<i64> = row.try_get("", "patient_sandbox")?;
             let (Some(given), Some(family)) = (given, family) else {
                 return Ok(None);
             };
@@ -247,16 +249,16 @@ async fn load_staff(
     sandbox_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<Option<Staff>, DbErr> {
-    let given: Option<String> = row.try_get_by_index(10)?;
-    let family: Option<String> = row.try_get_by_index(11)?;
-    let tenant: Option<i64> = row.try_get_by_index(12)?;
+    let given: Option<String> = row.try_get("", "staff_given")?;
+    let family: Option<String> = row.try_get("", "staff_family")?;
+    let tenant: Option<i64> = row.try_get("", "staff_sandbox")?;
     let (Some(given), Some(family)) = (given, family) else {
         return Ok(None);
     };
     if tenant != sandbox_id {
         return Ok(None);
     }
-    let assignment_id: Option<i64> = row.try_get_by_index(13)?;
+    let assignment_id: Option<i64> = row.try_get("", "assignment_id")?;
     let (assignment, hsa_id) = match assignment_id {
         None => {
             // No assignment chosen yet: the person's first HSA identity.
@@ -271,9 +273,9 @@ async fn load_staff(
             }
         }
         Some(id) => {
-            let owner: Option<i64> = row.try_get_by_index(18)?;
-            let unit_id: Option<i64> = row.try_get_by_index(19)?;
-            let provider_id: Option<i64> = row.try_get_by_index(23)?;
+            let owner: Option<i64> = row.try_get("", "identity_owner")?;
+            let unit_id: Option<i64> = row.try_get("", "unit_id")?;
+            let provider_id: Option<i64> = row.try_get("", "provider_id")?;
             let (Some(owner), Some(unit_id), Some(provider_id)) = (owner, unit_id, provider_id)
             else {
                 return Ok(None);
@@ -281,24 +283,24 @@ async fn load_staff(
             if owner != staff_id {
                 return Ok(None);
             }
-            let purpose: String = row.try_get_by_index(15)?;
-            let valid_to: Option<DateTime<Utc>> = row.try_get_by_index(16)?;
-            let unit_active: bool = row.try_get_by_index(22)?;
-            let kind: String = row.try_get_by_index(25)?;
+            let purpose: String = row.try_get("", "commission_purpose")?;
+            let valid_to: Option<DateTime<Utc>> = row.try_get("", "valid_to")?;
+            let unit_active: bool = row.try_get("", "unit_active")?;
+            let kind: String = row.try_get("", "provider_kind")?;
             let assignment = Assignment {
                 id,
-                commission_hsa_id: row.try_get_by_index(14)?,
+                commission_hsa_id: row.try_get("", "commission_hsa_id")?,
                 for_care: purpose == CARE_PURPOSE
                     && valid_to.is_none_or(|to| to > now)
                     && unit_active,
                 care_unit_id: unit_id,
-                care_unit_hsa_id: row.try_get_by_index(20)?,
-                care_unit_name: row.try_get_by_index(21)?,
+                care_unit_hsa_id: row.try_get("", "unit_hsa_id")?,
+                care_unit_name: row.try_get("", "unit_name")?,
                 care_provider_id: provider_id,
-                care_provider_org_number: row.try_get_by_index(24)?,
+                care_provider_org_number: row.try_get("", "provider_org_number")?,
                 care_provider_public: kind == "region",
             };
-            (Some(assignment), row.try_get_by_index(17)?)
+            (Some(assignment), row.try_get("", "hsa_id")?)
         }
     };
     let roles = match &assignment {

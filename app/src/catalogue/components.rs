@@ -1,9 +1,9 @@
 //! The care-provider administrator's catalogue (`/katalog`), and the publisher's sharing and
-//! unpublishing on the review page. Plain forms: they work without JavaScript.
+//! unpublishing on the review page. `ActionForm`s: they work without JavaScript.
 
 use super::{Catalogue, CatalogueEntry, get_catalogue, program_partners};
 use crate::i18n::*;
-use crate::layout::{ErrorNotice, page_title};
+use crate::layout::{ErrorNotice, FormNotice, page_title};
 use crate::programs::version::VersionNumber;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -52,6 +52,11 @@ pub fn CataloguePage() -> impl IntoView {
             .unwrap_or(View::All)
     };
     let catalogue = Resource::new(|| (), |_| get_catalogue());
+    let actions = CatalogueActions {
+        activate: ServerAction::new(),
+        deactivate: ServerAction::new(),
+        upgrade: ServerAction::new(),
+    };
     let label = move |v: View| match v {
         View::All => t_string!(i18n, catalogue.all),
         View::Available => t_string!(i18n, catalogue.available),
@@ -72,10 +77,13 @@ pub fn CataloguePage() -> impl IntoView {
                 }).collect_view()}
             </ul>
         </nav>
+        <FormNotice action=actions.activate />
+        <FormNotice action=actions.deactivate />
+        <FormNotice action=actions.upgrade />
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match catalogue.await {
-                    Ok(catalogue) => view! { <Entries catalogue shown=view() /> }.into_any(),
+                    Ok(catalogue) => view! { <Entries catalogue shown=view() actions /> }.into_any(),
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}
@@ -83,8 +91,16 @@ pub fn CataloguePage() -> impl IntoView {
     }
 }
 
+/// The catalogue page's forms.
+#[derive(Clone, Copy)]
+struct CatalogueActions {
+    activate: ServerAction<super::ActivateProgram>,
+    deactivate: ServerAction<super::DeactivateProgram>,
+    upgrade: ServerAction<super::UpgradeEnrolments>,
+}
+
 #[component]
-fn Entries(catalogue: Catalogue, shown: View) -> impl IntoView {
+fn Entries(catalogue: Catalogue, shown: View, actions: CatalogueActions) -> impl IntoView {
     let i18n = use_i18n();
     let entries: Vec<_> = catalogue
         .entries
@@ -97,13 +113,17 @@ fn Entries(catalogue: Catalogue, shown: View) -> impl IntoView {
     let units = catalogue.units;
     entries
         .into_iter()
-        .map(|entry| view! { <EntryCard entry units=units.clone() /> })
+        .map(|entry| view! { <EntryCard entry units=units.clone() actions /> })
         .collect_view()
         .into_any()
 }
 
 #[component]
-fn EntryCard(entry: CatalogueEntry, units: Vec<(i64, String)>) -> impl IntoView {
+fn EntryCard(
+    entry: CatalogueEntry,
+    units: Vec<(i64, String)>,
+    actions: CatalogueActions,
+) -> impl IntoView {
     let i18n = use_i18n();
     let heading = format!("program-{}", entry.program_id);
     let labelled = heading.clone();
@@ -144,20 +164,20 @@ fn EntryCard(entry: CatalogueEntry, units: Vec<(i64, String)>) -> impl IntoView 
                             view! {
                                 <li class="row">
                                     <span>{format!("{} {} {}", t_string!(i18n, catalogue.active_at), a.unit_name, a.number)}</span>
-                                    <form method="post" action="/api/deactivate_program">
+                                    <ActionForm action=actions.deactivate>
                                         <input type="hidden" name="activation_id" value=a.id />
                                         <button type="submit" aria-label=label>{t!(i18n, catalogue.deactivate)}</button>
-                                    </form>
+                                    </ActionForm>
                                 </li>
                                 {(a.behind > 0).then(|| {
                                     let upgrade = format!("{} {} ({})", t_string!(i18n, catalogue.upgrade_to), a.number, a.unit_name);
                                     view! {
                                         <li class="row behind">
                                             <span>{format!("{} {} {}.x", a.behind, t_string!(i18n, catalogue.behind), a.number.major)}</span>
-                                            <form method="post" action="/api/upgrade_enrolments">
+                                            <ActionForm action=actions.upgrade>
                                                 <input type="hidden" name="activation_id" value=a.id />
                                                 <button type="submit" aria-label=upgrade>{format!("{} {}", t_string!(i18n, catalogue.upgrade_to), a.number)}</button>
-                                            </form>
+                                            </ActionForm>
                                         </li>
                                     }
                                 })}
@@ -169,7 +189,7 @@ fn EntryCard(entry: CatalogueEntry, units: Vec<(i64, String)>) -> impl IntoView 
             {(!published.is_empty() && !units.is_empty()).then(|| {
                 let program_id = entry.program_id;
                 view! {
-                    <form method="post" action="/api/activate_program" class="row activate">
+                    <ActionForm action=actions.activate attr:class="row activate">
                         <input type="hidden" name="program_id" value=program_id />
                         <label for=version_select.clone()>{t!(i18n, catalogue.version)}</label>
                         <select id=version_select name="version">
@@ -182,7 +202,7 @@ fn EntryCard(entry: CatalogueEntry, units: Vec<(i64, String)>) -> impl IntoView 
                             {units.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
                         </select>
                         <button type="submit">{t!(i18n, catalogue.activate)}</button>
-                    </form>
+                    </ActionForm>
                 }
             })}
         </section>
@@ -195,7 +215,11 @@ fn EntryCard(entry: CatalogueEntry, units: Vec<(i64, String)>) -> impl IntoView 
 pub fn PublisherControls(program_id: i64, versions: Vec<super::VersionState>) -> impl IntoView {
     let i18n = use_i18n();
     let partners = Resource::new(move || program_id, program_partners);
+    let unpublish = ServerAction::<super::UnpublishVersion>::new();
+    let share = ServerAction::<super::ShareProgram>::new();
     view! {
+        <FormNotice action=unpublish />
+        <FormNotice action=share />
         <section class="card" aria-labelledby="versions-heading">
             <h2 id="versions-heading">{t!(i18n, catalogue.versions)}</h2>
             {if versions.is_empty() {
@@ -215,12 +239,12 @@ pub fn PublisherControls(program_id: i64, versions: Vec<super::VersionState>) ->
                                     </span>
                                     <a href=download download="">{download_label}</a>
                                     {v.published.then(|| view! {
-                                        <form method="post" action="/api/unpublish_version">
+                                        <ActionForm action=unpublish>
                                             <input type="hidden" name="program_id" value=program_id />
                                             <input type="hidden" name="major" value=v.number.major />
                                             <input type="hidden" name="minor" value=v.number.minor />
                                             <button type="submit" aria-label=label>{t!(i18n, catalogue.unpublish)}</button>
-                                        </form>
+                                        </ActionForm>
                                     })}
                                 </li>
                             }
@@ -248,12 +272,12 @@ pub fn PublisherControls(program_id: i64, versions: Vec<super::VersionState>) ->
                                             <span>{p.name.clone()} " "
                                                 {p.shared.then(|| t_string!(i18n, catalogue.shared))}
                                             </span>
-                                            <form method="post" action="/api/share_program">
+                                            <ActionForm action=share>
                                                 <input type="hidden" name="program_id" value=program_id />
                                                 <input type="hidden" name="provider_id" value=p.provider_id />
                                                 <input type="hidden" name="share" value=(!p.shared).to_string() />
                                                 <button type="submit" aria-label=label>{text}</button>
-                                            </form>
+                                            </ActionForm>
                                         </li>
                                     }
                                 }).collect_view()}

@@ -11,7 +11,7 @@ pub use components::{CataloguePage, PublisherControls};
 
 use crate::error::AppError;
 use crate::programs::version::VersionNumber;
-use leptos::prelude::*;
+use lotsen_macros::endpoint;
 use serde::{Deserialize, Serialize};
 
 /// Another care provider, and whether the program is shared with it.
@@ -76,18 +76,18 @@ pub struct Catalogue {
     pub units: Vec<(i64, String)>,
 }
 
-#[server(endpoint = "program_partners")]
+#[endpoint]
 pub async fn program_partners(program_id: i64) -> Result<Vec<Partner>, AppError> {
-    let principal = crate::auth::gate::enter("program_partners")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     store::partners(&db, store::scope(&principal)?, program_id)
         .await
         .map_err(crate::auth::gate::refuse)
 }
 
-#[server(endpoint = "share_program")]
+#[endpoint]
 pub async fn share_program(program_id: i64, provider_id: i64, share: bool) -> Result<(), AppError> {
-    let principal = crate::auth::gate::enter("share_program")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     let by = principal.staff().map(|s| s.staff_person_id);
     store::share(
@@ -102,9 +102,9 @@ pub async fn share_program(program_id: i64, provider_id: i64, share: bool) -> Re
     .map_err(crate::auth::gate::refuse)
 }
 
-#[server(endpoint = "unpublish_version")]
+#[endpoint]
 pub async fn unpublish_version(program_id: i64, major: i32, minor: i32) -> Result<(), AppError> {
-    let principal = crate::auth::gate::enter("unpublish_version")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     let number = VersionNumber { major, minor };
     store::unpublish(&db, store::scope(&principal)?, program_id, number)
@@ -112,9 +112,9 @@ pub async fn unpublish_version(program_id: i64, major: i32, minor: i32) -> Resul
         .map_err(crate::auth::gate::refuse)
 }
 
-#[server(endpoint = "catalogue")]
+#[endpoint("catalogue")]
 pub async fn get_catalogue() -> Result<Catalogue, AppError> {
-    let principal = crate::auth::gate::enter("catalogue")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     store::catalogue(&db, store::scope(&principal)?)
         .await
@@ -122,13 +122,13 @@ pub async fn get_catalogue() -> Result<Catalogue, AppError> {
 }
 
 /// `version` is MAJOR.MINOR, as the catalogue's form sends it.
-#[server(endpoint = "activate_program")]
+#[endpoint]
 pub async fn activate_program(
     program_id: i64,
     version: String,
     unit_id: i64,
 ) -> Result<(), AppError> {
-    let principal = crate::auth::gate::enter("activate_program")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let number = parse_version(&version).ok_or_else(|| {
         crate::auth::gate::refuse(AppError::Invalid {
             field: "version".to_owned(),
@@ -162,9 +162,9 @@ pub fn parse_version(text: &str) -> Option<VersionNumber> {
 /// Moves the running enrolments at an activation's unit that are on an earlier minor version
 /// of the same major version onto the activated one (minor versions change wording only).
 /// Returns how many moved.
-#[server(endpoint = "upgrade_enrolments")]
+#[endpoint]
 pub async fn upgrade_enrolments(activation_id: i64) -> Result<u64, AppError> {
-    let principal = crate::auth::gate::enter("upgrade_enrolments")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     store::upgrade(
         &db,
@@ -176,9 +176,9 @@ pub async fn upgrade_enrolments(activation_id: i64) -> Result<u64, AppError> {
     .map_err(crate::auth::gate::refuse)
 }
 
-#[server(endpoint = "deactivate_program")]
+#[endpoint]
 pub async fn deactivate_program(activation_id: i64) -> Result<(), AppError> {
-    let principal = crate::auth::gate::enter("deactivate_program")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     let by = principal.staff().map(|s| s.staff_person_id);
     store::deactivate(&db, store::scope(&principal)?, activation_id, by)

@@ -408,11 +408,8 @@ fn behind(
     enrolment::Entity::find()
         .filter(enrolment::Column::CareUnitId.eq(unit_id))
         .filter(enrolment::Column::ProgramVersionId.is_in(earlier))
-        .filter(enrolment::Column::State.is_in(RUNNING))
+        .filter(enrolment::Column::State.is_in(crate::domain::EnrolmentState::ONGOING))
 }
-
-/// Enrolment states in which treatment goes on.
-const RUNNING: [&str; 2] = ["active", "maintenance"];
 
 /// Applies the minor upgrade at an active activation of one of the caller's units: running
 /// enrolments there on an earlier minor version of the same major version move to the
@@ -464,15 +461,15 @@ pub async fn upgrade(
                 let mut entry = crate::auth::gate::staff_entry(
                     principal,
                     Some(e.patient_id),
-                    crate::audit::Action::Write,
+                    crate::access_log::Action::Write,
                     "enrolment",
-                    crate::audit::Outcome::Allowed,
+                    crate::access_log::Outcome::Allowed,
                 );
                 entry.object_id = Some(e.id);
                 entry
             })
             .collect();
-        crate::audit::append_all(db, entries).await?;
+        crate::access_log::append_all(db, entries).await?;
     }
     Ok(moved)
 }

@@ -8,7 +8,7 @@ mod queries;
 pub use components::{ClinicHome, PatientRecordPage};
 
 use crate::error::AppError;
-use leptos::prelude::*;
+use lotsen_macros::endpoint;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,7 +17,7 @@ pub struct UnitPatient {
     pub name: String,
     pub personnummer: String,
     pub program: String,
-    pub state: String,
+    pub state: crate::domain::EnrolmentState,
 }
 
 /// A patient's record as staff see it, therapist-internal notes included.
@@ -33,15 +33,15 @@ pub struct PatientRecord {
 pub struct RecordEnrolment {
     pub program: String,
     pub care_unit: String,
-    pub state: String,
+    pub state: crate::domain::EnrolmentState,
     pub started: String,
     pub internal_note: String,
 }
 
 /// The patients with an ongoing enrolment at the caller's unit. Each one listed is logged.
-#[server(endpoint = "unit_patients")]
+#[endpoint]
 pub async fn unit_patients() -> Result<Vec<UnitPatient>, AppError> {
-    let principal = crate::auth::gate::enter("unit_patients")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     let unit = crate::auth::gate::unit_for_staff(&principal)?;
     let patients = queries::unit_patients(&db, &unit).await?;
@@ -51,25 +51,25 @@ pub async fn unit_patients() -> Result<Vec<UnitPatient>, AppError> {
             crate::auth::gate::staff_entry(
                 &principal,
                 Some(p.patient_id),
-                crate::audit::Action::List,
+                crate::access_log::Action::List,
                 "patient_list",
-                crate::audit::Outcome::Allowed,
+                crate::access_log::Outcome::Allowed,
             )
         })
         .collect();
-    crate::audit::append_all(&db, entries).await?;
+    crate::access_log::append_all(&db, entries).await?;
     Ok(patients)
 }
 
-#[server(endpoint = "patient_record")]
+#[endpoint("patient_record")]
 pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppError> {
-    let principal = crate::auth::gate::enter("patient_record")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     let access = crate::auth::gate::patient_for_staff(
         &db,
         &principal,
         patient_id,
-        crate::audit::Action::Read,
+        crate::access_log::Action::Read,
         "patient_record",
     )
     .await?;

@@ -6,7 +6,7 @@ use super::{DesignHome, Review, my_programs, program_draft, review_program};
 use crate::catalogue::PublisherControls;
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::layout::{ErrorNotice, page_title};
+use crate::layout::{ErrorNotice, FormNotice, page_title};
 use crate::programs::diff::{Change, Level, Part, Structure, What};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -38,6 +38,7 @@ pub fn ProgramsPage() -> impl IntoView {
 #[component]
 fn ProgramList(home: DesignHome) -> impl IntoView {
     let i18n = use_i18n();
+    let create = ServerAction::<super::CreateProgram>::new();
     let rows = home
         .programs
         .into_iter()
@@ -65,6 +66,7 @@ fn ProgramList(home: DesignHome) -> impl IntoView {
         })
         .collect_view();
     view! {
+        <FormNotice action=create />
         <table class="programs">
             <caption class="visually-hidden">{t!(i18n, design.programs_title)}</caption>
             <thead>
@@ -78,12 +80,12 @@ fn ProgramList(home: DesignHome) -> impl IntoView {
             <tbody>{rows}</tbody>
         </table>
         {home.producer.then(|| view! {
-            <form method="post" action="/api/create_program" class="card">
+            <ActionForm action=create attr:class="card">
                 <h2>{t!(i18n, design.new_program)}</h2>
                 <label for="new-title">{t!(i18n, design.program_title)}</label>
                 <input id="new-title" name="title" required=true maxlength="200" />
                 <button type="submit">{t!(i18n, design.create)}</button>
-            </form>
+            </ActionForm>
             <form method="post" action="/program/importera" enctype="multipart/form-data" class="card"
                 aria-labelledby="import-heading">
                 <h2 id="import-heading">{t!(i18n, design.import_title)}</h2>
@@ -234,8 +236,10 @@ fn ReviewBody(review: Review) -> impl IntoView {
     let nothing = review.changes.is_empty();
     let can_publish = blocking.is_empty() && !nothing;
     let (program_id, versions) = (review.program_id, review.versions.clone());
+    let publish = ServerAction::<super::PublishProgram>::new();
     view! {
         <h2>{review.title}</h2>
+        <FormNotice action=publish />
         <p>{match since {
             Some(v) => format!("{} {v}", t_string!(i18n, design.changes_since)),
             None => t_string!(i18n, design.first_version).to_owned(),
@@ -256,7 +260,7 @@ fn ReviewBody(review: Review) -> impl IntoView {
             </div>
         })}
         {can_publish.then(|| view! {
-            <form method="post" action="/api/publish_program" class="card publish">
+            <ActionForm action=publish attr:class="card publish">
                 <input type="hidden" name="program_id" value=review.program_id />
                 <input type="hidden" name="revision" value=review.revision />
                 <fieldset>
@@ -273,7 +277,7 @@ fn ReviewBody(review: Review) -> impl IntoView {
                 <label for="release-notes">{t!(i18n, design.release_notes)}</label>
                 <textarea id="release-notes" name="release_notes" rows="3" maxlength="2000"></textarea>
                 <button type="submit" class="primary">{t!(i18n, design.publish)}</button>
-            </form>
+            </ActionForm>
         })}
         <PublisherControls program_id versions />
     }

@@ -8,8 +8,8 @@ use crate::error::AppError;
 use crate::programs::diff::Change;
 use crate::programs::{Problem, Program};
 
-use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
+use lotsen_macros::endpoint;
 use serde::{Deserialize, Serialize};
 
 pub use crate::programs::version::{Bump, Draft, VersionNumber};
@@ -101,9 +101,9 @@ pub enum Published {
     NeedsMajor(Vec<Change>),
 }
 
-#[server(endpoint = "my_programs")]
+#[endpoint]
 pub async fn my_programs() -> Result<DesignHome, AppError> {
-    let principal = crate::auth::gate::enter("my_programs")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     let programs = ssr::list(&db, ssr::scope(&principal)?)
         .await
@@ -115,18 +115,18 @@ pub async fn my_programs() -> Result<DesignHome, AppError> {
     })
 }
 
-#[server(endpoint = "create_program")]
+#[endpoint]
 pub async fn create_program(title: String) -> Result<i64, AppError> {
-    let principal = crate::auth::gate::enter("create_program")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     ssr::create(&db, &principal, &title)
         .await
         .map_err(crate::auth::gate::refuse)
 }
 
-#[server(endpoint = "program_draft")]
+#[endpoint]
 pub async fn program_draft(program_id: i64) -> Result<Editing, AppError> {
-    let principal = crate::auth::gate::enter("program_draft")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     let draft = ssr::draft(&db, ssr::scope(&principal)?, program_id)
         .await
@@ -137,36 +137,36 @@ pub async fn program_draft(program_id: i64) -> Result<Editing, AppError> {
     })
 }
 
-#[server(endpoint = "save_program_draft", input = Json)]
+#[endpoint(input = Json)]
 pub async fn save_program_draft(
     program_id: i64,
     revision: i32,
     program: Program,
 ) -> Result<Saved, AppError> {
-    let principal = crate::auth::gate::enter("save_program_draft")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     ssr::save(&db, ssr::scope(&principal)?, program_id, revision, program)
         .await
         .map_err(crate::auth::gate::refuse)
 }
 
-#[server(endpoint = "review_program")]
+#[endpoint]
 pub async fn review_program(program_id: i64) -> Result<Review, AppError> {
-    let principal = crate::auth::gate::enter("review_program")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     ssr::review(&db, ssr::scope(&principal)?, program_id)
         .await
         .map_err(crate::auth::gate::refuse)
 }
 
-#[server(endpoint = "publish_program")]
+#[endpoint]
 pub async fn publish_program(
     program_id: i64,
     revision: i32,
     bump: Bump,
     release_notes: String,
 ) -> Result<Published, AppError> {
-    let principal = crate::auth::gate::enter("publish_program")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     ssr::publish(&db, &principal, program_id, revision, bump, &release_notes)
         .await
@@ -177,11 +177,11 @@ pub async fn publish_program(
 /// `kind` (`image`, `audio` or `video`) and `file`. Refusals name the field `file` and why:
 /// `empty`, `too_large`, `type` (not a file such blocks may show), `mismatch` (the file is not
 /// what it claims to be) or `too_many` (a demo program's limit).
-#[server(endpoint = "upload_media", input = leptos::server_fn::codec::MultipartFormData)]
+#[endpoint(input = leptos::server_fn::codec::MultipartFormData)]
 pub async fn upload_media(
     data: leptos::server_fn::codec::MultipartData,
 ) -> Result<crate::programs::Media, AppError> {
-    let principal = crate::auth::gate::enter("upload_media")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     let form = data.into_inner().ok_or(AppError::Request)?;
     ssr::upload(&db, &principal, form)

@@ -15,7 +15,9 @@ pub mod accounts;
 pub mod attempt;
 
 use crate::error::AppError;
+#[cfg(feature = "ssr")]
 use leptos::prelude::*;
+use lotsen_macros::endpoint;
 use serde::{Deserialize, Serialize};
 
 /// The browser's handle on its login attempt: a random token, `__Host-`, ten minutes.
@@ -136,9 +138,9 @@ pub struct Choice {
 
 /// The pending staff login of this browser, if it is at the assignment picker. Anyone may
 /// call it; it answers only about the login attempt whose cookie the browser holds.
-#[server(endpoint = "login_choices")]
+#[endpoint]
 pub async fn login_choices() -> Result<Option<Choices>, AppError> {
-    crate::auth::gate::public("login_choices")?;
+    crate::auth::gate::public(ENDPOINT)?;
     let Some(token) = use_context::<http::request::Parts>()
         .and_then(|parts| attempt::token_from_headers(&parts.headers))
     else {

@@ -7,7 +7,7 @@ mod queries;
 pub use components::PatientHome;
 
 use crate::error::AppError;
-use leptos::prelude::*;
+use lotsen_macros::endpoint;
 use serde::{Deserialize, Serialize};
 
 /// One of the patient's programs, as the patient sees it: no therapist-internal fields.
@@ -17,7 +17,7 @@ pub struct MyEnrolment {
     pub version: String,
     pub care_unit: String,
     pub therapist: Option<String>,
-    pub state: String,
+    pub state: crate::domain::EnrolmentState,
     /// `YYYY-MM-DD`.
     pub started: String,
 }
@@ -33,17 +33,17 @@ pub struct AccessSeen {
     pub action: String,
 }
 
-#[server(endpoint = "my_care")]
+#[endpoint]
 pub async fn my_care() -> Result<Vec<MyEnrolment>, AppError> {
-    let principal = crate::auth::gate::enter("my_care")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let own = crate::auth::scope::OwnCare::of(&principal).ok_or(AppError::Forbidden)?;
     let db = crate::server::db()?;
     Ok(queries::enrolments(&db, &own).await?)
 }
 
-#[server(endpoint = "who_read_my_data")]
+#[endpoint]
 pub async fn who_read_my_data() -> Result<Vec<AccessSeen>, AppError> {
-    let principal = crate::auth::gate::enter("who_read_my_data")?;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
     let own = crate::auth::scope::OwnCare::of(&principal).ok_or(AppError::Forbidden)?;
     let db = crate::server::db()?;
     Ok(queries::accesses(&db, &own).await?)

@@ -11,8 +11,8 @@ pub async fn enrolments(
         .query_all(statement(
             db,
             &format!(
-                "SELECT p.title, v.major, v.minor, u.name, s.given_name, s.family_name, e.state, \
-                        e.started_at \
+                "SELECT p.title, v.major, v.minor, u.name AS unit_name, s.given_name, s.family_name, \
+                        e.state, e.started_at \
                  FROM {} e \
                  JOIN program_version v ON v.id = e.program_version_id \
                  JOIN program p ON p.id = v.program_id \
@@ -26,19 +26,19 @@ pub async fn enrolments(
         .await?;
     rows.into_iter()
         .map(|row| {
-            let given: Option<String> = row.try_get_by_index(4)?;
-            let family: Option<String> = row.try_get_by_index(5)?;
-            let started: chrono::DateTime<chrono::Utc> = row.try_get_by_index(7)?;
+            let given: Option<String> = row.try_get("", "given_name")?;
+            let family: Option<String> = row.try_get("", "family_name")?;
+            let started: chrono::DateTime<chrono::Utc> = row.try_get("", "started_at")?;
             Ok(MyEnrolment {
-                program: row.try_get_by_index(0)?,
+                program: row.try_get("", "title")?,
                 version: format!(
                     "{}.{}",
-                    row.try_get_by_index::<i32>(1)?,
-                    row.try_get_by_index::<i32>(2)?
+                    row.try_get::<i32>("", "major")?,
+                    row.try_get::<i32>("", "minor")?
                 ),
-                care_unit: row.try_get_by_index(3)?,
+                care_unit: row.try_get("", "unit_name")?,
                 therapist: given.zip(family).map(|(g, f)| format!("{g} {f}")),
-                state: row.try_get_by_index(6)?,
+                state: row.try_get("", "state")?,
                 started: started.format("%Y-%m-%d").to_string(),
             })
         })
@@ -58,7 +58,7 @@ pub async fn accesses(db: &impl ConnectionTrait, own: &OwnCare) -> Result<Vec<Ac
         .query_all(statement(
             db,
             &format!(
-                "SELECT l.occurred_at, u.name, c.kind, s.given_name, s.family_name, l.action \
+                "SELECT l.occurred_at, u.name AS unit_name, c.kind, s.given_name, s.family_name, l.action \
                  FROM access_log l \
                  LEFT JOIN care_unit u ON u.hsa_id = l.care_unit_hsa_id \
                       AND (u.sandbox_id = l.sandbox_id OR (u.sandbox_id IS NULL AND l.sandbox_id IS NULL)) \
@@ -73,11 +73,11 @@ pub async fn accesses(db: &impl ConnectionTrait, own: &OwnCare) -> Result<Vec<Ac
         .await?;
     rows.into_iter()
         .map(|row| {
-            let at: chrono::DateTime<chrono::Utc> = row.try_get_by_index(0)?;
-            let unit: Option<String> = row.try_get_by_index(1)?;
-            let kind: Option<String> = row.try_get_by_index(2)?;
-            let given: Option<String> = row.try_get_by_index(3)?;
-            let family: Option<String> = row.try_get_by_index(4)?;
+            let at: chrono::DateTime<chrono::Utc> = row.try_get("", "occurred_at")?;
+            let unit: Option<String> = row.try_get("", "unit_name")?;
+            let kind: Option<String> = row.try_get("", "kind")?;
+            let given: Option<String> = row.try_get("", "given_name")?;
+            let family: Option<String> = row.try_get("", "family_name")?;
             Ok(AccessSeen {
                 at: at.format("%Y-%m-%d %H:%M").to_string(),
                 care_unit: unit.unwrap_or_default(),
@@ -85,7 +85,7 @@ pub async fn accesses(db: &impl ConnectionTrait, own: &OwnCare) -> Result<Vec<Ac
                     .zip(family)
                     .filter(|_| kind.as_deref() == Some("region"))
                     .map(|(g, f)| format!("{g} {f}")),
-                action: row.try_get_by_index(5)?,
+                action: row.try_get("", "action")?,
             })
         })
         .collect()

@@ -216,7 +216,7 @@ mod store {
             let ending = extension(mime).ok_or_else(|| std::io::Error::other("unknown type"))?;
             let mut name = [0u8; 16];
             getrandom::fill(&mut name).map_err(|e| std::io::Error::other(e.to_string()))?;
-            let path = format!("{}.{ending}", crate::audit::hex(&name));
+            let path = format!("{}.{ending}", crate::access_log::hex(&name));
             self.write(program_id, &path, bytes).await?;
             Ok(Media::File {
                 path,

@@ -85,7 +85,7 @@ pub fn canonical(program: &Program) -> Result<String, StoreError> {
 }
 
 pub fn content_hash(canonical: &str) -> String {
-    crate::audit::hex(&Sha256::digest(canonical.as_bytes()))
+    crate::access_log::hex(&Sha256::digest(canonical.as_bytes()))
 }
 
 fn parse(content: Option<&str>) -> Result<Program, StoreError> {

@@ -9,7 +9,9 @@ pub use components::StartPage;
 
 use crate::domain::StatusNoticeId;
 use crate::error::AppError;
+#[cfg(feature = "ssr")]
 use leptos::prelude::*;
+use lotsen_macros::endpoint;
 use serde::{Deserialize, Serialize};
 
 /// Public figures and current notices. Contains no personal data.
@@ -63,9 +65,9 @@ pub struct StatusNotice {
 }
 
 /// Public: anyone may read the overview, signed in or not.
-#[server(endpoint = "service_overview")]
+#[endpoint("service_overview")]
 pub async fn get_service_overview() -> Result<ServiceOverview, AppError> {
-    crate::auth::gate::public("service_overview")?;
+    crate::auth::gate::public(ENDPOINT)?;
     let db = crate::server::db()?;
     let now = chrono::Utc::now();
     Ok(match use_context::<queries::OverviewCache>() {

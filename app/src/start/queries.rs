@@ -10,11 +10,17 @@ use sea_orm::{
 
 /// The three public figures in one round trip. Plain SQL that reads the same on SQLite and
 /// PostgreSQL (`WHERE active` works on both engines' booleans).
-const FIGURES_SQL: &str = "SELECT \
-    (SELECT COUNT(*) FROM care_unit WHERE active AND sandbox_id IS NULL), \
-    (SELECT COUNT(*) FROM program p WHERE p.sandbox_id IS NULL AND EXISTS \
-        (SELECT 1 FROM program_version v WHERE v.program_id = p.id AND v.status = 'published')), \
-    (SELECT COUNT(*) FROM enrolment WHERE sandbox_id IS NULL AND state IN ('active', 'maintenance'))";
+fn figures_sql() -> String {
+    format!(
+        "SELECT \
+         (SELECT COUNT(*) FROM care_unit WHERE active AND sandbox_id IS NULL) AS units, \
+         (SELECT COUNT(*) FROM program p WHERE p.sandbox_id IS NULL AND EXISTS \
+             (SELECT 1 FROM program_version v WHERE v.program_id = p.id \
+              AND v.status = 'published')) AS programs, \
+         (SELECT COUNT(*) FROM enrolment WHERE sandbox_id IS NULL AND {}) AS ongoing",
+        crate::domain::EnrolmentState::ongoing_sql("state")
+    )
+}
 
 /// How long the start page's figures and notices are served from memory: everyone sees the
 /// same, and under load most start-page requests then touch no database at all.
@@ -54,16 +60,16 @@ pub async fn overview(
     let row = db
         .query_one(Statement::from_string(
             db.get_database_backend(),
-            FIGURES_SQL,
+            figures_sql(),
         ))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("figures".to_owned()))?;
-    let count = |index: usize| -> Result<u64, DbErr> {
-        let value: i64 = row.try_get_by_index(index)?;
+    let count = |column: &str| -> Result<u64, DbErr> {
+        let value: i64 = row.try_get("", column)?;
         Ok(u64::try_from(value).unwrap_or_default())
     };
     let (active_care_units, published_programs, ongoing_enrolments) =
-        (count(0)?, count(1)?, count(2)?);
+        (count("units")?, count("programs")?, count("ongoing")?);
 
     let notices = status_notice::Entity::find()
         .filter(status_notice::Column::StartsAt.lte(now))

@@ -9,7 +9,7 @@ pub struct Model {
     pub program_version_id: i64,
     pub care_unit_id: i64,
     pub responsible_staff_id: Option<i64>,
-    pub state: String,
+    pub state: crate::domain::EnrolmentState,
     pub started_at: DateTimeUtc,
     pub ended_at: Option<DateTimeUtc>,
     pub handed_over_to_unit_id: Option<i64>,

@@ -1,4 +1,11 @@
-//! Appending to and verifying the hash chain.
+//! The access log (PDL 4 kap. 3 §): every access to patient data, written as a hash chain per
+//! care provider (and per demo sandbox), and its verification. A module of its own: the gate
+//! writes here, the auditor's screen (`crate::audit`) reads here, and neither imports the other.
+//!
+//! Rows are hash-chained: `hash = sha256(prev_hash || canonical(row))`, one chain for real care
+//! and one per demo sandbox. The application has no update or delete path for real rows, and on
+//! PostgreSQL a trigger refuses them (and the runtime role may not touch the trigger). [`verify`]
+//! walks every chain and names the first row whose content or link does not match.
 
 use crate::db::entities::access_log;
 use chrono::{DateTime, SubsecRound, Utc};

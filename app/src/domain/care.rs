@@ -1,0 +1,80 @@
+//! The states of care, shared by the server (stored as text) and the browser.
+
+#[cfg(feature = "ssr")]
+use sea_orm::sea_query::StringLen;
+use serde::{Deserialize, Serialize};
+
+/// Where an enrolment (one patient's treatment in one program at one unit) stands. Stored in
+/// `enrolment.state` as its code; SeaORM reads and writes it as this type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrolmentState {
+    /// Treatment is going on.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "active"))]
+    Active,
+    /// The program is finished and the patient keeps access at a lower pace.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "maintenance"))]
+    Maintenance,
+    /// Treatment has ended.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "ended"))]
+    Ended,
+    /// Treatment continues at another unit (`handed_over_to_unit_id`).
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "handed_over"))]
+    HandedOver,
+}
+
+impl EnrolmentState {
+    /// The states of a treatment that is going on: the one definition of "ongoing" that
+    /// scoping, the catalogue's upgrades and the public figures all use.
+    pub const ONGOING: [Self; 2] = [Self::Active, Self::Maintenance];
+
+    pub fn is_ongoing(self) -> bool {
+        Self::ONGOING.contains(&self)
+    }
+
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Maintenance => "maintenance",
+            Self::Ended => "ended",
+            Self::HandedOver => "handed_over",
+        }
+    }
+
+    /// `column IN ('active', 'maintenance')`, for raw SQL: "ongoing", written once.
+    pub fn ongoing_sql(column: &str) -> String {
+        let codes: Vec<String> = Self::ONGOING
+            .iter()
+            .map(|s| format!("'{}'", s.code()))
+            .collect();
+        format!("{column} IN ({})", codes.join(", "))
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::EnrolmentState;
+    use sea_orm::{ActiveEnum, Iterable};
+
+    #[test]
+    fn codes_are_what_the_database_stores() {
+        for state in EnrolmentState::iter() {
+            assert_eq!(state.to_value(), state.code());
+            assert_eq!(
+                EnrolmentState::try_from_value(&state.code().to_owned()).ok(),
+                Some(state)
+            );
+        }
+        assert!(EnrolmentState::try_from_value(&"paused".to_owned()).is_err());
+        assert_eq!(
+            EnrolmentState::ongoing_sql("e.state"),
+            "e.state IN ('active', 'maintenance')"
+        );
+    }
+}
