@@ -39,7 +39,8 @@ pub mod start;
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod server;
-#[cfg(feature = "ssr")]
+/// Test helpers: compiled only with the `testing` feature, which only dev-dependencies enable.
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use layout::LANGUAGE_COOKIE;

@@ -7,35 +7,15 @@
 use app::auth::session::{self, SESSION_COOKIE, SessionConfig, Subject};
 use app::db_test;
 use axum::Router;
-use axum::body::{Body, to_bytes};
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
 use lotsen_server::limits::{LimitConfig, Limits, Rate};
 use lotsen_server::{AppState, router};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use std::collections::BTreeSet;
-use tower::ServiceExt;
 
-fn app(db: DatabaseConnection) -> Router {
-    router(AppState::with_defaults(db))
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-async fn send(router: &Router, request: Request<Body>) -> Answer {
-    let response = router.clone().oneshot(request).await.expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = to_bytes(response.into_body(), 4 << 20).await.expect("body");
-    Answer {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
-}
+mod common;
+use common::{Answer, app, send, staff_session};
 
 const MULTIPART_BOUNDARY: &str = "lotsen-matrix-boundary";
 
@@ -1986,22 +1966,6 @@ async fn at_time(db: &DatabaseConnection, sql: &str, time: chrono::DateTime<chro
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
-async fn staff_token(db: &DatabaseConnection, person: i64, assignment: i64) -> String {
-    session::create(
-        db,
-        &SessionConfig::default(),
-        Subject::Staff {
-            staff_person_id: person,
-            assignment_id: Some(assignment),
-        },
-        None,
-        None,
-        None,
-    )
-    .await
-    .expect("session")
-}
-
 db_test!(a_record_shows_only_what_the_assignment_reaches, |db| {
     world(&db).await;
     treated_in_three_places(&db).await;
@@ -2013,7 +1977,7 @@ db_test!(a_record_shows_only_what_the_assignment_reaches, |db| {
         (109, 309, "SE2321000016-A2", "NOTE-OF-A2"),
         (106, 306, "SE2321000024-B1", "NOTE-OF-B1"),
     ] {
-        let token = staff_token(&db, person, assignment).await;
+        let token = staff_session(&db, person, assignment).await;
         let record = send(
             &router,
             form("/api/patient_record", "patient_id=401", &token),
@@ -2040,7 +2004,7 @@ db_test!(a_record_shows_only_what_the_assignment_reaches, |db| {
         assert_eq!(logged, 1, "SE-{person}");
     }
     // The unit's list holds its own patients only.
-    let a2 = staff_token(&db, 109, 309).await;
+    let a2 = staff_session(&db, 109, 309).await;
     let listed = send(&router, form("/api/unit_patients", "", &a2)).await;
     assert!(
         listed.body.contains("Petra") && listed.body.contains("Maja"),
@@ -2133,7 +2097,7 @@ db_test!(an_emergency_grant_ends_when_it_ends, |db| {
     )
     .await
     .expect("second assignment");
-    let other_assignment = staff_token(&db, 101, 310).await;
+    let other_assignment = staff_session(&db, 101, 310).await;
     let refused = send(&router, record(&other_assignment)).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
 

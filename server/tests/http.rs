@@ -4,25 +4,21 @@
 
 use app::db_test;
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use lotsen_server::{AppState, router};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
-use tower::ServiceExt;
+use lotsen_server::AppState;
+use sea_orm::ConnectionTrait;
 
-fn app(db: DatabaseConnection) -> Router {
-    router(AppState::with_defaults(db))
-}
+mod common;
+use common::app;
 
+/// The status, headers and body of a request's answer.
 async fn send(
     router: &Router,
     request: Request<Body>,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
-    let response = router.clone().oneshot(request).await.expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = to_bytes(response.into_body(), 4 << 20).await.expect("body");
-    (status, headers, String::from_utf8_lossy(&body).into_owned())
+    let answer = common::send(router, request).await;
+    (answer.status, answer.headers, answer.body)
 }
 
 fn get(path: &str) -> Request<Body> {

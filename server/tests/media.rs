@@ -5,20 +5,22 @@
 
 #![allow(clippy::expect_used)]
 
-use app::auth::session::{self, SESSION_COOKIE, SessionConfig, Subject};
+use app::auth::session::SESSION_COOKIE;
 use app::db_test;
 use app::programs::media::MediaStore;
 use app::programs::store::{self, Scope};
 use app::programs::{Block, BlockBody, Media, Program, Rules};
 use app::testing::{REGION_A, REGION_B, major_publication, small_program, two_regions};
 use axum::Router;
-use axum::body::{Body, to_bytes};
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
 use lotsen_server::{AppState, router};
 use sea_orm::DatabaseConnection;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use tower::ServiceExt;
+
+mod common;
+use common::{patient_session, send, staff_session};
 
 /// A PNG file: the signature and an IHDR chunk's start (enough for a type check).
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06";
@@ -35,50 +37,6 @@ fn app(db: DatabaseConnection, media: &Path) -> Router {
     let mut state = AppState::with_defaults(db);
     state.media = MediaStore::new(media);
     router(state)
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-async fn send(router: &Router, request: Request<Body>) -> Answer {
-    let response = router.clone().oneshot(request).await.expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = to_bytes(response.into_body(), 64 << 20)
-        .await
-        .expect("body")
-        .to_vec();
-    Answer {
-        status,
-        headers,
-        body,
-    }
-}
-
-async fn staff(db: &DatabaseConnection, person: i64, assignment: i64) -> String {
-    let subject = Subject::Staff {
-        staff_person_id: person,
-        assignment_id: Some(assignment),
-    };
-    session::create(db, &SessionConfig::default(), subject, None, None, None)
-        .await
-        .expect("session")
-}
-
-async fn patient(db: &DatabaseConnection, patient_id: i64) -> String {
-    let subject = Subject::Patient { patient_id };
-    session::create(db, &SessionConfig::default(), subject, None, None, None)
-        .await
-        .expect("session")
 }
 
 const BOUNDARY: &str = "lotsen-test-boundary";
@@ -184,7 +142,7 @@ db_test!(uploads_are_checked_by_content_and_stored, |db| {
     two_regions(&db).await;
     let dir = media_dir();
     let router = app(db.clone(), &dir);
-    let producer = staff(&db, 107, 307).await;
+    let producer = staff_session(&db, 107, 307).await;
     let id = new_program(&db, REGION_A, "Bilder").await;
 
     // A real PNG is stored, under a new name, in the program's folder.
@@ -194,7 +152,7 @@ db_test!(uploads_are_checked_by_content_and_stored, |db| {
     )
     .await;
     assert_eq!(stored.status, StatusCode::OK, "{}", stored.text());
-    let media: Media = serde_json::from_slice(&stored.body).expect("media");
+    let media: Media = serde_json::from_slice(&stored.bytes).expect("media");
     let Media::File { path, mime, bytes } = media.clone() else {
         panic!("not a file: {media:?}");
     };
@@ -245,7 +203,7 @@ db_test!(uploads_are_checked_by_content_and_stored, |db| {
 
     // Only the program's own producers upload to it.
     let other_region = new_program(&db, REGION_B, "Grannens").await;
-    let publisher = staff(&db, 108, 308).await;
+    let publisher = staff_session(&db, 108, 308).await;
     for (program, token, expected) in [
         (other_region, Some(producer.as_str()), StatusCode::NOT_FOUND),
         (id, Some(publisher.as_str()), StatusCode::FORBIDDEN),
@@ -339,7 +297,7 @@ db_test!(uploads_are_checked_by_content_and_stored, |db| {
     let url = format!("/media/{id}/{path}");
     let served = send(&router, get(&url, Some(&producer))).await;
     assert_eq!(served.status, StatusCode::OK);
-    assert_eq!(served.body, PNG);
+    assert_eq!(served.bytes, PNG);
     assert_eq!(served.headers[header::CONTENT_TYPE], "image/png");
     assert!(
         served.headers[header::CACHE_CONTROL]
@@ -360,9 +318,9 @@ db_test!(uploads_are_checked_by_content_and_stored, |db| {
         .expect("request");
     let part = send(&router, ranged).await;
     assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
-    assert_eq!(part.body, &PNG[..8]);
-    let region_b_therapist = staff(&db, 106, 306).await;
-    let not_enrolled = patient(&db, 401).await;
+    assert_eq!(part.bytes, &PNG[..8]);
+    let region_b_therapist = staff_session(&db, 106, 306).await;
+    let not_enrolled = patient_session(&db, 401).await;
     for (token, expected) in [
         (Some(region_b_therapist.as_str()), StatusCode::NOT_FOUND),
         (Some(not_enrolled.as_str()), StatusCode::NOT_FOUND),
@@ -403,7 +361,7 @@ async fn published_with_picture(
     )
     .await;
     assert_eq!(stored.status, StatusCode::OK, "{}", stored.text());
-    let media: Media = serde_json::from_slice(&stored.body).expect("media");
+    let media: Media = serde_json::from_slice(&stored.bytes).expect("media");
     let program = with_image(title, media.clone());
     let rules = Rules::default();
     store::save(db, REGION_A, id, 0, program.clone(), &rules)
@@ -421,8 +379,8 @@ db_test!(
         two_regions(&db).await;
         let dir = media_dir();
         let router = app(db.clone(), &dir);
-        let producer = staff(&db, 107, 307).await;
-        let publisher = staff(&db, 108, 308).await;
+        let producer = staff_session(&db, 107, 307).await;
+        let publisher = staff_session(&db, 108, 308).await;
         let id = new_program(&db, REGION_A, "Sov gott").await;
         let (media, program) =
             published_with_picture(&db, &router, &producer, id, "Sov gott", PNG).await;
@@ -440,7 +398,7 @@ db_test!(
             exported.headers[header::CONTENT_DISPOSITION],
             "attachment; filename=\"sov-gott-1.0.lotsen.zip\""
         );
-        let region_b_therapist = staff(&db, 106, 306).await;
+        let region_b_therapist = staff_session(&db, 106, 306).await;
         for (path, token, expected) in [
             (
                 format!("/program/{id}/paket/1.0"),
@@ -479,7 +437,7 @@ db_test!(
                 multipart(&[(
                     "package",
                     Some(("sov-gott-1.0.lotsen.zip", "application/zip")),
-                    &exported.body,
+                    &exported.bytes,
                 )]),
                 Some(&producer),
             ),
@@ -582,7 +540,7 @@ db_test!(
                 multipart(&[(
                     "package",
                     Some(("p.zip", "application/zip")),
-                    &exported.body,
+                    &exported.bytes,
                 )]),
                 Some(&publisher),
             ),
@@ -632,7 +590,7 @@ db_test!(demo_visitors_upload_small_files_and_few, |db| {
             .expect("request"),
     )
     .await;
-    let home: app::design::DesignHome = serde_json::from_slice(&home.body).expect("home");
+    let home: app::design::DesignHome = serde_json::from_slice(&home.bytes).expect("home");
     let id = home.programs[0].id;
     let gif = |bytes: usize| {
         let mut content = b"GIF89a".to_vec();
@@ -697,8 +655,8 @@ db_test!(
         two_regions(&db).await;
         let dir = media_dir();
         let router = app(db.clone(), &dir);
-        let producer = staff(&db, 107, 307).await;
-        let publisher = staff(&db, 108, 308).await;
+        let producer = staff_session(&db, 107, 307).await;
+        let publisher = staff_session(&db, 108, 308).await;
         let id = new_program(&db, REGION_A, "Stor bild").await;
         // A 3 MiB picture that does not compress (a PNG's signature, then noise).
         let mut picture = PNG.to_vec();
@@ -723,7 +681,7 @@ db_test!(
                 multipart(&[(
                     "package",
                     Some(("stor-bild-1.0.lotsen.zip", "application/zip")),
-                    &exported.body,
+                    &exported.bytes,
                 )]),
                 Some(token),
             )

@@ -16,7 +16,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 
 fn in_sandbox<C: ColumnTrait>(column: C, sandbox: Option<i64>) -> sea_orm::sea_query::SimpleExpr {
@@ -443,17 +443,11 @@ pub async fn upgrade(
         .filter(program_version::Column::Status.ne(DRAFT))
         .all(db)
         .await?;
-    let txn = crate::db::begin_write(db).await?;
     let running = behind(&versions, &version, activation.care_unit_id)
-        .all(&txn)
+        .all(db)
         .await?;
-    let moved = enrolment::Entity::update_many()
-        .col_expr(enrolment::Column::ProgramVersionId, Expr::value(version.id))
-        .filter(enrolment::Column::Id.is_in(running.iter().map(|e| e.id)))
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    txn.commit().await?;
+    // The access log first, as for every write to patient data: if it cannot be written,
+    // nothing moves. A move that then fails leaves rows that say it was tried.
     if let Some(principal) = by {
         let entries = running
             .iter()
@@ -471,6 +465,18 @@ pub async fn upgrade(
             .collect();
         crate::access_log::append_all(db, entries).await?;
     }
+    // One statement: the logged enrolments that are still behind and ongoing.
+    let still_behind = behind(&versions, &version, activation.care_unit_id)
+        .select_only()
+        .column(enrolment::Column::Id)
+        .into_query();
+    let moved = enrolment::Entity::update_many()
+        .col_expr(enrolment::Column::ProgramVersionId, Expr::value(version.id))
+        .filter(enrolment::Column::Id.is_in(running.iter().map(|e| e.id)))
+        .filter(enrolment::Column::Id.in_subquery(still_behind))
+        .exec(db)
+        .await?
+        .rows_affected;
     Ok(moved)
 }
 

@@ -1,10 +1,12 @@
-//! Shared domain types: typed ids and validated values. Pure Rust, compiled for the browser and
-//! for the server alike.
+//! Shared domain types: validated values and the states of care. Pure Rust, compiled for the
+//! browser and for the server alike.
 
 mod care;
 mod identifiers;
-mod ids;
 
 pub use care::EnrolmentState;
 pub use identifiers::{HsaId, IdentifierError, OrgNumber, Personnummer};
-pub use ids::*;
+
+// Ids stay plain `i64`. Typed ids (`PatientId`, …) were defined here but used nowhere; what they
+// would guard against — a patient query reached with the wrong id — is prevented by the scoping
+// values instead (`auth::scope`): queries of patient data take the gate's decision, not an id.

@@ -7,7 +7,6 @@ pub mod queries;
 
 pub use components::StartPage;
 
-use crate::domain::StatusNoticeId;
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use leptos::prelude::*;
@@ -54,7 +53,7 @@ impl Severity {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusNotice {
-    pub id: StatusNoticeId,
+    pub id: i64,
     pub severity: Severity,
     pub title_sv: String,
     pub title_en: String,

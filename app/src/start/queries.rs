@@ -2,7 +2,6 @@
 
 use super::{ServiceOverview, Severity, StatusNotice};
 use crate::db::entities::status_notice;
-use crate::domain::StatusNoticeId;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Statement,
@@ -83,7 +82,7 @@ pub async fn overview(
         .await?
         .into_iter()
         .map(|n| StatusNotice {
-            id: StatusNoticeId(n.id),
+            id: n.id,
             severity: Severity::from_code(&n.severity),
             title_sv: n.title_sv,
             title_en: n.title_en,

@@ -1,0 +1,69 @@
+//! What the server's tests share: the router on a test database, a request's answer, and
+//! sessions for the people of the fixtures (`app::testing`).
+
+#![allow(dead_code, clippy::expect_used)]
+
+use app::auth::session::{self, SessionConfig, Subject};
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, Request, StatusCode};
+use lotsen_server::{AppState, router};
+use sea_orm::DatabaseConnection;
+use tower::ServiceExt;
+
+/// Lotsen's whole router (middleware included) in demo mode on `db`.
+pub fn app(db: DatabaseConnection) -> Router {
+    router(AppState::with_defaults(db))
+}
+
+/// A response, read whole.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    /// The body as text (lossy), for pages and messages.
+    pub body: String,
+    /// The body's bytes, for files.
+    pub bytes: Vec<u8>,
+}
+
+impl Answer {
+    pub fn text(&self) -> String {
+        self.body.clone()
+    }
+}
+
+/// Sends one request through the router (bodies up to 64 MiB are read).
+pub async fn send(router: &Router, request: Request<Body>) -> Answer {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = to_bytes(response.into_body(), 64 << 20)
+        .await
+        .expect("body")
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes,
+    }
+}
+
+/// A session token for a staff member of the fixtures, in one of their assignments.
+pub async fn staff_session(db: &DatabaseConnection, person: i64, assignment: i64) -> String {
+    let subject = Subject::Staff {
+        staff_person_id: person,
+        assignment_id: Some(assignment),
+    };
+    session::create(db, &SessionConfig::default(), subject, None, None, None)
+        .await
+        .expect("session")
+}
+
+/// A session token for a patient of the fixtures.
+pub async fn patient_session(db: &DatabaseConnection, patient_id: i64) -> String {
+    let subject = Subject::Patient { patient_id };
+    session::create(db, &SessionConfig::default(), subject, None, None, None)
+        .await
+        .expect("session")
+}
