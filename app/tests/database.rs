@@ -8,6 +8,7 @@ use app::db::entities::{
 };
 use app::db_test;
 use app::domain::EnrolmentState;
+use app::programs::version::VersionStatus;
 use app::start::Severity;
 use app::start::queries::overview;
 use chrono::{Duration, Utc};
@@ -44,7 +45,7 @@ async fn unit(db: &DatabaseConnection, provider: i64, hsa: &str, active: bool) -
     .id
 }
 
-async fn version(db: &DatabaseConnection, provider: i64, status: &str) -> i64 {
+async fn version(db: &DatabaseConnection, provider: i64, status: VersionStatus) -> i64 {
     let program = program::ActiveModel {
         owner_provider_id: Set(provider),
         title: Set("Sömnskolan".to_owned()),
@@ -58,7 +59,7 @@ async fn version(db: &DatabaseConnection, provider: i64, status: &str) -> i64 {
         program_id: Set(program.id),
         major: Set(1),
         minor: Set(0),
-        status: Set(status.to_owned()),
+        status: Set(status),
         release_notes: Set(String::new()),
         ..Default::default()
     }
@@ -129,8 +130,8 @@ db_test!(
         let u1 = unit(&db, region, "SE2321000016-AAA1", true).await;
         unit(&db, region, "SE2321000016-AAA2", true).await;
         unit(&db, region, "SE2321000016-AAA3", false).await;
-        let published = version(&db, region, "published").await;
-        version(&db, region, "draft").await;
+        let published = version(&db, region, VersionStatus::Published).await;
+        version(&db, region, VersionStatus::Draft).await;
         let p1 = patient(&db, "191212121212").await;
         let p2 = patient(&db, "199001012385").await;
         let p3 = patient(&db, "200002292381").await;

@@ -163,7 +163,7 @@ db_test!(
             staff_person_id: Set(person),
             care_provider_id: Set(1),
             care_unit_id: Set(Some(12)),
-            role: Set("access_admin".to_owned()),
+            role: Set(app::auth::Role::AccessAdministrator),
             granted_at: Set(Utc::now()),
             ..Default::default()
         }

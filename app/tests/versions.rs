@@ -554,7 +554,7 @@ db_test!(publishing_freezes_numbered_versions, |db| {
     assert_eq!(
         versions
             .iter()
-            .map(|v| (v.number.to_string(), v.status.as_str()))
+            .map(|v| (v.number.to_string(), v.status.code()))
             .collect::<Vec<_>>(),
         vec![
             ("2.0".to_owned(), "published"),

@@ -260,7 +260,7 @@ pub async fn execute(
                 staff_person_id: Set(identity.staff_person_id),
                 care_provider_id: Set(provider.id),
                 care_unit_id: Set(unit_id),
-                role: Set(role.as_code().to_owned()),
+                role: Set(role),
                 granted_at: Set(now),
                 ..Default::default()
             }

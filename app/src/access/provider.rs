@@ -118,9 +118,9 @@ mod ssr {
                 .await?;
             let mut staff = Vec::new();
             for row in &staff_rows {
-                let id: i64 = row.try_get_by_index(0)?;
-                let given: String = row.try_get_by_index(1)?;
-                let family: String = row.try_get_by_index(2)?;
+                let id: i64 = row.try_get("", "id")?;
+                let given: String = row.try_get("", "given_name")?;
+                let family: String = row.try_get("", "family_name")?;
                 staff.push((id, format!("{given} {family}")));
             }
             let admins = staff_role::Entity::find()
@@ -193,7 +193,7 @@ mod ssr {
                 staff_person_id: Set(staff_person_id),
                 care_provider_id: Set(provider),
                 care_unit_id: Set(Some(unit.id)),
-                role: Set(Role::AccessAdministrator.as_code().to_owned()),
+                role: Set(Role::AccessAdministrator),
                 granted_by: Set(Some(admin)),
                 granted_at: Set(Utc::now()),
                 ..Default::default()

@@ -49,17 +49,17 @@ pub async fn unit_staff(
         .await?;
     rows.iter()
         .map(|row| {
-            let id: i64 = row.try_get_by_index(0)?;
-            let given: String = row.try_get_by_index(1)?;
-            let family: String = row.try_get_by_index(2)?;
+            let id: i64 = row.try_get("", "id")?;
+            let given: String = row.try_get("", "given_name")?;
+            let family: String = row.try_get("", "family_name")?;
             Ok(UnitStaff {
                 staff_person_id: id,
                 name: format!("{given} {family}"),
-                hsa_id: row.try_get_by_index(3)?,
+                hsa_id: row.try_get("", "hsa_id")?,
                 roles: grants
                     .iter()
                     .filter(|g| g.staff_person_id == id)
-                    .filter_map(|g| Role::from_code(&g.role).map(|r| (g.id, r)))
+                    .map(|g| (g.id, g.role))
                     .collect(),
             })
         })
@@ -114,7 +114,7 @@ pub async fn grant(
         staff_person_id: Set(staff_person_id),
         care_provider_id: Set(provider),
         care_unit_id: Set(Some(unit)),
-        role: Set(role.as_code().to_owned()),
+        role: Set(role),
         granted_by: Set(Some(admin)),
         granted_at: Set(Utc::now()),
         ..Default::default()
@@ -173,7 +173,7 @@ pub async fn revoke_grant(
         "success",
         &format!(
             "{}:staff:{}:unit:{}",
-            grant.role,
+            grant.role.as_code(),
             grant.staff_person_id,
             grant.care_unit_id.unwrap_or_default()
         ),

@@ -68,9 +68,10 @@ pub async fn for_auditor(
         });
     }
     let mut sql = String::from(
-        "SELECT l.id, l.occurred_at, l.user_hsa_id, s.given_name, s.family_name, u.name, \
-                l.patient_id, p.given_name, p.family_name, p.personnummer, l.action, l.outcome, \
-                l.reason, l.needs_follow_up \
+        "SELECT l.id, l.occurred_at, l.user_hsa_id, s.given_name AS staff_given, \
+                s.family_name AS staff_family, u.name AS unit_name, l.patient_id, \
+                p.given_name AS patient_given, p.family_name AS patient_family, p.personnummer, \
+                l.action, l.outcome, l.reason, l.needs_follow_up \
          FROM access_log l \
          LEFT JOIN staff_hsa_identity h ON h.hsa_id = l.user_hsa_id \
          LEFT JOIN staff_person s ON s.id = h.staff_person_id \
@@ -108,29 +109,29 @@ pub async fn for_auditor(
     let rows = found
         .iter()
         .map(|row| {
-            let at: chrono::DateTime<Utc> = row.try_get_by_index(1)?;
-            let name = |g: usize, f: usize| -> Result<Option<String>, sea_orm::DbErr> {
-                let given: Option<String> = row.try_get_by_index(g)?;
-                let family: Option<String> = row.try_get_by_index(f)?;
+            let at: chrono::DateTime<Utc> = row.try_get("", "occurred_at")?;
+            let name = |g: &str, f: &str| -> Result<Option<String>, sea_orm::DbErr> {
+                let given: Option<String> = row.try_get("", g)?;
+                let family: Option<String> = row.try_get("", f)?;
                 Ok(given.zip(family).map(|(g, f)| format!("{g} {f}")))
             };
-            let patient = name(7, 8)?;
-            let pnr: Option<String> = row.try_get_by_index(9)?;
+            let patient = name("patient_given", "patient_family")?;
+            let pnr: Option<String> = row.try_get("", "personnummer")?;
             Ok(AuditRow {
-                id: row.try_get_by_index(0)?,
+                id: row.try_get("", "id")?,
                 at: at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                user_hsa_id: row.try_get_by_index(2)?,
-                user_name: name(3, 4)?,
-                care_unit: row.try_get_by_index(5)?,
-                patient_id: row.try_get_by_index(6)?,
+                user_hsa_id: row.try_get("", "user_hsa_id")?,
+                user_name: name("staff_given", "staff_family")?,
+                care_unit: row.try_get("", "unit_name")?,
+                patient_id: row.try_get("", "patient_id")?,
                 patient: patient.map(|p| match &pnr {
                     Some(n) => format!("{p} ({n})"),
                     None => p,
                 }),
-                action: row.try_get_by_index(10)?,
-                outcome: row.try_get_by_index(11)?,
-                reason: row.try_get_by_index(12)?,
-                needs_follow_up: row.try_get_by_index(13)?,
+                action: row.try_get("", "action")?,
+                outcome: row.try_get("", "outcome")?,
+                reason: row.try_get("", "reason")?,
+                needs_follow_up: row.try_get("", "needs_follow_up")?,
             })
         })
         .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;

@@ -1,24 +1,41 @@
+#[cfg(feature = "ssr")]
+use sea_orm::sea_query::StringLen;
 use serde::{Deserialize, Serialize};
 
 /// Application roles, granted in Lotsen per care unit (or care provider), never taken from the
 /// identity provider. The patient is not a role: patients are their own kind of user.
+///
+/// Stored in `staff_role.role` as its code; SeaORM reads and writes it as this type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "therapist"))]
     Therapist,
     // The same names as in the database and in forms (`as_code`).
     #[serde(rename = "patient_admin")]
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "patient_admin"))]
     PatientAdministrator,
     /// Grants and revokes staff roles at one unit.
     #[serde(rename = "access_admin")]
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "access_admin"))]
     AccessAdministrator,
     /// Activates units and appoints their access administrators, for one care provider.
     #[serde(rename = "provider_admin")]
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "provider_admin"))]
     CareProviderAdministrator,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "producer"))]
     Producer,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "publisher"))]
     Publisher,
     #[serde(rename = "operator")]
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "operator"))]
     PlatformOperator,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "auditor"))]
     Auditor,
 }
 

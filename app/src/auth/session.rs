@@ -333,10 +333,7 @@ async fn roles_in(
         )
         .all(db)
         .await?;
-    let mut roles: Vec<Role> = grants
-        .iter()
-        .filter_map(|g| Role::from_code(&g.role))
-        .collect();
+    let mut roles: Vec<Role> = grants.iter().map(|g| g.role).collect();
     roles.sort_by_key(|r| r.as_code());
     roles.dedup();
     Ok(roles)

@@ -321,10 +321,7 @@ pub async fn choose(
         .all(db)
         .await
         .map_err(unavailable)?;
-    let roles: Vec<Role> = grants
-        .iter()
-        .filter_map(|g| Role::from_code(&g.role))
-        .collect();
+    let roles: Vec<Role> = grants.iter().map(|g| g.role).collect();
     let for_care = assignment.commission_purpose == CARE_PURPOSE && unit.active;
     if !for_care && !roles.iter().any(|r| !r.is_clinical()) {
         return Err(Failure::Purpose);

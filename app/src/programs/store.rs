@@ -5,6 +5,7 @@
 //! demo sandbox, if any). A program outside the scope is not found, whoever asks.
 
 use super::diff::{self, Change};
+use super::version::VersionStatus;
 pub use super::version::{Bump, Draft, VersionNumber};
 use super::{Problem, Program, Rules, validate};
 use crate::db::entities::{program, program_version};
@@ -20,9 +21,9 @@ use sha2::{Digest, Sha256};
 /// The most a program document may weigh, as JSON (the same as a package's manifest).
 pub const MAX_CONTENT_BYTES: usize = 8 << 20;
 
-pub const DRAFT: &str = "draft";
-pub const PUBLISHED: &str = "published";
-pub const UNPUBLISHED: &str = "unpublished";
+pub const DRAFT: VersionStatus = VersionStatus::Draft;
+pub const PUBLISHED: VersionStatus = VersionStatus::Published;
+pub const UNPUBLISHED: VersionStatus = VersionStatus::Unpublished;
 
 /// Whose programs: a care provider's, in real care or in one demo sandbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +35,7 @@ pub struct Scope {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionSummary {
     pub number: VersionNumber,
-    pub status: String,
+    pub status: VersionStatus,
     pub content_hash: Option<String>,
     pub release_notes: String,
 }
@@ -240,7 +241,7 @@ async fn insert_draft(
         program_id: Set(program_id),
         major: Set(0),
         minor: Set(0),
-        status: Set(DRAFT.to_owned()),
+        status: Set(DRAFT),
         release_notes: Set(String::new()),
         content: Set(Some(content)),
         revision: Set(0),

@@ -2,7 +2,41 @@
 //! Shared by the server and the browser.
 
 use super::{Problem, Program};
+#[cfg(feature = "ssr")]
+use sea_orm::sea_query::StringLen;
 use serde::{Deserialize, Serialize};
+
+/// Where a program version stands. Stored in `program_version.status` as its code; SeaORM
+/// reads and writes it as this type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
+)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionStatus {
+    /// The producer's working copy (one per program).
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "draft"))]
+    Draft,
+    /// Published: may be activated and shared; never changes again.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "published"))]
+    Published,
+    /// Taken out of use by the publisher: no new activations; enrolments on it go on.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "unpublished"))]
+    Unpublished,
+}
+
+impl VersionStatus {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Unpublished => "unpublished",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct VersionNumber {

@@ -15,8 +15,9 @@ fn figures_sql() -> String {
          (SELECT COUNT(*) FROM care_unit WHERE active AND sandbox_id IS NULL) AS units, \
          (SELECT COUNT(*) FROM program p WHERE p.sandbox_id IS NULL AND EXISTS \
              (SELECT 1 FROM program_version v WHERE v.program_id = p.id \
-              AND v.status = 'published')) AS programs, \
+              AND v.status = '{}')) AS programs, \
          (SELECT COUNT(*) FROM enrolment WHERE sandbox_id IS NULL AND {}) AS ongoing",
+        crate::programs::version::VersionStatus::Published.code(),
         crate::domain::EnrolmentState::ongoing_sql("state")
     )
 }

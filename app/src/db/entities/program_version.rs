@@ -8,7 +8,7 @@ pub struct Model {
     pub program_id: i64,
     pub major: i32,
     pub minor: i32,
-    pub status: String,
+    pub status: crate::programs::version::VersionStatus,
     pub content_hash: Option<String>,
     pub release_notes: String,
     pub published_at: Option<DateTimeUtc>,

@@ -8,7 +8,7 @@ pub struct Model {
     pub staff_person_id: i64,
     pub care_provider_id: i64,
     pub care_unit_id: Option<i64>,
-    pub role: String,
+    pub role: crate::auth::Role,
     pub granted_by: Option<i64>,
     pub granted_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
