@@ -74,10 +74,18 @@ impl Role {
     }
 }
 
+/// Stored in `user_session.user_kind` as its code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
+)]
 #[serde(rename_all = "snake_case")]
 pub enum UserKind {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "patient"))]
     Patient,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "staff"))]
     Staff,
 }
 

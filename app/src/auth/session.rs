@@ -2,8 +2,8 @@
 //! the database holds its sha256, who it belongs to and when it expires. A new token is made at
 //! every sign-in (and every demo persona switch), so a token seen before sign-in is worthless.
 
-use super::Role;
 use super::principal::{Assignment, Principal, Staff, Who};
+use super::{Role, UserKind};
 use crate::access_log::hex;
 use crate::db::entities::{demo_sandbox, staff_hsa_identity, staff_role, user_session};
 use chrono::{DateTime, Duration, Utc};
@@ -79,15 +79,15 @@ pub async fn create(
     let token = new_token()?;
     let now = Utc::now();
     let (kind, patient_id, staff_person_id, assignment_id) = match subject {
-        Subject::Patient { patient_id } => ("patient", Some(patient_id), None, None),
+        Subject::Patient { patient_id } => (UserKind::Patient, Some(patient_id), None, None),
         Subject::Staff {
             staff_person_id,
             assignment_id,
-        } => ("staff", None, Some(staff_person_id), assignment_id),
+        } => (UserKind::Staff, None, Some(staff_person_id), assignment_id),
     };
     user_session::Entity::insert(user_session::ActiveModel {
         token_hash: Set(hash_token(&token)),
-        user_kind: Set(kind.to_owned()),
+        user_kind: Set(kind),
         patient_id: Set(patient_id),
         staff_person_id: Set(staff_person_id),
         staff_assignment_id: Set(assignment_id),

@@ -11,6 +11,8 @@ use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use leptos::prelude::*;
 use lotsen_macros::endpoint;
+#[cfg(feature = "ssr")]
+use sea_orm::sea_query::StringLen;
 use serde::{Deserialize, Serialize};
 
 /// Public figures and current notices. Contains no personal data.
@@ -22,25 +24,27 @@ pub struct ServiceOverview {
     pub notices: Vec<StatusNotice>,
 }
 
+/// How serious a status notice is. Stored in `status_notice.severity` as its code; SeaORM
+/// reads and writes it as this type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "info"))]
     Info,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "maintenance"))]
     Maintenance,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "degraded"))]
     Degraded,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "outage"))]
     Outage,
 }
 
 impl Severity {
-    pub fn from_code(code: &str) -> Self {
-        match code {
-            "maintenance" => Self::Maintenance,
-            "degraded" => Self::Degraded,
-            "outage" => Self::Outage,
-            _ => Self::Info,
-        }
-    }
-
     pub fn as_code(self) -> &'static str {
         match self {
             Self::Info => "info",

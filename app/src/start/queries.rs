@@ -1,6 +1,6 @@
 //! Database reads behind the start page.
 
-use super::{ServiceOverview, Severity, StatusNotice};
+use super::{ServiceOverview, StatusNotice};
 use crate::db::entities::status_notice;
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -84,7 +84,7 @@ pub async fn overview(
         .into_iter()
         .map(|n| StatusNotice {
             id: n.id,
-            severity: Severity::from_code(&n.severity),
+            severity: n.severity,
             title_sv: n.title_sv,
             title_en: n.title_en,
             body_sv: n.body_sv,

@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub severity: String,
+    pub severity: crate::start::Severity,
     pub title_sv: String,
     pub title_en: String,
     pub body_sv: String,

@@ -6,7 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub token_hash: String,
-    pub user_kind: String,
+    pub user_kind: crate::auth::UserKind,
     pub patient_id: Option<i64>,
     pub staff_person_id: Option<i64>,
     pub staff_assignment_id: Option<i64>,
