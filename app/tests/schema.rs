@@ -76,3 +76,46 @@ db_test!(every_entity_matches_its_table, |db| {
     );
     assert!(read > 20, "the fixtures' rows were read ({read})");
 });
+
+db_test!(a_code_outside_its_set_is_refused_by_the_database, |db| {
+    app::testing::two_regions(&db).await;
+    let backend = db.get_database_backend();
+    let run = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            db.execute(Statement::from_string(backend, sql))
+                .await
+                .map(|_| ())
+        }
+    };
+    // A notice written by hand with a typo: refused, so the start page keeps working.
+    let refused = run(
+        "INSERT INTO status_notice (severity, title_sv, title_en, body_sv, body_en, starts_at) \
+         VALUES ('outgae', 't', 't', '', '', CURRENT_TIMESTAMP)",
+    )
+    .await;
+    assert!(refused.is_err(), "an unknown severity is refused");
+    run("UPDATE enrolment SET state = 'paused' WHERE id = 701")
+        .await
+        .expect_err("an unknown enrolment state is refused");
+    run("UPDATE staff_role SET role = 'admin' WHERE id = 1")
+        .await
+        .expect_err("an unknown role is refused");
+    run("UPDATE program_version SET status = 'live' WHERE id = 601")
+        .await
+        .expect_err("an unknown version status is refused");
+    // The known codes pass.
+    run(
+        "INSERT INTO status_notice (severity, title_sv, title_en, body_sv, body_en, starts_at) \
+         VALUES ('outage', 't', 't', '', '', CURRENT_TIMESTAMP)",
+    )
+    .await
+    .expect("a known severity is stored");
+    run("UPDATE enrolment SET state = 'maintenance' WHERE id = 701")
+        .await
+        .expect("a known state is stored");
+    let overview = app::start::queries::overview(&db, chrono::Utc::now())
+        .await
+        .expect("the start page's figures still read");
+    assert_eq!(overview.notices.len(), 1);
+});

@@ -16,6 +16,7 @@ mod m20261126_000007_log_link_unique;
 mod m20261126_000008_program_content;
 mod m20261129_000009_emergency_grant;
 mod m20261129_000010_sandbox_log_deletion;
+mod m20261129_000011_stored_codes;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_program_content::Migration),
             Box::new(m20261129_000009_emergency_grant::Migration),
             Box::new(m20261129_000010_sandbox_log_deletion::Migration),
+            Box::new(m20261129_000011_stored_codes::Migration),
         ]
     }
 }

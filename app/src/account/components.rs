@@ -1,7 +1,7 @@
 use super::{SessionInfo, my_sessions};
 use crate::demo::Persona;
 use crate::i18n::*;
-use crate::layout::{ErrorNotice, page_title, use_site_session};
+use crate::layout::{ErrorNotice, FormNotice, page_title, use_site_session};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -14,6 +14,7 @@ pub fn AccountPage() -> impl IntoView {
     view! {
         <Title text=page_title(move || t_string!(i18n, account.title).to_string()) />
         <h1>{t!(i18n, account.title)}</h1>
+        <FormNotice action=end />
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 let site = site.await;

@@ -63,9 +63,8 @@ fn set_status(error: &AppError) {
         return;
     };
     let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
-        // Pages render on GET only, so a POST that accepts HTML is a form sent to a server
-        // function.
         parts.method == http::Method::POST
+            && leptos::server_fn::axum::server_fn_paths().any(|(path, _)| path == parts.uri.path())
             && parts
                 .headers
                 .get(http::header::ACCEPT)

@@ -16,7 +16,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set,
+    QueryOrder, Set,
 };
 
 fn in_sandbox<C: ColumnTrait>(column: C, sandbox: Option<i64>) -> sea_orm::sea_query::SimpleExpr {
@@ -394,20 +394,27 @@ pub async fn activate(
     Ok(())
 }
 
+/// The ids of the earlier minor versions of `version`'s major one.
+fn earlier_minors(
+    versions: &[program_version::Model],
+    version: &program_version::Model,
+) -> Vec<i64> {
+    versions
+        .iter()
+        .filter(|v| v.major == version.major && v.minor < version.minor)
+        .map(|v| v.id)
+        .collect()
+}
+
 /// Enrolments still running at `unit_id` on an earlier minor version of `version`'s major one.
 fn behind(
     versions: &[program_version::Model],
     version: &program_version::Model,
     unit_id: i64,
 ) -> sea_orm::Select<enrolment::Entity> {
-    let earlier: Vec<i64> = versions
-        .iter()
-        .filter(|v| v.major == version.major && v.minor < version.minor)
-        .map(|v| v.id)
-        .collect();
     enrolment::Entity::find()
         .filter(enrolment::Column::CareUnitId.eq(unit_id))
-        .filter(enrolment::Column::ProgramVersionId.is_in(earlier))
+        .filter(enrolment::Column::ProgramVersionId.is_in(earlier_minors(versions, version)))
         .filter(enrolment::Column::State.is_in(crate::domain::EnrolmentState::ONGOING))
 }
 
@@ -465,15 +472,15 @@ pub async fn upgrade(
             .collect();
         crate::access_log::append_all(db, entries).await?;
     }
-    // One statement: the logged enrolments that are still behind and ongoing.
-    let still_behind = behind(&versions, &version, activation.care_unit_id)
-        .select_only()
-        .column(enrolment::Column::Id)
-        .into_query();
+    // One statement: the logged enrolments that are still behind and ongoing. The conditions
+    // are on the UPDATE itself, so PostgreSQL checks them again on a row that another
+    // transaction changed meanwhile (a subquery would see the old row).
     let moved = enrolment::Entity::update_many()
         .col_expr(enrolment::Column::ProgramVersionId, Expr::value(version.id))
         .filter(enrolment::Column::Id.is_in(running.iter().map(|e| e.id)))
-        .filter(enrolment::Column::Id.in_subquery(still_behind))
+        .filter(enrolment::Column::CareUnitId.eq(activation.care_unit_id))
+        .filter(enrolment::Column::ProgramVersionId.is_in(earlier_minors(&versions, &version)))
+        .filter(enrolment::Column::State.is_in(crate::domain::EnrolmentState::ONGOING))
         .exec(db)
         .await?
         .rows_affected;
