@@ -34,3 +34,27 @@ test('the access administrator removes a role, and the therapist loses access at
   await page.getByRole('button', { name: 'Byt roll' }).click();
   await expect(page.getByRole('link', { name: 'Petra Patient' })).toBeVisible();
 });
+
+test('an administrator who gives themselves a role is told why, and nothing changes', async ({
+  page,
+  hydrated,
+}) => {
+  await open(page, '/', hydrated);
+  await page.getByRole('button', { name: 'Prova som behörighetsadministratör' }).click();
+  await expect(page).toHaveURL(/\/behorigheter$/);
+  const me = (await page.locator('.user-name').innerText()).trim();
+  const card = page.getByRole('region', { name: new RegExp(me) });
+  const roles = card.getByRole('listitem');
+  const before = await roles.count();
+  await card.getByLabel('Ge roll').selectOption('producer');
+  await card.getByRole('button', { name: 'Ge rollen' }).click();
+  // Refused on the server; the browser comes back to the page, which says why.
+  await expect(page.getByRole('alert')).toHaveText(
+    'Du kan inte ge dig själv roller eller ta bort dina egna. Be en annan administratör. Inget har ändrats.',
+  );
+  await expect(roles).toHaveCount(before);
+  await expectAccessible(page, hydrated);
+  // The next page load without an error says nothing of it.
+  await page.goto('/behorigheter');
+  await expect(page.getByRole('alert')).toHaveCount(0);
+});
