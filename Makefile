@@ -135,7 +135,7 @@ size-check:
 # identity providers), on free ports with fresh databases.
 test-e2e: e2e-deps chromium
 	@mkdir -p $(REPORT_DIR)
-	ports=$$(node end2end/free-ports.mjs 7); \
+	ports=$$(node end2end/free-ports.mjs 8); \
 	data=$$(mktemp -d); \
 	cd end2end && CI=1 LOTSEN_BIN="$(BIN)" LOTSEN_E2E_PORTS=$$ports LOTSEN_E2E_DATA=$$data \
 		npx playwright test; \

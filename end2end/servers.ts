@@ -1,6 +1,6 @@
-// Where the browser tests find each server. The harness (`make test-e2e`) passes seven free
+// Where the browser tests find each server. The harness (`make test-e2e`) passes eight free
 // ports; run by hand, the defaults below are used.
-const ports = (process.env.LOTSEN_E2E_PORTS ?? '3900,3901,3902,3903,3904,3905,3906')
+const ports = (process.env.LOTSEN_E2E_PORTS ?? '3900,3901,3902,3903,3904,3905,3906,3907')
   .split(',')
   .map((p) => Number(p));
 const url = (port: number) => `http://127.0.0.1:${port}`;
@@ -23,5 +23,11 @@ export const servers = {
   other: url(ports[5]),
   /** A SITHS-like provider that puts names, HSA-ID and assignments in the ID token. */
   sithsInToken: url(ports[6]),
+  /**
+   * Real mode that asks more of a sign-in: patients (at `bankid`) must come with a level of
+   * assurance the test broker never states, staff (at `siths`) must have authenticated within
+   * the last ten minutes (`max_age`).
+   */
+  strict: url(ports[7]),
   ports,
 };

@@ -60,7 +60,7 @@ async function stopAnswer(page: Page, login: string): Promise<URL> {
       });
       let next = new URL(response.headers()['location'], route.request().url());
       // The provider's own redirects, up to the answer addressed to Lotsen.
-      while (next.origin !== servers.real && next.origin !== servers.slowClock) {
+      while (![servers.real, servers.slowClock, servers.strict].includes(next.origin)) {
         response = await request.get(next.toString(), { maxRedirects: 0 });
         next = new URL(response.headers()['location'], next);
       }
@@ -272,5 +272,30 @@ test('a staff member signs in where the provider puts the claims in the ID token
   await page.getByLabel(/^Psykiatrimottagning Test, Region Test/).check();
   await page.getByRole('button', { name: 'Fortsätt' }).click();
   await expect(page).toHaveURL(`${servers.slowClock}/mottagning`);
+  await expect(page.locator('.user-name')).toHaveText('Tove Terapeut');
+});
+
+test('a sign-in without the required level of assurance opens no session', async ({
+  page,
+  hydrated,
+}) => {
+  // This server requires loa4 (sent as acr_values); the test broker states no acr at all.
+  const at = await beginLogin(page, 'patient', servers.strict);
+  expect(at.searchParams.get('acr_values')).toBe('http://id.elegnamnden.se/loa/1.0/loa4');
+  await startLogin(page, hydrated, 'patient', servers.strict);
+  await atProvider(page, 'tolvan');
+  await expectFailed(page, hydrated, 'säkerhetsnivå som krävs', servers.strict);
+});
+
+test('a staff sign-in that must be recent passes when it is', async ({ page, hydrated }) => {
+  // This server sends max_age=600 and checks auth_time; the sign-in has just happened.
+  const at = await beginLogin(page, 'staff', servers.strict);
+  expect(at.searchParams.get('max_age')).toBe('600');
+  await startLogin(page, hydrated, 'staff', servers.strict);
+  await atProvider(page, 'tove');
+  await expect(page).toHaveURL(/\/logga-in\/uppdrag$/);
+  await page.getByLabel(/^Psykiatrimottagning Test, Region Test/).check();
+  await page.getByRole('button', { name: 'Fortsätt' }).click();
+  await expect(page).toHaveURL(`${servers.strict}/mottagning`);
   await expect(page.locator('.user-name')).toHaveText('Tove Terapeut');
 });
