@@ -20,7 +20,7 @@ async fn provider(db: &DatabaseConnection, org: &str, sandbox: Option<i64>) -> i
         name: Set(format!("Region {org}")),
         org_number: Set(org.to_owned()),
         county_code: Set("01".to_owned()),
-        kind: Set("region".to_owned()),
+        kind: Set(app::domain::ProviderKind::Region),
         sandbox_id: Set(sandbox),
         ..Default::default()
     }

@@ -1,9 +1,9 @@
-//! The columns that hold a code of a closed set (an enrolment's state, a version's status, a
-//! role, a notice's severity, a session's kind of user) accept only those codes. The server
-//! reads them as enums, so a row written by hand with another code would make every query that
-//! reads it fail (a mistyped status notice would take the public start page down): the
-//! database refuses it at the door instead. PostgreSQL: CHECK constraints; SQLite, which cannot
-//! add one to an existing table: triggers that abort the write.
+//! The columns that hold a code of a closed set (a care provider's kind, an enrolment's state,
+//! a version's status, a role, a notice's severity, a session's kind of user) accept only those
+//! codes. The server reads them as enums, so a row written by hand with another code would make
+//! every query that reads it fail (a mistyped status notice would take the public start page
+//! down): the database refuses it at the door instead. PostgreSQL: CHECK constraints; SQLite,
+//! which cannot add one to an existing table: triggers that abort the write.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
@@ -18,6 +18,7 @@ impl MigrationName for Migration {
 
 /// (table, column, the codes it may hold) as of this migration.
 const CODES: &[(&str, &str, &[&str])] = &[
+    ("care_provider", "kind", &["region", "private"]),
     (
         "enrolment",
         "state",

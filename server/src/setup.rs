@@ -143,9 +143,9 @@ pub async fn execute(
             county,
         } => {
             let org = self::org_number(org_number)?;
-            if !matches!(kind.as_str(), "region" | "private") {
+            let Some(kind) = app::domain::ProviderKind::from_code(kind) else {
                 return Err(invalid("--kind must be region or private"));
-            }
+            };
             if county.len() != 2 || !county.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(invalid("--county must be two digits"));
             }
@@ -157,7 +157,7 @@ pub async fn execute(
                 name: Set(name.to_owned()),
                 org_number: Set(org.as_str().to_owned()),
                 county_code: Set(county.clone()),
-                kind: Set(kind.clone()),
+                kind: Set(kind),
                 created_at: Set(now),
                 ..Default::default()
             }

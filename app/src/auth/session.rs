@@ -286,7 +286,7 @@ async fn load_staff(
             let purpose: String = row.try_get("", "commission_purpose")?;
             let valid_to: Option<DateTime<Utc>> = row.try_get("", "valid_to")?;
             let unit_active: bool = row.try_get("", "unit_active")?;
-            let kind: String = row.try_get("", "provider_kind")?;
+            let kind: crate::domain::ProviderKind = row.try_get("", "provider_kind")?;
             let assignment = Assignment {
                 id,
                 commission_hsa_id: row.try_get("", "commission_hsa_id")?,
@@ -298,7 +298,7 @@ async fn load_staff(
                 care_unit_name: row.try_get("", "unit_name")?,
                 care_provider_id: provider_id,
                 care_provider_org_number: row.try_get("", "provider_org_number")?,
-                care_provider_public: kind == "region",
+                care_provider_public: kind.is_public(),
             };
             (Some(assignment), row.try_get("", "hsa_id")?)
         }

@@ -178,7 +178,7 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
             name: Set(name.to_owned()),
             org_number: Set(org_number.to_owned()),
             county_code: Set(county.to_owned()),
-            kind: Set("region".to_owned()),
+            kind: Set(crate::domain::ProviderKind::Region),
             sandbox_id: Set(sandbox),
             created_at: Set(now),
             ..Default::default()

@@ -4,6 +4,43 @@
 use sea_orm::sea_query::StringLen;
 use serde::{Deserialize, Serialize};
 
+/// What kind of care provider: a region is a public authority (its staff are named to patients
+/// in "who read my data", as public officials), a private provider is not. Stored in
+/// `care_provider.kind` as its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "region"))]
+    Region,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "private"))]
+    Private,
+}
+
+impl ProviderKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Region => "region",
+            Self::Private => "private",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Self::Region, Self::Private]
+            .into_iter()
+            .find(|k| k.code() == code)
+    }
+
+    /// A public authority: its staff act as public officials.
+    pub fn is_public(self) -> bool {
+        self == Self::Region
+    }
+}
+
 /// Where an enrolment (one patient's treatment in one program at one unit) stands. Stored in
 /// `enrolment.state` as its code; SeaORM reads and writes it as this type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -75,7 +75,7 @@ pub async fn accesses(db: &impl ConnectionTrait, own: &OwnCare) -> Result<Vec<Ac
         .map(|row| {
             let at: chrono::DateTime<chrono::Utc> = row.try_get("", "occurred_at")?;
             let unit: Option<String> = row.try_get("", "unit_name")?;
-            let kind: Option<String> = row.try_get("", "kind")?;
+            let kind: Option<crate::domain::ProviderKind> = row.try_get("", "kind")?;
             let given: Option<String> = row.try_get("", "given_name")?;
             let family: Option<String> = row.try_get("", "family_name")?;
             Ok(AccessSeen {
@@ -83,7 +83,7 @@ pub async fn accesses(db: &impl ConnectionTrait, own: &OwnCare) -> Result<Vec<Ac
                 care_unit: unit.unwrap_or_default(),
                 staff_name: given
                     .zip(family)
-                    .filter(|_| kind.as_deref() == Some("region"))
+                    .filter(|_| kind.is_some_and(crate::domain::ProviderKind::is_public))
                     .map(|(g, f)| format!("{g} {f}")),
                 action: row.try_get("", "action")?,
             })

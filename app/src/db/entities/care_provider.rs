@@ -8,7 +8,7 @@ pub struct Model {
     pub name: String,
     pub org_number: String,
     pub county_code: String,
-    pub kind: String,
+    pub kind: crate::domain::ProviderKind,
     pub sandbox_id: Option<i64>,
     pub created_at: DateTimeUtc,
 }
