@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used)]
 #![cfg(feature = "ssr")]
 
+use app::auth::UserKind;
 use app::db::entities::{patient, staff_assignment, staff_role};
 use app::db_test;
 use app::domain::{HsaId, Personnummer};
@@ -186,42 +187,42 @@ db_test!(
             pkce_verifier: "v".repeat(43),
         };
         let now = Utc::now();
-        let token = attempt::begin(&db, "patient", &secrets, now)
+        let token = attempt::begin(&db, UserKind::Patient, &secrets, now)
             .await
             .expect("begin");
         assert_eq!(
-            attempt::take(&db, &token, "staff", now)
+            attempt::take(&db, &token, UserKind::Staff, now)
                 .await
                 .expect("take"),
             None,
             "a patient login is not answered as staff"
         );
         assert_eq!(
-            attempt::take(&db, &"0".repeat(64), "patient", now)
+            attempt::take(&db, &"0".repeat(64), UserKind::Patient, now)
                 .await
                 .expect("take"),
             None,
             "another browser's token finds nothing"
         );
-        let (_, taken) = attempt::take(&db, &token, "patient", now)
+        let (_, taken) = attempt::take(&db, &token, UserKind::Patient, now)
             .await
             .expect("take")
             .expect("the first answer");
         assert_eq!(taken, secrets);
         assert_eq!(
-            attempt::take(&db, &token, "patient", now)
+            attempt::take(&db, &token, UserKind::Patient, now)
                 .await
                 .expect("take"),
             None,
             "a second answer finds nothing"
         );
 
-        let late = attempt::begin(&db, "patient", &secrets, now)
+        let late = attempt::begin(&db, UserKind::Patient, &secrets, now)
             .await
             .expect("begin");
         let after = now + attempt::LIFETIME + Duration::seconds(1);
         assert_eq!(
-            attempt::take(&db, &late, "patient", after)
+            attempt::take(&db, &late, UserKind::Patient, after)
                 .await
                 .expect("take"),
             None,

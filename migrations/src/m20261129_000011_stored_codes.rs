@@ -1,9 +1,10 @@
-//! The columns that hold a code of a closed set (a care provider's kind, an enrolment's state,
-//! a version's status, a role, a notice's severity, a session's kind of user) accept only those
-//! codes. The server reads them as enums, so a row written by hand with another code would make
-//! every query that reads it fail (a mistyped status notice would take the public start page
-//! down): the database refuses it at the door instead. PostgreSQL: CHECK constraints; SQLite,
-//! which cannot add one to an existing table: triggers that abort the write.
+//! The columns that hold a code of a closed set accept only those codes: a care provider's
+//! kind, an enrolment's state, a version's status, a role, a notice's severity, the kind of user
+//! of a session and of a login attempt, and a login attempt's stage. The server reads them as
+//! enums, so a row written by hand with another code would make every query that reads it fail
+//! (a mistyped status notice would take the public start page down): the database refuses it
+//! at the door instead. PostgreSQL: CHECK constraints; SQLite, which cannot add one to an
+//! existing table: triggers that abort the write.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
@@ -49,6 +50,12 @@ const CODES: &[(&str, &str, &[&str])] = &[
         &["info", "maintenance", "degraded", "outage"],
     ),
     ("user_session", "user_kind", &["patient", "staff"]),
+    ("login_attempt", "kind", &["patient", "staff"]),
+    (
+        "login_attempt",
+        "stage",
+        &["redirected", "taken", "choosing"],
+    ),
 ];
 
 fn list(codes: &[&str]) -> String {

@@ -88,6 +88,13 @@ pub enum Audience {
 }
 
 impl Audience {
+    fn user_kind(self) -> app::auth::UserKind {
+        match self {
+            Self::Patient => app::auth::UserKind::Patient,
+            Self::Staff => app::auth::UserKind::Staff,
+        }
+    }
+
     fn code(self) -> &'static str {
         match self {
             Self::Patient => "patient",
@@ -357,7 +364,14 @@ pub async fn start(
         nonce: nonce.secret().clone(),
         pkce_verifier: verifier.secret().clone(),
     };
-    match attempt::begin(&state.db, audience.code(), &secrets, chrono::Utc::now()).await {
+    match attempt::begin(
+        &state.db,
+        audience.user_kind(),
+        &secrets,
+        chrono::Utc::now(),
+    )
+    .await
+    {
         Ok(token) => {
             let mut response = see_other(url.as_str());
             set_cookie(&mut response, &attempt::cookie(&token));
@@ -406,7 +420,7 @@ pub async fn callback(
         return failed(audience, Failure::State, client);
     };
     let now = chrono::Utc::now();
-    let taken = match attempt::take(&state.db, &token, audience.code(), now).await {
+    let taken = match attempt::take(&state.db, &token, audience.user_kind(), now).await {
         Ok(Some(taken)) => taken,
         Ok(None) => return failed(audience, Failure::Stale, client),
         Err(err) => {

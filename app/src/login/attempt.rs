@@ -5,20 +5,47 @@
 //! and lives ten minutes.
 
 use super::LOGIN_COOKIE;
+use crate::auth::UserKind;
 use crate::auth::session::{hash_token, new_token};
 use crate::db::entities::login_attempt;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    sea_query::{Expr, StringLen},
 };
 
 /// How long a person has to finish signing in at the identity provider and pick an assignment.
 pub const LIFETIME: Duration = Duration::minutes(10);
 
-const REDIRECTED: &str = "redirected";
-const TAKEN: &str = "taken";
-const CHOOSING: &str = "choosing";
+/// Where an attempt stands. Stored in `login_attempt.stage` as its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sea_orm::EnumIter, sea_orm::DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Stage {
+    /// Sent to the identity provider; its answer is awaited.
+    #[sea_orm(string_value = "redirected")]
+    Redirected,
+    /// The answer was taken (once).
+    #[sea_orm(string_value = "taken")]
+    Taken,
+    /// A staff member is choosing an assignment.
+    #[sea_orm(string_value = "choosing")]
+    Choosing,
+}
+
+impl Stage {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Redirected => "redirected",
+            Self::Taken => "taken",
+            Self::Choosing => "choosing",
+        }
+    }
+}
+
+const REDIRECTED: Stage = Stage::Redirected;
+const TAKEN: Stage = Stage::Taken;
+const CHOOSING: Stage = Stage::Choosing;
 
 /// What the authorization request carried, kept to check the answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,15 +85,15 @@ pub fn clear_cookie() -> String {
 /// Records a new attempt and returns the browser's token.
 pub async fn begin(
     db: &impl ConnectionTrait,
-    kind: &str,
+    kind: UserKind,
     secrets: &Secrets,
     now: DateTime<Utc>,
 ) -> Result<String, DbErr> {
     let token = new_token()?;
     login_attempt::Entity::insert(login_attempt::ActiveModel {
         token_hash: Set(hash_token(&token)),
-        kind: Set(kind.to_owned()),
-        stage: Set(REDIRECTED.to_owned()),
+        kind: Set(kind),
+        stage: Set(REDIRECTED),
         state: Set(secrets.state.clone()),
         nonce: Set(secrets.nonce.clone()),
         pkce_verifier: Set(secrets.pkce_verifier.clone()),
@@ -84,7 +111,7 @@ pub async fn begin(
 pub async fn take(
     db: &impl ConnectionTrait,
     token: &str,
-    kind: &str,
+    kind: UserKind,
     now: DateTime<Utc>,
 ) -> Result<Option<(i64, Secrets)>, DbErr> {
     let Some(row) = login_attempt::Entity::find()
@@ -98,7 +125,7 @@ pub async fn take(
         return Ok(None);
     }
     let won = login_attempt::Entity::update_many()
-        .col_expr(login_attempt::Column::Stage, Expr::value(TAKEN))
+        .col_expr(login_attempt::Column::Stage, Expr::value(TAKEN.code()))
         .filter(login_attempt::Column::Id.eq(row.id))
         .filter(login_attempt::Column::Stage.eq(REDIRECTED))
         .exec(db)
@@ -126,7 +153,7 @@ pub async fn await_choice(
         .collect::<Vec<_>>()
         .join(",");
     login_attempt::Entity::update_many()
-        .col_expr(login_attempt::Column::Stage, Expr::value(CHOOSING))
+        .col_expr(login_attempt::Column::Stage, Expr::value(CHOOSING.code()))
         .col_expr(login_attempt::Column::State, Expr::value(""))
         .col_expr(login_attempt::Column::Nonce, Expr::value(""))
         .col_expr(login_attempt::Column::PkceVerifier, Expr::value(""))

@@ -6,8 +6,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub token_hash: String,
-    pub kind: String,
-    pub stage: String,
+    pub kind: crate::auth::UserKind,
+    pub stage: crate::login::attempt::Stage,
     pub state: String,
     pub nonce: String,
     pub pkce_verifier: String,
