@@ -9,6 +9,7 @@
 use app::db_test;
 use app::programs::diff::{Change, Level, Part, Structure, What, diff, is_major};
 use app::programs::store::{self, Bump, Publication, Scope, StoreError, VersionNumber};
+use app::programs::version::VersionStatus;
 use app::programs::{BlockBody, Media, ProblemKind, Program, Rules, UnlockRule};
 use app::testing::{REGION_A, REGION_B, two_regions};
 use serde_json::json;
@@ -554,12 +555,12 @@ db_test!(publishing_freezes_numbered_versions, |db| {
     assert_eq!(
         versions
             .iter()
-            .map(|v| (v.number.to_string(), v.status.code()))
+            .map(|v| (v.number.to_string(), v.status))
             .collect::<Vec<_>>(),
         vec![
-            ("2.0".to_owned(), "published"),
-            ("1.1".to_owned(), "published"),
-            ("1.0".to_owned(), "published")
+            ("2.0".to_owned(), VersionStatus::Published),
+            ("1.1".to_owned(), VersionStatus::Published),
+            ("1.0".to_owned(), VersionStatus::Published)
         ]
     );
     for (version, content) in versions.iter().zip([&grown, &reworded, &program()]) {

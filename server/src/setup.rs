@@ -143,7 +143,8 @@ pub async fn execute(
             county,
         } => {
             let org = self::org_number(org_number)?;
-            let Some(kind) = app::domain::ProviderKind::from_code(kind) else {
+            let Ok(kind) = <app::domain::ProviderKind as sea_orm::ActiveEnum>::try_from_value(kind)
+            else {
                 return Err(invalid("--kind must be region or private"));
             };
             if county.len() != 2 || !county.bytes().all(|b| b.is_ascii_digit()) {

@@ -33,16 +33,6 @@ pub enum Stage {
     Choosing,
 }
 
-impl Stage {
-    fn code(self) -> &'static str {
-        match self {
-            Self::Redirected => "redirected",
-            Self::Taken => "taken",
-            Self::Choosing => "choosing",
-        }
-    }
-}
-
 const REDIRECTED: Stage = Stage::Redirected;
 const TAKEN: Stage = Stage::Taken;
 const CHOOSING: Stage = Stage::Choosing;
@@ -125,7 +115,7 @@ pub async fn take(
         return Ok(None);
     }
     let won = login_attempt::Entity::update_many()
-        .col_expr(login_attempt::Column::Stage, Expr::value(TAKEN.code()))
+        .col_expr(login_attempt::Column::Stage, Expr::value(TAKEN))
         .filter(login_attempt::Column::Id.eq(row.id))
         .filter(login_attempt::Column::Stage.eq(REDIRECTED))
         .exec(db)
@@ -153,7 +143,7 @@ pub async fn await_choice(
         .collect::<Vec<_>>()
         .join(",");
     login_attempt::Entity::update_many()
-        .col_expr(login_attempt::Column::Stage, Expr::value(CHOOSING.code()))
+        .col_expr(login_attempt::Column::Stage, Expr::value(CHOOSING))
         .col_expr(login_attempt::Column::State, Expr::value(""))
         .col_expr(login_attempt::Column::Nonce, Expr::value(""))
         .col_expr(login_attempt::Column::PkceVerifier, Expr::value(""))

@@ -27,17 +27,6 @@ pub enum VersionStatus {
     Unpublished,
 }
 
-impl VersionStatus {
-    /// The stored code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Published => "published",
-            Self::Unpublished => "unpublished",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct VersionNumber {
     pub major: i32,

@@ -17,7 +17,7 @@ fn figures_sql() -> String {
              (SELECT 1 FROM program_version v WHERE v.program_id = p.id \
               AND v.status = '{}')) AS programs, \
          (SELECT COUNT(*) FROM enrolment WHERE sandbox_id IS NULL AND {}) AS ongoing",
-        crate::programs::version::VersionStatus::Published.code(),
+        sea_orm::ActiveEnum::to_value(&crate::programs::version::VersionStatus::Published),
         crate::domain::EnrolmentState::ongoing_sql("state")
     )
 }
