@@ -45,7 +45,7 @@ pub async fn begin_write<C: TransactionTrait + ConnectionTrait>(
 }
 
 /// A plain SQL statement with `$n` placeholders, written once for both engines: on SQLite the
-/// placeholders become `?` (their order is the same).
+/// placeholders become `?n`, numbered the same, so one value may be used twice (`$8 … $8`).
 pub fn statement(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
     let backend = db.get_database_backend();
     let sql = match backend {
@@ -55,10 +55,10 @@ pub fn statement(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> St
             let mut chars = sql.chars().peekable();
             while let Some(c) = chars.next() {
                 if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
-                    while chars.peek().is_some_and(char::is_ascii_digit) {
-                        chars.next();
-                    }
                     out.push('?');
+                    while let Some(digit) = chars.next_if(char::is_ascii_digit) {
+                        out.push(digit);
+                    }
                 } else {
                     out.push(c);
                 }
