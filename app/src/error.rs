@@ -20,6 +20,10 @@ pub enum AppError {
     /// Bad input: which field, and a stable code for why.
     #[error("invalid {field}: {reason}")]
     Invalid { field: String, reason: String },
+    /// The thing was changed in a way that cannot be undone, and this request would change it
+    /// again (a submitted answer, say).
+    #[error("conflict")]
+    Conflict,
     #[error("service unavailable")]
     Unavailable,
     /// The request never reached our code, or its answer could not be read.

@@ -154,8 +154,10 @@ fn error_text(error: &AppError) -> &'static str {
             "closed" => t_string!(i18n, error_unit_closed),
             "unpublished" => t_string!(i18n, error_version_unpublished),
             "deactivated" => t_string!(i18n, error_activation_ended),
+            "missing_answer" => t_string!(i18n, error_missing_answer),
             _ => t_string!(i18n, error_invalid),
         },
+        AppError::Conflict => t_string!(i18n, error_already_submitted),
         AppError::Unavailable | AppError::Request => t_string!(i18n, error_unavailable),
     }
 }

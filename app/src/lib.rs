@@ -21,6 +21,7 @@ pub mod access_log;
 pub mod account;
 pub mod audit;
 pub mod auth;
+pub mod care;
 pub mod catalogue;
 pub mod clinic;
 pub mod demo;

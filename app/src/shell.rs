@@ -1,6 +1,7 @@
 use crate::access::{AccessAdminPage, ProviderAdminPage};
 use crate::account::AccountPage;
 use crate::audit::AuditPage;
+use crate::care::{TreatmentPage, TreatmentStepPage};
 use crate::catalogue::CataloguePage;
 use crate::clinic::{ClinicHome, PatientRecordPage};
 use crate::design::{DesignPage, ProgramsPage, ReviewPage};
@@ -48,6 +49,16 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=NotFound>
                         <Route path=path!("/") view=StartPage ssr=SsrMode::Async />
                         <Route path=path!("/mina-sidor") view=PatientHome ssr=SsrMode::Async />
+                        <Route
+                            path=path!("/mina-sidor/behandling/:enrolment")
+                            view=TreatmentPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/mina-sidor/behandling/:enrolment/:module/:step")
+                            view=TreatmentStepPage
+                            ssr=SsrMode::Async
+                        />
                         <Route path=path!("/mottagning") view=ClinicHome ssr=SsrMode::Async />
                         <Route
                             path=path!("/mottagning/patient/:id")

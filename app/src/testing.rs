@@ -195,6 +195,21 @@ pub async fn two_regions(db: &DatabaseConnection) {
             .await
             .unwrap_or_else(|e| setup_failed("two regions", e));
     }
+    // Version 601 carries a program to walk as a patient.
+    let content = crate::programs::store::canonical(&care_program())
+        .unwrap_or_else(|e| setup_failed("care program", e));
+    db.execute(sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        match db.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => {
+                "UPDATE program_version SET content = $1 WHERE id = 601"
+            }
+            _ => "UPDATE program_version SET content = ? WHERE id = 601",
+        },
+        [content.into()],
+    ))
+    .await
+    .unwrap_or_else(|e| setup_failed("care program", e));
     // Explicit ids do not advance PostgreSQL's sequences: move them past the world's ids.
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         for table in [
@@ -356,6 +371,87 @@ pub fn small_program(title: &str) -> crate::programs::Program {
             }],
         }],
         questionnaires: Vec::new(),
+    }
+}
+
+/// The program that version 601 of the two-region world follows, for care delivery: module
+/// `m1` (open) with a welcome page `p1` and a PHQ-9 page `p2`; `m2` after `m1` is finished, with
+/// a page `p3`; `m3` (open) whose one section is shown only at a PHQ-9 total of 10 or more.
+pub fn care_program() -> crate::programs::Program {
+    use crate::programs::{
+        Block, BlockBody, Module, Program, QuestionnaireDef, Section, ShowIf, ShowOp, Step,
+        UnlockRule,
+    };
+    let text = |key: &str, words: &str| Block {
+        key: key.to_owned(),
+        show_if: None,
+        body: BlockBody::Text {
+            markdown: words.to_owned(),
+        },
+    };
+    let page = |key: &str, blocks: Vec<Block>| Step {
+        key: key.to_owned(),
+        title: format!("Sida {key}"),
+        blocks,
+    };
+    let module = |key: &str, unlock, show_if: Option<ShowIf>, steps: Vec<Step>| Module {
+        key: key.to_owned(),
+        title: format!("Modul {key}"),
+        unlock,
+        sections: vec![Section {
+            key: format!("{key}-s"),
+            title: format!("Avsnitt {key}"),
+            show_if,
+            steps,
+        }],
+    };
+    Program {
+        title: "Program".to_owned(),
+        description: String::new(),
+        modules: vec![
+            module(
+                "m1",
+                UnlockRule::Open,
+                None,
+                vec![
+                    page("p1", vec![text("b1", "Välkommen till programmet.")]),
+                    page(
+                        "p2",
+                        vec![Block {
+                            key: "phq".to_owned(),
+                            show_if: None,
+                            body: BlockBody::Questionnaire {
+                                questionnaire: "phq".to_owned(),
+                            },
+                        }],
+                    ),
+                ],
+            ),
+            module(
+                "m2",
+                UnlockRule::AfterPrevious,
+                None,
+                vec![page("p3", vec![text("b3", "LOCKED-MODULE-TEXT")])],
+            ),
+            module(
+                "m3",
+                UnlockRule::Open,
+                Some(ShowIf {
+                    questionnaire: "phq".to_owned(),
+                    item: "total".to_owned(),
+                    op: ShowOp::AtLeast,
+                    value: 10,
+                }),
+                vec![page("p4", vec![text("b4", "SHOWN-AT-TEN")])],
+            ),
+        ],
+        questionnaires: vec![QuestionnaireDef {
+            key: "phq".to_owned(),
+            title: "PHQ-9".to_owned(),
+            scale: Some("phq9".to_owned()),
+            instrument: None,
+            item_texts: (1..=10).map(|n| format!("Fråga nummer {n}")).collect(),
+        }],
     }
 }
 

@@ -86,6 +86,9 @@ pub enum OnDelete {
     Cascade,
     Restrict,
     SetNull,
+    /// Like `Restrict`, but checked at the end of the statement: a row that a cascade deletes
+    /// in the same statement as its referrer does not block it.
+    NoAction,
 }
 
 /// A foreign key from `table.column` to `target.id`.
@@ -99,6 +102,7 @@ pub fn fk(
         OnDelete::Cascade => ForeignKeyAction::Cascade,
         OnDelete::Restrict => ForeignKeyAction::Restrict,
         OnDelete::SetNull => ForeignKeyAction::SetNull,
+        OnDelete::NoAction => ForeignKeyAction::NoAction,
     };
     ForeignKey::create()
         .name(format!("fk_{table}_{column}"))

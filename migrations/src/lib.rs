@@ -17,6 +17,7 @@ mod m20261126_000008_program_content;
 mod m20261129_000009_emergency_grant;
 mod m20261129_000010_sandbox_log_deletion;
 mod m20261129_000011_stored_codes;
+mod m20261130_000012_care_records;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000009_emergency_grant::Migration),
             Box::new(m20261129_000010_sandbox_log_deletion::Migration),
             Box::new(m20261129_000011_stored_codes::Migration),
+            Box::new(m20261130_000012_care_records::Migration),
         ]
     }
 }

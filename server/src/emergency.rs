@@ -73,7 +73,7 @@ pub async fn emergency_access(
                 "Patienten finns inte. / No such patient.",
             )
         }
-        Err(AppError::Unavailable | AppError::Request) => (
+        Err(AppError::Unavailable | AppError::Request | AppError::Conflict) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "Tjänsten svarar inte just nu. / The service is not answering right now.",
         ),

@@ -28,7 +28,7 @@ fn refusal(error: AppError) -> Response {
             StatusCode::FORBIDDEN,
             "Du har inte behörighet till detta. / You may not do this.",
         ),
-        AppError::NotFound | AppError::Invalid { .. } => {
+        AppError::NotFound | AppError::Invalid { .. } | AppError::Conflict => {
             plain(StatusCode::NOT_FOUND, "Finns inte. / Not found.")
         }
         AppError::Unavailable | AppError::Request => plain(

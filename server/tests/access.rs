@@ -152,6 +152,33 @@ const MATRIX: &[(&str, Object, [u16; 11])] = &[
         [U, N, N, N, N, N, N, N, N, N, N],
     ),
     ("my_care", Object::None, [U, A, D, D, D, D, D, D, D, D, D]),
+    // A treatment's pages and forms: the patient's own enrolment, or another patient's.
+    (
+        "my_treatment",
+        Object::Own,
+        [U, A, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "my_treatment",
+        Object::OtherRegion,
+        [U, N, D, D, D, D, D, D, D, D, D],
+    ),
+    ("my_page", Object::Own, [U, A, D, D, D, D, D, D, D, D, D]),
+    (
+        "my_page",
+        Object::OtherUnit,
+        [U, N, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "answer_form",
+        Object::Own,
+        [U, A, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "answer_form",
+        Object::OtherRegion,
+        [U, N, D, D, D, D, D, D, D, D, D],
+    ),
     (
         "who_read_my_data",
         Object::None,
@@ -586,6 +613,24 @@ async fn arguments(
 ) -> String {
     if let Some(arguments) = program_arguments(db, function, object).await {
         return arguments;
+    }
+    // The patient's own enrolment (701), another patient's at A2 (703) or in region B (704).
+    let enrolment = match object {
+        Object::OtherUnit => 703,
+        Object::OtherRegion => 704,
+        _ => 701,
+    };
+    match function {
+        "my_treatment" => return format!("enrolment={enrolment}"),
+        "my_page" => return format!("enrolment={enrolment}&module=m1&step=p1"),
+        "answer_form" => {
+            return format!(
+                "enrolment={enrolment}&place=block%3Am1%2Fp2%2Fphq&submit_key={}&intent=save\
+                 &answers%5Bphq9_1%5D=1",
+                "a".repeat(64)
+            );
+        }
+        _ => {}
     }
     match (function, object) {
         // A role the therapist's clinical role already implies: later rows stay as they are.
@@ -1209,7 +1254,10 @@ db_test!(an_expired_sandbox_leaves_no_rows, |db| {
             .map(|r| r.try_get_by_index::<String>(0).expect("name"))
             .collect()
     };
-    assert!(tables.len() >= 32, "{tables:?}");
+    assert!(tables.len() >= 24, "{tables:?}");
+    for care in ["page_visit", "form_response", "flag"] {
+        assert!(tables.iter().any(|t| t == care), "{care} is counted");
+    }
     let total = |db: DatabaseConnection, tables: Vec<String>| async move {
         let mut sum = 0;
         for t in &tables {
@@ -1226,6 +1274,20 @@ db_test!(an_expired_sandbox_leaves_no_rows, |db| {
     .await;
     let token = session_of(&entered);
     listed(&router, &token).await;
+    // The sandbox's care record goes with it: pages seen, answers and the flags they raised.
+    for sql in [
+        "INSERT INTO page_visit (enrolment_id, program_version_id, module_key, step_key, first_seen_at) \
+         SELECT id, program_version_id, 'm', 's', CURRENT_TIMESTAMP FROM enrolment",
+        "INSERT INTO form_response (enrolment_id, program_version_id, questionnaire_key, place, state, \
+           answers, scores, updated_at, submitted_at) \
+         SELECT id, program_version_id, 'q', 'block:m/s/b', 'submitted', '{}', '{}', CURRENT_TIMESTAMP, \
+           CURRENT_TIMESTAMP FROM enrolment",
+        "INSERT INTO flag (enrolment_id, kind, priority, reason, response_id, raised_at) \
+         SELECT enrolment_id, 'automatic', 'urgent', 'r', id, CURRENT_TIMESTAMP FROM form_response",
+    ] {
+        db.execute_unprepared(sql).await.expect("care rows");
+    }
+    assert!(count(&db, "SELECT COUNT(*) FROM flag").await > 0);
     assert!(total(db.clone(), tables.clone()).await > before + 10);
     assert_eq!(
         app::demo::sandbox::delete_expired(&db, chrono::Utc::now())

@@ -50,6 +50,7 @@ pub fn status_of(error: &AppError) -> StatusCode {
         AppError::Forbidden => StatusCode::FORBIDDEN,
         AppError::NotFound => StatusCode::NOT_FOUND,
         AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Conflict => StatusCode::CONFLICT,
         AppError::Unavailable | AppError::Request => StatusCode::SERVICE_UNAVAILABLE,
     }
 }

@@ -14,7 +14,7 @@
 //! (never writing to it) for [`RECENT_CARE_DAYS`] days after it ended, for follow-up and the
 //! hand-over; after that, only emergency access opens it.
 
-use crate::db::entities::patient;
+use crate::db::entities::{enrolment, patient};
 use crate::db::statement;
 use crate::domain::EnrolmentState;
 use sea_orm::{ConnectionTrait, DbErr};
@@ -162,6 +162,23 @@ impl OwnCare {
         )
     }
 
+    /// One of the patient's own enrolments, by id: `None` when it is not theirs (or not of
+    /// their sandbox), which the caller answers as "not found".
+    pub async fn enrolment(
+        &self,
+        db: &impl ConnectionTrait,
+        enrolment_id: i64,
+    ) -> Result<Option<OwnEnrolment>, DbErr> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let found = enrolment::Entity::find_by_id(enrolment_id)
+            .filter(enrolment::Column::PatientId.eq(self.patient_id))
+            .one(db)
+            .await?;
+        Ok(found
+            .filter(|e| e.sandbox_id == self.sandbox_id)
+            .map(|e| OwnEnrolment { enrolment: e }))
+    }
+
     /// Whether the patient is enrolled in one of the versions of a program.
     pub async fn enrolled_in_program(
         &self,
@@ -185,6 +202,55 @@ impl OwnCare {
             .transpose()?
             .unwrap_or(0)
             > 0)
+    }
+}
+
+/// One of the signed-in patient's own enrolments, as their session reaches it. Its care
+/// record (pages seen, answers) is read and written only through it: every source it gives is
+/// limited to this enrolment. The therapist-internal note is never part of it.
+#[derive(Debug, Clone)]
+pub struct OwnEnrolment {
+    enrolment: enrolment::Model,
+}
+
+impl OwnEnrolment {
+    pub fn id(&self) -> i64 {
+        self.enrolment.id
+    }
+
+    /// The program version the patient follows now.
+    pub fn version_id(&self) -> i64 {
+        self.enrolment.program_version_id
+    }
+
+    pub fn unit_id(&self) -> i64 {
+        self.enrolment.care_unit_id
+    }
+
+    pub fn state(&self) -> EnrolmentState {
+        self.enrolment.state
+    }
+
+    /// Only ongoing treatment takes new answers and marks pages seen; ended treatment stays
+    /// readable to the patient.
+    pub fn may_write(&self) -> bool {
+        self.enrolment.state.is_ongoing()
+    }
+
+    /// This enrolment's pages seen, as an SQL source.
+    pub fn page_visits(&self) -> String {
+        format!(
+            "(SELECT * FROM page_visit WHERE enrolment_id = {})",
+            self.enrolment.id
+        )
+    }
+
+    /// This enrolment's questionnaire answers, drafts and submitted, as an SQL source.
+    pub fn form_responses(&self) -> String {
+        format!(
+            "(SELECT * FROM form_response WHERE enrolment_id = {})",
+            self.enrolment.id
+        )
     }
 }
 

@@ -196,6 +196,10 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
             name: Set(name.to_owned()),
             active: Set(true),
             allows_emergency_access: Set(true),
+            crisis_info: Set(Some(format!(
+                "{name}: ring 010-000 00 00 vardagar 8–16 (påhittat nummer). \
+                 Övrig tid: närmaste psykiatriska akutmottagning."
+            ))),
             sandbox_id: Set(sandbox),
             created_at: Set(now),
             ..Default::default()

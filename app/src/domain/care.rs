@@ -73,6 +73,71 @@ impl EnrolmentState {
     }
 }
 
+/// Where a questionnaire answer stands. Stored in `form_response.state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseState {
+    /// Kept on the server while the patient answers; changed freely.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "draft"))]
+    Draft,
+    /// Sent to the care team and scored: never changed again.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "submitted"))]
+    Submitted,
+}
+
+/// Who raised a flag. Stored in `flag.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagKind {
+    /// A rule raised it (an answer's alert, inactivity, …).
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "automatic"))]
+    Automatic,
+    /// Someone in the care team raised it.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "manual"))]
+    Manual,
+}
+
+/// How soon the care team must act on a flag. Stored in `flag.priority`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagPriority {
+    /// Worth knowing at the next review.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "info"))]
+    Info,
+    /// To be looked at within the working day.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "warning"))]
+    Warning,
+    /// At once: the patient was shown crisis information.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "urgent"))]
+    Urgent,
+}
+
+impl FlagPriority {
+    /// The one table from an instrument's alert priority to a flag's: an instrument's urgent
+    /// alert is the highest priority there is.
+    pub fn of_alert(priority: crate::instruments::Priority) -> Self {
+        match priority {
+            crate::instruments::Priority::Urgent => Self::Urgent,
+            crate::instruments::Priority::Normal => Self::Warning,
+        }
+    }
+}
+
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::EnrolmentState;

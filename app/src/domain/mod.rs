@@ -4,7 +4,7 @@
 mod care;
 mod identifiers;
 
-pub use care::{EnrolmentState, ProviderKind};
+pub use care::{EnrolmentState, FlagKind, FlagPriority, ProviderKind, ResponseState};
 pub use identifiers::{HsaId, IdentifierError, OrgNumber, Personnummer};
 
 // Ids stay plain `i64`. Typed ids (`PatientId`, …) were defined here but used nowhere; what they

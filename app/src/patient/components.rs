@@ -39,7 +39,7 @@ fn MyPrograms(care: Vec<MyEnrolment>) -> impl IntoView {
                     <ul class="cards">
                         {care.into_iter().map(|e| view! {
                             <li class="card">
-                                <h3>{e.program}</h3>
+                                <h3><a href=crate::care::treatment_href(e.enrolment_id)>{e.program}</a></h3>
                                 <p>{e.care_unit}</p>
                                 {e.therapist.map(|t| view! {
                                     <p>{t!(i18n, patient.your_therapist)} ": " {t}</p>

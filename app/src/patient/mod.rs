@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 /// One of the patient's programs, as the patient sees it: no therapist-internal fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MyEnrolment {
+    pub enrolment_id: i64,
     pub program: String,
     pub version: String,
     pub care_unit: String,

@@ -11,7 +11,7 @@ pub async fn enrolments(
         .query_all(statement(
             db,
             &format!(
-                "SELECT p.title, v.major, v.minor, u.name AS unit_name, s.given_name, s.family_name, \
+                "SELECT e.id, p.title, v.major, v.minor, u.name AS unit_name, s.given_name, s.family_name, \
                         e.state, e.started_at \
                  FROM {} e \
                  JOIN program_version v ON v.id = e.program_version_id \
@@ -30,6 +30,7 @@ pub async fn enrolments(
             let family: Option<String> = row.try_get("", "family_name")?;
             let started: chrono::DateTime<chrono::Utc> = row.try_get("", "started_at")?;
             Ok(MyEnrolment {
+                enrolment_id: row.try_get("", "id")?,
                 program: row.try_get("", "title")?,
                 version: format!(
                     "{}.{}",

@@ -8,6 +8,7 @@ use super::markdown::Markdown;
 use crate::i18n::*;
 use crate::instruments::{Answer, AnswerError, Instrument, ItemKind, score};
 use leptos::prelude::*;
+use std::sync::Arc;
 
 fn media_src(media: &Media, base: &str) -> String {
     match media {
@@ -15,6 +16,15 @@ fn media_src(media: &Media, base: &str) -> String {
         Media::External { url } => url.clone(),
     }
 }
+
+/// How a questionnaire block is shown where a patient answers it: given the block's key and
+/// its questionnaire. The patient's pages give one (a form that posts to the server); without
+/// one, as in the design tool's preview, the questionnaire is shown with its live result.
+#[derive(Clone)]
+pub struct FormSlot(pub Arc<FormRenderer>);
+
+/// Renders one questionnaire block (its key, its questionnaire) as a form.
+pub type FormRenderer = dyn Fn(&str, QuestionnaireDef) -> AnyView + Send + Sync;
 
 /// One page: its title and its blocks, in order.
 #[component]
@@ -29,13 +39,17 @@ pub fn PageView(
     /// Distinguishes form controls when several pages are on one screen.
     #[prop(optional, into)]
     id_prefix: String,
+    /// Questionnaires as the patient answers them.
+    #[prop(optional)]
+    form_slot: Option<FormSlot>,
 ) -> impl IntoView {
     let blocks = step
         .blocks
         .into_iter()
         .map(|block| {
             let id = format!("{id_prefix}{}-{}", step.key, block.key);
-            view! { <BlockView block questionnaires=questionnaires.clone() locale media_base=media_base.clone() id /> }
+            let form_slot = form_slot.clone();
+            view! { <BlockView block questionnaires=questionnaires.clone() locale media_base=media_base.clone() id form_slot /> }
         })
         .collect_view();
     view! {
@@ -54,6 +68,7 @@ pub fn BlockView(
     #[prop(into)] media_base: String,
     /// Unique on the screen: form controls are named after it.
     id: String,
+    #[prop(default = None)] form_slot: Option<FormSlot>,
 ) -> impl IntoView {
     match block.body {
         BlockBody::Text { markdown } => view! {
@@ -126,7 +141,10 @@ pub fn BlockView(
         .into_any(),
         BlockBody::Questionnaire { questionnaire } => {
             match questionnaires.into_iter().find(|q| q.key == questionnaire) {
-                Some(def) => view! { <QuestionnaireView def locale id /> }.into_any(),
+                Some(def) => match form_slot {
+                    Some(FormSlot(form)) => form(&block.key, def),
+                    None => view! { <QuestionnaireView def locale id /> }.into_any(),
+                },
                 None => view! {
                     <p class="block notice">{td_string!(locale, program.missing_questionnaire)}</p>
                 }

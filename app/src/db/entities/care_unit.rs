@@ -12,6 +12,8 @@ pub struct Model {
     pub allows_emergency_access: bool,
     pub sandbox_id: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// Who a patient can reach at once, shown after an urgent answer (with 112 and 1177).
+    pub crisis_info: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

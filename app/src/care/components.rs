@@ -1,0 +1,354 @@
+use super::progress::ModuleStatus;
+use super::{AnswerForm, FormState, ModuleView, PatientPage, Treatment, my_page, my_treatment};
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::instruments::ItemKind;
+use crate::layout::{ErrorNotice, FormNotice, page_title};
+use crate::programs::QuestionnaireDef;
+use crate::programs::markdown::Markdown;
+use crate::programs::render::{FormSlot, PageView, band_name};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use std::sync::Arc;
+
+fn enrolment_param() -> impl Fn() -> Option<i64> + Copy + Send + Sync + 'static {
+    let params = use_params_map();
+    move || {
+        params
+            .read()
+            .get("enrolment")
+            .and_then(|v| v.parse::<i64>().ok())
+    }
+}
+
+/// `/mina-sidor/behandling/:enrolment`: the modules of one treatment, open or locked, with
+/// their pages.
+#[component]
+pub fn TreatmentPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let enrolment = enrolment_param();
+    let treatment = Resource::new(enrolment, |id| async move {
+        match id {
+            Some(id) => my_treatment(id).await,
+            None => Err(AppError::NotFound),
+        }
+    });
+    view! {
+        <p><a href="/mina-sidor">{t!(i18n, care.back_home)}</a></p>
+        <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            {move || Suspend::new(async move {
+                match treatment.await {
+                    Ok(treatment) => view! { <Modules treatment /> }.into_any(),
+                    Err(error) => view! {
+                        <Title text=page_title(move || t_string!(i18n, care.title).to_string()) />
+                        <h1>{t!(i18n, care.title)}</h1>
+                        <ErrorNotice error />
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Modules(treatment: Treatment) -> impl IntoView {
+    let i18n = use_i18n();
+    let title = treatment.program.clone();
+    let enrolment = treatment.enrolment_id;
+    view! {
+        <Title text=page_title(move || title.clone()) />
+        <h1>{treatment.program}</h1>
+        <p class="muted">{treatment.care_unit}</p>
+        {(!treatment.ongoing).then(|| view! { <p class="notice">{t!(i18n, care.ended)}</p> })}
+        <ol class="modules">
+            {treatment.modules.into_iter().map(|m| view! { <ModuleItem module=m enrolment /> }).collect_view()}
+        </ol>
+    }
+}
+
+#[component]
+fn ModuleItem(module: ModuleView, enrolment: i64) -> impl IntoView {
+    let i18n = use_i18n();
+    let heading = format!("module-{}", module.key);
+    let labelled_by = heading.clone();
+    let status = match module.status {
+        ModuleStatus::Locked => t_string!(i18n, care.status_locked),
+        ModuleStatus::Open => t_string!(i18n, care.status_open),
+        ModuleStatus::Finished => t_string!(i18n, care.status_finished),
+    };
+    let class = match module.status {
+        ModuleStatus::Locked => "card module locked",
+        ModuleStatus::Open => "card module open",
+        ModuleStatus::Finished => "card module finished",
+    };
+    let seen_label = t_string!(i18n, care.seen);
+    view! {
+        <li class=class aria-labelledby=labelled_by>
+            <h2 id=heading>{module.title}</h2>
+            <p class="module-status">{status}</p>
+            {(!module.pages.is_empty()).then(|| view! {
+                <ol class="pages">
+                    {module.pages.into_iter().map(|page| {
+                        let href = page.href(enrolment);
+                        view! {
+                            <li>
+                                <a href=href>{page.title}</a>
+                                {page.seen.then(|| view! { " " <span class="seen">"✓ " {seen_label}</span> })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ol>
+            })}
+        </li>
+    }
+}
+
+/// `/mina-sidor/behandling/:enrolment/:module/:step`: one page of the treatment.
+#[component]
+pub fn TreatmentStepPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let enrolment = enrolment_param();
+    let key = move || {
+        let p = params.read();
+        (
+            enrolment(),
+            p.get("module").unwrap_or_default(),
+            p.get("step").unwrap_or_default(),
+        )
+    };
+    let page = Resource::new(key, |(id, module, step)| async move {
+        match id {
+            Some(id) => my_page(id, module, step).await,
+            None => Err(AppError::NotFound),
+        }
+    });
+    let action = ServerAction::<AnswerForm>::new();
+    view! {
+        <p>
+            {move || enrolment().map(|id| view! {
+                <a href=super::treatment_href(id)>{t!(i18n, care.back_treatment)}</a>
+            })}
+        </p>
+        <FormNotice action />
+        <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) => view! { <StepView page action /> }.into_any(),
+                    Err(error) => view! {
+                        <Title text=page_title(move || t_string!(i18n, care.title).to_string()) />
+                        <h1>{t!(i18n, care.title)}</h1>
+                        <ErrorNotice error />
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn StepView(page: PatientPage, action: ServerAction<AnswerForm>) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
+    let title = format!("{} – {}", page.step.title, page.program);
+    let urgent = page.forms.iter().any(|f| f.urgent);
+    let crisis = page.crisis_info.clone();
+    let slot = {
+        let forms = Arc::new(page.forms.clone());
+        let (enrolment, ongoing, crisis) =
+            (page.enrolment_id, page.ongoing, page.crisis_info.clone());
+        FormSlot(Arc::new(move |block: &str, def: QuestionnaireDef| {
+            match forms.iter().find(|f| f.block_key == block) {
+                Some(form) => view! {
+                    <QuestionnaireForm form=form.clone() def enrolment ongoing action crisis=crisis.clone() />
+                }
+                .into_any(),
+                None => ().into_any(),
+            }
+        }))
+    };
+    let position = format!(
+        "{} {} / {}",
+        t_string!(i18n, care.page),
+        page.number,
+        page.count
+    );
+    let enrolment_id = page.enrolment_id;
+    view! {
+        <Title text=page_title(move || title.clone()) />
+        <h1>{page.module_title}</h1>
+        <p class="muted">{page.program.clone()} " · " {position}</p>
+        {urgent.then(|| view! { <CrisisInfo unit=crisis /> })}
+        <PageView step=page.step questionnaires=page.questionnaires locale media_base=page.media_base form_slot=slot />
+        <nav class="page-nav" aria-label=t_string!(i18n, care.page_nav)>
+            {page.previous.map(|p| {
+                let href = p.href(enrolment_id);
+                view! { <a rel="prev" href=href>"← " {p.title}</a> }
+            })}
+            {page.next.map(|p| {
+                let href = p.href(enrolment_id);
+                view! { <a rel="next" href=href>{p.title} " →"</a> }
+            })}
+        </nav>
+    }
+}
+
+/// What to do at once when an answer says the patient may be in danger: the unit's own crisis
+/// contacts, 112 and 1177.
+#[component]
+fn CrisisInfo(unit: Option<String>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <section class="crisis" role="alert" aria-labelledby="crisis-heading">
+            <h2 id="crisis-heading">{t!(i18n, care.crisis_heading)}</h2>
+            <p>{t!(i18n, care.crisis_lead)}</p>
+            {unit.map(|text| view! { <div class="crisis-unit"><Markdown source=text /></div> })}
+            <ul>
+                <li>{t!(i18n, care.crisis_112)}</li>
+                <li>{t!(i18n, care.crisis_1177)}</li>
+            </ul>
+        </section>
+    }
+}
+
+/// A questionnaire on a patient's page: a form that saves a draft or submits, or, once
+/// submitted, what was sent with the server's total.
+#[component]
+fn QuestionnaireForm(
+    form: FormState,
+    def: QuestionnaireDef,
+    enrolment: i64,
+    ongoing: bool,
+    action: ServerAction<AnswerForm>,
+    crisis: Option<String>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
+    let Some(instrument) = def.worded() else {
+        return view! { <p class="block notice">{t!(i18n, program.missing_questionnaire)}</p> }
+            .into_any();
+    };
+    let heading = format!("form-{}", form.block_key);
+    let labelled_by = heading.clone();
+    let title = def.title.clone();
+    if form.submitted {
+        let total = form.total.map(|total| {
+            let band = form
+                .band
+                .as_deref()
+                .map(|b| format!(" ({})", band_name(b, locale)));
+            format!(
+                "{}: {total}{}",
+                t_string!(i18n, program.total),
+                band.unwrap_or_default()
+            )
+        });
+        return view! {
+            <section class="block questionnaire sent" aria-labelledby=labelled_by>
+                <h3 id=heading>{title}</h3>
+                <p class="confirmation">{t!(i18n, care.form_sent)} " " {form.saved_at}</p>
+                {total.map(|t| view! { <p class="score">{t}</p> })}
+                {form.urgent.then(|| view! { <CrisisInfo unit=crisis /> })}
+            </section>
+        }
+        .into_any();
+    }
+    let items = instrument
+        .items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let code = item.code.clone();
+            let text = item
+                .text
+                .clone()
+                .unwrap_or_else(|| format!("{} {}", t_string!(i18n, program.item), index + 1));
+            let value = form.values.get(&code).cloned().unwrap_or_default();
+            let field = format!("answers[{code}]");
+            let id = format!("{}-{code}", form.block_key);
+            let control = match item.kind.clone() {
+                ItemKind::Choice { values } => values
+                    .into_iter()
+                    .map(|v| {
+                        let input_id = format!("{id}-{v}");
+                        let checked = value == v.to_string();
+                        view! {
+                            <span class="choice">
+                                <input type="radio" id=input_id.clone() name=field.clone() value=v checked=checked disabled=!ongoing />
+                                <label for=input_id>{v}</label>
+                            </span>
+                        }
+                    })
+                    .collect_view()
+                    .into_any(),
+                ItemKind::MultipleChoice { values } => values
+                    .into_iter()
+                    .map(|v| {
+                        let input_id = format!("{id}-{v}");
+                        let checked = form.values.contains_key(&format!("{code}.{v}"));
+                        view! {
+                            <span class="choice">
+                                <input type="checkbox" id=input_id.clone() name=format!("answers[{code}.{v}]") value="on" checked=checked disabled=!ongoing />
+                                <label for=input_id>{v}</label>
+                            </span>
+                        }
+                    })
+                    .collect_view()
+                    .into_any(),
+                ItemKind::Number { min, max } => view! {
+                    <input type="number" id=id.clone() name=field min=min max=max value=value disabled=!ongoing />
+                }
+                .into_any(),
+                ItemKind::FreeText { max_chars } => view! {
+                    <textarea id=id.clone() name=field maxlength=max_chars rows="3" disabled=!ongoing>{value}</textarea>
+                }
+                .into_any(),
+                ItemKind::Date | ItemKind::Time => {
+                    let kind = if matches!(item.kind, ItemKind::Date) { "date" } else { "time" };
+                    view! { <input type=kind id=id.clone() name=field value=value disabled=!ongoing /> }.into_any()
+                }
+            };
+            // A single control is labelled by the item's text; a group of choices by its legend.
+            let single = matches!(
+                item.kind,
+                ItemKind::Number { .. } | ItemKind::FreeText { .. } | ItemKind::Date | ItemKind::Time
+            );
+            view! {
+                <fieldset class="item">
+                    <legend>{
+                        if single {
+                            view! { <label for=id>{text}</label> }.into_any()
+                        } else {
+                            view! { <span>{text}</span> }.into_any()
+                        }
+                    }</legend>
+                    {control}
+                </fieldset>
+            }
+        })
+        .collect_view();
+    let saved = form.saved_at.map(|at| {
+        view! { <p class="saved muted">{t!(i18n, care.draft_saved)} " " {at}</p> }
+    });
+    view! {
+        <section class="block questionnaire" aria-labelledby=labelled_by>
+            <h3 id=heading>{title}</h3>
+            <ActionForm action>
+                <input type="hidden" name="enrolment" value=enrolment />
+                <input type="hidden" name="place" value=form.place />
+                <input type="hidden" name="submit_key" value=form.submit_key />
+                {items}
+                {saved}
+                {ongoing.then(|| view! {
+                    <div class="actions">
+                        <button type="submit" name="intent" value="submit" class="primary">{t!(i18n, care.submit)}</button>
+                        <button type="submit" name="intent" value="save">{t!(i18n, care.save_draft)}</button>
+                    </div>
+                    <p class="muted">{t!(i18n, care.submit_note)}</p>
+                })}
+            </ActionForm>
+        </section>
+    }
+    .into_any()
+}

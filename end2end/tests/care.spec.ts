@@ -1,0 +1,65 @@
+import { test, expect, expectAccessible, open } from './fixtures';
+
+test('a patient reads the first module, sends the weekly rating, and cannot open a locked module', async ({
+  page,
+  hydrated,
+}) => {
+  await open(page, '/', hydrated);
+  await page.getByRole('button', { name: 'Prova som patient' }).click();
+  await expect(page).toHaveURL(/\/mina-sidor$/);
+  await page.getByRole('link', { name: 'Hantera oro' }).click();
+
+  // The treatment: the first module open, the rest locked, with no way into them.
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Hantera oro');
+  const first = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Vad är oro?' }) });
+  await expect(first.getByText('Öppen')).toBeVisible();
+  const second = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Oroliga tankar' }) });
+  await expect(second.getByText('Låst – öppnas när du kommit så långt')).toBeVisible();
+  await expect(second.getByRole('link')).toHaveCount(0);
+  const treatment = page.url();
+  await expectAccessible(page, hydrated);
+
+  // Reading: the first page, then on to the weekly rating.
+  await first.getByRole('link', { name: 'Välkommen' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Vad är oro?');
+  await expect(page.getByRole('heading', { level: 2, name: 'Välkommen' })).toBeVisible();
+  await expectAccessible(page, hydrated);
+  await page.getByRole('link', { name: /Veckans skattning/ }).click();
+  const form = page.getByRole('region', { name: 'GAD-7' });
+  await expect(form.getByRole('group')).toHaveCount(7);
+
+  // Half answered and saved as a draft: the answers are there after a reload.
+  for (const n of [1, 2, 3]) {
+    await form.getByRole('group', { name: `Fråga ${n}` }).getByLabel('1', { exact: true }).check();
+  }
+  await form.getByRole('button', { name: 'Spara utkast' }).click();
+  await expect(form.getByText(/Utkast sparat/)).toBeVisible();
+  await page.reload();
+  await expect(
+    form.getByRole('group', { name: 'Fråga 2' }).getByLabel('1', { exact: true }),
+  ).toBeChecked();
+
+  // Sent with an answer missing: refused, and said why; nothing is lost.
+  await form.getByRole('button', { name: 'Skicka' }).click();
+  await expect(page.getByRole('alert')).toHaveText(
+    'Svara på alla frågor innan du skickar. Dina svar är sparade som utkast.',
+  );
+  await expect(
+    form.getByRole('group', { name: 'Fråga 3' }).getByLabel('1', { exact: true }),
+  ).toBeChecked();
+  for (const n of [4, 5, 6, 7]) {
+    await form.getByRole('group', { name: `Fråga ${n}` }).getByLabel('2', { exact: true }).check();
+  }
+  await form.getByRole('button', { name: 'Skicka' }).click();
+
+  // Sent and scored by the server: 3 × 1 + 4 × 2 = 11, moderate anxiety.
+  await expect(form.getByText(/^Skickat/)).toBeVisible();
+  await expect(form.getByText('Summa: 11 (måttliga besvär)')).toBeVisible();
+  await expect(form.getByRole('button')).toHaveCount(0);
+  await expectAccessible(page, hydrated);
+
+  // A locked module's page, by its address: refused, its text never sent.
+  const locked = await page.goto(`${treatment}/oro-2/oro-tankar`);
+  expect(locked?.status()).toBe(403);
+  await expect(page.getByRole('alert')).toHaveText('Du har inte behörighet till det här.');
+});

@@ -1,0 +1,414 @@
+//! Care as the patient walks it, through the real router, on both engines: the pages of a
+//! treatment and which of them are refused, questionnaires kept as drafts and submitted once,
+//! scored exactly, with one flag per alert rule and the crisis information at once.
+
+#![allow(clippy::expect_used)]
+
+use app::auth::session::SESSION_COOKIE;
+use app::db_test;
+use app::testing::{number as count, two_regions as world};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use sea_orm::ConnectionTrait;
+
+mod common;
+use common::{Answer, app, patient_session, send};
+
+/// A page load by the patient's browser.
+fn page(path: &str, token: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::HOST, "lotsen.test")
+        .header(header::COOKIE, format!("{SESSION_COOKIE}={token}"))
+        .header("sec-fetch-site", "same-origin")
+        .header("sec-fetch-mode", "navigate")
+        .body(Body::empty())
+        .expect("request")
+}
+
+/// A server-function call from one of our pages.
+fn call(function: &str, body: &str, token: &str) -> Request<Body> {
+    Request::post(format!("/api/{function}"))
+        .header(header::HOST, "lotsen.test")
+        .header(header::ORIGIN, "https://lotsen.test")
+        .header("sec-fetch-site", "same-origin")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, format!("{SESSION_COOKIE}={token}"))
+        .body(Body::from(body.to_owned()))
+        .expect("request")
+}
+
+const TREATMENT: &str = "/mina-sidor/behandling/701";
+const PHQ_PAGE: &str = "/mina-sidor/behandling/701/m1/p2";
+const PLACE: &str = "block%3Am1%2Fp2%2Fphq";
+
+/// The form body for PHQ-9 answers (items 1–9 in order; `None` leaves one out).
+fn phq(answers: &[Option<i32>], key: &str, intent: &str) -> String {
+    let mut body = format!("enrolment=701&place={PLACE}&submit_key={key}&intent={intent}");
+    for (n, answer) in answers.iter().enumerate() {
+        if let Some(value) = answer {
+            body.push_str(&format!("&answers%5Bphq9_{}%5D={value}", n + 1));
+        }
+    }
+    body
+}
+
+/// A submit key (64 hex digits) made of one digit.
+fn key(c: char) -> String {
+    c.to_string().repeat(64)
+}
+
+async fn get(router: &Router, path: &str, token: &str) -> Answer {
+    send(router, page(path, token)).await
+}
+
+db_test!(
+    a_patient_walks_the_open_modules_and_a_locked_one_is_refused,
+    |db| {
+        world(&db).await;
+        let router = app(db.clone());
+        let patient = patient_session(&db, 401).await;
+
+        let home = get(&router, "/mina-sidor", &patient).await;
+        assert!(
+            home.body.contains(&format!(r#"href="{TREATMENT}""#)),
+            "the program links to its treatment"
+        );
+
+        let overview = get(&router, TREATMENT, &patient).await;
+        assert_eq!(overview.status, StatusCode::OK);
+        assert!(overview.body.contains("Modul m1") && overview.body.contains("Modul m2"));
+        assert!(
+            overview
+                .body
+                .contains(r#"href="/mina-sidor/behandling/701/m1/p1""#)
+        );
+        assert!(
+            overview.body.contains("Låst"),
+            "the second module says it is locked"
+        );
+        assert!(
+            !overview.body.contains("/m2/p3"),
+            "no link into the locked module"
+        );
+
+        // The locked module's page is refused by address and by server-function call.
+        let locked = get(&router, "/mina-sidor/behandling/701/m2/p3", &patient).await;
+        assert_eq!(locked.status, StatusCode::FORBIDDEN);
+        assert!(!locked.body.contains("LOCKED-MODULE-TEXT"));
+        let called = send(
+            &router,
+            call("my_page", "enrolment=701&module=m2&step=p3", &patient),
+        )
+        .await;
+        assert_eq!(called.status, StatusCode::FORBIDDEN);
+        assert!(!called.body.contains("LOCKED-MODULE-TEXT"));
+        // A section whose condition needs an answer is not there until there is one.
+        let hidden = get(&router, "/mina-sidor/behandling/701/m3/p4", &patient).await;
+        assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+        assert!(!hidden.body.contains("SHOWN-AT-TEN"));
+
+        // Reading the module's pages finishes it, and the next one opens.
+        let first = get(&router, "/mina-sidor/behandling/701/m1/p1", &patient).await;
+        assert_eq!(first.status, StatusCode::OK);
+        assert!(first.body.contains("Välkommen till programmet."));
+        assert!(
+            first
+                .body
+                .contains(&format!(r#"rel="next" href="{PHQ_PAGE}""#))
+        );
+        let second = get(&router, PHQ_PAGE, &patient).await;
+        assert_eq!(second.status, StatusCode::OK);
+        assert!(
+            second.body.contains("Fråga nummer 1"),
+            "the questionnaire is shown with its wording"
+        );
+        assert!(
+            second
+                .body
+                .contains(r#"rel="next" href="/mina-sidor/behandling/701/m2/p3""#)
+        );
+        let opened = get(&router, "/mina-sidor/behandling/701/m2/p3", &patient).await;
+        assert_eq!(opened.status, StatusCode::OK);
+        assert!(opened.body.contains("LOCKED-MODULE-TEXT"));
+        let overview = get(&router, TREATMENT, &patient).await;
+        assert!(overview.body.contains("Klar"), "the first module is done");
+        // Each page counts once, however often it is opened, under the version it was read in.
+        get(&router, "/mina-sidor/behandling/701/m1/p1", &patient).await;
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM page_visit WHERE enrolment_id = 701"
+            )
+            .await,
+            3
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM page_visit WHERE program_version_id = 601"
+            )
+            .await,
+            3
+        );
+
+        // Someone else's treatment is not found, from the page and from the function.
+        let other = get(&router, "/mina-sidor/behandling/703", &patient).await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND);
+        let other = send(
+            &router,
+            call("my_page", "enrolment=704&module=m1&step=p1", &patient),
+        )
+        .await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM page_visit WHERE enrolment_id <> 701"
+            )
+            .await,
+            0
+        );
+    }
+);
+
+db_test!(
+    answers_are_kept_as_drafts_then_submitted_once_and_scored_exactly,
+    |db| {
+        world(&db).await;
+        let router = app(db.clone());
+        let patient = patient_session(&db, 401).await;
+        let responses = || count(&db, "SELECT COUNT(*) FROM form_response");
+        let flags = || count(&db, "SELECT COUNT(*) FROM flag");
+
+        // A draft with two answers, kept on the server and shown again.
+        let draft = phq(&[Some(2), Some(3)], &key('a'), "save");
+        let saved = send(&router, call("answer_form", &draft, &patient)).await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+        let shown = get(&router, PHQ_PAGE, &patient).await;
+        assert!(shown.body.contains("Utkast sparat"));
+        assert!(
+            shown
+                .body
+                .contains(r#"name="answers[phq9_2]" value="3" checked"#),
+            "the draft's answer is checked again"
+        );
+
+        // A submit with an answer missing is refused, says so, and keeps what was given.
+        let partial = phq(&[Some(2), Some(3), Some(1)], &key('b'), "submit");
+        let refused = send(&router, call("answer_form", &partial, &patient)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            refused.body.contains("missing_answer") && refused.body.contains("phq9_4"),
+            "{}",
+            refused.body
+        );
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM form_response WHERE state = 'draft' AND answers LIKE '%phq9_3%'").await, 1);
+
+        // Bad input changes nothing: a value the item does not take, a field of no item.
+        let before = get(&router, PHQ_PAGE, &patient).await.body;
+        for bad in [
+            phq(&[Some(4)], &key('a'), "save"),
+            format!(
+                "{}&answers%5Bnot_an_item%5D=1",
+                phq(&[Some(1)], &key('a'), "save")
+            ),
+            phq(&[Some(1)], "short-key", "submit"),
+        ] {
+            let answer = send(&router, call("answer_form", &bad, &patient)).await;
+            assert_eq!(
+                answer.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{bad}: {}",
+                answer.body
+            );
+        }
+        assert!(
+            get(&router, PHQ_PAGE, &patient)
+                .await
+                .body
+                .contains(r#"value="3" checked"#)
+        );
+        assert!(before.contains(r#"value="3" checked"#));
+
+        // Submitted: 2+3+1+2+1+1+0+1+1 = 12, "moderate", and item 9 at 1 is urgent.
+        let all = [
+            Some(2),
+            Some(3),
+            Some(1),
+            Some(2),
+            Some(1),
+            Some(1),
+            Some(0),
+            Some(1),
+            Some(1),
+        ];
+        let submit = phq(&all, &key('c'), "submit");
+        let sent = send(&router, call("answer_form", &submit, &patient)).await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        assert!(sent.body.contains(r#""urgent":true"#), "{}", sent.body);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM form_response WHERE state = 'submitted' AND total = 12 AND band = 'moderate'"
+            )
+            .await,
+            1
+        );
+        assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM flag WHERE enrolment_id = 701 AND priority = 'urgent' AND reason = 'phq9_item9' AND resolved_at IS NULL").await,
+        1
+    );
+
+        // The same submit again (a retry) is answered as before: no second response or flag.
+        let again = send(&router, call("answer_form", &submit, &patient)).await;
+        assert_eq!(again.status, StatusCode::OK);
+        assert!(again.body.contains(r#""urgent":true"#));
+        assert_eq!((responses().await, flags().await), (1, 1));
+        // Another submit, or a draft over it, cannot change what was sent.
+        let changed = phq(&[Some(0); 9], &key('d'), "submit");
+        assert_eq!(
+            send(&router, call("answer_form", &changed, &patient))
+                .await
+                .status,
+            StatusCode::CONFLICT
+        );
+        let over = phq(&[Some(0)], &key('d'), "save");
+        assert_eq!(
+            send(&router, call("answer_form", &over, &patient))
+                .await
+                .status,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM form_response WHERE total = 12").await,
+            1
+        );
+
+        // The page says it was sent and shows what to do at once, with the unit's own contacts.
+        db.execute_unprepared(
+            "UPDATE care_unit SET crisis_info = 'Ring mottagningen: 010-123 45 67' WHERE id = 11",
+        )
+        .await
+        .expect("crisis info");
+        let shown = get(&router, PHQ_PAGE, &patient).await;
+        assert!(shown.body.contains("Skickat"));
+        assert!(
+            shown.body.contains("Behöver du hjälp nu?")
+                && shown.body.contains("112")
+                && shown.body.contains("1177")
+        );
+        assert!(shown.body.contains("010-123 45 67"));
+        assert!(
+            !shown.body.contains(r#"name="intent""#),
+            "no form to send again"
+        );
+        // The total of 12 shows the section that asks for 10 or more.
+        let shown_at_ten = get(&router, "/mina-sidor/behandling/701/m3/p4", &patient).await;
+        assert_eq!(shown_at_ten.status, StatusCode::OK);
+        assert!(shown_at_ten.body.contains("SHOWN-AT-TEN"));
+    }
+);
+
+db_test!(
+    an_answer_without_risk_raises_no_flag_and_others_cannot_answer,
+    |db| {
+        world(&db).await;
+        let router = app(db.clone());
+        let patient = patient_session(&db, 401).await;
+        let calm = [
+            Some(1),
+            Some(1),
+            Some(0),
+            Some(0),
+            Some(0),
+            Some(0),
+            Some(0),
+            Some(0),
+            Some(0),
+        ];
+        // Another patient cannot answer in this treatment.
+        let other = patient_session(&db, 402).await;
+        let theirs = send(
+            &router,
+            call("answer_form", &phq(&calm, &key('e'), "submit"), &other),
+        )
+        .await;
+        assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM form_response").await, 0);
+
+        let sent = send(
+            &router,
+            call("answer_form", &phq(&calm, &key('e'), "submit"), &patient),
+        )
+        .await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        assert!(sent.body.contains(r#""urgent":false"#));
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM flag").await, 0);
+        let shown = get(&router, PHQ_PAGE, &patient).await;
+        assert!(!shown.body.contains("Behöver du hjälp nu?"));
+        assert!(shown.body.contains("Summa: 2"), "the total is shown");
+
+        // Ended treatment stays readable but takes no answers and records no visits.
+        db.execute_unprepared(
+            "UPDATE enrolment SET state = 'ended', ended_at = CURRENT_TIMESTAMP WHERE id = 701",
+        )
+        .await
+        .expect("end");
+        let visits = count(&db, "SELECT COUNT(*) FROM page_visit").await;
+        let read = get(&router, "/mina-sidor/behandling/701/m1/p1", &patient).await;
+        assert_eq!(read.status, StatusCode::OK);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM page_visit").await, visits);
+        let closed = send(
+            &router,
+            call("answer_form", &phq(&[Some(1)], &key('f'), "save"), &patient),
+        )
+        .await;
+        assert_eq!(closed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+);
+
+db_test!(
+    a_form_without_javascript_keeps_its_answers_and_says_what_is_missing,
+    |db| {
+        world(&db).await;
+        let router = app(db.clone());
+        let patient = patient_session(&db, 401).await;
+        let mut request = call(
+            "answer_form",
+            &phq(&[Some(2), Some(1)], &key('b'), "submit"),
+            &patient,
+        );
+        let headers = request.headers_mut();
+        headers.insert(
+            header::ACCEPT,
+            header::HeaderValue::from_static("text/html"),
+        );
+        headers.insert(
+            header::REFERER,
+            header::HeaderValue::from_str(&format!("https://lotsen.test{PHQ_PAGE}"))
+                .expect("referer"),
+        );
+        let answer = send(&router, request).await;
+        assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
+        let location = answer.headers[header::LOCATION]
+            .to_str()
+            .expect("location")
+            .to_owned();
+        assert!(location.contains("__err="), "{location}");
+        let path = location.trim_start_matches("https://lotsen.test");
+        let shown = get(&router, path, &patient).await;
+        assert!(
+            shown
+                .body
+                .contains("Svara på alla frågor innan du skickar."),
+            "the page says why"
+        );
+        assert!(
+            shown
+                .body
+                .contains(r#"name="answers[phq9_1]" value="2" checked"#),
+            "what was given is kept"
+        );
+    }
+);
