@@ -155,6 +155,12 @@ fn error_text(error: &AppError) -> &'static str {
             "unpublished" => t_string!(i18n, error_version_unpublished),
             "deactivated" => t_string!(i18n, error_activation_ended),
             "missing_answer" => t_string!(i18n, error_missing_answer),
+            "treatment_ended" => t_string!(i18n, error_treatment_ended),
+            "not_a_number" | "not_allowed" | "out_of_range" | "too_long" | "unknown_item"
+            | "invalid_answer" => t_string!(i18n, error_answer_invalid),
+            "message_empty" => t_string!(i18n, error_message_empty),
+            "message_too_long" => t_string!(i18n, error_message_too_long),
+            "rate_limited" => t_string!(i18n, error_rate_limited),
             _ => t_string!(i18n, error_invalid),
         },
         AppError::Conflict => t_string!(i18n, error_already_submitted),

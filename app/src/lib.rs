@@ -31,6 +31,7 @@ pub mod error;
 pub mod instruments;
 mod layout;
 pub mod login;
+pub mod messages;
 pub mod patient;
 pub mod programs;
 mod shell;

@@ -8,6 +8,7 @@ use crate::design::{DesignPage, ProgramsPage, ReviewPage};
 use crate::i18n::*;
 use crate::layout::{Layout, NotFound, provide_site_session};
 use crate::login::{ChooseAssignmentPage, LoginFailedPage, LoginPage};
+use crate::messages::MessagesPage;
 use crate::patient::PatientHome;
 use crate::start::StartPage;
 use leptos::prelude::*;
@@ -52,6 +53,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/mina-sidor/behandling/:enrolment")
                             view=TreatmentPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/mina-sidor/behandling/:enrolment/meddelanden")
+                            view=MessagesPage
                             ssr=SsrMode::Async
                         />
                         <Route

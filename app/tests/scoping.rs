@@ -37,6 +37,8 @@ const PATTERNS: &[&str] = &[
     "UPDATE form_response",
     "form_response::",
     "INTO flag",
+    "INTO message",
+    "UPDATE message",
     "flag::",
 ];
 
@@ -68,6 +70,10 @@ const ALLOWED: &[(&str, &str)] = &[
         "the public count of ongoing treatments, real care only",
     ),
     ("app/src/testing.rs", "test fixtures"),
+    (
+        "app/src/messages/store.rs",
+        "messages: every function takes the patient's OwnEnrolment or staff's CareAccess and stays inside it",
+    ),
     (
         "app/src/care/record.rs",
         "the patient's care record: every function takes their OwnEnrolment and stays inside it",

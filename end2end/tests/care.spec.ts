@@ -63,3 +63,45 @@ test('a patient reads the first module, sends the weekly rating, and cannot open
   expect(locked?.status()).toBe(403);
   await expect(page.getByRole('alert')).toHaveText('Du har inte behörighet till det här.');
 });
+
+test('a patient writes to the care team, the therapist answers, and the patient reads it', async ({
+  page,
+  hydrated,
+}) => {
+  const asRole = async (role: string) => {
+    await page.getByLabel('Du provar som').selectOption(role);
+    await page.getByRole('button', { name: 'Byt roll' }).click();
+  };
+  await open(page, '/', hydrated);
+  await page.getByRole('button', { name: 'Prova som patient' }).click();
+  await page.getByRole('link', { name: 'Hantera oro' }).click();
+  await page.getByRole('link', { name: 'Meddelanden' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Meddelanden');
+  await expect(page.getByText(/ring 112/)).toBeVisible();
+
+  // Sent: shown once committed, markup as text, the address as a link, not yet read.
+  await page.getByLabel('Nytt meddelande').fill('Jag sover dåligt <b>igen</b>. Jag läste https://www.1177.se/somn');
+  await page.getByRole('button', { name: 'Skicka meddelandet' }).click();
+  const mine = page.locator('li.message').filter({ hasText: 'Jag sover dåligt' });
+  await expect(mine).toContainText('<b>igen</b>');
+  await expect(mine.getByRole('link', { name: 'https://www.1177.se/somn' })).toBeVisible();
+  await expect(mine).toContainText('inte läst ännu');
+  await expectAccessible(page, hydrated);
+
+  // The therapist reads it on the record and answers.
+  await asRole('therapist');
+  await page.getByRole('link', { name: 'Petra Patient' }).click();
+  await expect(page.locator('li.message').filter({ hasText: 'Jag sover dåligt' })).toBeVisible();
+  await page.getByLabel('Svara patienten').fill('Tack för att du skriver. Vi tar det på torsdag.');
+  await page.getByRole('button', { name: 'Skicka meddelandet' }).click();
+  await expect(page.locator('li.message').filter({ hasText: 'Vi tar det på torsdag.' })).toBeVisible();
+  await expectAccessible(page, hydrated);
+
+  // Back as the patient: one unread answer, and the care team has read the question.
+  await asRole('patient');
+  await page.getByRole('link', { name: 'Hantera oro' }).click();
+  await expect(page.getByText('(1 olästa)')).toBeVisible();
+  await page.getByRole('link', { name: 'Meddelanden' }).click();
+  await expect(page.locator('li.message').filter({ hasText: 'Vi tar det på torsdag.' })).toContainText('Tove Terapeut');
+  await expect(mine).toContainText('läst av vården');
+});

@@ -14,7 +14,9 @@
 //! - `form_response`: a questionnaire answered at one place (a page's questionnaire block
 //!   today, a scheduled instance later), first as a draft kept on the server, then submitted
 //!   once, scored by the server, never changed;
-//! - `flag`: raised for the care team, at most one per (response, alert rule).
+//! - `flag`: raised for the care team, at most one per (response, alert rule);
+//! - `message`: the secure messages of the enrolment's thread (the unused `message_thread` and
+//!   `message` of 000003, keyed by patient and unit, are replaced).
 //!
 //! A unit's crisis information (`care_unit.crisis_info`) is what a patient sees at once after
 //! an urgent answer, besides 112 and 1177.
@@ -34,6 +36,8 @@ impl MigrationName for Migration {
 const DEAD: &[&str] = &[
     "item_answer",
     "questionnaire_response",
+    "message",
+    "message_thread",
     "worksheet_entry",
     "module_state",
     "flag",
@@ -136,6 +140,35 @@ impl MigrationTrait for Migration {
                 .foreign_key(&mut fk("flag", "acknowledged_by", "staff_person", SetNull))
                 .foreign_key(&mut fk("flag", "resolved_by", "staff_person", SetNull))
                 .take(),
+            // The thread is the enrolment's: between the patient and its care team.
+            table("message")
+                .col(id_ref("enrolment_id"))
+                .col(
+                    short("sender_kind", 16)
+                        .check(codes("sender_kind", &["patient", "staff"]))
+                        .take(),
+                )
+                .col(id_ref_null("sender_staff_id"))
+                .col(long("body"))
+                .col(short("idempotency_key", 64))
+                .col(instant("sent_at"))
+                // When its recipient read it: the patient, or someone of the care team.
+                .col(instant_null("read_at"))
+                .col(id_ref_null("read_by_staff_id"))
+                .foreign_key(&mut fk("message", "enrolment_id", "enrolment", Cascade))
+                .foreign_key(&mut fk(
+                    "message",
+                    "sender_staff_id",
+                    "staff_person",
+                    SetNull,
+                ))
+                .foreign_key(&mut fk(
+                    "message",
+                    "read_by_staff_id",
+                    "staff_person",
+                    SetNull,
+                ))
+                .take(),
         ];
         let indexes = vec![
             index(
@@ -150,6 +183,9 @@ impl MigrationTrait for Migration {
                 false,
             ),
             index("flag", &["enrolment_id", "resolved_at"], false),
+            index("message", &["enrolment_id", "sent_at"], false),
+            index("message", &["enrolment_id", "idempotency_key"], true),
+            index("message", &["sender_staff_id", "sent_at"], false),
         ];
         create_all(manager, tables, indexes).await?;
         // One flag per (response, rule), however often a submit is retried.
@@ -166,7 +202,7 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // The dead tables are not made again: migration 000003 and 000002 drop them only if
         // they exist, and nothing used them.
-        drop_all(manager, &["flag", "form_response", "page_visit"]).await?;
+        drop_all(manager, &["message", "flag", "form_response", "page_visit"]).await?;
         manager
             .alter_table(
                 Table::alter()

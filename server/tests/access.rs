@@ -180,6 +180,41 @@ const MATRIX: &[(&str, Object, [u16; 11])] = &[
         [U, N, D, D, D, D, D, D, D, D, D],
     ),
     (
+        "my_messages",
+        Object::Own,
+        [U, A, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "my_messages",
+        Object::OtherRegion,
+        [U, N, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "send_message",
+        Object::Own,
+        [U, A, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "send_message",
+        Object::OtherRegion,
+        [U, N, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "reply_message",
+        Object::SameUnit,
+        [U, D, A, D, D, D, D, D, D, A, A],
+    ),
+    (
+        "reply_message",
+        Object::OtherUnit,
+        [U, D, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "reply_message",
+        Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, N, N],
+    ),
+    (
         "who_read_my_data",
         Object::None,
         [U, A, D, D, D, D, D, D, D, D, D],
@@ -620,7 +655,21 @@ async fn arguments(
         Object::OtherRegion => 704,
         _ => 701,
     };
+    // Patients 402, 403 and 404 and their enrolments, for staff.
+    let (patient, staff_enrolment) = match object {
+        Object::OtherUnit => (403, 703),
+        Object::OtherRegion => (404, 704),
+        _ => (402, 702),
+    };
+    let key = app::auth::session::new_token().expect("key");
     match function {
+        "my_messages" => return format!("enrolment={enrolment}"),
+        "send_message" => return format!("enrolment={enrolment}&body=Hej&submit_key={key}"),
+        "reply_message" => {
+            return format!(
+                "patient_id={patient}&enrolment={staff_enrolment}&body=Hej&submit_key={key}"
+            );
+        }
         "my_treatment" => return format!("enrolment={enrolment}"),
         "my_page" => return format!("enrolment={enrolment}&module=m1&step=p1"),
         "answer_form" => {
@@ -862,7 +911,9 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
         "SELECT COUNT(*) FROM access_log WHERE patient_id = 404",
     )
     .await;
-    assert_eq!((allowed, refused, region_b), (4, 3, 0));
+    // reply_message adds a write at A1 by each of the three clinical callers, and three refusals
+    // for patient 403.
+    assert_eq!((allowed, refused, region_b), (5, 6, 0));
     // And the auditor's search, one row for each patient it showed (401, 402 and 403).
     let searches = count(
         &db,
@@ -871,7 +922,7 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     .await;
     assert_eq!(searches, 3);
     let report = app::access_log::verify(&db).await.expect("verify");
-    assert_eq!((report.rows, report.broken), (18, None));
+    assert_eq!((report.rows, report.broken), (24, None));
 });
 
 db_test!(patients_never_receive_therapist_internal_notes, |db| {

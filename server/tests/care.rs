@@ -13,7 +13,7 @@ use axum::http::{Request, StatusCode, header};
 use sea_orm::ConnectionTrait;
 
 mod common;
-use common::{Answer, app, patient_session, send};
+use common::{Answer, app, patient_session, send, staff_session};
 
 /// A page load by the patient's browser.
 fn page(path: &str, token: &str) -> Request<Body> {
@@ -412,3 +412,197 @@ db_test!(
         );
     }
 );
+
+const MESSAGES: &str = "/mina-sidor/behandling/701/meddelanden";
+
+fn message(enrolment: i64, body: &str, key: &str) -> String {
+    let body: String = body
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("enrolment={enrolment}&body={body}&submit_key={key}")
+}
+
+db_test!(a_patient_and_the_care_team_write_to_each_other, |db| {
+    world(&db).await;
+    db.execute_unprepared("UPDATE enrolment SET responsible_staff_id = 101 WHERE id = 701")
+        .await
+        .expect("team");
+    let router = app(db.clone());
+    let patient = patient_session(&db, 401).await;
+    let therapist = staff_session(&db, 101, 301).await;
+    let messages = || count(&db, "SELECT COUNT(*) FROM message");
+
+    // The patient writes; markup stays text, an address becomes a link; a retry sends nothing new.
+    let text = "Hej! <script>alert(1)</script> Läs https://www.1177.se/oro.";
+    let first = message(701, text, &key('a'));
+    assert_eq!(
+        send(&router, call("send_message", &first, &patient))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&router, call("send_message", &first, &patient))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(messages().await, 1);
+    let thread = get(&router, MESSAGES, &patient).await;
+    assert_eq!(thread.status, StatusCode::OK);
+    assert!(
+        thread
+            .body
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "escaped"
+    );
+    assert!(!thread.body.contains("<script>alert"));
+    assert!(
+        thread.body.contains(r#"<a href="https://www.1177.se/oro""#),
+        "linked"
+    );
+    assert!(thread.body.contains("inte läst ännu"));
+    assert!(
+        thread.body.contains("ring 112"),
+        "the page says where to turn in an emergency"
+    );
+
+    // The responsible therapist reads it on the record (which marks it read) and answers.
+    let record = get(&router, "/mottagning/patient/401", &therapist).await;
+    assert_eq!(record.status, StatusCode::OK);
+    assert!(
+        record
+            .body
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM message WHERE read_by_staff_id = 101"
+        )
+        .await,
+        1
+    );
+    assert!(
+        get(&router, MESSAGES, &patient)
+            .await
+            .body
+            .contains("läst av vården")
+    );
+    let reply = format!(
+        "patient_id=401&{}",
+        message(701, "Tack, vi hörs på torsdag.", &key('b'))
+    );
+    let answered = send(&router, call("reply_message", &reply, &therapist)).await;
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM access_log WHERE patient_id = 401 AND action = 'write' AND object_type = 'message'").await,
+        1
+    );
+    let overview = get(&router, TREATMENT, &patient).await;
+    assert!(
+        overview.body.contains("1 olästa"),
+        "the overview says a message waits"
+    );
+    let thread = get(&router, MESSAGES, &patient).await;
+    assert!(
+        thread.body.contains("Tack, vi hörs på torsdag.") && thread.body.contains("Tove Terapeut")
+    );
+    assert!(
+        !get(&router, TREATMENT, &patient)
+            .await
+            .body
+            .contains("olästa"),
+        "now read"
+    );
+
+    // Bad input is refused and stores nothing.
+    let before = messages().await;
+    for (body, reason) in [
+        (" \n ".to_owned(), "message_empty"),
+        ("å".repeat(4001), "message_too_long"),
+    ] {
+        let refused = send(
+            &router,
+            call("send_message", &message(701, &body, &key('c')), &patient),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains(reason), "{}", refused.body);
+    }
+    assert_eq!(messages().await, before);
+
+    // Nobody else reaches the thread: another patient, another region's therapist, or a
+    // therapist naming a patient of theirs with another patient's enrolment.
+    let other = patient_session(&db, 402).await;
+    assert_eq!(
+        get(&router, MESSAGES, &other).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let sent_by_other = send(
+        &router,
+        call("send_message", &message(701, "x", &key('d')), &other),
+    )
+    .await;
+    assert_eq!(sent_by_other.status, StatusCode::NOT_FOUND);
+    let region_b = staff_session(&db, 106, 306).await;
+    let from_b = format!("patient_id=401&{}", message(701, "x", &key('d')));
+    assert_eq!(
+        send(&router, call("reply_message", &from_b, &region_b))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let crossed = format!("patient_id=402&{}", message(701, "x", &key('d')));
+    assert_eq!(
+        send(&router, call("reply_message", &crossed, &therapist))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(messages().await, before);
+
+    // A patient may send ten an hour in a treatment; the eleventh waits.
+    for n in 0..9 {
+        let key = format!("{n:064x}");
+        let ok = send(
+            &router,
+            call("send_message", &message(701, "fråga", &key), &patient),
+        )
+        .await;
+        assert_eq!(ok.status, StatusCode::OK);
+    }
+    let limited = send(
+        &router,
+        call("send_message", &message(701, "fråga", &key('e')), &patient),
+    )
+    .await;
+    assert!(limited.body.contains("rate_limited"), "{}", limited.body);
+
+    // After the treatment, the thread can be read, not written.
+    db.execute_unprepared(
+        "UPDATE enrolment SET state = 'ended', ended_at = CURRENT_TIMESTAMP WHERE id = 701",
+    )
+    .await
+    .expect("end");
+    let ended = get(&router, MESSAGES, &patient).await;
+    assert!(
+        ended.body.contains("Tack, vi hörs på torsdag.") && !ended.body.contains(r#"name="body""#)
+    );
+    let late = send(
+        &router,
+        call("send_message", &message(701, "hej", &key('f')), &patient),
+    )
+    .await;
+    assert!(late.body.contains("treatment_ended"), "{}", late.body);
+    assert!(
+        !get(&router, "/mottagning/patient/401", &therapist)
+            .await
+            .body
+            .contains(r#"name="body""#)
+    );
+});

@@ -102,6 +102,16 @@ impl CareAccess {
     }
 }
 
+impl CareAccess {
+    /// The messages of the enrolments this decision reaches, as an SQL source.
+    pub fn messages(&self) -> String {
+        format!(
+            "(SELECT * FROM message WHERE enrolment_id IN (SELECT x.id FROM {} x))",
+            self.enrolments()
+        )
+    }
+}
+
 /// The gate's decision that a staff member may list the patients in ongoing treatment at the
 /// unit of their assignment.
 #[derive(Debug, Clone, Copy)]
@@ -241,6 +251,14 @@ impl OwnEnrolment {
     pub fn page_visits(&self) -> String {
         format!(
             "(SELECT * FROM page_visit WHERE enrolment_id = {})",
+            self.enrolment.id
+        )
+    }
+
+    /// This enrolment's messages, as an SQL source.
+    pub fn messages(&self) -> String {
+        format!(
+            "(SELECT * FROM message WHERE enrolment_id = {})",
             self.enrolment.id
         )
     }

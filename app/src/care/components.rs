@@ -4,9 +4,9 @@ use crate::error::AppError;
 use crate::i18n::*;
 use crate::instruments::ItemKind;
 use crate::layout::{ErrorNotice, FormNotice, page_title};
-use crate::programs::QuestionnaireDef;
 use crate::programs::markdown::Markdown;
 use crate::programs::render::{FormSlot, PageView, band_name};
+use crate::programs::{Block, BlockBody, QuestionnaireDef};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -61,6 +61,13 @@ fn Modules(treatment: Treatment) -> impl IntoView {
         <h1>{treatment.program}</h1>
         <p class="muted">{treatment.care_unit}</p>
         {(!treatment.ongoing).then(|| view! { <p class="notice">{t!(i18n, care.ended)}</p> })}
+        <p class="card messages-link">
+            <a href=super::messages_href(enrolment)>{t!(i18n, messages.link)}</a>
+            {(treatment.unread_messages > 0).then(|| {
+                let unread = format!("({} {})", treatment.unread_messages, t_string!(i18n, messages.unread));
+                view! { " " <strong>{unread}</strong> }
+            })}
+        </p>
         <ol class="modules">
             {treatment.modules.into_iter().map(|m| view! { <ModuleItem module=m enrolment /> }).collect_view()}
         </ol>
@@ -156,17 +163,33 @@ fn StepView(page: PatientPage, action: ServerAction<AnswerForm>) -> impl IntoVie
     let crisis = page.crisis_info.clone();
     let slot = {
         let forms = Arc::new(page.forms.clone());
-        let (enrolment, ongoing, crisis) =
-            (page.enrolment_id, page.ongoing, page.crisis_info.clone());
-        FormSlot(Arc::new(move |block: &str, def: QuestionnaireDef| {
-            match forms.iter().find(|f| f.block_key == block) {
-                Some(form) => view! {
-                    <QuestionnaireForm form=form.clone() def enrolment ongoing action crisis=crisis.clone() />
+        let (enrolment, ongoing) = (page.enrolment_id, page.ongoing);
+        FormSlot(Arc::new(
+            move |block: &Block, def: Option<&QuestionnaireDef>| {
+                match &block.body {
+                    BlockBody::Questionnaire { .. } => {
+                        let form = forms.iter().find(|f| f.block_key == block.key)?;
+                        let def = def?.clone();
+                        Some(view! { <QuestionnaireForm form=form.clone() def enrolment ongoing action /> }.into_any())
+                    }
+                    // Homework is not kept yet: shown, not taken, and said so.
+                    BlockBody::Exercise { instructions, .. }
+                    | BlockBody::Worksheet { instructions, .. } => {
+                        let instructions = instructions.clone();
+                        Some(
+                            view! {
+                                <div class="block exercise">
+                                    <Markdown source=instructions />
+                                    <p class="notice">{t!(i18n, care.homework_later)}</p>
+                                </div>
+                            }
+                            .into_any(),
+                        )
+                    }
+                    _ => None,
                 }
-                .into_any(),
-                None => ().into_any(),
-            }
-        }))
+            },
+        ))
     };
     let position = format!(
         "{} {} / {}",
@@ -221,7 +244,6 @@ fn QuestionnaireForm(
     enrolment: i64,
     ongoing: bool,
     action: ServerAction<AnswerForm>,
-    crisis: Option<String>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let locale = i18n.get_locale_untracked();
@@ -247,9 +269,8 @@ fn QuestionnaireForm(
         return view! {
             <section class="block questionnaire sent" aria-labelledby=labelled_by>
                 <h3 id=heading>{title}</h3>
-                <p class="confirmation">{t!(i18n, care.form_sent)} " " {form.saved_at}</p>
+                <p class="confirmation">{t!(i18n, care.form_sent)} " " {form.saved_at} " " {t!(i18n, care.utc)}</p>
                 {total.map(|t| view! { <p class="score">{t}</p> })}
-                {form.urgent.then(|| view! { <CrisisInfo unit=crisis /> })}
             </section>
         }
         .into_any();
@@ -329,7 +350,7 @@ fn QuestionnaireForm(
         })
         .collect_view();
     let saved = form.saved_at.map(|at| {
-        view! { <p class="saved muted">{t!(i18n, care.draft_saved)} " " {at}</p> }
+        view! { <p class="saved muted">{t!(i18n, care.draft_saved)} " " {at} " " {t!(i18n, care.utc)}</p> }
     });
     view! {
         <section class="block questionnaire" aria-labelledby=labelled_by>
@@ -342,8 +363,10 @@ fn QuestionnaireForm(
                 {saved}
                 {ongoing.then(|| view! {
                     <div class="actions">
-                        <button type="submit" name="intent" value="submit" class="primary">{t!(i18n, care.submit)}</button>
+                        // The first button is what Enter in a field presses: it keeps a draft and
+                        // never sends for good.
                         <button type="submit" name="intent" value="save">{t!(i18n, care.save_draft)}</button>
+                        <button type="submit" name="intent" value="submit" class="primary">{t!(i18n, care.submit)}</button>
                     </div>
                     <p class="muted">{t!(i18n, care.submit_note)}</p>
                 })}

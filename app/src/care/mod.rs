@@ -30,6 +30,8 @@ pub struct Treatment {
     /// New answers are taken (treatment is going on).
     pub ongoing: bool,
     pub modules: Vec<ModuleView>,
+    /// The care team's messages the patient has not opened yet.
+    pub unread_messages: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +60,11 @@ impl PageLink {
 /// Where a treatment's overview is: `/mina-sidor/behandling/<enrolment>`.
 pub fn treatment_href(enrolment_id: i64) -> String {
     format!("/mina-sidor/behandling/{enrolment_id}")
+}
+
+/// Where a treatment's messages are.
+pub fn messages_href(enrolment_id: i64) -> String {
+    format!("/mina-sidor/behandling/{enrolment_id}/meddelanden")
 }
 
 /// Where one page of a treatment is: `/mina-sidor/behandling/<enrolment>/<module>/<page>`.
@@ -141,8 +148,9 @@ pub async fn my_treatment(enrolment: i64) -> Result<Treatment, AppError> {
     record::treatment(&db, &enrolment).await
 }
 
-/// One page of the patient's treatment. Opening it marks it seen. A page of a locked module, or
-/// one that the patient's answers do not show, is refused (403), whatever the address says.
+/// One page of the patient's treatment. Opening it marks it seen. A page of a locked module is
+/// refused (403), one that the patient's answers do not show is not found (404), whatever the
+/// address says.
 #[endpoint]
 pub async fn my_page(
     enrolment: i64,

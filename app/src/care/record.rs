@@ -133,7 +133,21 @@ pub async fn treatment(
             pages: pages_of(&program, &record, &statuses, index),
         })
         .collect();
+    let unread = db
+        .query_one(statement(
+            db,
+            &format!(
+                "SELECT COUNT(*) AS n FROM {} m WHERE sender_kind = 'staff' AND read_at IS NULL",
+                own.messages()
+            ),
+            vec![],
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
     Ok(Treatment {
+        unread_messages: unread,
         enrolment_id: own.id(),
         program: program.title,
         care_unit: unit.name,
@@ -202,6 +216,17 @@ pub async fn page(
             .and_then(|pages| pages.into_iter().next())
     });
     let step = steps[at].clone();
+    // Only the questionnaires on this page: nothing of what locked or hidden content asks.
+    let questionnaires: Vec<QuestionnaireDef> = program
+        .questionnaires
+        .iter()
+        .filter(|q| {
+            step.blocks.iter().any(|b| {
+                matches!(&b.body, BlockBody::Questionnaire { questionnaire } if questionnaire == &q.key)
+            })
+        })
+        .cloned()
+        .collect();
     let forms = forms_on(db, own, module_key, &step).await?;
     Ok(PatientPage {
         enrolment_id: own.id(),
@@ -209,7 +234,7 @@ pub async fn page(
         module_title: program.modules[index].title.clone(),
         number: at + 1,
         count: steps.len(),
-        questionnaires: program.questionnaires.clone(),
+        questionnaires,
         media_base: crate::programs::media::url_base(program_id(db, own).await?),
         previous,
         next,
@@ -409,11 +434,9 @@ pub async fn answer<C: ConnectionTrait + TransactionTrait>(
     intent: FormIntent,
 ) -> Result<Answered, AppError> {
     if !own.may_write() {
-        return Err(invalid("enrolment", "closed"));
+        return Err(invalid("enrolment", "treatment_ended"));
     }
-    if submit_key.len() != 64 || !submit_key.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(invalid("submit_key", "malformed"));
-    }
+    crate::messages::store::check_key(submit_key)?;
     let Frame { program, .. } = frame(db, own).await?;
     let record = read_record(db, own).await?;
     let def = questionnaire_at(&program, &record, place)?;

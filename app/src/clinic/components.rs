@@ -1,7 +1,8 @@
 use super::{PatientRecord, UnitPatient, get_patient_record, unit_patients};
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::layout::{ErrorNotice, page_title};
+use crate::layout::{ErrorNotice, FormNotice, page_title};
+use crate::messages::StaffThread;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -89,7 +90,10 @@ pub fn PatientRecordPage() -> impl IntoView {
 #[component]
 fn Record(record: PatientRecord) -> impl IntoView {
     let i18n = use_i18n();
+    let reply = ServerAction::<crate::messages::ReplyMessage>::new();
+    let patient_id = record.patient_id;
     view! {
+        <FormNotice action=reply />
         <h1>{record.name}</h1>
         <p>{t!(i18n, clinic.personnummer)} ": " {record.personnummer}</p>
         <h2>{t!(i18n, clinic.enrolments)}</h2>
@@ -104,6 +108,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
                             {e.internal_note}
                         </p>
                     })}
+                    <StaffThread patient_id enrolment_id=e.enrolment_id messages=e.messages reply_key=e.reply_key reply />
                 </li>
             }).collect_view()}
         </ul>

@@ -31,11 +31,17 @@ pub struct PatientRecord {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordEnrolment {
+    pub enrolment_id: i64,
     pub program: String,
     pub care_unit: String,
     pub state: crate::domain::EnrolmentState,
     pub started: String,
     pub internal_note: String,
+    /// The thread with the patient, oldest first.
+    pub messages: Vec<crate::messages::MessageView>,
+    /// A key for the answer form while an answer may be written (ongoing treatment at the
+    /// caller's unit).
+    pub reply_key: Option<String>,
 }
 
 /// The patients with an ongoing enrolment at the caller's unit. Each one listed is logged.
@@ -75,6 +81,17 @@ pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppErr
     .await?;
     let patient = access.patient();
     let mut enrolments = queries::record_enrolments(&db, &access).await?;
+    let staff_person_id = principal
+        .staff()
+        .map(|s| s.staff_person_id)
+        .unwrap_or_default();
+    let mut threads = crate::messages::store::record_threads(&db, &access, staff_person_id).await?;
+    for enrolment in &mut enrolments {
+        enrolment.messages = threads.remove(&enrolment.enrolment_id).unwrap_or_default();
+        if access.may_write() && enrolment.state.is_ongoing() {
+            enrolment.reply_key = Some(crate::auth::session::new_token()?);
+        }
+    }
     // Therapist-internal notes are the therapists' own: a patient administrator, who starts
     // and oversees treatment, does not read them.
     if !principal.has_role(crate::auth::Role::Therapist) {

@@ -47,7 +47,7 @@ pub async fn record_enrolments(
         .query_all(statement(
             db,
             &format!(
-                "SELECT p.title, u.name, e.state, e.started_at, e.internal_note \
+                "SELECT e.id, p.title, u.name, e.state, e.started_at, e.internal_note \
                  FROM {} e \
                  JOIN program_version v ON v.id = e.program_version_id \
                  JOIN program p ON p.id = v.program_id \
@@ -62,11 +62,14 @@ pub async fn record_enrolments(
         .map(|row| {
             let started: chrono::DateTime<chrono::Utc> = row.try_get("", "started_at")?;
             Ok(RecordEnrolment {
+                enrolment_id: row.try_get("", "id")?,
                 program: row.try_get("", "title")?,
                 care_unit: row.try_get("", "name")?,
                 state: row.try_get("", "state")?,
                 started: started.format("%Y-%m-%d").to_string(),
                 internal_note: row.try_get("", "internal_note")?,
+                messages: Vec::new(),
+                reply_key: None,
             })
         })
         .collect()

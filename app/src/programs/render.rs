@@ -17,14 +17,16 @@ fn media_src(media: &Media, base: &str) -> String {
     }
 }
 
-/// How a questionnaire block is shown where a patient answers it: given the block's key and
-/// its questionnaire. The patient's pages give one (a form that posts to the server); without
-/// one, as in the design tool's preview, the questionnaire is shown with its live result.
+/// How the blocks a patient fills in are shown where the patient answers them. The patient's
+/// pages give one (a questionnaire becomes a form that posts to the server); without one, as in
+/// the design tool's preview, blocks are shown as they are, a questionnaire with its live
+/// result.
 #[derive(Clone)]
 pub struct FormSlot(pub Arc<FormRenderer>);
 
-/// Renders one questionnaire block (its key, its questionnaire) as a form.
-pub type FormRenderer = dyn Fn(&str, QuestionnaireDef) -> AnyView + Send + Sync;
+/// Renders a block (with its questionnaire, for a questionnaire block) its own way, or leaves it
+/// to the renderer (`None`).
+pub type FormRenderer = dyn Fn(&Block, Option<&QuestionnaireDef>) -> Option<AnyView> + Send + Sync;
 
 /// One page: its title and its blocks, in order.
 #[component]
@@ -70,6 +72,17 @@ pub fn BlockView(
     id: String,
     #[prop(default = None)] form_slot: Option<FormSlot>,
 ) -> impl IntoView {
+    if let Some(FormSlot(slot)) = &form_slot {
+        let def = match &block.body {
+            BlockBody::Questionnaire { questionnaire } => {
+                questionnaires.iter().find(|q| &q.key == questionnaire)
+            }
+            _ => None,
+        };
+        if let Some(shown) = slot(&block, def) {
+            return shown;
+        }
+    }
     match block.body {
         BlockBody::Text { markdown } => view! {
             <div class="block text"><Markdown source=markdown /></div>
@@ -141,10 +154,7 @@ pub fn BlockView(
         .into_any(),
         BlockBody::Questionnaire { questionnaire } => {
             match questionnaires.into_iter().find(|q| q.key == questionnaire) {
-                Some(def) => match form_slot {
-                    Some(FormSlot(form)) => form(&block.key, def),
-                    None => view! { <QuestionnaireView def locale id /> }.into_any(),
-                },
+                Some(def) => view! { <QuestionnaireView def locale id /> }.into_any(),
                 None => view! {
                     <p class="block notice">{td_string!(locale, program.missing_questionnaire)}</p>
                 }

@@ -1,0 +1,258 @@
+//! Messages, read and written within the gate's decisions: a patient's own enrolment
+//! ([`OwnEnrolment`]) or a staff member's access to a patient at their unit ([`CareAccess`]).
+
+use super::{MessageView, PATIENT_PER_HOUR, STAFF_PER_HOUR, Thread, text};
+use crate::auth::scope::{CareAccess, OwnEnrolment};
+use crate::db::entities::{care_unit, program, program_version};
+use crate::db::statement;
+use crate::error::AppError;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryResult};
+use std::collections::BTreeMap;
+
+/// Checks a form's submit key: 64 hex digits, as the server made it for the form (a retried
+/// send or submit carries the same key and is recognised).
+pub(crate) fn check_key(key: &str) -> Result<(), AppError> {
+    if key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(invalid("submit_key", "malformed"))
+    }
+}
+
+fn invalid(field: &str, reason: &str) -> AppError {
+    AppError::Invalid {
+        field: field.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+fn view(row: &QueryResult) -> Result<MessageView, AppError> {
+    let kind: String = row.try_get("", "sender_kind")?;
+    let given: Option<String> = row.try_get("", "given_name")?;
+    let family: Option<String> = row.try_get("", "family_name")?;
+    let sent: DateTime<Utc> = row.try_get("", "sent_at")?;
+    let read: Option<DateTime<Utc>> = row.try_get("", "read_at")?;
+    Ok(MessageView {
+        from_patient: kind == "patient",
+        author: given.zip(family).map(|(g, f)| format!("{g} {f}")),
+        body: row.try_get("", "body")?,
+        sent_at: sent.format("%Y-%m-%d %H:%M").to_string(),
+        read: read.is_some(),
+    })
+}
+
+const COLUMNS: &str = "m.enrolment_id, m.sender_kind, m.body, m.sent_at, m.read_at, \
+                       s.given_name, s.family_name";
+
+pub async fn patient_thread(
+    db: &impl ConnectionTrait,
+    own: &OwnEnrolment,
+) -> Result<Thread, AppError> {
+    db.execute(statement(
+        db,
+        "UPDATE message SET read_at = $1 \
+         WHERE enrolment_id = $2 AND sender_kind = 'staff' AND read_at IS NULL",
+        vec![Utc::now().into(), own.id().into()],
+    ))
+    .await?;
+    let rows = db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT {COLUMNS} FROM {} m LEFT JOIN staff_person s ON s.id = m.sender_staff_id \
+                 ORDER BY m.sent_at, m.id",
+                own.messages()
+            ),
+            vec![],
+        ))
+        .await?;
+    let messages = rows.iter().map(view).collect::<Result<Vec<_>, _>>()?;
+    let version = program_version::Entity::find_by_id(own.version_id())
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let program = program::Entity::find_by_id(version.program_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let unit = care_unit::Entity::find_by_id(own.unit_id())
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Thread {
+        enrolment_id: own.id(),
+        program: program.title,
+        care_unit: unit.name,
+        open: own.may_write(),
+        messages,
+        submit_key: crate::auth::session::new_token()?,
+    })
+}
+
+/// Whether a message with this key is already in the thread (a retried send).
+async fn already_sent(
+    db: &impl ConnectionTrait,
+    enrolment_id: i64,
+    key: &str,
+) -> Result<bool, AppError> {
+    let row = db
+        .query_one(statement(
+            db,
+            "SELECT COUNT(*) AS n FROM message WHERE enrolment_id = $1 AND idempotency_key = $2",
+            vec![enrolment_id.into(), key.into()],
+        ))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0)
+        > 0)
+}
+
+async fn insert(
+    db: &impl ConnectionTrait,
+    enrolment_id: i64,
+    staff_person_id: Option<i64>,
+    body: &str,
+    key: &str,
+) -> Result<(), AppError> {
+    db.execute(statement(
+        db,
+        "INSERT INTO message (enrolment_id, sender_kind, sender_staff_id, body, idempotency_key, sent_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (enrolment_id, idempotency_key) DO NOTHING",
+        vec![
+            enrolment_id.into(),
+            if staff_person_id.is_some() { "staff" } else { "patient" }.into(),
+            staff_person_id.into(),
+            body.into(),
+            key.into(),
+            Utc::now().into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+fn an_hour_ago() -> DateTime<Utc> {
+    Utc::now() - Duration::hours(1)
+}
+
+pub async fn send_as_patient(
+    db: &impl ConnectionTrait,
+    own: &OwnEnrolment,
+    body: &str,
+    key: &str,
+) -> Result<(), AppError> {
+    if !own.may_write() {
+        return Err(invalid("enrolment", "treatment_ended"));
+    }
+    check_key(key)?;
+    let body = text::clean(body).map_err(|e| invalid("body", e.code()))?;
+    if already_sent(db, own.id(), key).await? {
+        return Ok(());
+    }
+    let recent = db
+        .query_one(statement(
+            db,
+            &format!(
+                "SELECT COUNT(*) AS n FROM {} m WHERE sender_kind = 'patient' AND sent_at > $1",
+                own.messages()
+            ),
+            vec![an_hour_ago().into()],
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    if recent >= PATIENT_PER_HOUR {
+        return Err(invalid("body", "rate_limited"));
+    }
+    insert(db, own.id(), None, &body, key).await
+}
+
+pub async fn send_as_staff(
+    db: &impl ConnectionTrait,
+    access: &CareAccess,
+    staff_person_id: i64,
+    enrolment_id: i64,
+    body: &str,
+    key: &str,
+) -> Result<(), AppError> {
+    if !access.may_write() {
+        return Err(AppError::Forbidden);
+    }
+    let state = db
+        .query_one(statement(
+            db,
+            &format!(
+                "SELECT e.state FROM {} e WHERE e.id = $1",
+                access.enrolments()
+            ),
+            vec![enrolment_id.into()],
+        ))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let state: crate::domain::EnrolmentState = state.try_get("", "state")?;
+    if !state.is_ongoing() {
+        return Err(invalid("enrolment", "treatment_ended"));
+    }
+    check_key(key)?;
+    let body = text::clean(body).map_err(|e| invalid("body", e.code()))?;
+    if already_sent(db, enrolment_id, key).await? {
+        return Ok(());
+    }
+    // The staff member's own messages of the last hour, to anyone.
+    let recent = db
+        .query_one(statement(
+            db,
+            "SELECT COUNT(*) AS n FROM message WHERE sender_staff_id = $1 AND sent_at > $2",
+            vec![staff_person_id.into(), an_hour_ago().into()],
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    if recent >= STAFF_PER_HOUR {
+        return Err(invalid("body", "rate_limited"));
+    }
+    insert(db, enrolment_id, Some(staff_person_id), &body, key).await
+}
+
+/// The threads of the enrolments the access reaches, by enrolment. The patient's messages in
+/// enrolments where the reader is on the care team are marked read.
+pub async fn record_threads(
+    db: &impl ConnectionTrait,
+    access: &CareAccess,
+    staff_person_id: i64,
+) -> Result<BTreeMap<i64, Vec<MessageView>>, AppError> {
+    db.execute(statement(
+        db,
+        &format!(
+            "UPDATE message SET read_at = $1, read_by_staff_id = $2 \
+             WHERE sender_kind = 'patient' AND read_at IS NULL AND enrolment_id IN \
+               (SELECT e.id FROM {} e WHERE e.responsible_staff_id = $2 OR EXISTS \
+                 (SELECT 1 FROM enrolment_therapist t WHERE t.enrolment_id = e.id AND t.staff_person_id = $2))",
+            access.enrolments()
+        ),
+        vec![Utc::now().into(), staff_person_id.into()],
+    ))
+    .await?;
+    let rows = db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT {COLUMNS} FROM {} m LEFT JOIN staff_person s ON s.id = m.sender_staff_id \
+                 ORDER BY m.sent_at, m.id",
+                access.messages()
+            ),
+            vec![],
+        ))
+        .await?;
+    let mut threads: BTreeMap<i64, Vec<MessageView>> = BTreeMap::new();
+    for row in &rows {
+        let enrolment: i64 = row.try_get("", "enrolment_id")?;
+        threads.entry(enrolment).or_default().push(view(row)?);
+    }
+    Ok(threads)
+}
