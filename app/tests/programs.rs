@@ -361,6 +361,26 @@ fn a_form_of_the_programs_own_is_worded_answerable_and_its_rules_name_its_items(
     );
     assert!(ProblemKind::BrokenCondition.refused_in_draft());
     assert!(!ProblemKind::BadItem.refused_in_draft());
+
+    // Each alert rule raises its own flag, named by its code: two rules may not share one.
+    let mut p = fine.clone();
+    for value in [1, 2] {
+        form(&mut p).alerts.push(AlertRule::ItemAtLeast {
+            code: "oro".to_owned(),
+            item: 0,
+            value,
+            priority: Priority::Normal,
+        });
+    }
+    assert_eq!(
+        only(&p),
+        (
+            "questionnaires[1]".to_owned(),
+            ProblemKind::DuplicateKey {
+                key: "oro".to_owned()
+            }
+        )
+    );
 }
 
 #[test]

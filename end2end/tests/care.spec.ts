@@ -77,7 +77,7 @@ test('a patient writes to the care team, the therapist answers, and the patient 
   await page.getByRole('link', { name: 'Hantera oro' }).click();
   await page.getByRole('link', { name: 'Meddelanden' }).click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Meddelanden');
-  await expect(page.getByText(/ring 112/)).toBeVisible();
+  await expect(page.getByText(/Skriv inte här om det är akut – ring 112/)).toBeVisible();
 
   // Sent: shown once committed, markup as text, the address as a link, not yet read.
   await page.getByLabel('Nytt meddelande').fill('Jag sover dåligt <b>igen</b>. Jag läste https://www.1177.se/somn');

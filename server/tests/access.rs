@@ -290,6 +290,16 @@ const MATRIX: &[(&str, Object, [u16; 11])] = &[
         [U, D, D, D, D, N, D, D, D, D, D],
     ),
     (
+        "set_crisis_info",
+        Object::SameUnit,
+        [U, D, D, D, D, A, D, D, D, D, D],
+    ),
+    (
+        "set_crisis_info",
+        Object::OtherRegion,
+        [U, D, D, D, D, N, D, D, D, D, D],
+    ),
+    (
         "appoint_access_admin",
         Object::SameUnit,
         [U, D, D, D, D, A, D, D, D, D, D],
@@ -700,6 +710,12 @@ async fn arguments(
         }
         // Opening an open unit changes nothing that later rows depend on.
         ("set_unit_active", Object::SameUnit) => return "unit_id=12&active=true".to_owned(),
+        ("set_crisis_info", Object::SameUnit) => {
+            return "unit_id=12&crisis_info=Ring+010-123+45+67".to_owned();
+        }
+        ("set_crisis_info", Object::OtherRegion) => {
+            return "unit_id=21&crisis_info=Ring+010-123+45+67".to_owned();
+        }
         ("set_unit_active", Object::OtherRegion) => return "unit_id=21&active=true".to_owned(),
         ("appoint_access_admin", Object::SameUnit) => {
             return "unit_id=11&staff_person_id=102".to_owned();

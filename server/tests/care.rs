@@ -286,11 +286,21 @@ db_test!(
         );
 
         // The page says it was sent and shows what to do at once, with the unit's own contacts.
-        db.execute_unprepared(
-            "UPDATE care_unit SET crisis_info = 'Ring mottagningen: 010-123 45 67' WHERE id = 11",
+        // The care-provider administrator sets the unit's crisis contacts.
+        let admin = staff_session(&db, 104, 304).await;
+        let set = send(
+            &router,
+            call(
+                "set_crisis_info",
+                "unit_id=11&crisis_info=Ring+mottagningen%3A+010-123+45+67",
+                &admin,
+            ),
         )
-        .await
-        .expect("crisis info");
+        .await;
+        assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+        let too_long = format!("unit_id=11&crisis_info={}", "x".repeat(1001));
+        let refused = send(&router, call("set_crisis_info", &too_long, &admin)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
         let shown = get(&router, PHQ_PAGE, &patient).await;
         assert!(shown.body.contains("Skickat"));
         assert!(
@@ -604,5 +614,82 @@ db_test!(a_patient_and_the_care_team_write_to_each_other, |db| {
             .await
             .body
             .contains(r#"name="body""#)
+    );
+});
+
+db_test!(two_submits_at_once_make_one_response_and_one_flag, |db| {
+    world(&db).await;
+    let router = app(db.clone());
+    let patient = patient_session(&db, 401).await;
+    let urgent = [
+        Some(0),
+        Some(0),
+        Some(0),
+        Some(0),
+        Some(0),
+        Some(0),
+        Some(0),
+        Some(0),
+        Some(2),
+    ];
+    // The same submit twice at once (a double click): both told it was sent, once.
+    let same = phq(&urgent, &key('a'), "submit");
+    let (first, second) = tokio::join!(
+        send(&router, call("answer_form", &same, &patient)),
+        send(&router, call("answer_form", &same, &patient)),
+    );
+    assert_eq!(
+        (first.status, second.status),
+        (StatusCode::OK, StatusCode::OK),
+        "{} {}",
+        first.body,
+        second.body
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM form_response WHERE state = 'submitted'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM flag WHERE reason = 'phq9_item9'").await,
+        1
+    );
+
+    // Two different submits at once (two tabs): one wins, the other is refused.
+    db.execute_unprepared("DELETE FROM flag")
+        .await
+        .expect("reset");
+    db.execute_unprepared("DELETE FROM form_response")
+        .await
+        .expect("reset");
+    let one = phq(&urgent, &key('b'), "submit");
+    // Item 9 at 0: no alert.
+    let calm = [
+        Some(1),
+        Some(1),
+        Some(1),
+        Some(1),
+        Some(1),
+        Some(1),
+        Some(1),
+        Some(1),
+        Some(0),
+    ];
+    let other = phq(&calm, &key('c'), "submit");
+    let (a, b) = tokio::join!(
+        send(&router, call("answer_form", &one, &patient)),
+        send(&router, call("answer_form", &other, &patient)),
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{} {}", a.body, b.body);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM form_response").await, 1);
+    let urgent_won = a.status == StatusCode::OK;
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM flag").await,
+        i64::from(urgent_won)
     );
 });

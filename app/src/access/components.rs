@@ -89,6 +89,7 @@ pub fn ProviderAdminPage() -> impl IntoView {
     let units = Resource::new(|| (), |_| super::list_provider_units());
     let actions = UnitActions {
         set_active: ServerAction::new(),
+        crisis: ServerAction::new(),
         appoint: ServerAction::new(),
         remove: ServerAction::new(),
     };
@@ -98,6 +99,7 @@ pub fn ProviderAdminPage() -> impl IntoView {
         <p>{t!(i18n, provider.lead)}</p>
         <p><a href="/katalog">{t!(i18n, catalogue.title)}</a></p>
         <FormNotice action=actions.set_active />
+        <FormNotice action=actions.crisis />
         <FormNotice action=actions.appoint />
         <FormNotice action=actions.remove />
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
@@ -115,6 +117,7 @@ pub fn ProviderAdminPage() -> impl IntoView {
 #[derive(Clone, Copy)]
 struct UnitActions {
     set_active: ServerAction<super::provider::SetUnitActive>,
+    crisis: ServerAction<super::provider::SetCrisisInfo>,
     appoint: ServerAction<super::provider::AppointAccessAdmin>,
     remove: ServerAction<super::provider::RemoveAccessAdmin>,
 }
@@ -125,6 +128,7 @@ fn UnitCard(unit: super::ProviderUnit, actions: UnitActions) -> impl IntoView {
     let heading = format!("unit-{}", unit.id);
     let labelled_by = heading.clone();
     let select = format!("appoint-{}", unit.id);
+    let crisis_field = format!("crisis-{}", unit.id);
     let unit_name = unit.name.clone();
     view! {
         <section class="card unit" aria-labelledby=labelled_by>
@@ -138,6 +142,13 @@ fn UnitCard(unit: super::ProviderUnit, actions: UnitActions) -> impl IntoView {
                 <button type="submit">
                     {if unit.active { t!(i18n, provider.close).into_any() } else { t!(i18n, provider.reopen).into_any() }}
                 </button>
+            </ActionForm>
+            <ActionForm action=actions.crisis attr:class="crisis-info">
+                <input type="hidden" name="unit_id" value=unit.id />
+                <label for=crisis_field.clone()>{t!(i18n, provider.crisis_label)}</label>
+                <p class="muted">{t!(i18n, provider.crisis_hint)}</p>
+                <textarea id=crisis_field name="crisis_info" rows="3" maxlength=super::provider::CRISIS_INFO_MAX>{unit.crisis_info}</textarea>
+                <button type="submit">{t!(i18n, provider.crisis_save)}</button>
             </ActionForm>
             <h3>{t!(i18n, provider.access_admins)}</h3>
             {if unit.access_admins.is_empty() {

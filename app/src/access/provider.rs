@@ -1,5 +1,6 @@
-//! The care-provider administrator: the provider's care units (open or closed for care) and
-//! their access administrators.
+//! The care-provider administrator: the provider's care units (open or closed for care), their
+//! access administrators, and the crisis contacts a patient of each unit is shown after an
+//! urgent answer.
 
 use crate::error::AppError;
 use lotsen_macros::endpoint;
@@ -11,6 +12,9 @@ pub struct ProviderUnit {
     pub hsa_id: String,
     pub name: String,
     pub active: bool,
+    /// Who the unit's patients can reach at once (shown with 112 and 1177 after an urgent
+    /// answer); Markdown.
+    pub crisis_info: String,
     /// (grant id, name) of the unit's access administrators.
     pub access_admins: Vec<(i64, String)>,
     /// (staff person id, name) of everyone with an assignment at the unit.
@@ -32,6 +36,20 @@ pub async fn set_unit_active(unit_id: i64, active: bool) -> Result<(), AppError>
     let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     ssr::set_active(&db, &principal, unit_id, active)
+        .await
+        .map_err(crate::auth::gate::refuse)
+}
+
+/// The most a unit's crisis information may hold, in characters.
+pub const CRISIS_INFO_MAX: usize = 1000;
+
+/// Sets what the unit's patients are shown to reach the unit at once after an urgent answer
+/// (its phone, opening hours, where to go out of hours). Empty clears it.
+#[endpoint]
+pub async fn set_crisis_info(unit_id: i64, crisis_info: String) -> Result<(), AppError> {
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let db = crate::server::db()?;
+    ssr::set_crisis_info(&db, &principal, unit_id, &crisis_info)
         .await
         .map_err(crate::auth::gate::refuse)
 }
@@ -144,6 +162,7 @@ mod ssr {
                 hsa_id: unit.hsa_id,
                 name: unit.name,
                 active: unit.active,
+                crisis_info: unit.crisis_info.unwrap_or_default(),
                 access_admins,
                 staff,
             });
@@ -164,6 +183,32 @@ mod ssr {
             .exec(db)
             .await?;
         tracing::info!(unit_id, active, "care unit opened or closed");
+        Ok(())
+    }
+
+    pub async fn set_crisis_info(
+        db: &impl ConnectionTrait,
+        principal: &Principal,
+        unit_id: i64,
+        text: &str,
+    ) -> Result<(), AppError> {
+        let unit = own_unit(db, principal, unit_id).await?;
+        let text = text.trim().replace("\r\n", "\n");
+        if text.chars().count() > super::CRISIS_INFO_MAX {
+            return Err(AppError::Invalid {
+                field: "crisis_info".to_owned(),
+                reason: "too_long".to_owned(),
+            });
+        }
+        care_unit::Entity::update_many()
+            .col_expr(
+                care_unit::Column::CrisisInfo,
+                (!text.is_empty()).then_some(text).into(),
+            )
+            .filter(care_unit::Column::Id.eq(unit.id))
+            .exec(db)
+            .await?;
+        tracing::info!(unit_id, "care unit's crisis information set");
         Ok(())
     }
 

@@ -53,6 +53,10 @@ pub const POLICY: &[(&str, Requirement)] = &[
         Requirement::Role(Role::CareProviderAdministrator),
     ),
     (
+        "set_crisis_info",
+        Requirement::Role(Role::CareProviderAdministrator),
+    ),
+    (
         "appoint_access_admin",
         Requirement::Role(Role::CareProviderAdministrator),
     ),

@@ -199,6 +199,19 @@ impl Check<'_> {
         if bad_index {
             self.error(path, ProblemKind::BrokenCondition);
         }
+        // Each alert rule raises its own flag, named by its code: two rules with one code
+        // would share one flag.
+        let mut codes = std::collections::BTreeSet::new();
+        for alert in &instrument.alerts {
+            let code = match alert {
+                AlertRule::ItemAtLeast { code, .. }
+                | AlertRule::TotalAtLeast { code, .. }
+                | AlertRule::WorsenedBy { code, .. } => code,
+            };
+            if !codes.insert(code.as_str()) {
+                self.error(path, ProblemKind::DuplicateKey { key: code.clone() });
+            }
+        }
     }
 
     /// Keys: 1–64 of `a-z`, `0-9`, `-`, `_`, unique in the program.
