@@ -1,7 +1,7 @@
 use crate::access::{AccessAdminPage, ProviderAdminPage};
 use crate::account::AccountPage;
 use crate::audit::AuditPage;
-use crate::care::{TreatmentPage, TreatmentStepPage};
+use crate::care::{ResultsPage, TreatmentPage, TreatmentStepPage};
 use crate::catalogue::CataloguePage;
 use crate::clinic::{ClinicHome, PatientRecordPage};
 use crate::design::{DesignPage, ProgramsPage, ReviewPage};
@@ -53,6 +53,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/mina-sidor/behandling/:enrolment")
                             view=TreatmentPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/mina-sidor/behandling/:enrolment/resultat")
+                            view=ResultsPage
                             ssr=SsrMode::Async
                         />
                         <Route

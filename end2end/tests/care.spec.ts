@@ -58,6 +58,14 @@ test('a patient reads the first module, sends the weekly rating, and cannot open
   await expect(form.getByRole('button')).toHaveCount(0);
   await expectAccessible(page, hydrated);
 
+  // My results: the chart, with the same figures in a table.
+  await page.goto(treatment);
+  await page.getByRole('link', { name: 'Mina resultat' }).click();
+  await expect(page.getByRole('img', { name: 'GAD-7' })).toBeVisible();
+  await expect(page.getByRole('table').getByRole('row').nth(1)).toContainText('11');
+  await expect(page.getByRole('table').getByRole('row').nth(1)).toContainText('måttliga besvär');
+  await expectAccessible(page, hydrated);
+
   // A locked module's page, by its address: refused, its text never sent.
   const locked = await page.goto(`${treatment}/oro-2/oro-tankar`);
   expect(locked?.status()).toBe(403);

@@ -179,6 +179,12 @@ const MATRIX: &[(&str, Object, [u16; 11])] = &[
         Object::OtherRegion,
         [U, N, D, D, D, D, D, D, D, D, D],
     ),
+    ("my_results", Object::Own, [U, A, D, D, D, D, D, D, D, D, D]),
+    (
+        "my_results",
+        Object::OtherRegion,
+        [U, N, D, D, D, D, D, D, D, D, D],
+    ),
     (
         "my_messages",
         Object::Own,
@@ -673,7 +679,7 @@ async fn arguments(
     };
     let key = app::auth::session::new_token().expect("key");
     match function {
-        "my_messages" => return format!("enrolment={enrolment}"),
+        "my_messages" | "my_results" => return format!("enrolment={enrolment}"),
         "send_message" => return format!("enrolment={enrolment}&body=Hej&submit_key={key}"),
         "reply_message" => {
             return format!(

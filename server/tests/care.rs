@@ -313,6 +313,18 @@ db_test!(
             !shown.body.contains(r#"name="intent""#),
             "no form to send again"
         );
+        // My results: the chart (an image with its title and description) and the table.
+        let results = get(&router, "/mina-sidor/behandling/701/resultat", &patient).await;
+        assert_eq!(results.status, StatusCode::OK);
+        assert!(results.body.contains(r#"role="img""#) && results.body.contains("<title"));
+        assert!(
+            results.body.contains("PHQ-9: 1 svar"),
+            "the description says what it shows"
+        );
+        assert!(
+            results.body.contains("<td>12</td><td>måttliga besvär</td>"),
+            "the table has the figures"
+        );
         // The total of 12 shows the section that asks for 10 or more.
         let shown_at_ten = get(&router, "/mina-sidor/behandling/701/m3/p4", &patient).await;
         assert_eq!(shown_at_ten.status, StatusCode::OK);
@@ -609,6 +621,18 @@ db_test!(a_patient_and_the_care_team_write_to_each_other, |db| {
     )
     .await;
     assert!(late.body.contains("treatment_ended"), "{}", late.body);
+    // Ended treatment is read-only for the unit too: an answer is refused, and logged so.
+    let after_end = format!("patient_id=401&{}", message(701, "x", &key('f')));
+    let refused = send(&router, call("reply_message", &after_end, &therapist)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM access_log WHERE patient_id = 401 AND action = 'write' AND outcome = 'refused'"
+            )
+            .await,
+            1
+        );
     assert!(
         !get(&router, "/mottagning/patient/401", &therapist)
             .await

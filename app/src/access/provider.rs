@@ -193,7 +193,9 @@ mod ssr {
         text: &str,
     ) -> Result<(), AppError> {
         let unit = own_unit(db, principal, unit_id).await?;
-        let text = text.trim().replace("\r\n", "\n");
+        let text = crate::messages::text::strip_invisible(text)
+            .trim()
+            .to_owned();
         if text.chars().count() > super::CRISIS_INFO_MAX {
             return Err(AppError::Invalid {
                 field: "crisis_info".to_owned(),

@@ -173,6 +173,8 @@ pub fn public(endpoint: Endpoint) -> Result<Option<Principal>, AppError> {
 ///   that still allows emergency access: allowed, logged with the grant's reason and flagged.
 /// - The patient has data elsewhere at the same care provider: refused (403), logged.
 /// - Otherwise (another care provider or region, another sandbox, or no such patient): 404.
+/// - A write (`Action::Write`) only under ongoing treatment at the caller's unit: otherwise
+///   refused (403), logged as a refused write.
 pub async fn patient_for_staff(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -209,6 +211,18 @@ pub async fn patient_for_staff(
                 None
             }
         },
+    };
+    // A change needs treatment going on at the caller's unit: ended or handed-over treatment and
+    // emergency access are read-only, so a write under them is refused (and logged so).
+    let basis = match basis {
+        Some(b) if action == Action::Write && b != Basis::Ongoing => {
+            entry.action = Action::Write;
+            entry.reason = None;
+            entry.needs_follow_up = false;
+            entry.outcome = Outcome::Refused;
+            None
+        }
+        other => other,
     };
     access_log::append(db, entry).await?;
     match basis {

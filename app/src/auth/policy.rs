@@ -35,6 +35,7 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("my_treatment", Requirement::Patient),
     ("my_page", Requirement::Patient),
     ("answer_form", Requirement::Patient),
+    ("my_results", Requirement::Patient),
     ("my_messages", Requirement::Patient),
     ("send_message", Requirement::Patient),
     ("reply_message", Requirement::Clinical),

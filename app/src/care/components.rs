@@ -1,5 +1,8 @@
 use super::progress::ModuleStatus;
-use super::{AnswerForm, FormState, ModuleView, PatientPage, Treatment, my_page, my_treatment};
+use super::results::ScaleResults;
+use super::{
+    AnswerForm, FormState, ModuleView, PatientPage, Treatment, my_page, my_results, my_treatment,
+};
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::instruments::ItemKind;
@@ -61,6 +64,9 @@ fn Modules(treatment: Treatment) -> impl IntoView {
         <h1>{treatment.program}</h1>
         <p class="muted">{treatment.care_unit}</p>
         {(!treatment.ongoing).then(|| view! { <p class="notice">{t!(i18n, care.ended)}</p> })}
+        <p class="card results-link">
+            <a href=super::results_href(enrolment)>{t!(i18n, results.title)}</a>
+        </p>
         <p class="card messages-link">
             <a href=super::messages_href(enrolment)>{t!(i18n, messages.link)}</a>
             {(treatment.unread_messages > 0).then(|| {
@@ -374,4 +380,36 @@ fn QuestionnaireForm(
         </section>
     }
     .into_any()
+}
+
+/// `/mina-sidor/behandling/:enrolment/resultat`: the patient's results over time.
+#[component]
+pub fn ResultsPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let enrolment = enrolment_param();
+    let results = Resource::new(enrolment, |id| async move {
+        match id {
+            Some(id) => my_results(id).await,
+            None => Err(AppError::NotFound),
+        }
+    });
+    view! {
+        <Title text=page_title(move || t_string!(i18n, results.title).to_string()) />
+        <p>
+            {move || enrolment().map(|id| view! {
+                <a href=super::treatment_href(id)>{t!(i18n, care.back_treatment)}</a>
+            })}
+        </p>
+        <h1>{t!(i18n, results.title)}</h1>
+        <p>{t!(i18n, results.lead)}</p>
+        <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            {move || Suspend::new(async move {
+                match results.await {
+                    Ok(list) if list.is_empty() => view! { <p>{t!(i18n, results.none)}</p> }.into_any(),
+                    Ok(list) => list.into_iter().map(|series| view! { <ScaleResults series /> }).collect_view().into_any(),
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
 }

@@ -11,8 +11,9 @@ mod components;
 pub mod progress;
 #[cfg(feature = "ssr")]
 mod record;
+pub mod results;
 
-pub use components::{TreatmentPage, TreatmentStepPage};
+pub use components::{ResultsPage, TreatmentPage, TreatmentStepPage};
 
 use crate::error::AppError;
 use crate::programs::{QuestionnaireDef, Step};
@@ -65,6 +66,11 @@ pub fn treatment_href(enrolment_id: i64) -> String {
 /// Where a treatment's messages are.
 pub fn messages_href(enrolment_id: i64) -> String {
     format!("/mina-sidor/behandling/{enrolment_id}/meddelanden")
+}
+
+/// Where a treatment's results are.
+pub fn results_href(enrolment_id: i64) -> String {
+    format!("/mina-sidor/behandling/{enrolment_id}/resultat")
 }
 
 /// Where one page of a treatment is: `/mina-sidor/behandling/<enrolment>/<module>/<page>`.
@@ -146,6 +152,19 @@ pub async fn my_treatment(enrolment: i64) -> Result<Treatment, AppError> {
         .await?
         .ok_or(AppError::NotFound)?;
     record::treatment(&db, &enrolment).await
+}
+
+/// The patient's own results in one treatment: each scale's totals over time.
+#[endpoint]
+pub async fn my_results(enrolment: i64) -> Result<Vec<results::Series>, AppError> {
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let own = crate::auth::scope::OwnCare::of(&principal).ok_or(AppError::Forbidden)?;
+    let db = crate::server::db()?;
+    let enrolment = own
+        .enrolment(&db, enrolment)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    record::results(&db, &enrolment).await
 }
 
 /// One page of the patient's treatment. Opening it marks it seen. A page of a locked module is

@@ -156,6 +156,61 @@ pub async fn treatment(
     })
 }
 
+/// Each scale's submitted totals in this enrolment, oldest first, with the scale's range and
+/// bands from the version the patient follows. Questionnaires without a total are left out.
+pub async fn results(
+    db: &impl ConnectionTrait,
+    own: &OwnEnrolment,
+) -> Result<Vec<super::results::Series>, AppError> {
+    use super::results::{Point, Series};
+    let Frame { program, .. } = frame(db, own).await?;
+    let rows = db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT questionnaire_key, total, band, submitted_at FROM {} r \
+                 WHERE state = $1 AND total IS NOT NULL ORDER BY submitted_at, id",
+                own.form_responses()
+            ),
+            vec![ResponseState::Submitted.to_value().into()],
+        ))
+        .await?;
+    let mut out: Vec<Series> = Vec::new();
+    for row in rows {
+        let key: String = row.try_get("", "questionnaire_key")?;
+        let at: chrono::DateTime<Utc> = row.try_get("", "submitted_at")?;
+        let point = Point {
+            date: at.format("%Y-%m-%d").to_string(),
+            total: row.try_get("", "total")?,
+            band: row.try_get("", "band")?,
+        };
+        if let Some(series) = out.iter_mut().find(|s| s.key == key) {
+            series.points.push(point);
+            continue;
+        }
+        let Some(def) = program.questionnaires.iter().find(|q| q.key == key) else {
+            continue;
+        };
+        let Some(instrument) = def.instrument() else {
+            continue;
+        };
+        let (min, max) = instrument.range();
+        out.push(Series {
+            key,
+            title: def.title.clone(),
+            min,
+            max,
+            bands: instrument
+                .bands
+                .iter()
+                .map(|b| (b.code.clone(), b.from, b.to))
+                .collect(),
+            points: vec![point],
+        });
+    }
+    Ok(out)
+}
+
 /// The module (by index) and page that the patient may be shown, or why not.
 fn locate(
     program: &Program,

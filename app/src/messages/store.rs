@@ -144,14 +144,15 @@ pub async fn send_as_patient(
     body: &str,
     key: &str,
 ) -> Result<(), AppError> {
-    if !own.may_write() {
-        return Err(invalid("enrolment", "treatment_ended"));
-    }
     check_key(key)?;
-    let body = text::clean(body).map_err(|e| invalid("body", e.code()))?;
+    // A retry of a send that was committed is answered as it was, whatever happened since.
     if already_sent(db, own.id(), key).await? {
         return Ok(());
     }
+    if !own.may_write() {
+        return Err(invalid("enrolment", "treatment_ended"));
+    }
+    let body = text::clean(body).map_err(|e| invalid("body", e.code()))?;
     let recent = db
         .query_one(statement(
             db,
@@ -194,14 +195,14 @@ pub async fn send_as_staff(
         .await?
         .ok_or(AppError::NotFound)?;
     let state: crate::domain::EnrolmentState = state.try_get("", "state")?;
-    if !state.is_ongoing() {
-        return Err(invalid("enrolment", "treatment_ended"));
-    }
     check_key(key)?;
-    let body = text::clean(body).map_err(|e| invalid("body", e.code()))?;
     if already_sent(db, enrolment_id, key).await? {
         return Ok(());
     }
+    if !state.is_ongoing() {
+        return Err(invalid("enrolment", "treatment_ended"));
+    }
+    let body = text::clean(body).map_err(|e| invalid("body", e.code()))?;
     // The staff member's own messages of the last hour, to anyone.
     let recent = db
         .query_one(statement(
@@ -220,24 +221,16 @@ pub async fn send_as_staff(
 }
 
 /// The threads of the enrolments the access reaches, by enrolment. The patient's messages in
-/// enrolments where the reader is on the care team are marked read.
+/// enrolments where the reader is on the care team are marked read, under ongoing care only
+/// (ended treatment and emergency access are read-only).
 pub async fn record_threads(
     db: &impl ConnectionTrait,
     access: &CareAccess,
     staff_person_id: i64,
 ) -> Result<BTreeMap<i64, Vec<MessageView>>, AppError> {
-    db.execute(statement(
-        db,
-        &format!(
-            "UPDATE message SET read_at = $1, read_by_staff_id = $2 \
-             WHERE sender_kind = 'patient' AND read_at IS NULL AND enrolment_id IN \
-               (SELECT e.id FROM {} e WHERE e.responsible_staff_id = $2 OR EXISTS \
-                 (SELECT 1 FROM enrolment_therapist t WHERE t.enrolment_id = e.id AND t.staff_person_id = $2))",
-            access.enrolments()
-        ),
-        vec![Utc::now().into(), staff_person_id.into()],
-    ))
-    .await?;
+    if access.may_write() {
+        mark_read_by_team(db, access, staff_person_id).await?;
+    }
     let rows = db
         .query_all(statement(
             db,
@@ -255,4 +248,24 @@ pub async fn record_threads(
         threads.entry(enrolment).or_default().push(view(row)?);
     }
     Ok(threads)
+}
+
+async fn mark_read_by_team(
+    db: &impl ConnectionTrait,
+    access: &CareAccess,
+    staff_person_id: i64,
+) -> Result<(), AppError> {
+    db.execute(statement(
+        db,
+        &format!(
+            "UPDATE message SET read_at = $1, read_by_staff_id = $2 \
+             WHERE sender_kind = 'patient' AND read_at IS NULL AND enrolment_id IN \
+               (SELECT e.id FROM {} e WHERE e.responsible_staff_id = $2 OR EXISTS \
+                 (SELECT 1 FROM enrolment_therapist t WHERE t.enrolment_id = e.id AND t.staff_person_id = $2))",
+            access.enrolments()
+        ),
+        vec![Utc::now().into(), staff_person_id.into()],
+    ))
+    .await?;
+    Ok(())
 }

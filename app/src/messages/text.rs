@@ -23,11 +23,7 @@ impl BodyError {
 /// The text as it is stored: line breaks as `\n`, no other control characters, no blank
 /// lines at either end; refused when nothing is left or it is too long.
 pub fn clean(body: &str) -> Result<String, BodyError> {
-    let text: String = body
-        .replace("\r\n", "\n")
-        .chars()
-        .filter(|c| *c == '\n' || *c == '\t' || !c.is_control())
-        .collect();
+    let text = strip_invisible(body);
     let text = text.trim();
     if text.is_empty() {
         return Err(BodyError::Empty);
@@ -36,6 +32,16 @@ pub fn clean(body: &str) -> Result<String, BodyError> {
         return Err(BodyError::TooLong);
     }
     Ok(text.to_owned())
+}
+
+/// Text as it may be stored and shown: line breaks as `\n`, and no control characters or
+/// invisible direction marks (which can make a link read as another).
+pub fn strip_invisible(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .chars()
+        .filter(|c| *c == '\n' || *c == '\t' || !c.is_control())
+        .filter(|c| !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .collect()
 }
 
 /// A piece of a message as shown: text, or a web address to link to.
@@ -98,6 +104,7 @@ mod tests {
             Ok("Hej!\nHur mår du?".to_owned())
         );
         assert_eq!(clean(" \n\t "), Err(BodyError::Empty));
+        assert_eq!(clean("a\u{202e}b\u{2066}c\0"), Ok("abc".to_owned()));
         assert_eq!(
             clean(&"å".repeat(MAX_CHARS)).map(|t| t.chars().count()),
             Ok(MAX_CHARS)
