@@ -236,6 +236,22 @@ pub async fn patient_for_staff(
     }
 }
 
+/// The signed-in patient's own enrolment `enrolment_id`, past the endpoint's policy: 403 for
+/// anyone but a patient, 404 when it is not theirs (or not of their sandbox).
+pub async fn own_enrolment(
+    endpoint: Endpoint,
+    enrolment_id: i64,
+) -> Result<(DatabaseConnection, scope::OwnEnrolment), AppError> {
+    let principal = enter(endpoint)?;
+    let own = scope::OwnCare::of(&principal).ok_or(AppError::Forbidden)?;
+    let db = crate::server::db()?;
+    let enrolment = own
+        .enrolment(&db, enrolment_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((db, enrolment))
+}
+
 /// The gate's decision for the patient list of the caller's unit.
 pub fn unit_for_staff(principal: &Principal) -> Result<UnitCare, AppError> {
     let assignment = clinical_assignment(principal)?;

@@ -144,26 +144,14 @@ pub fn block_place(module: &str, step: &str, block: &str) -> String {
 
 #[endpoint]
 pub async fn my_treatment(enrolment: i64) -> Result<Treatment, AppError> {
-    let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let own = crate::auth::scope::OwnCare::of(&principal).ok_or(AppError::Forbidden)?;
-    let db = crate::server::db()?;
-    let enrolment = own
-        .enrolment(&db, enrolment)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (db, enrolment) = crate::auth::gate::own_enrolment(ENDPOINT, enrolment).await?;
     record::treatment(&db, &enrolment).await
 }
 
 /// The patient's own results in one treatment: each scale's totals over time.
 #[endpoint]
 pub async fn my_results(enrolment: i64) -> Result<Vec<results::Series>, AppError> {
-    let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let own = crate::auth::scope::OwnCare::of(&principal).ok_or(AppError::Forbidden)?;
-    let db = crate::server::db()?;
-    let enrolment = own
-        .enrolment(&db, enrolment)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (db, enrolment) = crate::auth::gate::own_enrolment(ENDPOINT, enrolment).await?;
     record::results(&db, &enrolment).await
 }
 
@@ -176,13 +164,7 @@ pub async fn my_page(
     module: String,
     step: String,
 ) -> Result<PatientPage, AppError> {
-    let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let own = crate::auth::scope::OwnCare::of(&principal).ok_or(AppError::Forbidden)?;
-    let db = crate::server::db()?;
-    let enrolment = own
-        .enrolment(&db, enrolment)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (db, enrolment) = crate::auth::gate::own_enrolment(ENDPOINT, enrolment).await?;
     record::page(&db, &enrolment, &module, &step).await
 }
 
@@ -198,12 +180,6 @@ pub async fn answer_form(
     submit_key: String,
     intent: FormIntent,
 ) -> Result<Answered, AppError> {
-    let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let own = crate::auth::scope::OwnCare::of(&principal).ok_or(AppError::Forbidden)?;
-    let db = crate::server::db()?;
-    let enrolment = own
-        .enrolment(&db, enrolment)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (db, enrolment) = crate::auth::gate::own_enrolment(ENDPOINT, enrolment).await?;
     record::answer(&db, &enrolment, &place, &answers, &submit_key, intent).await
 }

@@ -53,13 +53,7 @@ pub struct Thread {
 /// team's messages read.
 #[endpoint]
 pub async fn my_messages(enrolment: i64) -> Result<Thread, AppError> {
-    let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let own = crate::auth::scope::OwnCare::of(&principal).ok_or(AppError::Forbidden)?;
-    let db = crate::server::db()?;
-    let enrolment = own
-        .enrolment(&db, enrolment)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (db, enrolment) = crate::auth::gate::own_enrolment(ENDPOINT, enrolment).await?;
     store::patient_thread(&db, &enrolment).await
 }
 
@@ -70,13 +64,7 @@ pub async fn send_message(
     body: String,
     submit_key: String,
 ) -> Result<(), AppError> {
-    let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let own = crate::auth::scope::OwnCare::of(&principal).ok_or(AppError::Forbidden)?;
-    let db = crate::server::db()?;
-    let enrolment = own
-        .enrolment(&db, enrolment)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (db, enrolment) = crate::auth::gate::own_enrolment(ENDPOINT, enrolment).await?;
     store::send_as_patient(&db, &enrolment, &body, &submit_key).await
 }
 
