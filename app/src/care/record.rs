@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 /// The version the patient follows, and their unit.
 struct Frame {
     program: Program,
+    program_id: i64,
     unit: care_unit::Model,
 }
 
@@ -43,7 +44,11 @@ async fn frame(db: &impl ConnectionTrait, own: &OwnEnrolment) -> Result<Frame, A
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(Frame { program, unit })
+    Ok(Frame {
+        program,
+        program_id: version.program_id,
+        unit,
+    })
 }
 
 /// Stored answers: item code → answer.
@@ -119,7 +124,7 @@ pub async fn treatment(
     db: &impl ConnectionTrait,
     own: &OwnEnrolment,
 ) -> Result<Treatment, AppError> {
-    let Frame { program, unit } = frame(db, own).await?;
+    let Frame { program, unit, .. } = frame(db, own).await?;
     let record = read_record(db, own).await?;
     let statuses = progress::statuses(&program, &record);
     let modules = program
@@ -240,7 +245,11 @@ pub async fn page(
     module_key: &str,
     step_key: &str,
 ) -> Result<PatientPage, AppError> {
-    let Frame { program, unit } = frame(db, own).await?;
+    let Frame {
+        program,
+        program_id,
+        unit,
+    } = frame(db, own).await?;
     let mut record = read_record(db, own).await?;
     let (index, steps, at) = locate(&program, &record, module_key, step_key)?;
     if own.may_write() {
@@ -290,7 +299,7 @@ pub async fn page(
         number: at + 1,
         count: steps.len(),
         questionnaires,
-        media_base: crate::programs::media::url_base(program_id(db, own).await?),
+        media_base: crate::programs::media::url_base(program_id),
         previous,
         next,
         forms,
@@ -298,14 +307,6 @@ pub async fn page(
         crisis_info: unit.crisis_info,
         step,
     })
-}
-
-async fn program_id(db: &impl ConnectionTrait, own: &OwnEnrolment) -> Result<i64, AppError> {
-    let version = program_version::Entity::find_by_id(own.version_id())
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(version.program_id)
 }
 
 /// The questionnaires on a page, each as far as it was answered.

@@ -42,8 +42,25 @@ fn view(row: &QueryResult) -> Result<MessageView, AppError> {
     })
 }
 
-const COLUMNS: &str = "m.enrolment_id, m.sender_kind, m.body, m.sent_at, m.read_at, \
-                       s.given_name, s.family_name";
+/// The messages of a scope's source (`OwnEnrolment::messages`, `CareAccess::messages`), oldest
+/// first, with their authors' names.
+async fn thread_rows(
+    db: &impl ConnectionTrait,
+    source: &str,
+) -> Result<Vec<QueryResult>, AppError> {
+    Ok(db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT m.enrolment_id, m.sender_kind, m.body, m.sent_at, m.read_at, \
+                        s.given_name, s.family_name \
+                 FROM {source} m LEFT JOIN staff_person s ON s.id = m.sender_staff_id \
+                 ORDER BY m.sent_at, m.id"
+            ),
+            vec![],
+        ))
+        .await?)
+}
 
 pub async fn patient_thread(
     db: &impl ConnectionTrait,
@@ -56,17 +73,7 @@ pub async fn patient_thread(
         vec![Utc::now().into(), own.id().into()],
     ))
     .await?;
-    let rows = db
-        .query_all(statement(
-            db,
-            &format!(
-                "SELECT {COLUMNS} FROM {} m LEFT JOIN staff_person s ON s.id = m.sender_staff_id \
-                 ORDER BY m.sent_at, m.id",
-                own.messages()
-            ),
-            vec![],
-        ))
-        .await?;
+    let rows = thread_rows(db, &own.messages()).await?;
     let messages = rows.iter().map(view).collect::<Result<Vec<_>, _>>()?;
     let version = program_version::Entity::find_by_id(own.version_id())
         .one(db)
@@ -231,17 +238,7 @@ pub async fn record_threads(
     if access.may_write() {
         mark_read_by_team(db, access, staff_person_id).await?;
     }
-    let rows = db
-        .query_all(statement(
-            db,
-            &format!(
-                "SELECT {COLUMNS} FROM {} m LEFT JOIN staff_person s ON s.id = m.sender_staff_id \
-                 ORDER BY m.sent_at, m.id",
-                access.messages()
-            ),
-            vec![],
-        ))
-        .await?;
+    let rows = thread_rows(db, &access.messages()).await?;
     let mut threads: BTreeMap<i64, Vec<MessageView>> = BTreeMap::new();
     for row in &rows {
         let enrolment: i64 = row.try_get("", "enrolment_id")?;
