@@ -157,7 +157,11 @@ fn error_text(error: &AppError) -> &'static str {
             "missing_answer" => t_string!(i18n, error_missing_answer),
             "treatment_ended" => t_string!(i18n, error_treatment_ended),
             "not_a_number" | "not_allowed" | "out_of_range" | "too_long" | "unknown_item"
-            | "invalid_answer" => t_string!(i18n, error_answer_invalid),
+            | "invalid_answer" | "not_a_date" | "not_a_time" | "unknown_field" | "no_draft" => {
+                t_string!(i18n, error_answer_invalid)
+            }
+            "module_locked" => t_string!(i18n, error_module_locked),
+            "too_many_entries" => t_string!(i18n, error_too_many_entries),
             "message_empty" => t_string!(i18n, error_message_empty),
             "message_too_long" => t_string!(i18n, error_message_too_long),
             "rate_limited" => t_string!(i18n, error_rate_limited),

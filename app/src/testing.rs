@@ -376,11 +376,19 @@ pub fn small_program(title: &str) -> crate::programs::Program {
 
 /// The program that version 601 of the two-region world follows, for care delivery: module
 /// `m1` (open) with a welcome page `p1` and a PHQ-9 page `p2`; `m2` after `m1` is finished, with
-/// a page `p3`; `m3` (open) whose one section is shown only at a PHQ-9 total of 10 or more.
+/// a page `p3`; `m3` (open) whose one section is shown only at a PHQ-9 total of 10 or more;
+/// `m4` (open) with a worksheet `ws` and a sleep-diary exercise `diary` on page `p5`; `m5`, which
+/// opens when the therapist has given feedback on `m4`.
 pub fn care_program() -> crate::programs::Program {
     use crate::programs::{
-        Block, BlockBody, Module, Program, QuestionnaireDef, Section, ShowIf, ShowOp, Step,
-        UnlockRule,
+        Block, BlockBody, Field, FieldKind, Module, Program, QuestionnaireDef, Section, ShowIf,
+        ShowOp, Step, UnlockRule,
+    };
+    let field = |key: &str, kind: FieldKind, required: bool| Field {
+        key: key.to_owned(),
+        label: format!("Fält {key}"),
+        kind,
+        required,
     };
     let text = |key: &str, words: &str| Block {
         key: key.to_owned(),
@@ -443,6 +451,50 @@ pub fn care_program() -> crate::programs::Program {
                     value: 10,
                 }),
                 vec![page("p4", vec![text("b4", "SHOWN-AT-TEN")])],
+            ),
+            module(
+                "m4",
+                UnlockRule::Open,
+                None,
+                vec![page(
+                    "p5",
+                    vec![
+                        Block {
+                            key: "ws".to_owned(),
+                            show_if: None,
+                            body: BlockBody::Worksheet {
+                                instructions: "Skriv om veckans oro.".to_owned(),
+                                fields: vec![
+                                    field("thought", FieldKind::Text { max_chars: 50 }, true),
+                                    field("strength", FieldKind::Number { min: 0, max: 10 }, true),
+                                ],
+                            },
+                        },
+                        Block {
+                            key: "diary".to_owned(),
+                            show_if: None,
+                            body: BlockBody::Exercise {
+                                instructions: "Sömndagbok.".to_owned(),
+                                fields: vec![
+                                    field("night", FieldKind::Date, true),
+                                    field(
+                                        "quality",
+                                        FieldKind::Choice {
+                                            options: vec!["Dålig".to_owned(), "Bra".to_owned()],
+                                        },
+                                        false,
+                                    ),
+                                ],
+                            },
+                        },
+                    ],
+                )],
+            ),
+            module(
+                "m5",
+                UnlockRule::AfterFeedback,
+                None,
+                vec![page("p6", vec![text("b6", "AFTER-FEEDBACK-TEXT")])],
             ),
         ],
         questionnaires: vec![QuestionnaireDef {

@@ -36,6 +36,14 @@ const PATTERNS: &[&str] = &[
     "INTO form_response",
     "UPDATE form_response",
     "form_response::",
+    "FROM homework_entry",
+    "JOIN homework_entry",
+    "INTO homework_entry",
+    "UPDATE homework_entry",
+    "FROM module_feedback",
+    "JOIN module_feedback",
+    "INTO module_feedback",
+    "UPDATE module_feedback",
     "INTO flag",
     "INTO message",
     "UPDATE message",
@@ -76,7 +84,7 @@ const ALLOWED: &[(&str, &str)] = &[
     ),
     (
         "app/src/care/record.rs",
-        "the patient's care record: every function takes their OwnEnrolment and stays inside it",
+        "the care record: every function takes the patient's OwnEnrolment or staff's StaffEnrolment and stays inside it",
     ),
 ];
 

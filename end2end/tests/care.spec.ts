@@ -1,4 +1,4 @@
-import { test, expect, expectAccessible, open } from './fixtures';
+import { test, expect, expectAccessible, open, switchRole } from './fixtures';
 
 test('a patient reads the first module, sends the weekly rating, and cannot open a locked module', async ({
   page,
@@ -76,10 +76,7 @@ test('a patient writes to the care team, the therapist answers, and the patient 
   page,
   hydrated,
 }) => {
-  const asRole = async (role: string) => {
-    await page.getByLabel('Du provar som').selectOption(role);
-    await page.getByRole('button', { name: 'Byt roll' }).click();
-  };
+  const asRole = (role: string) => switchRole(page, role);
   await open(page, '/', hydrated);
   await page.getByRole('button', { name: 'Prova som patient' }).click();
   await page.getByRole('link', { name: 'Hantera oro' }).click();
@@ -112,4 +109,56 @@ test('a patient writes to the care team, the therapist answers, and the patient 
   await page.getByRole('link', { name: 'Meddelanden' }).click();
   await expect(page.locator('li.message').filter({ hasText: 'Vi tar det på torsdag.' })).toContainText('Tove Terapeut');
   await expect(mine).toContainText('läst av vården');
+});
+
+test('a patient sends the homework, the therapist gives feedback, and the next module opens', async ({
+  page,
+  hydrated,
+}) => {
+  const asRole = (role: string) => switchRole(page, role);
+  await open(page, '/', hydrated);
+  await page.getByRole('button', { name: 'Prova som patient' }).click();
+  await page.getByRole('link', { name: 'Hantera oro' }).click();
+  const treatment = page.url();
+  await page.getByRole('link', { name: 'Hemuppgift: oroslogg' }).click();
+
+  // A draft is kept on the server: it is there after a reload.
+  const task = page.getByRole('region', { name: 'Hemuppgift' });
+  await task.getByLabel('Var var du och vad gjorde du?').fill('På jobbet, i ett möte.');
+  await task.getByRole('button', { name: 'Spara utkast' }).click();
+  await expect(task.getByText(/Utkast sparat/)).toBeVisible();
+  await page.reload();
+  await expect(task.getByLabel('Var var du och vad gjorde du?')).toHaveValue('På jobbet, i ett möte.');
+  await task.getByLabel('Vad oroade du dig för?').fill('Att jag sagt något fel.');
+  await task.getByLabel('Hur stark var oron? (0–10)').fill('7');
+  await task.getByRole('button', { name: 'Skicka hemuppgiften' }).click();
+
+  // Sent and locked: shown as sent, with no way to change it.
+  await expect(task.getByText(/^Inskickad/)).toBeVisible();
+  await expect(task.getByText('Att jag sagt något fel.')).toBeVisible();
+  await expect(task.getByRole('button')).toHaveCount(0);
+  await expectAccessible(page, hydrated);
+
+  // The therapist reads it on the record and gives feedback on the module.
+  await asRole('therapist');
+  await page.getByRole('link', { name: 'Petra Patient' }).click();
+  const modules = page.getByRole('region', { name: 'Moduler och hemuppgifter' });
+  await expect(modules.getByText('Att jag sagt något fel.')).toBeVisible();
+  await modules.getByLabel('Återkoppling på modulen').fill('Bra att du skrev ner oron direkt. Fortsätt så.');
+  await modules.getByRole('button', { name: 'Skicka återkopplingen' }).click();
+  await expect(modules.getByText('Bra att du skrev ner oron direkt. Fortsätt så.')).toBeVisible();
+  await expect(modules.getByLabel('Återkoppling på modulen')).toHaveCount(0);
+  await expectAccessible(page, hydrated);
+
+  // The patient sees the feedback, and the next module is open.
+  await asRole('patient');
+  await page.goto(treatment);
+  const first = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Vad är oro?' }) });
+  await expect(first.getByRole('heading', { name: 'Återkoppling från din behandlare' })).toBeVisible();
+  await expect(first.getByText('Bra att du skrev ner oron direkt. Fortsätt så.')).toBeVisible();
+  const second = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Oroliga tankar' }) });
+  await expect(second.getByText('Öppen')).toBeVisible();
+  await expectAccessible(page, hydrated);
+  await second.getByRole('link').first().click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Oroliga tankar');
 });

@@ -51,4 +51,10 @@ export async function open(page: Page, url: string, hydrated: boolean) {
   return response;
 }
 
+/** Switches the demo visitor's role with the header's role switch (`patient`, `therapist`, …). */
+export async function switchRole(page: Page, role: string) {
+  await page.getByLabel('Du provar som').selectOption(role);
+  await page.getByRole('button', { name: 'Byt roll' }).click();
+}
+
 export { expect };

@@ -18,6 +18,7 @@ mod m20261129_000009_emergency_grant;
 mod m20261129_000010_sandbox_log_deletion;
 mod m20261129_000011_stored_codes;
 mod m20261130_000012_care_records;
+mod m20261130_000013_homework_and_feedback;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_sandbox_log_deletion::Migration),
             Box::new(m20261129_000011_stored_codes::Migration),
             Box::new(m20261130_000012_care_records::Migration),
+            Box::new(m20261130_000013_homework_and_feedback::Migration),
         ]
     }
 }

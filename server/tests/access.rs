@@ -206,6 +206,32 @@ const MATRIX: &[(&str, Object, [u16; 11])] = &[
         [U, N, D, D, D, D, D, D, D, D, D],
     ),
     (
+        "save_homework",
+        Object::Own,
+        [U, A, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "save_homework",
+        Object::OtherRegion,
+        [U, N, D, D, D, D, D, D, D, D, D],
+    ),
+    // Feedback is a therapist's: not the patient administrator's.
+    (
+        "give_feedback",
+        Object::SameUnit,
+        [U, D, A, D, D, D, D, D, D, D, A],
+    ),
+    (
+        "give_feedback",
+        Object::OtherUnit,
+        [U, D, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "give_feedback",
+        Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, D, N],
+    ),
+    (
         "reply_message",
         Object::SameUnit,
         [U, D, A, D, D, D, D, D, D, A, A],
@@ -686,6 +712,23 @@ async fn arguments(
                 "patient_id={patient}&enrolment={staff_enrolment}&body=Hej&submit_key={key}"
             );
         }
+        "save_homework" => {
+            return format!(
+                "enrolment={enrolment}&place=block%3Am4%2Fp5%2Fdiary&submit_key={key}&intent=submit\
+                 &fields%5Bnight%5D=2026-11-29"
+            );
+        }
+        // Feedback is given once per module: each caller gives it on a module of its own.
+        "give_feedback" => {
+            let module = match caller {
+                Caller::Therapist => "m1",
+                Caller::TherapistOffTeam => "m3",
+                _ => "m4",
+            };
+            return format!(
+                "patient_id={patient}&enrolment={staff_enrolment}&module={module}&body=Bra&submit_key={key}"
+            );
+        }
         "my_treatment" => return format!("enrolment={enrolment}"),
         "my_page" => return format!("enrolment={enrolment}&module=m1&step=p1"),
         "answer_form" => {
@@ -934,8 +977,8 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     )
     .await;
     // reply_message adds a write at A1 by each of the three clinical callers, and three refusals
-    // for patient 403.
-    assert_eq!((allowed, refused, region_b), (5, 6, 0));
+    // for patient 403; give_feedback a write by the therapist and two refusals (the therapists).
+    assert_eq!((allowed, refused, region_b), (6, 8, 0));
     // And the auditor's search, one row for each patient it showed (401, 402 and 403).
     let searches = count(
         &db,
@@ -944,7 +987,7 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     .await;
     assert_eq!(searches, 3);
     let report = app::access_log::verify(&db).await.expect("verify");
-    assert_eq!((report.rows, report.broken), (24, None));
+    assert_eq!((report.rows, report.broken), (28, None));
 });
 
 db_test!(patients_never_receive_therapist_internal_notes, |db| {

@@ -717,3 +717,297 @@ db_test!(two_submits_at_once_make_one_response_and_one_flag, |db| {
         i64::from(urgent_won)
     );
 });
+
+const HOMEWORK_PAGE: &str = "/mina-sidor/behandling/701/m4/p5";
+const WORKSHEET: &str = "block%3Am4%2Fp5%2Fws";
+const DIARY: &str = "block%3Am4%2Fp5%2Fdiary";
+
+/// A `save_homework` form body for enrolment 701: `fields` as (key, value).
+fn homework(place: &str, fields: &[(&str, &str)], key: &str, intent: &str) -> String {
+    let mut body = format!("enrolment=701&place={place}&submit_key={key}&intent={intent}");
+    for (name, value) in fields {
+        body.push_str(&format!("&fields%5B{name}%5D={value}"));
+    }
+    body
+}
+
+db_test!(
+    homework_is_kept_submitted_once_and_feedback_opens_the_next_module,
+    |db| {
+        world(&db).await;
+        let router = app(db.clone());
+        let patient = patient_session(&db, 401).await;
+        let therapist = staff_session(&db, 101, 301).await;
+        let save = |body: String| {
+            let router = router.clone();
+            let patient = patient.clone();
+            async move { send(&router, call("save_homework", &body, &patient)).await }
+        };
+        let rows = |sql: &'static str| {
+            let db = db.clone();
+            async move { count(&db, sql).await }
+        };
+
+        let page = get(&router, HOMEWORK_PAGE, &patient).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.body.contains("Skicka hemuppgiften") && page.body.contains("Spara anteckningen")
+        );
+        // The module after it opens only with the therapist's feedback.
+        let locked = get(&router, "/mina-sidor/behandling/701/m5/p6", &patient).await;
+        assert_eq!(locked.status, StatusCode::FORBIDDEN);
+
+        // A draft is kept on the server and shown again.
+        let draft = save(homework(
+            WORKSHEET,
+            &[("thought", "Jobbet")],
+            &key('a'),
+            "save",
+        ))
+        .await;
+        assert_eq!(draft.status, StatusCode::OK, "{}", draft.body);
+        assert!(
+            get(&router, HOMEWORK_PAGE, &patient)
+                .await
+                .body
+                .contains(">Jobbet</textarea>")
+        );
+
+        // A send with a required field missing keeps what was written and names the field.
+        let missing = save(homework(
+            WORKSHEET,
+            &[("thought", "Jobbet+igen")],
+            &key('b'),
+            "submit",
+        ))
+        .await;
+        assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            missing.body.contains("strength") && missing.body.contains("missing_answer"),
+            "{}",
+            missing.body
+        );
+        assert!(
+            get(&router, HOMEWORK_PAGE, &patient)
+                .await
+                .body
+                .contains(">Jobbet igen</textarea>")
+        );
+        // A value the field does not take is refused and changes nothing.
+        for (fields, reason) in [
+            (vec![("thought", "x"), ("strength", "11")], "out_of_range"),
+            (
+                vec![("thought", "x"), ("strength", "mycket")],
+                "not_a_number",
+            ),
+            (vec![("thought", "x"), ("other", "1")], "unknown_field"),
+        ] {
+            let refused = save(homework(WORKSHEET, &fields, &key('b'), "submit")).await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(refused.body.contains(reason), "{}", refused.body);
+        }
+        assert_eq!(
+            rows("SELECT COUNT(*) FROM homework_entry WHERE state = 'submitted'").await,
+            0
+        );
+
+        // Sent once: a retry is answered the same, anything else is refused (409).
+        let sent = homework(
+            WORKSHEET,
+            &[("thought", "Jobbet"), ("strength", "7")],
+            &key('c'),
+            "submit",
+        );
+        assert_eq!(save(sent.clone()).await.status, StatusCode::OK);
+        assert_eq!(save(sent).await.status, StatusCode::OK);
+        for intent in ["save", "submit"] {
+            let changed = save(homework(
+                WORKSHEET,
+                &[("thought", "Annat"), ("strength", "1")],
+                &key('d'),
+                intent,
+            ))
+            .await;
+            assert_eq!(changed.status, StatusCode::CONFLICT, "{intent}");
+        }
+        assert_eq!(
+            rows("SELECT COUNT(*) FROM homework_entry WHERE kind = 'worksheet' AND state = 'submitted' \
+                  AND fields LIKE '%Jobbet%' AND program_version_id = 601").await,
+            1
+        );
+        let page = get(&router, HOMEWORK_PAGE, &patient).await;
+        assert!(page.body.contains("Inskickad") && !page.body.contains("Skicka hemuppgiften"));
+
+        // An exercise takes repeated entries, each once, none as a draft.
+        for (night, k) in [
+            ("2026-11-27", 'e'),
+            ("2026-11-28", 'f'),
+            ("2026-11-28", 'f'),
+        ] {
+            let entry = save(homework(
+                DIARY,
+                &[("night", night), ("quality", "Bra")],
+                &key(k),
+                "submit",
+            ))
+            .await;
+            assert_eq!(entry.status, StatusCode::OK, "{}", entry.body);
+        }
+        for (fields, intent, reason) in [
+            (vec![("night", "28/11")], "submit", "not_a_date"),
+            (
+                vec![("night", "2026-11-29"), ("quality", "Utmärkt")],
+                "submit",
+                "not_allowed",
+            ),
+            (vec![("quality", "Bra")], "submit", "missing_answer"),
+            (vec![("night", "2026-11-29")], "save", "no_draft"),
+        ] {
+            let refused = save(homework(DIARY, &fields, &key('1'), intent)).await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{reason}");
+            assert!(refused.body.contains(reason), "{}", refused.body);
+        }
+        // A key already used for another block is refused.
+        let reused = save(homework(
+            DIARY,
+            &[("night", "2026-11-29")],
+            &key('c'),
+            "submit",
+        ))
+        .await;
+        assert_eq!(reused.status, StatusCode::CONFLICT);
+        assert_eq!(
+            rows("SELECT COUNT(*) FROM homework_entry WHERE kind = 'exercise'").await,
+            2
+        );
+        let page = get(&router, HOMEWORK_PAGE, &patient).await;
+        assert!(page.body.contains("2026-11-27") && page.body.contains("2026-11-28"));
+
+        // The care team reads what was submitted, never the patient's drafts.
+        let record = get(&router, "/mottagning/patient/401", &therapist).await;
+        assert_eq!(record.status, StatusCode::OK);
+        assert!(
+            record.body.contains("Fält thought") && record.body.contains(">Jobbet<"),
+            "{}",
+            record.body
+        );
+        assert!(record.body.contains("Återkoppling på modulen"));
+
+        // Feedback: on an open module only, once.
+        let feedback = |module: &str, body: &str, k: char| {
+            format!(
+                "patient_id=401&enrolment=701&module={module}&body={body}&submit_key={}",
+                key(k)
+            )
+        };
+        let locked = send(
+            &router,
+            call("give_feedback", &feedback("m5", "Bra", '2'), &therapist),
+        )
+        .await;
+        assert_eq!(locked.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(locked.body.contains("module_locked"));
+        let empty = send(
+            &router,
+            call("give_feedback", &feedback("m4", "+", '2'), &therapist),
+        )
+        .await;
+        assert!(empty.body.contains("message_empty"), "{}", empty.body);
+        let given = feedback("m4", "Fint+arbete+med+loggen.", '2');
+        assert_eq!(
+            send(&router, call("give_feedback", &given, &therapist))
+                .await
+                .status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            send(&router, call("give_feedback", &given, &therapist))
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let again = send(
+            &router,
+            call("give_feedback", &feedback("m4", "Igen", '3'), &therapist),
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::CONFLICT);
+        assert_eq!(rows("SELECT COUNT(*) FROM module_feedback").await, 1);
+        assert_eq!(
+            rows("SELECT COUNT(*) FROM access_log WHERE patient_id = 401 AND action = 'write' AND object_type = 'feedback'").await,
+            5
+        );
+
+        // The patient reads it, and the module after it opens.
+        assert_eq!(
+            rows("SELECT COUNT(*) FROM module_feedback WHERE read_at IS NULL").await,
+            1
+        );
+        let overview = get(&router, TREATMENT, &patient).await;
+        assert!(
+            overview.body.contains("Fint arbete med loggen.")
+                && overview.body.contains("Tove Terapeut")
+        );
+        assert_eq!(
+            rows("SELECT COUNT(*) FROM module_feedback WHERE read_at IS NULL").await,
+            0
+        );
+        let opened = get(&router, "/mina-sidor/behandling/701/m5/p6", &patient).await;
+        assert_eq!(opened.status, StatusCode::OK);
+        assert!(opened.body.contains("AFTER-FEEDBACK-TEXT"));
+    }
+);
+
+db_test!(
+    feedback_and_homework_stay_inside_the_reached_enrolment,
+    |db| {
+        world(&db).await;
+        let router = app(db.clone());
+        let therapist = staff_session(&db, 101, 301).await;
+        let other_patient = patient_session(&db, 402).await;
+        // Patient 402's session cannot write into 401's enrolment.
+        let crossed = send(
+            &router,
+            call(
+                "save_homework",
+                &homework(DIARY, &[("night", "2026-11-29")], &key('a'), "submit"),
+                &other_patient,
+            ),
+        )
+        .await;
+        assert_eq!(crossed.status, StatusCode::NOT_FOUND);
+        // Staff reach patient 402, but enrolment 701 is patient 401's: not found, nothing written.
+        let crossed = send(
+            &router,
+            call(
+                "give_feedback",
+                &format!(
+                    "patient_id=402&enrolment=701&module=m4&body=Hej&submit_key={}",
+                    key('b')
+                ),
+                &therapist,
+            ),
+        )
+        .await;
+        assert_eq!(crossed.status, StatusCode::NOT_FOUND);
+        // Enrolment 703 is at another unit of the provider.
+        let other_unit = send(
+            &router,
+            call(
+                "give_feedback",
+                &format!(
+                    "patient_id=403&enrolment=703&module=m4&body=Hej&submit_key={}",
+                    key('c')
+                ),
+                &therapist,
+            ),
+        )
+        .await;
+        assert_eq!(other_unit.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM homework_entry").await
+                + count(&db, "SELECT COUNT(*) FROM module_feedback").await,
+            0
+        );
+    }
+);

@@ -215,60 +215,186 @@ impl OwnCare {
     }
 }
 
+/// The care record of one enrolment, as a decision of the gate reaches it: the patient's own
+/// ([`OwnEnrolment`]) or staff's at the unit ([`StaffEnrolment`]). Every source it gives is
+/// limited to the one enrolment that was reached. Sealed: only this module makes one.
+pub trait EnrolmentScope: sealed::Sealed {
+    fn id(&self) -> i64;
+
+    /// The program version the patient follows now.
+    fn version_id(&self) -> i64;
+
+    fn unit_id(&self) -> i64;
+
+    fn state(&self) -> EnrolmentState;
+
+    /// This enrolment's pages seen, as an SQL source.
+    fn page_visits(&self) -> String {
+        format!(
+            "(SELECT * FROM page_visit WHERE enrolment_id = {})",
+            self.id()
+        )
+    }
+
+    /// This enrolment's messages, as an SQL source.
+    fn messages(&self) -> String {
+        format!("(SELECT * FROM message WHERE enrolment_id = {})", self.id())
+    }
+
+    /// This enrolment's questionnaire answers, drafts and submitted, as an SQL source.
+    fn form_responses(&self) -> String {
+        format!(
+            "(SELECT * FROM form_response WHERE enrolment_id = {})",
+            self.id()
+        )
+    }
+
+    /// This enrolment's worksheets and exercise entries, drafts and submitted, as an SQL source.
+    fn homework(&self) -> String {
+        format!(
+            "(SELECT * FROM homework_entry WHERE enrolment_id = {})",
+            self.id()
+        )
+    }
+
+    /// The therapist's feedback on this enrolment's modules, as an SQL source.
+    fn feedback(&self) -> String {
+        format!(
+            "(SELECT * FROM module_feedback WHERE enrolment_id = {})",
+            self.id()
+        )
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::OwnEnrolment {}
+    impl Sealed for super::StaffEnrolment {}
+}
+
 /// One of the signed-in patient's own enrolments, as their session reaches it. Its care
-/// record (pages seen, answers) is read and written only through it: every source it gives is
-/// limited to this enrolment. The therapist-internal note is never part of it.
+/// record (pages seen, answers, homework) is read and written only through it. The
+/// therapist-internal note is never part of it.
 #[derive(Debug, Clone)]
 pub struct OwnEnrolment {
     enrolment: enrolment::Model,
 }
 
 impl OwnEnrolment {
-    pub fn id(&self) -> i64 {
-        self.enrolment.id
-    }
-
-    /// The program version the patient follows now.
-    pub fn version_id(&self) -> i64 {
-        self.enrolment.program_version_id
-    }
-
-    pub fn unit_id(&self) -> i64 {
-        self.enrolment.care_unit_id
-    }
-
-    pub fn state(&self) -> EnrolmentState {
-        self.enrolment.state
-    }
-
     /// Only ongoing treatment takes new answers and marks pages seen; ended treatment stays
     /// readable to the patient.
     pub fn may_write(&self) -> bool {
         self.enrolment.state.is_ongoing()
     }
+}
 
-    /// This enrolment's pages seen, as an SQL source.
-    pub fn page_visits(&self) -> String {
-        format!(
-            "(SELECT * FROM page_visit WHERE enrolment_id = {})",
-            self.enrolment.id
-        )
+impl EnrolmentScope for OwnEnrolment {
+    fn id(&self) -> i64 {
+        self.enrolment.id
     }
 
-    /// This enrolment's messages, as an SQL source.
-    pub fn messages(&self) -> String {
-        format!(
-            "(SELECT * FROM message WHERE enrolment_id = {})",
-            self.enrolment.id
-        )
+    fn version_id(&self) -> i64 {
+        self.enrolment.program_version_id
     }
 
-    /// This enrolment's questionnaire answers, drafts and submitted, as an SQL source.
-    pub fn form_responses(&self) -> String {
-        format!(
-            "(SELECT * FROM form_response WHERE enrolment_id = {})",
-            self.enrolment.id
-        )
+    fn unit_id(&self) -> i64 {
+        self.enrolment.care_unit_id
+    }
+
+    fn state(&self) -> EnrolmentState {
+        self.enrolment.state
+    }
+}
+
+/// One enrolment that a staff member's [`CareAccess`] reaches: at the caller's unit (or, under
+/// emergency access, at their care provider), of the patient and sandbox the gate decided on.
+#[derive(Debug, Clone)]
+pub struct StaffEnrolment {
+    id: i64,
+    version_id: i64,
+    unit_id: i64,
+    state: EnrolmentState,
+    /// The decision allows changes (ongoing care at the caller's unit) and the treatment is
+    /// going on.
+    may_write: bool,
+    responsible_staff_id: Option<i64>,
+}
+
+impl StaffEnrolment {
+    pub fn may_write(&self) -> bool {
+        self.may_write
+    }
+
+    pub fn responsible_staff_id(&self) -> Option<i64> {
+        self.responsible_staff_id
+    }
+}
+
+impl EnrolmentScope for StaffEnrolment {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn version_id(&self) -> i64 {
+        self.version_id
+    }
+
+    fn unit_id(&self) -> i64 {
+        self.unit_id
+    }
+
+    fn state(&self) -> EnrolmentState {
+        self.state
+    }
+}
+
+impl CareAccess {
+    /// One enrolment this decision reaches, by id: `None` when it reaches no such enrolment.
+    pub async fn enrolment(
+        &self,
+        db: &impl ConnectionTrait,
+        enrolment_id: i64,
+    ) -> Result<Option<StaffEnrolment>, DbErr> {
+        Ok(self.reached(db, Some(enrolment_id)).await?.pop())
+    }
+
+    /// Every enrolment this decision reaches, newest first.
+    pub async fn reached_enrolments(
+        &self,
+        db: &impl ConnectionTrait,
+    ) -> Result<Vec<StaffEnrolment>, DbErr> {
+        self.reached(db, None).await
+    }
+
+    async fn reached(
+        &self,
+        db: &impl ConnectionTrait,
+        only: Option<i64>,
+    ) -> Result<Vec<StaffEnrolment>, DbErr> {
+        let filter = only.map_or(String::new(), |id| format!(" WHERE e.id = {id}"));
+        let rows = db
+            .query_all(statement(
+                db,
+                &format!(
+                    "SELECT e.id, e.program_version_id, e.care_unit_id, e.state,                             e.responsible_staff_id                      FROM {} e{filter} ORDER BY e.started_at DESC, e.id DESC",
+                    self.enrolments()
+                ),
+                vec![],
+            ))
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let state: EnrolmentState = row.try_get("", "state")?;
+                Ok(StaffEnrolment {
+                    id: row.try_get("", "id")?,
+                    version_id: row.try_get("", "program_version_id")?,
+                    unit_id: row.try_get("", "care_unit_id")?,
+                    state,
+                    may_write: self.may_write() && state.is_ongoing(),
+                    responsible_staff_id: row.try_get("", "responsible_staff_id")?,
+                })
+            })
+            .collect()
     }
 }
 

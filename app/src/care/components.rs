@@ -1,7 +1,9 @@
+use super::homework::HomeworkKind;
 use super::progress::ModuleStatus;
 use super::results::ScaleResults;
 use super::{
-    AnswerForm, FormState, ModuleView, PatientPage, Treatment, my_page, my_results, my_treatment,
+    AnswerForm, FeedbackView, FormState, HomeworkState, ModuleView, PatientPage, SaveHomework,
+    StaffModule, Treatment, my_page, my_results, my_treatment,
 };
 use crate::error::AppError;
 use crate::i18n::*;
@@ -9,7 +11,7 @@ use crate::instruments::ItemKind;
 use crate::layout::{ErrorNotice, FormNotice, page_title};
 use crate::programs::markdown::Markdown;
 use crate::programs::render::{FormSlot, PageView, band_name};
-use crate::programs::{Block, BlockBody, QuestionnaireDef};
+use crate::programs::{Block, BlockBody, Field, FieldKind, QuestionnaireDef};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -113,7 +115,21 @@ fn ModuleItem(module: ModuleView, enrolment: i64) -> impl IntoView {
                     }).collect_view()}
                 </ol>
             })}
+            {module.feedback.map(|feedback| view! { <Feedback feedback /> })}
         </li>
+    }
+}
+
+/// The therapist's feedback on a module.
+#[component]
+pub fn Feedback(feedback: FeedbackView) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <section class="feedback">
+            <h3>{t!(i18n, care.feedback_heading)}</h3>
+            <p class="muted">{feedback.author} " · " {feedback.given_at} " " {t!(i18n, care.utc)}</p>
+            <p class="message-body">{feedback.body}</p>
+        </section>
     }
 }
 
@@ -138,6 +154,7 @@ pub fn TreatmentStepPage() -> impl IntoView {
         }
     });
     let action = ServerAction::<AnswerForm>::new();
+    let homework = ServerAction::<SaveHomework>::new();
     view! {
         <p>
             {move || enrolment().map(|id| view! {
@@ -145,10 +162,11 @@ pub fn TreatmentStepPage() -> impl IntoView {
             })}
         </p>
         <FormNotice action />
+        <FormNotice action=homework />
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(page) => view! { <StepView page action /> }.into_any(),
+                    Ok(page) => view! { <StepView page action homework /> }.into_any(),
                     Err(error) => view! {
                         <Title text=page_title(move || t_string!(i18n, care.title).to_string()) />
                         <h1>{t!(i18n, care.title)}</h1>
@@ -161,7 +179,11 @@ pub fn TreatmentStepPage() -> impl IntoView {
 }
 
 #[component]
-fn StepView(page: PatientPage, action: ServerAction<AnswerForm>) -> impl IntoView {
+fn StepView(
+    page: PatientPage,
+    action: ServerAction<AnswerForm>,
+    homework: ServerAction<SaveHomework>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let locale = i18n.get_locale_untracked();
     let title = format!("{} – {}", page.step.title, page.program);
@@ -169,31 +191,29 @@ fn StepView(page: PatientPage, action: ServerAction<AnswerForm>) -> impl IntoVie
     let crisis = page.crisis_info.clone();
     let slot = {
         let forms = Arc::new(page.forms.clone());
+        let tasks = Arc::new(page.homework.clone());
         let (enrolment, ongoing) = (page.enrolment_id, page.ongoing);
         FormSlot(Arc::new(
-            move |block: &Block, def: Option<&QuestionnaireDef>| {
-                match &block.body {
-                    BlockBody::Questionnaire { .. } => {
-                        let form = forms.iter().find(|f| f.block_key == block.key)?;
-                        let def = def?.clone();
-                        Some(view! { <QuestionnaireForm form=form.clone() def enrolment ongoing action /> }.into_any())
-                    }
-                    // Homework is not kept yet: shown, not taken, and said so.
-                    BlockBody::Exercise { instructions, .. }
-                    | BlockBody::Worksheet { instructions, .. } => {
-                        let instructions = instructions.clone();
-                        Some(
-                            view! {
-                                <div class="block exercise">
-                                    <Markdown source=instructions />
-                                    <p class="notice">{t!(i18n, care.homework_later)}</p>
-                                </div>
-                            }
-                            .into_any(),
-                        )
-                    }
-                    _ => None,
+            move |block: &Block, def: Option<&QuestionnaireDef>| match &block.body {
+                BlockBody::Questionnaire { .. } => {
+                    let form = forms.iter().find(|f| f.block_key == block.key)?;
+                    let def = def?.clone();
+                    Some(view! { <QuestionnaireForm form=form.clone() def enrolment ongoing action /> }.into_any())
                 }
+                BlockBody::Exercise {
+                    instructions,
+                    fields,
+                }
+                | BlockBody::Worksheet {
+                    instructions,
+                    fields,
+                } => {
+                    let state = tasks.iter().find(|t| t.block_key == block.key)?.clone();
+                    Some(view! {
+                            <HomeworkForm state instructions=instructions.clone() fields=fields.clone() enrolment ongoing action=homework />
+                        }.into_any())
+                }
+                _ => None,
             },
         ))
     };
@@ -380,6 +400,237 @@ fn QuestionnaireForm(
         </section>
     }
     .into_any()
+}
+
+/// A worksheet (saved as a draft, then submitted and locked) or an exercise (an entry added each
+/// time, the earlier ones listed) on a patient's page.
+#[component]
+fn HomeworkForm(
+    state: HomeworkState,
+    instructions: String,
+    fields: Vec<Field>,
+    enrolment: i64,
+    ongoing: bool,
+    action: ServerAction<SaveHomework>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let heading = format!("homework-{}", state.block_key);
+    let labelled_by = heading.clone();
+    let worksheet = state.kind == HomeworkKind::Worksheet;
+    let title = match state.kind {
+        HomeworkKind::Worksheet => t_string!(i18n, care.worksheet),
+        HomeworkKind::Exercise => t_string!(i18n, care.exercise),
+    };
+    let labels: Vec<(String, String)> = fields
+        .iter()
+        .map(|f| (f.key.clone(), f.label.clone()))
+        .collect();
+    if worksheet && state.submitted {
+        let answers = fields
+            .iter()
+            .filter_map(|f| {
+                state
+                    .values
+                    .get(&f.key)
+                    .map(|v| (f.label.clone(), v.clone()))
+            })
+            .map(|(label, value)| view! { <dt>{label}</dt><dd class="message-body">{value}</dd> })
+            .collect_view();
+        return view! {
+            <section class="block homework sent" aria-labelledby=labelled_by>
+                <h3 id=heading>{title}</h3>
+                <Markdown source=instructions />
+                <p class="confirmation">{t!(i18n, care.homework_sent)} " " {state.saved_at} " " {t!(i18n, care.utc)}</p>
+                <dl>{answers}</dl>
+            </section>
+        }
+        .into_any();
+    }
+    let prefix = state.block_key.clone();
+    let inputs = fields
+        .into_iter()
+        .map(|field| {
+            let value = if worksheet {
+                state.values.get(&field.key).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            };
+            let id = format!("{prefix}-{}", field.key);
+            view! { <HomeworkField field id value disabled=!ongoing /> }
+        })
+        .collect_view();
+    let saved = (worksheet)
+        .then_some(state.saved_at)
+        .flatten()
+        .map(|at| view! { <p class="saved muted">{t!(i18n, care.draft_saved)} " " {at} " " {t!(i18n, care.utc)}</p> });
+    let entries = (!state.entries.is_empty()).then(|| {
+        let caption = t_string!(i18n, care.entries);
+        let head = labels.iter().map(|(_, label)| view! { <th scope="col">{label.clone()}</th> }).collect_view();
+        let rows = state
+            .entries
+            .iter()
+            .map(|entry| {
+                let cells = labels
+                    .iter()
+                    .map(|(key, _)| view! { <td>{entry.values.get(key).cloned().unwrap_or_default()}</td> })
+                    .collect_view();
+                view! { <tr><th scope="row">{entry.at.clone()}</th>{cells}</tr> }
+            })
+            .collect_view();
+        view! {
+            <div class="table-scroll">
+                <table class="entries">
+                    <caption>{caption}</caption>
+                    <thead><tr><th scope="col">{t!(i18n, care.entry_saved)}</th>{head}</tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        }
+    });
+    view! {
+        <section class="block homework" aria-labelledby=labelled_by>
+            <h3 id=heading>{title}</h3>
+            <Markdown source=instructions />
+            <ActionForm action>
+                <input type="hidden" name="enrolment" value=enrolment />
+                <input type="hidden" name="place" value=state.place />
+                <input type="hidden" name="submit_key" value=state.submit_key />
+                {inputs}
+                {saved}
+                {ongoing.then(|| if worksheet {
+                    view! {
+                        <div class="actions">
+                            <button type="submit" name="intent" value="save">{t!(i18n, care.save_draft)}</button>
+                            <button type="submit" name="intent" value="submit" class="primary">{t!(i18n, care.submit_homework)}</button>
+                        </div>
+                        <p class="muted">{t!(i18n, care.homework_note)}</p>
+                    }.into_any()
+                } else {
+                    view! {
+                        <div class="actions">
+                            <button type="submit" name="intent" value="submit" class="primary">{t!(i18n, care.add_entry)}</button>
+                        </div>
+                    }.into_any()
+                })}
+            </ActionForm>
+            {entries}
+        </section>
+    }
+    .into_any()
+}
+
+/// One field of a worksheet or exercise, posted as `fields[<key>]`.
+#[component]
+fn HomeworkField(field: Field, id: String, value: String, disabled: bool) -> impl IntoView {
+    let name = format!("fields[{}]", field.key);
+    let label = view! { <label for=id.clone()>{field.label}</label> };
+    let input = match field.kind {
+        FieldKind::Text { max_chars } => view! {
+            <textarea id=id name=name maxlength=max_chars rows="3" required=field.required disabled=disabled>{value}</textarea>
+        }
+        .into_any(),
+        FieldKind::Number { min, max } => view! {
+            <input id=id name=name type="number" min=min max=max value=value required=field.required disabled=disabled />
+        }
+        .into_any(),
+        FieldKind::Date => view! {
+            <input id=id name=name type="date" value=value required=field.required disabled=disabled />
+        }
+        .into_any(),
+        FieldKind::Time => view! {
+            <input id=id name=name type="time" value=value required=field.required disabled=disabled />
+        }
+        .into_any(),
+        FieldKind::Choice { options } => view! {
+            <select id=id name=name required=field.required disabled=disabled>
+                <option value="">"—"</option>
+                {options.into_iter().map(|o| {
+                    let selected = o == value;
+                    view! { <option selected=selected>{o}</option> }
+                }).collect_view()}
+            </select>
+        }
+        .into_any(),
+    };
+    view! { <div class="field">{label}{input}</div> }
+}
+
+/// A treatment's modules on the patient's record at the unit: how far the patient has come, the
+/// homework they submitted, and the feedback given or a form to give it.
+#[component]
+pub fn StaffModules(
+    patient_id: i64,
+    enrolment_id: i64,
+    modules: Vec<StaffModule>,
+    /// A key for the feedback forms, for a therapist while feedback may be given.
+    feedback_key: Option<String>,
+    give: ServerAction<super::GiveFeedback>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let heading = format!("modules-{enrolment_id}");
+    let labelled_by = heading.clone();
+    let items = modules
+        .into_iter()
+        .map(|module| {
+            let status = match module.status {
+                ModuleStatus::Locked => t_string!(i18n, care.staff_locked),
+                ModuleStatus::Open => t_string!(i18n, care.status_open),
+                ModuleStatus::Finished => t_string!(i18n, care.status_finished),
+            };
+            let homework = module
+                .homework
+                .into_iter()
+                .map(|answer| {
+                    let kind = match answer.kind {
+                        HomeworkKind::Worksheet => t_string!(i18n, care.worksheet),
+                        HomeworkKind::Exercise => t_string!(i18n, care.exercise),
+                    };
+                    let fields = answer
+                        .fields
+                        .into_iter()
+                        .map(|(label, value)| view! { <dt>{label}</dt><dd class="message-body">{value}</dd> })
+                        .collect_view();
+                    view! {
+                        <div class="homework-answer">
+                            <p><strong>{kind} ": " {answer.page}</strong> " · " {answer.at} " " {t!(i18n, care.utc)}</p>
+                            <dl>{fields}</dl>
+                        </div>
+                    }
+                })
+                .collect_view();
+            let form = feedback_key
+                .clone()
+                .filter(|_| module.may_give_feedback)
+                .map(|key| {
+                    let field = format!("feedback-{enrolment_id}-{}", module.key);
+                    view! {
+                        <ActionForm action=give attr:class="feedback-form">
+                            <input type="hidden" name="patient_id" value=patient_id />
+                            <input type="hidden" name="enrolment" value=enrolment_id />
+                            <input type="hidden" name="module" value=module.key.clone() />
+                            <input type="hidden" name="submit_key" value=key />
+                            <label for=field.clone()>{t!(i18n, care.give_feedback)}</label>
+                            <textarea id=field.clone() name="body" rows="4" maxlength=crate::messages::text::MAX_CHARS required=true></textarea>
+                            <button type="submit" class="primary">{t!(i18n, care.send_feedback)}</button>
+                        </ActionForm>
+                    }
+                });
+            view! {
+                <li class="staff-module">
+                    <h4>{module.title} " – " <span class="module-status">{status}</span></h4>
+                    {homework}
+                    {module.feedback.map(|feedback| view! { <Feedback feedback /> })}
+                    {form}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="modules" aria-labelledby=labelled_by>
+            <h3 id=heading>{t!(i18n, care.modules_heading)}</h3>
+            <ol class="staff-modules">{items}</ol>
+        </section>
+    }
 }
 
 /// `/mina-sidor/behandling/:enrolment/resultat`: the patient's results over time.

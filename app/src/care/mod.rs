@@ -8,12 +8,13 @@
 //! left out of the menu.
 
 mod components;
+pub mod homework;
 pub mod progress;
 #[cfg(feature = "ssr")]
 mod record;
 pub mod results;
 
-pub use components::{ResultsPage, TreatmentPage, TreatmentStepPage};
+pub use components::{ResultsPage, StaffModules, TreatmentPage, TreatmentStepPage};
 
 use crate::error::AppError;
 use crate::programs::{QuestionnaireDef, Step};
@@ -42,6 +43,71 @@ pub struct ModuleView {
     pub status: ModuleStatus,
     /// Empty while the module is locked.
     pub pages: Vec<PageLink>,
+    /// The therapist's feedback on the module, once given.
+    pub feedback: Option<FeedbackView>,
+}
+
+/// The therapist's feedback on a module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackView {
+    pub author: Option<String>,
+    pub body: String,
+    /// UTC, `YYYY-MM-DD HH:MM`.
+    pub given_at: String,
+}
+
+/// A worksheet or exercise on a page, as far as the patient has written it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomeworkState {
+    pub block_key: String,
+    /// `block:<module>/<page>/<block>`.
+    pub place: String,
+    pub kind: homework::HomeworkKind,
+    /// A worksheet that was submitted: locked.
+    pub submitted: bool,
+    /// A worksheet's values, by field key: the draft's or the submitted ones.
+    pub values: BTreeMap<String, String>,
+    /// When the worksheet was last saved or submitted (`YYYY-MM-DD HH:MM` UTC).
+    pub saved_at: Option<String>,
+    /// An exercise's entries, newest first.
+    pub entries: Vec<HomeworkEntry>,
+    /// Sent with the form: a retry is recognised, not counted twice.
+    pub submit_key: String,
+}
+
+/// One entry of an exercise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomeworkEntry {
+    /// UTC, `YYYY-MM-DD HH:MM`.
+    pub at: String,
+    /// By field key.
+    pub values: BTreeMap<String, String>,
+}
+
+/// A module of a patient's treatment as the care team sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffModule {
+    pub key: String,
+    pub title: String,
+    pub status: ModuleStatus,
+    /// Submitted worksheets and exercise entries, oldest first.
+    pub homework: Vec<HomeworkAnswer>,
+    pub feedback: Option<FeedbackView>,
+    /// Feedback may be given now: treatment going on at the caller's unit, the module open, none
+    /// given yet.
+    pub may_give_feedback: bool,
+}
+
+/// A submitted worksheet or exercise entry, with its fields' labels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomeworkAnswer {
+    /// The title of the page it is on.
+    pub page: String,
+    pub kind: homework::HomeworkKind,
+    /// UTC, `YYYY-MM-DD HH:MM`.
+    pub at: String,
+    /// (label, value), in the block's order.
+    pub fields: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +161,8 @@ pub struct PatientPage {
     pub next: Option<PageLink>,
     /// The questionnaires on this page, by block key.
     pub forms: Vec<FormState>,
+    /// The worksheets and exercises on this page.
+    pub homework: Vec<HomeworkState>,
     pub ongoing: bool,
     /// The unit's own crisis contacts, shown after an urgent answer.
     pub crisis_info: Option<String>,
@@ -182,4 +250,71 @@ pub async fn answer_form(
 ) -> Result<Answered, AppError> {
     let (db, enrolment) = crate::auth::gate::own_enrolment(ENDPOINT, enrolment).await?;
     record::answer(&db, &enrolment, &place, &answers, &submit_key, intent).await
+}
+
+/// Saves a worksheet's draft or submits it (then it is locked, 409 on any change), or adds an
+/// entry to an exercise (`intent=submit`; an exercise keeps no draft). Every field is checked
+/// against the block's fields; a worksheet sent with a required field missing keeps what was
+/// written as its draft and says which field is missing.
+#[endpoint]
+pub async fn save_homework(
+    enrolment: i64,
+    place: String,
+    #[server(default)] fields: BTreeMap<String, String>,
+    submit_key: String,
+    intent: FormIntent,
+) -> Result<(), AppError> {
+    let (db, enrolment) = crate::auth::gate::own_enrolment(ENDPOINT, enrolment).await?;
+    record::save_homework(&db, &enrolment, &place, &fields, &submit_key, intent).await
+}
+
+/// A therapist of the unit gives feedback on a module of a patient's treatment there: the
+/// patient reads it, and a module that opens "after feedback" opens. Once per module.
+#[endpoint]
+pub async fn give_feedback(
+    patient_id: i64,
+    enrolment: i64,
+    module: String,
+    body: String,
+    submit_key: String,
+) -> Result<(), AppError> {
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let db = crate::server::db()?;
+    let access = crate::auth::gate::patient_for_staff(
+        &db,
+        &principal,
+        patient_id,
+        crate::access_log::Action::Write,
+        "feedback",
+    )
+    .await?;
+    let staff = principal.staff().ok_or(AppError::Forbidden)?;
+    let enrolment = access
+        .enrolment(&db, enrolment)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    record::give_feedback(
+        &db,
+        &enrolment,
+        staff.staff_person_id,
+        &module,
+        &body,
+        &submit_key,
+    )
+    .await
+}
+
+/// The modules of the enrolments a staff member's access reaches, by enrolment: progress,
+/// submitted homework and feedback.
+#[cfg(feature = "ssr")]
+pub(crate) async fn staff_modules(
+    db: &impl sea_orm::ConnectionTrait,
+    access: &crate::auth::scope::CareAccess,
+) -> Result<BTreeMap<i64, Vec<StaffModule>>, AppError> {
+    use crate::auth::scope::EnrolmentScope;
+    let mut out = BTreeMap::new();
+    for enrolment in access.reached_enrolments(db).await? {
+        out.insert(enrolment.id(), record::staff_modules(db, &enrolment).await?);
+    }
+    Ok(out)
 }

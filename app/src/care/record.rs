@@ -1,18 +1,21 @@
-//! The patient's care record: pages seen and questionnaire answers, read and written for one
-//! enrolment of theirs. Every function takes the [`OwnEnrolment`] their session reached and
-//! every statement is limited to it.
+//! The care record of one enrolment: pages seen, questionnaire answers, homework and the
+//! therapist's feedback. The patient's functions take the [`OwnEnrolment`] their session
+//! reached, staff's the [`StaffEnrolment`] their access reached; every statement is limited to
+//! that one enrolment.
 
+use super::homework::{self, HomeworkKind};
 use super::progress::{self, Latest, ModuleStatus, Record};
 use super::{
-    Answered, FormIntent, FormState, ModuleView, PageLink, PatientPage, Treatment, block_place,
+    Answered, FeedbackView, FormIntent, FormState, HomeworkAnswer, HomeworkEntry, HomeworkState,
+    ModuleView, PageLink, PatientPage, StaffModule, Treatment, block_place,
 };
-use crate::auth::scope::OwnEnrolment;
+use crate::auth::scope::{EnrolmentScope, OwnEnrolment, StaffEnrolment};
 use crate::db::entities::{care_unit, program_version};
 use crate::db::{begin_write, statement};
 use crate::domain::{FlagPriority, ResponseState};
 use crate::error::AppError;
 use crate::instruments::{Answer, AnswerError, Instrument, ItemKind, Priority, Scored, score};
-use crate::programs::{BlockBody, Program, QuestionnaireDef, Step};
+use crate::programs::{Block, BlockBody, Field, Program, QuestionnaireDef, Step};
 use chrono::Utc;
 use sea_orm::{ActiveEnum, ConnectionTrait, DbErr, EntityTrait, TransactionTrait};
 use std::collections::BTreeMap;
@@ -24,7 +27,7 @@ struct Frame {
     unit: care_unit::Model,
 }
 
-async fn frame(db: &impl ConnectionTrait, own: &OwnEnrolment) -> Result<Frame, AppError> {
+async fn frame(db: &impl ConnectionTrait, own: &impl EnrolmentScope) -> Result<Frame, AppError> {
     let version = program_version::Entity::find_by_id(own.version_id())
         .one(db)
         .await?
@@ -54,7 +57,10 @@ async fn frame(db: &impl ConnectionTrait, own: &OwnEnrolment) -> Result<Frame, A
 /// Stored answers: item code → answer.
 type Stored = BTreeMap<String, Answer>;
 
-async fn read_record(db: &impl ConnectionTrait, own: &OwnEnrolment) -> Result<Record, DbErr> {
+async fn read_record(
+    db: &impl ConnectionTrait,
+    own: &impl EnrolmentScope,
+) -> Result<Record, DbErr> {
     let mut record = Record::default();
     let visits = db
         .query_all(statement(
@@ -94,7 +100,69 @@ async fn read_record(db: &impl ConnectionTrait, own: &OwnEnrolment) -> Result<Re
             },
         );
     }
+    let worksheets = db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT place FROM {} h WHERE kind = $1 AND state = $2",
+                own.homework()
+            ),
+            vec![
+                HomeworkKind::Worksheet.code().into(),
+                ResponseState::Submitted.to_value().into(),
+            ],
+        ))
+        .await?;
+    for row in worksheets {
+        let place: String = row.try_get("", "place")?;
+        if let Some(block) = place.rsplit('/').next() {
+            record.worksheets_submitted.insert(block.to_owned());
+        }
+    }
+    let feedback = db
+        .query_all(statement(
+            db,
+            &format!("SELECT module_key FROM {} f", own.feedback()),
+            vec![],
+        ))
+        .await?;
+    for row in feedback {
+        record.feedback.insert(row.try_get("", "module_key")?);
+    }
     Ok(record)
+}
+
+/// The therapist's feedback on the enrolment's modules, by module key.
+async fn feedback_views(
+    db: &impl ConnectionTrait,
+    scope: &impl EnrolmentScope,
+) -> Result<BTreeMap<String, FeedbackView>, AppError> {
+    let rows = db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT f.module_key, f.body, f.given_at, s.given_name, s.family_name \
+                 FROM {} f LEFT JOIN staff_person s ON s.id = f.staff_person_id",
+                scope.feedback()
+            ),
+            vec![],
+        ))
+        .await?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let given: Option<String> = row.try_get("", "given_name")?;
+        let family: Option<String> = row.try_get("", "family_name")?;
+        let at: chrono::DateTime<Utc> = row.try_get("", "given_at")?;
+        out.insert(
+            row.try_get("", "module_key")?,
+            FeedbackView {
+                author: given.zip(family).map(|(g, f)| format!("{g} {f}")),
+                body: row.try_get("", "body")?,
+                given_at: at.format("%Y-%m-%d %H:%M").to_string(),
+            },
+        );
+    }
+    Ok(out)
 }
 
 fn pages_of(
@@ -127,6 +195,15 @@ pub async fn treatment(
     let Frame { program, unit, .. } = frame(db, own).await?;
     let record = read_record(db, own).await?;
     let statuses = progress::statuses(&program, &record);
+    let mut feedback = feedback_views(db, own).await?;
+    if own.may_write() && !feedback.is_empty() {
+        db.execute(statement(
+            db,
+            "UPDATE module_feedback SET read_at = $1 WHERE enrolment_id = $2 AND read_at IS NULL",
+            vec![Utc::now().into(), own.id().into()],
+        ))
+        .await?;
+    }
     let modules = program
         .modules
         .iter()
@@ -136,6 +213,7 @@ pub async fn treatment(
             title: module.title.clone(),
             status: statuses[index],
             pages: pages_of(&program, &record, &statuses, index),
+            feedback: feedback.remove(&module.key),
         })
         .collect();
     let unread = db
@@ -292,6 +370,7 @@ pub async fn page(
         .cloned()
         .collect();
     let forms = forms_on(db, own, module_key, &step).await?;
+    let homework = homework_on(db, own, module_key, &step).await?;
     Ok(PatientPage {
         enrolment_id: own.id(),
         program: program.title.clone(),
@@ -303,6 +382,7 @@ pub async fn page(
         previous,
         next,
         forms,
+        homework,
         ongoing: own.may_write(),
         crisis_info: unit.crisis_info,
         step,
@@ -453,31 +533,38 @@ fn stored_of(instrument: &Instrument, answers: &[Option<Answer>]) -> Stored {
         .collect()
 }
 
-/// The questionnaire at a place the patient may answer now: its module open, its page and block
-/// shown to them.
-fn questionnaire_at<'p>(
-    program: &'p Program,
-    record: &Record,
-    place: &str,
-) -> Result<&'p QuestionnaireDef, AppError> {
+/// The block at a place (`block:<module>/<page>/<block>`) that the patient may fill in now: its
+/// module open, its page and block shown to them. With the module's key.
+fn block_at(program: &Program, record: &Record, place: &str) -> Result<(String, Block), AppError> {
     let path = place.strip_prefix("block:").ok_or(AppError::NotFound)?;
     let mut parts = path.splitn(3, '/');
     let (Some(module), Some(step), Some(block)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(AppError::NotFound);
     };
     let (_, steps, at) = locate(program, record, module, step)?;
-    let key = steps[at]
+    let found = steps[at]
         .blocks
         .iter()
-        .find_map(|b| match &b.body {
-            BlockBody::Questionnaire { questionnaire } if b.key == block => Some(questionnaire),
-            _ => None,
-        })
+        .find(|b| b.key == block)
+        .cloned()
         .ok_or(AppError::NotFound)?;
+    Ok((module.to_owned(), found))
+}
+
+/// The questionnaire at a place the patient may answer now.
+fn questionnaire_at<'p>(
+    program: &'p Program,
+    record: &Record,
+    place: &str,
+) -> Result<&'p QuestionnaireDef, AppError> {
+    let (_, block) = block_at(program, record, place)?;
+    let BlockBody::Questionnaire { questionnaire } = &block.body else {
+        return Err(AppError::NotFound);
+    };
     program
         .questionnaires
         .iter()
-        .find(|q| &q.key == key)
+        .find(|q| &q.key == questionnaire)
         .ok_or(AppError::NotFound)
 }
 
@@ -532,7 +619,7 @@ pub async fn answer<C: ConnectionTrait + TransactionTrait>(
 
 async fn save_draft(
     db: &impl ConnectionTrait,
-    own: &OwnEnrolment,
+    own: &impl EnrolmentScope,
     questionnaire: &str,
     place: &str,
     stored: &str,
@@ -663,4 +750,443 @@ async fn submit<C: ConnectionTrait + TransactionTrait>(
         submitted: true,
         urgent,
     })
+}
+
+/// A worksheet's or exercise's kind and fields, for a block that is one.
+fn homework_fields(block: &Block) -> Option<(HomeworkKind, &[Field])> {
+    match &block.body {
+        BlockBody::Worksheet { fields, .. } => Some((HomeworkKind::Worksheet, fields)),
+        BlockBody::Exercise { fields, .. } => Some((HomeworkKind::Exercise, fields)),
+        _ => None,
+    }
+}
+
+type Values = BTreeMap<String, String>;
+
+fn stamp(at: chrono::DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// The worksheets and exercises on a page, as far as the patient has written them.
+async fn homework_on(
+    db: &impl ConnectionTrait,
+    own: &OwnEnrolment,
+    module_key: &str,
+    step: &Step,
+) -> Result<Vec<HomeworkState>, AppError> {
+    let mut out = Vec::new();
+    for block in &step.blocks {
+        let Some((kind, _)) = homework_fields(block) else {
+            continue;
+        };
+        let place = block_place(module_key, &step.key, &block.key);
+        let rows = db
+            .query_all(statement(
+                db,
+                &format!(
+                    "SELECT state, fields, updated_at FROM {} h WHERE place = $1 \
+                     ORDER BY updated_at DESC, id DESC",
+                    own.homework()
+                ),
+                vec![place.clone().into()],
+            ))
+            .await?;
+        let mut state = HomeworkState {
+            block_key: block.key.clone(),
+            place,
+            kind,
+            submitted: false,
+            values: Values::new(),
+            saved_at: None,
+            entries: Vec::new(),
+            submit_key: crate::auth::session::new_token()?,
+        };
+        for row in rows {
+            let fields: String = row.try_get("", "fields")?;
+            let values: Values = serde_json::from_str(&fields).unwrap_or_default();
+            let at: chrono::DateTime<Utc> = row.try_get("", "updated_at")?;
+            match kind {
+                HomeworkKind::Worksheet => {
+                    let row_state: ResponseState = row.try_get("", "state")?;
+                    state.submitted = row_state == ResponseState::Submitted;
+                    state.values = values;
+                    state.saved_at = Some(stamp(at));
+                }
+                HomeworkKind::Exercise => state.entries.push(HomeworkEntry {
+                    at: stamp(at),
+                    values,
+                }),
+            }
+        }
+        out.push(state);
+    }
+    Ok(out)
+}
+
+/// Saves a worksheet's draft, submits it (then it is locked), or adds an exercise entry. A
+/// retry with the same key is answered as the first one was; a key used for another block is
+/// refused.
+pub async fn save_homework<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    own: &OwnEnrolment,
+    place: &str,
+    sent: &BTreeMap<String, String>,
+    submit_key: &str,
+    intent: FormIntent,
+) -> Result<(), AppError> {
+    crate::messages::store::check_key(submit_key)?;
+    if let Some(earlier) = homework_with_key(db, own, submit_key).await? {
+        return match earlier == place {
+            true => Ok(()),
+            false => Err(AppError::Conflict),
+        };
+    }
+    if !own.may_write() {
+        return Err(invalid("enrolment", "treatment_ended"));
+    }
+    let Frame { program, .. } = frame(db, own).await?;
+    let record = read_record(db, own).await?;
+    let (module_key, block) = block_at(&program, &record, place)?;
+    let (kind, fields) = homework_fields(&block).ok_or(AppError::NotFound)?;
+    let complete = intent == FormIntent::Submit;
+    if kind == HomeworkKind::Exercise && !complete {
+        return Err(invalid("intent", "no_draft"));
+    }
+    let kept = match homework::check_fields(fields, sent, complete) {
+        Ok(kept) => kept,
+        Err(problem) => {
+            // A worksheet sent with a field missing keeps what was written, as its draft.
+            if kind == HomeworkKind::Worksheet
+                && complete
+                && let Ok(draft) = homework::check_fields(fields, sent, false)
+            {
+                worksheet_draft(db, own, &module_key, place, &draft).await?;
+            }
+            return Err(invalid(&problem.field, problem.reason));
+        }
+    };
+    match (kind, intent) {
+        (HomeworkKind::Worksheet, FormIntent::Save) => {
+            worksheet_draft(db, own, &module_key, place, &kept).await
+        }
+        (HomeworkKind::Worksheet, FormIntent::Submit) => {
+            submit_worksheet(db, own, &module_key, place, &kept, submit_key).await
+        }
+        (HomeworkKind::Exercise, _) => {
+            add_entry(db, own, &module_key, place, &kept, submit_key).await
+        }
+    }
+}
+
+/// The place of the homework row written with this key, if there is one.
+async fn homework_with_key(
+    db: &impl ConnectionTrait,
+    own: &OwnEnrolment,
+    key: &str,
+) -> Result<Option<String>, AppError> {
+    let row = db
+        .query_one(statement(
+            db,
+            &format!(
+                "SELECT place FROM {} h WHERE idempotency_key = $1",
+                own.homework()
+            ),
+            vec![key.into()],
+        ))
+        .await?;
+    Ok(row.map(|r| r.try_get("", "place")).transpose()?)
+}
+
+fn to_json(values: &Values) -> Result<String, AppError> {
+    serde_json::to_string(values).map_err(|_| AppError::Unavailable)
+}
+
+async fn worksheet_draft(
+    db: &impl ConnectionTrait,
+    own: &OwnEnrolment,
+    module_key: &str,
+    place: &str,
+    values: &Values,
+) -> Result<(), AppError> {
+    let saved = db
+        .execute(statement(
+            db,
+            "INSERT INTO homework_entry \
+               (enrolment_id, program_version_id, module_key, place, kind, state, fields, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (enrolment_id, place) WHERE kind = 'worksheet' DO UPDATE \
+               SET fields = excluded.fields, updated_at = excluded.updated_at, \
+                   program_version_id = excluded.program_version_id \
+               WHERE homework_entry.state = excluded.state",
+            vec![
+                own.id().into(),
+                own.version_id().into(),
+                module_key.into(),
+                place.into(),
+                HomeworkKind::Worksheet.code().into(),
+                ResponseState::Draft.to_value().into(),
+                to_json(values)?.into(),
+                Utc::now().into(),
+            ],
+        ))
+        .await?;
+    if saved.rows_affected() == 0 {
+        return Err(AppError::Conflict);
+    }
+    Ok(())
+}
+
+/// Submits a worksheet in one transaction: it turns from draft to submitted only once.
+async fn submit_worksheet<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    own: &OwnEnrolment,
+    module_key: &str,
+    place: &str,
+    values: &Values,
+    submit_key: &str,
+) -> Result<(), AppError> {
+    let now = Utc::now();
+    let txn = begin_write(db).await?;
+    txn.execute(statement(
+        &txn,
+        "INSERT INTO homework_entry \
+           (enrolment_id, program_version_id, module_key, place, kind, state, fields, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, '{}', $7) \
+         ON CONFLICT (enrolment_id, place) WHERE kind = 'worksheet' DO NOTHING",
+        vec![
+            own.id().into(),
+            own.version_id().into(),
+            module_key.into(),
+            place.into(),
+            HomeworkKind::Worksheet.code().into(),
+            ResponseState::Draft.to_value().into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    let changed = txn
+        .execute(statement(
+            &txn,
+            "UPDATE homework_entry SET state = $1, fields = $2, idempotency_key = $3, \
+                    program_version_id = $4, updated_at = $5, submitted_at = $5 \
+             WHERE enrolment_id = $6 AND place = $7 AND kind = $8 AND state = $9",
+            vec![
+                ResponseState::Submitted.to_value().into(),
+                to_json(values)?.into(),
+                submit_key.into(),
+                own.version_id().into(),
+                now.into(),
+                own.id().into(),
+                place.into(),
+                HomeworkKind::Worksheet.code().into(),
+                ResponseState::Draft.to_value().into(),
+            ],
+        ))
+        .await?;
+    if changed.rows_affected() == 1 {
+        txn.commit().await?;
+        return Ok(());
+    }
+    txn.rollback().await?;
+    // Submitted before, maybe by this very submit at the same moment.
+    match homework_with_key(db, own, submit_key).await? {
+        Some(earlier) if earlier == place => Ok(()),
+        _ => Err(AppError::Conflict),
+    }
+}
+
+async fn add_entry(
+    db: &impl ConnectionTrait,
+    own: &OwnEnrolment,
+    module_key: &str,
+    place: &str,
+    values: &Values,
+    submit_key: &str,
+) -> Result<(), AppError> {
+    let count = db
+        .query_one(statement(
+            db,
+            &format!(
+                "SELECT COUNT(*) AS n FROM {} h WHERE place = $1",
+                own.homework()
+            ),
+            vec![place.into()],
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    if count >= homework::MAX_ENTRIES {
+        return Err(invalid("fields", "too_many_entries"));
+    }
+    let now = Utc::now();
+    db.execute(statement(
+        db,
+        "INSERT INTO homework_entry \
+           (enrolment_id, program_version_id, module_key, place, kind, state, fields, \
+            idempotency_key, updated_at, submitted_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+         ON CONFLICT (enrolment_id, idempotency_key) DO NOTHING",
+        vec![
+            own.id().into(),
+            own.version_id().into(),
+            module_key.into(),
+            place.into(),
+            HomeworkKind::Exercise.code().into(),
+            ResponseState::Submitted.to_value().into(),
+            to_json(values)?.into(),
+            submit_key.into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Every block of a module, with the title of its page, whatever the patient is shown now.
+fn blocks_of(module: &crate::programs::Module) -> impl Iterator<Item = (&Step, &Block)> {
+    module
+        .sections
+        .iter()
+        .flat_map(|section| &section.steps)
+        .flat_map(|step| step.blocks.iter().map(move |block| (step, block)))
+}
+
+/// The enrolment's modules as the care team sees them: where the patient is, the homework they
+/// submitted (drafts are the patient's own), and the feedback given.
+pub async fn staff_modules(
+    db: &impl ConnectionTrait,
+    enrolment: &StaffEnrolment,
+) -> Result<Vec<StaffModule>, AppError> {
+    let Frame { program, .. } = frame(db, enrolment).await?;
+    let record = read_record(db, enrolment).await?;
+    let statuses = progress::statuses(&program, &record);
+    let mut feedback = feedback_views(db, enrolment).await?;
+    let rows = db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT module_key, place, kind, fields, submitted_at FROM {} h \
+                 WHERE state = $1 ORDER BY submitted_at, id",
+                enrolment.homework()
+            ),
+            vec![ResponseState::Submitted.to_value().into()],
+        ))
+        .await?;
+    let mut answers: BTreeMap<String, Vec<HomeworkAnswer>> = BTreeMap::new();
+    for row in rows {
+        let module_key: String = row.try_get("", "module_key")?;
+        let place: String = row.try_get("", "place")?;
+        let fields: String = row.try_get("", "fields")?;
+        let values: Values = serde_json::from_str(&fields).unwrap_or_default();
+        let at: Option<chrono::DateTime<Utc>> = row.try_get("", "submitted_at")?;
+        let block_key = place.rsplit('/').next().unwrap_or_default();
+        let Some(module) = program.modules.iter().find(|m| m.key == module_key) else {
+            continue;
+        };
+        let Some((step, defined)) = blocks_of(module).find(|(_, b)| b.key == block_key) else {
+            continue;
+        };
+        let Some((kind, defined_fields)) = homework_fields(defined) else {
+            continue;
+        };
+        answers.entry(module_key).or_default().push(HomeworkAnswer {
+            page: step.title.clone(),
+            kind,
+            at: at.map(stamp).unwrap_or_default(),
+            fields: homework::labelled(defined_fields, &values),
+        });
+    }
+    Ok(program
+        .modules
+        .iter()
+        .zip(statuses)
+        .map(|(module, status)| {
+            let feedback = feedback.remove(&module.key);
+            StaffModule {
+                key: module.key.clone(),
+                title: module.title.clone(),
+                status,
+                may_give_feedback: enrolment.may_write() && status.is_open() && feedback.is_none(),
+                feedback,
+                homework: answers.remove(&module.key).unwrap_or_default(),
+            }
+        })
+        .collect())
+}
+
+/// The therapist's feedback on a module the patient has open: given once per module (a retry
+/// with the same key is answered as the first one was; another is refused, 409).
+pub async fn give_feedback(
+    db: &impl ConnectionTrait,
+    enrolment: &StaffEnrolment,
+    staff_person_id: i64,
+    module_key: &str,
+    body: &str,
+    submit_key: &str,
+) -> Result<(), AppError> {
+    crate::messages::store::check_key(submit_key)?;
+    if let Some(key) = feedback_key(db, enrolment, module_key).await? {
+        return match key == submit_key {
+            true => Ok(()),
+            false => Err(AppError::Conflict),
+        };
+    }
+    if !enrolment.may_write() {
+        return Err(invalid("enrolment", "treatment_ended"));
+    }
+    let body = crate::messages::text::clean(body).map_err(|e| invalid("body", e.code()))?;
+    let Frame { program, .. } = frame(db, enrolment).await?;
+    let record = read_record(db, enrolment).await?;
+    let index = program
+        .modules
+        .iter()
+        .position(|m| m.key == module_key)
+        .ok_or(AppError::NotFound)?;
+    if !progress::statuses(&program, &record)[index].is_open() {
+        return Err(invalid("module", "module_locked"));
+    }
+    let inserted = db
+        .execute(statement(
+            db,
+            "INSERT INTO module_feedback \
+               (enrolment_id, module_key, staff_person_id, body, idempotency_key, given_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (enrolment_id, module_key) DO NOTHING",
+            vec![
+                enrolment.id().into(),
+                module_key.into(),
+                staff_person_id.into(),
+                body.into(),
+                submit_key.into(),
+                Utc::now().into(),
+            ],
+        ))
+        .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(());
+    }
+    // Given at the same moment by another request.
+    match feedback_key(db, enrolment, module_key).await? {
+        Some(key) if key == submit_key => Ok(()),
+        _ => Err(AppError::Conflict),
+    }
+}
+
+async fn feedback_key(
+    db: &impl ConnectionTrait,
+    enrolment: &StaffEnrolment,
+    module_key: &str,
+) -> Result<Option<String>, AppError> {
+    let row = db
+        .query_one(statement(
+            db,
+            &format!(
+                "SELECT idempotency_key FROM {} f WHERE module_key = $1",
+                enrolment.feedback()
+            ),
+            vec![module_key.into()],
+        ))
+        .await?;
+    Ok(row.map(|r| r.try_get("", "idempotency_key")).transpose()?)
 }

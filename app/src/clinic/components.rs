@@ -1,4 +1,5 @@
 use super::{PatientRecord, UnitPatient, get_patient_record, unit_patients};
+use crate::care::StaffModules;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::layout::{ErrorNotice, FormNotice, page_title};
@@ -91,9 +92,11 @@ pub fn PatientRecordPage() -> impl IntoView {
 fn Record(record: PatientRecord) -> impl IntoView {
     let i18n = use_i18n();
     let reply = ServerAction::<crate::messages::ReplyMessage>::new();
+    let give = ServerAction::<crate::care::GiveFeedback>::new();
     let patient_id = record.patient_id;
     view! {
         <FormNotice action=reply />
+        <FormNotice action=give />
         <h1>{record.name}</h1>
         <p>{t!(i18n, clinic.personnummer)} ": " {record.personnummer}</p>
         <h2>{t!(i18n, clinic.enrolments)}</h2>
@@ -108,6 +111,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
                             {e.internal_note}
                         </p>
                     })}
+                    <StaffModules patient_id enrolment_id=e.enrolment_id modules=e.modules feedback_key=e.feedback_key give />
                     <StaffThread patient_id enrolment_id=e.enrolment_id messages=e.messages reply_key=e.reply_key reply />
                 </li>
             }).collect_view()}

@@ -42,6 +42,10 @@ pub struct RecordEnrolment {
     /// A key for the answer form while an answer may be written (ongoing treatment at the
     /// caller's unit).
     pub reply_key: Option<String>,
+    /// The modules: progress, homework, feedback.
+    pub modules: Vec<crate::care::StaffModule>,
+    /// A key for the feedback forms, for a therapist while feedback may be given.
+    pub feedback_key: Option<String>,
 }
 
 /// The patients with an ongoing enrolment at the caller's unit. Each one listed is logged.
@@ -86,15 +90,21 @@ pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppErr
         .map(|s| s.staff_person_id)
         .unwrap_or_default();
     let mut threads = crate::messages::store::record_threads(&db, &access, staff_person_id).await?;
+    let mut modules = crate::care::staff_modules(&db, &access).await?;
+    let therapist = principal.has_role(crate::auth::Role::Therapist);
     for enrolment in &mut enrolments {
         enrolment.messages = threads.remove(&enrolment.enrolment_id).unwrap_or_default();
+        enrolment.modules = modules.remove(&enrolment.enrolment_id).unwrap_or_default();
         if access.may_write() && enrolment.state.is_ongoing() {
             enrolment.reply_key = Some(crate::auth::session::new_token()?);
+            if therapist {
+                enrolment.feedback_key = Some(crate::auth::session::new_token()?);
+            }
         }
     }
     // Therapist-internal notes are the therapists' own: a patient administrator, who starts
     // and oversees treatment, does not read them.
-    if !principal.has_role(crate::auth::Role::Therapist) {
+    if !therapist {
         for enrolment in &mut enrolments {
             enrolment.internal_note.clear();
         }

@@ -70,6 +70,8 @@ pub async fn record_enrolments(
                 internal_note: row.try_get("", "internal_note")?,
                 messages: Vec::new(),
                 reply_key: None,
+                modules: Vec::new(),
+                feedback_key: None,
             })
         })
         .collect()

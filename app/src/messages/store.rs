@@ -2,7 +2,7 @@
 //! ([`OwnEnrolment`]) or a staff member's access to a patient at their unit ([`CareAccess`]).
 
 use super::{MessageView, PATIENT_PER_HOUR, STAFF_PER_HOUR, Thread, text};
-use crate::auth::scope::{CareAccess, OwnEnrolment};
+use crate::auth::scope::{CareAccess, EnrolmentScope, OwnEnrolment};
 use crate::db::entities::{care_unit, program, program_version};
 use crate::db::statement;
 use crate::error::AppError;
