@@ -161,6 +161,18 @@ fn error_text(error: &AppError) -> &'static str {
                 t_string!(i18n, error_answer_invalid)
             }
             "module_locked" => t_string!(i18n, error_module_locked),
+            "invalid_personnummer" => t_string!(i18n, error_invalid_personnummer),
+            "duplicate_line" => t_string!(i18n, error_duplicate_line),
+            "already_enrolled" => t_string!(i18n, error_already_enrolled),
+            "name_too_long" => t_string!(i18n, error_name_too_long),
+            "too_many_patients" => t_string!(i18n, error_too_many_patients),
+            "no_patients" => t_string!(i18n, error_no_patients),
+            "version_not_active" => t_string!(i18n, error_version_not_active),
+            "not_a_therapist" => t_string!(i18n, error_not_a_therapist),
+            "invalid_email" => t_string!(i18n, error_invalid_email),
+            "invalid_phone" => t_string!(i18n, error_invalid_phone),
+            "consent_without_contact" => t_string!(i18n, error_consent_without_contact),
+            "contact_for_one_only" => t_string!(i18n, error_contact_for_one_only),
             "too_many_entries" => t_string!(i18n, error_too_many_entries),
             "message_empty" => t_string!(i18n, error_message_empty),
             "message_too_long" => t_string!(i18n, error_message_too_long),
@@ -172,11 +184,26 @@ fn error_text(error: &AppError) -> &'static str {
     }
 }
 
+/// What an error says, with the line of a form's list it is about (`line:<n>`) named first.
+fn error_message(error: &AppError) -> String {
+    let text = error_text(error);
+    match error {
+        AppError::Invalid { field, .. } => match field.strip_prefix("line:") {
+            Some(n) if n.bytes().all(|b| b.is_ascii_digit()) => {
+                let i18n = use_i18n();
+                format!("{} {n}: {text}", t_string!(i18n, error_line))
+            }
+            _ => text.to_owned(),
+        },
+        _ => text.to_owned(),
+    }
+}
+
 /// A refusal or failure, said plainly.
 #[component]
 pub fn ErrorNotice(error: AppError) -> impl IntoView {
     let i18n = use_i18n();
-    let text = move || error_text(&error);
+    let text = move || error_message(&error);
     view! {
         <p class="error" role="alert">{text}</p>
         <p><a href="/">{t!(i18n, to_start)}</a></p>
@@ -198,7 +225,7 @@ where
     move || {
         action.value().with(|value| match value {
             Some(Err(error)) => {
-                let text = error_text(error);
+                let text = error_message(error);
                 Some(view! { <p class="error" role="alert">{text}</p> })
             }
             _ => None,

@@ -79,6 +79,10 @@ const ALLOWED: &[(&str, &str)] = &[
     ),
     ("app/src/testing.rs", "test fixtures"),
     (
+        "app/src/clinic/enrol.rs",
+        "enrolment starts care at the caller's unit (UnitCare): it finds a person by number for the id only, and checks the unit's own ongoing enrolments",
+    ),
+    (
         "app/src/messages/store.rs",
         "messages: every function takes the patient's OwnEnrolment or staff's CareAccess and stays inside it",
     ),

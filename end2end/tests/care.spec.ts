@@ -146,8 +146,12 @@ test('a patient sends the homework, the therapist gives feedback, and the next m
   await expect(modules.getByText('Att jag sagt något fel.')).toBeVisible();
   await modules.getByLabel('Återkoppling på modulen').fill('Bra att du skrev ner oron direkt. Fortsätt så.');
   await modules.getByRole('button', { name: 'Skicka återkopplingen' }).click();
-  await expect(modules.getByText('Bra att du skrev ner oron direkt. Fortsätt så.')).toBeVisible();
-  await expect(modules.getByLabel('Återkoppling på modulen')).toHaveCount(0);
+  const done = modules.getByRole('listitem').filter({ has: page.getByRole('heading', { name: /Vad är oro\?/ }) });
+  await expect(done.getByText('Bra att du skrev ner oron direkt. Fortsätt så.')).toBeVisible();
+  // Given once: no second form for the module; the module it opened takes feedback next.
+  await expect(done.getByLabel('Återkoppling på modulen')).toHaveCount(0);
+  const opened = modules.getByRole('listitem').filter({ has: page.getByRole('heading', { name: /Oroliga tankar/ }) });
+  await expect(opened.getByText('Öppen')).toBeVisible();
   await expectAccessible(page, hydrated);
 
   // The patient sees the feedback, and the next module is open.
@@ -161,4 +165,54 @@ test('a patient sends the homework, the therapist gives feedback, and the next m
   await expectAccessible(page, hydrated);
   await second.getByRole('link').first().click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Oroliga tankar');
+
+  // My data: the homework and the feedback are there to read and to download.
+  await page.goto('/mina-sidor');
+  await page.getByRole('link', { name: 'Mina uppgifter' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Mina uppgifter');
+  await expect(page.getByText(/artikel 15/)).toBeVisible();
+  await expect(page.getByText('Bra att du skrev ner oron direkt. Fortsätt så.')).toBeVisible();
+  await page.getByText(/^Hemuppgift: oroslogg/).click();
+  await expect(page.getByText('Att jag sagt något fel.')).toBeVisible();
+  await expectAccessible(page, hydrated);
+  const download = await page.request.get('/mina-sidor/mina-uppgifter.json');
+  expect(download.status()).toBe(200);
+  expect(await download.text()).toContain('Att jag sagt något fel.');
+});
+
+test('a therapist enrols a new patient, and a group with a bad line enrols nobody', async ({
+  page,
+  hydrated,
+}) => {
+  await open(page, '/', hydrated);
+  await page.getByRole('button', { name: 'Prova som behandlare' }).click();
+  await expect(page).toHaveURL(/\/mottagning$/);
+  const form = page.getByRole('region', { name: 'Skriv in patienter' });
+  await expectAccessible(page, hydrated);
+
+  // One new person, with a name and contact details for notifications.
+  await form.getByLabel('Personnummer, ett per rad').fill('19850505-1238 Anna Andersson');
+  await form.getByLabel('Program').selectOption({ label: 'Hantera oro 1.0' });
+  await form.getByLabel('E-post', { exact: true }).fill('anna@example.se');
+  await form.getByLabel('Patienten vill få aviseringar via e-post').check();
+  await form.getByRole('button', { name: 'Skriv in' }).click();
+  await expect(page.getByRole('link', { name: 'Anna Andersson' })).toBeVisible();
+  // The number went in the form's body, never in an address.
+  expect(page.url()).not.toContain('198505051238');
+
+  // A group with one bad line: named, and nobody enrolled.
+  await form.getByLabel('Personnummer, ett per rad').fill('197001011118\n19700101-1119\n198505051246');
+  await form.getByLabel('Program').selectOption({ label: 'Hantera oro 1.0' });
+  await form.getByRole('button', { name: 'Skriv in' }).click();
+  await expect(page.getByRole('alert')).toHaveText('Rad 2: Personnumret är inte giltigt. Ingen skrevs in.');
+  await expect(page.getByRole('link', { name: '197001011118' })).toHaveCount(0);
+  expect(page.url()).not.toContain('197001011118');
+
+  // The same list without the bad line: both enrolled, listed by number until they sign in.
+  await form.getByLabel('Personnummer, ett per rad').fill('197001011118\n198505051246');
+  await form.getByLabel('Program').selectOption({ label: 'Hantera oro 1.0' });
+  await form.getByRole('button', { name: 'Skriv in' }).click();
+  await expect(page.getByRole('link', { name: '197001011118' })).toBeVisible();
+  await expect(page.getByRole('link', { name: '198505051246' })).toBeVisible();
+  await expectAccessible(page, hydrated);
 });

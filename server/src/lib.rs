@@ -9,6 +9,7 @@ mod demo;
 mod emergency;
 mod language;
 pub mod limits;
+mod my_data;
 pub mod oidc;
 mod programs;
 mod reply;

@@ -104,6 +104,11 @@ fn plain_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("POST", "/logga-in/uppdrag", post(oidc::choose)),
         ("GET", "/granskning/logg.csv", get(audit_export)),
         (
+            "GET",
+            "/mina-sidor/mina-uppgifter.json",
+            get(crate::my_data::my_data_download),
+        ),
+        (
             "POST",
             "/mottagning/patient/{id}/nodatkomst",
             post(emergency_access),

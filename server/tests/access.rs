@@ -215,11 +215,11 @@ const MATRIX: &[(&str, Object, [u16; 11])] = &[
         Object::OtherRegion,
         [U, N, D, D, D, D, D, D, D, D, D],
     ),
-    // Feedback is a therapist's: not the patient administrator's.
+    // Feedback is the care team's: not the patient administrator's, nor another therapist's.
     (
         "give_feedback",
         Object::SameUnit,
-        [U, D, A, D, D, D, D, D, D, D, A],
+        [U, D, A, D, D, D, D, D, D, D, D],
     ),
     (
         "give_feedback",
@@ -251,6 +251,7 @@ const MATRIX: &[(&str, Object, [u16; 11])] = &[
         Object::None,
         [U, A, D, D, D, D, D, D, D, D, D],
     ),
+    ("my_data", Object::None, [U, A, D, D, D, D, D, D, D, D, D]),
     (
         "unit_patients",
         Object::None,
@@ -472,6 +473,17 @@ const MATRIX: &[(&str, Object, [u16; 11])] = &[
         Object::OtherRegion,
         [U, D, D, D, D, N, D, D, D, D, D],
     ),
+    // Last: enrolment adds patients to unit A1, which rows above would list.
+    (
+        "enrolment_choices",
+        Object::None,
+        [U, D, A, D, D, D, D, D, D, A, A],
+    ),
+    (
+        "enrol_patients",
+        Object::SameUnit,
+        [U, D, A, D, D, D, D, D, D, A, A],
+    ),
 ];
 
 /// Past the gate of a plain route: whatever the handler answers, but not the gate's refusal.
@@ -490,6 +502,10 @@ const PLAIN_MATRIX: &[(&str, [u16; 11])] = &[
     (
         "GET /granskning/logg.csv",
         [U, D, D, D, D, D, X, D, D, D, D],
+    ),
+    (
+        "GET /mina-sidor/mina-uppgifter.json",
+        [U, X, D, D, D, D, D, D, D, D, D],
     ),
     (
         "POST /mottagning/patient/{id}/nodatkomst",
@@ -718,16 +734,27 @@ async fn arguments(
                  &fields%5Bnight%5D=2026-11-29"
             );
         }
-        // Feedback is given once per module: each caller gives it on a module of its own.
         "give_feedback" => {
-            let module = match caller {
-                Caller::Therapist => "m1",
-                Caller::TherapistOffTeam => "m3",
-                _ => "m4",
-            };
             return format!(
-                "patient_id={patient}&enrolment={staff_enrolment}&module={module}&body=Bra&submit_key={key}"
+                "patient_id={patient}&enrolment={staff_enrolment}&module=m1&body=Bra&submit_key={key}"
             );
+        }
+        // A new person for each caller, on version 601, active at unit A1 from the first call.
+        "enrol_patients" => {
+            db.execute_unprepared(
+                "INSERT INTO program_activation (program_version_id, care_unit_id, activated_at) \
+                 SELECT 601, 11, CURRENT_TIMESTAMP WHERE NOT EXISTS \
+                   (SELECT 1 FROM program_activation WHERE program_version_id = 601 \
+                    AND care_unit_id = 11 AND deactivated_at IS NULL)",
+            )
+            .await
+            .expect("activation");
+            let number = match caller {
+                Caller::Therapist => "198505051238",
+                Caller::PatientAdministrator => "198505051246",
+                _ => "198505051253",
+            };
+            return format!("patients={number}&version_id=601&responsible_staff_id=101");
         }
         "my_treatment" => return format!("enrolment={enrolment}"),
         "my_page" => return format!("enrolment={enrolment}&module=m1&step=p1"),
@@ -977,8 +1004,9 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     )
     .await;
     // reply_message adds a write at A1 by each of the three clinical callers, and three refusals
-    // for patient 403; give_feedback a write by the therapist and two refusals (the therapists).
-    assert_eq!((allowed, refused, region_b), (6, 8, 0));
+    // for patient 403; give_feedback a write by the therapist and two refusals (the therapists);
+    // enrol_patients a write for the person the therapist enrolled.
+    assert_eq!((allowed, refused, region_b), (7, 8, 0));
     // And the auditor's search, one row for each patient it showed (401, 402 and 403).
     let searches = count(
         &db,
@@ -987,7 +1015,7 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     .await;
     assert_eq!(searches, 3);
     let report = app::access_log::verify(&db).await.expect("verify");
-    assert_eq!((report.rows, report.broken), (28, None));
+    assert_eq!((report.rows, report.broken), (31, None));
 });
 
 db_test!(patients_never_receive_therapist_internal_notes, |db| {

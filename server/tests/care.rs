@@ -735,6 +735,9 @@ db_test!(
     homework_is_kept_submitted_once_and_feedback_opens_the_next_module,
     |db| {
         world(&db).await;
+        db.execute_unprepared("UPDATE enrolment SET responsible_staff_id = 101 WHERE id = 701")
+            .await
+            .expect("responsible");
         let router = app(db.clone());
         let patient = patient_session(&db, 401).await;
         let therapist = staff_session(&db, 101, 301).await;
@@ -932,10 +935,21 @@ db_test!(
         )
         .await;
         assert_eq!(again.status, StatusCode::CONFLICT);
+        let changed = send(
+            &router,
+            call(
+                "give_feedback",
+                &feedback("m4", "Annan+text", '2'),
+                &therapist,
+            ),
+        )
+        .await;
+        assert_eq!(changed.status, StatusCode::CONFLICT);
+
         assert_eq!(rows("SELECT COUNT(*) FROM module_feedback").await, 1);
         assert_eq!(
             rows("SELECT COUNT(*) FROM access_log WHERE patient_id = 401 AND action = 'write' AND object_type = 'feedback'").await,
-            5
+            6
         );
 
         // The patient reads it, and the module after it opens.
@@ -1011,3 +1025,291 @@ db_test!(
         );
     }
 );
+
+/// The enrolment form's body: `patients` as typed, on version 601 with Tove (101) responsible.
+fn enrolment(patients: &str, extra: &str) -> String {
+    let mut body = String::from("version_id=601&responsible_staff_id=101&patients=");
+    body.push_str(&patients.replace(' ', "+").replace('\n', "%0A"));
+    body.push_str(extra);
+    body
+}
+
+db_test!(staff_enrol_one_patient_or_a_group_all_or_none, |db| {
+    world(&db).await;
+    db.execute_unprepared(
+        "INSERT INTO program_activation (program_version_id, care_unit_id, activated_at) \
+         VALUES (601, 11, CURRENT_TIMESTAMP)",
+    )
+    .await
+    .expect("activate");
+    let router = app(db.clone());
+    let therapist = staff_session(&db, 101, 301).await;
+    let enrol = |body: String| {
+        let router = router.clone();
+        let therapist = therapist.clone();
+        async move { send(&router, call("enrol_patients", &body, &therapist)).await }
+    };
+    let enrolments = || {
+        let db = db.clone();
+        async move { count(&db, "SELECT COUNT(*) FROM enrolment").await }
+    };
+
+    // The form offers what is active at the unit and its therapists.
+    let home = get(&router, "/mottagning", &therapist).await;
+    assert!(home.body.contains("Skriv in patienter") && home.body.contains("Program 1.0"));
+    assert!(home.body.contains("Tove Terapeut"));
+
+    // One new person, with contact details and consent: registered and enrolled.
+    let one = enrol(enrolment(
+        "19850505-1238 Anna Andersson",
+        "&email=anna%40example.se&phone=070-123+45+67&notify_by_email=on",
+    ))
+    .await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.body);
+    assert_eq!(one.body, "1");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM patient WHERE personnummer = '198505051238' AND given_name = 'Anna' \
+             AND email = 'anna@example.se' AND phone = '+46701234567' AND notify_by_email AND NOT notify_by_sms \
+             AND sandbox_id IS NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM enrolment e JOIN patient p ON p.id = e.patient_id \
+             WHERE p.personnummer = '198505051238' AND e.care_unit_id = 11 AND e.program_version_id = 601 \
+             AND e.responsible_staff_id = 101 AND e.state = 'active'"
+        )
+        .await,
+        1
+    );
+    // The patient is now in the unit's list, and the enrolment is in the access log.
+    assert!(
+        get(&router, "/mottagning", &therapist)
+            .await
+            .body
+            .contains("Anna Andersson")
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM access_log WHERE action = 'write' AND object_type = 'enrolment'"
+        )
+        .await,
+        1
+    );
+
+    // A group: a bad line is named, and nobody is enrolled.
+    let before = enrolments().await;
+    let patients_before = count(&db, "SELECT COUNT(*) FROM patient").await;
+    for (list, field, reason) in [
+        (
+            "198505051246\n\n198505051254",
+            "line:3",
+            "invalid_personnummer",
+        ),
+        ("198505051246\n19850505-1246", "line:2", "duplicate_line"),
+        ("198505051246\n198505051238", "line:2", "already_enrolled"),
+        (" \n", "patients", "no_patients"),
+    ] {
+        let refused = enrol(enrolment(list, "")).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{list}");
+        assert!(
+            refused.body.contains(field) && refused.body.contains(reason),
+            "{list}: {}",
+            refused.body
+        );
+    }
+    assert_eq!(enrolments().await, before);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM patient").await,
+        patients_before
+    );
+
+    // Bad choices and contact details are refused and change nothing.
+    for (body, reason) in [
+        (
+            enrolment("198505051246", "").replace("version_id=601", "version_id=9999"),
+            "version_not_active",
+        ),
+        (
+            enrolment("198505051246", "")
+                .replace("responsible_staff_id=101", "responsible_staff_id=103"),
+            "not_a_therapist",
+        ),
+        (
+            enrolment("198505051246", "&email=inte-en-adress"),
+            "invalid_email",
+        ),
+        (
+            enrolment("198505051246", "&notify_by_sms=on"),
+            "consent_without_contact",
+        ),
+        (
+            enrolment("198505051246\n198505051253", "&email=a%40b.se"),
+            "contact_for_one_only",
+        ),
+    ] {
+        let refused = enrol(body).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{reason}");
+        assert!(refused.body.contains(reason), "{}", refused.body);
+    }
+    assert_eq!(enrolments().await, before);
+
+    // A good group: two new people and a known one (Maja, 403, treated in the program at A2: the
+    // rule is one ongoing enrolment per program at a unit, and A2's care is not shown here).
+    let group = enrol(enrolment(
+        "198505051246 Bertil Berg\n197001011118\n199610202385",
+        "",
+    ))
+    .await;
+    assert_eq!(group.status, StatusCode::OK, "{}", group.body);
+    assert_eq!(group.body, "3");
+    assert_eq!(enrolments().await, before + 3);
+    // Maja (403, treated at A2) is the same person: no second patient row, her name unchanged.
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM patient WHERE personnummer = '199610202385' AND given_name = 'Maja'").await,
+        1
+    );
+    // A new person without a name is listed by number until their first login.
+    let list = get(&router, "/mottagning", &therapist).await;
+    assert!(list.body.contains("Bertil Berg") && list.body.contains("197001011118"));
+    // Numbers never travel in an address: the form posts them.
+    assert!(!list.body.contains("?patients=") && list.body.contains(r#"method="post""#));
+
+    // Staff of another unit or region, and a patient, cannot enrol here: they enrol at their own
+    // unit, where nothing is active.
+    let region_b = staff_session(&db, 106, 306).await;
+    let elsewhere = send(
+        &router,
+        call("enrol_patients", &enrolment("198505051253", ""), &region_b),
+    )
+    .await;
+    assert_eq!(elsewhere.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(elsewhere.body.contains("version_not_active"));
+});
+
+db_test!(a_patient_takes_home_their_own_data_and_nothing_else, |db| {
+    world(&db).await;
+    db.execute_unprepared("UPDATE enrolment SET responsible_staff_id = 101 WHERE id = 701")
+        .await
+        .expect("responsible");
+    let router = app(db.clone());
+    let patient = patient_session(&db, 401).await;
+    let other = patient_session(&db, 402).await;
+    let therapist = staff_session(&db, 101, 301).await;
+    let ok = |answer: Answer| assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+
+    // A draft, a submitted worksheet, a message each way, feedback, and the record read.
+    get(&router, "/mina-sidor/behandling/701/m1/p1", &patient).await;
+    ok(send(
+        &router,
+        call(
+            "answer_form",
+            &phq(&[Some(2), Some(1)], &key('a'), "save"),
+            &patient,
+        ),
+    )
+    .await);
+    ok(send(
+        &router,
+        call(
+            "save_homework",
+            &homework(
+                WORKSHEET,
+                &[("thought", "MIN-TANKE"), ("strength", "4")],
+                &key('b'),
+                "submit",
+            ),
+            &patient,
+        ),
+    )
+    .await);
+    ok(send(
+        &router,
+        call(
+            "send_message",
+            &message(701, "MITT-MEDDELANDE", &key('c')),
+            &patient,
+        ),
+    )
+    .await);
+    ok(send(
+        &router,
+        call(
+            "send_message",
+            &message(702, "ANNANS-MEDDELANDE", &key('d')),
+            &other,
+        ),
+    )
+    .await);
+    ok(get(&router, "/mottagning/patient/401", &therapist).await);
+    ok(send(
+        &router,
+        call(
+            "give_feedback",
+            &format!(
+                "patient_id=401&enrolment=701&module=m4&body=BRA-JOBBAT&submit_key={}",
+                key('e')
+            ),
+            &therapist,
+        ),
+    )
+    .await);
+
+    let file = get(&router, "/mina-sidor/mina-uppgifter.json", &patient).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(
+        file.headers
+            .get(header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok()),
+        Some("attachment; filename=\"mina-uppgifter.json\"")
+    );
+    let data: serde_json::Value = serde_json::from_str(&file.body).expect("json");
+    assert_eq!(data["personnummer"], "199107172380");
+    assert_eq!(data["name"], "Petra Patient");
+    let treatment = &data["treatments"][0];
+    assert_eq!(treatment["program"], "Program");
+    assert_eq!(treatment["care_unit"], "Enhet A1");
+    assert_eq!(treatment["care_provider"], "Region A");
+    assert_eq!(treatment["pages_seen"][0][1], "Sida p1");
+    let answer = &treatment["answers"][0];
+    assert_eq!(
+        (
+            answer["questionnaire"].as_str(),
+            answer["submitted"].as_bool()
+        ),
+        (Some("PHQ-9"), Some(false))
+    );
+    assert_eq!(
+        answer["items"][0],
+        serde_json::json!(["Fråga nummer 1", "2"])
+    );
+    assert_eq!(
+        treatment["homework"][0]["fields"][0],
+        serde_json::json!(["Fält thought", "MIN-TANKE"])
+    );
+    assert_eq!(treatment["feedback"][0][0], "Modul m4");
+    assert_eq!(treatment["feedback"][0][1]["body"], "BRA-JOBBAT");
+    assert_eq!(treatment["messages"][0]["body"], "MITT-MEDDELANDE");
+    assert!(data["accesses"].as_array().is_some_and(|a| !a.is_empty()));
+    for foreign in ["INTERNAL-NOTE-701", "ANNANS-MEDDELANDE", "Olle"] {
+        assert!(!file.body.contains(foreign), "{foreign} in {}", file.body);
+    }
+    // The same on the page, which says where a full request goes.
+    let page = get(&router, "/mina-sidor/mina-uppgifter", &patient).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("MIN-TANKE")
+            && page.body.contains("BRA-JOBBAT")
+            && page.body.contains("artikel 15")
+    );
+    assert!(!page.body.contains("INTERNAL-NOTE-701") && !page.body.contains("ANNANS-MEDDELANDE"));
+    // Nobody else downloads it.
+    let staff = get(&router, "/mina-sidor/mina-uppgifter.json", &therapist).await;
+    assert_eq!(staff.status, StatusCode::FORBIDDEN);
+});

@@ -128,6 +128,15 @@ impl UnitCare {
         }
     }
 
+    pub fn unit_id(&self) -> i64 {
+        self.unit_id
+    }
+
+    /// The demo sandbox of the caller (and so of the unit), or `None` for real care.
+    pub fn sandbox_id(&self) -> Option<i64> {
+        self.sandbox_id
+    }
+
     /// The unit's ongoing enrolments, as an SQL source.
     pub fn enrolments(&self) -> String {
         format!(
@@ -187,6 +196,30 @@ impl OwnCare {
         Ok(found
             .filter(|e| e.sandbox_id == self.sandbox_id)
             .map(|e| OwnEnrolment { enrolment: e }))
+    }
+
+    /// The patient's own person row (contact details and settings): never anyone else's.
+    pub async fn person(&self, db: &impl ConnectionTrait) -> Result<Option<patient::Model>, DbErr> {
+        patient_in_sandbox(db, self.patient_id, self.sandbox_id).await
+    }
+
+    /// Every one of the patient's own enrolments, oldest first.
+    pub async fn all_enrolments(
+        &self,
+        db: &impl ConnectionTrait,
+    ) -> Result<Vec<OwnEnrolment>, DbErr> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let found = enrolment::Entity::find()
+            .filter(enrolment::Column::PatientId.eq(self.patient_id))
+            .order_by_asc(enrolment::Column::StartedAt)
+            .order_by_asc(enrolment::Column::Id)
+            .all(db)
+            .await?;
+        Ok(found
+            .into_iter()
+            .filter(|e| e.sandbox_id == self.sandbox_id)
+            .map(|e| OwnEnrolment { enrolment: e })
+            .collect())
     }
 
     /// Whether the patient is enrolled in one of the versions of a program.
@@ -325,8 +358,29 @@ impl StaffEnrolment {
         self.may_write
     }
 
-    pub fn responsible_staff_id(&self) -> Option<i64> {
-        self.responsible_staff_id
+    /// Whether a staff member is on the treatment's care team: its responsible therapist or
+    /// one of its co-therapists.
+    pub async fn on_team(
+        &self,
+        db: &impl ConnectionTrait,
+        staff_person_id: i64,
+    ) -> Result<bool, DbErr> {
+        if self.responsible_staff_id == Some(staff_person_id) {
+            return Ok(true);
+        }
+        let row = db
+            .query_one(statement(
+                db,
+                "SELECT COUNT(*) AS n FROM enrolment_therapist \
+                 WHERE enrolment_id = $1 AND staff_person_id = $2",
+                vec![self.id.into(), staff_person_id.into()],
+            ))
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0)
+            > 0)
     }
 }
 

@@ -120,14 +120,25 @@ fn ModuleItem(module: ModuleView, enrolment: i64) -> impl IntoView {
     }
 }
 
-/// The therapist's feedback on a module.
+/// The therapist's feedback on a module, under a heading one level below the module's.
 #[component]
-pub fn Feedback(feedback: FeedbackView) -> impl IntoView {
+pub fn Feedback(
+    feedback: FeedbackView,
+    /// On the staff record (module headings are `h5` there, `h2` on the patient's pages).
+    #[prop(optional)]
+    staff: bool,
+) -> impl IntoView {
     let i18n = use_i18n();
+    let heading = t_string!(i18n, care.feedback_heading);
+    let by = feedback.author.map(|author| format!("{author} · "));
     view! {
         <section class="feedback">
-            <h3>{t!(i18n, care.feedback_heading)}</h3>
-            <p class="muted">{feedback.author} " · " {feedback.given_at} " " {t!(i18n, care.utc)}</p>
+            {if staff {
+                view! { <h6>{heading}</h6> }.into_any()
+            } else {
+                view! { <h3>{heading}</h3> }.into_any()
+            }}
+            <p class="muted">{by} {feedback.given_at} " " {t!(i18n, care.utc)}</p>
             <p class="message-body">{feedback.body}</p>
         </section>
     }
@@ -500,7 +511,8 @@ fn HomeworkForm(
                 {ongoing.then(|| if worksheet {
                     view! {
                         <div class="actions">
-                            <button type="submit" name="intent" value="save">{t!(i18n, care.save_draft)}</button>
+                            // A draft may leave required fields empty: the browser does not check it.
+                            <button type="submit" name="intent" value="save" formnovalidate=true>{t!(i18n, care.save_draft)}</button>
                             <button type="submit" name="intent" value="submit" class="primary">{t!(i18n, care.submit_homework)}</button>
                         </div>
                         <p class="muted">{t!(i18n, care.homework_note)}</p>
@@ -617,9 +629,9 @@ pub fn StaffModules(
                 });
             view! {
                 <li class="staff-module">
-                    <h4>{module.title} " – " <span class="module-status">{status}</span></h4>
+                    <h5>{module.title} " – " <span class="module-status">{status}</span></h5>
                     {homework}
-                    {module.feedback.map(|feedback| view! { <Feedback feedback /> })}
+                    {module.feedback.map(|feedback| view! { <Feedback feedback staff=true /> })}
                     {form}
                 </li>
             }
@@ -627,7 +639,7 @@ pub fn StaffModules(
         .collect_view();
     view! {
         <section class="modules" aria-labelledby=labelled_by>
-            <h3 id=heading>{t!(i18n, care.modules_heading)}</h3>
+            <h4 id=heading>{t!(i18n, care.modules_heading)}</h4>
             <ol class="staff-modules">{items}</ol>
         </section>
     }

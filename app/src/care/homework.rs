@@ -48,6 +48,21 @@ fn problem(field: &str, reason: &'static str) -> FieldProblem {
 }
 
 #[cfg(feature = "ssr")]
+/// What the form sent, as it would be kept: text without control characters or invisible
+/// direction marks, trimmed, blank fields left out. A retry is recognised by being equal to it.
+pub fn normalised(sent: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    sent.iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                crate::messages::text::strip_invisible(v).trim().to_owned(),
+            )
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+}
+
+#[cfg(feature = "ssr")]
 /// The values to keep, by field key, from what the form sent: blank fields are left out, text
 /// is kept without control characters or invisible direction marks. Every sent name must be a
 /// field of the block and hold a value its kind takes. With `complete`, every required field must

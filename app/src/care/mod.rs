@@ -252,6 +252,57 @@ pub async fn answer_form(
     record::answer(&db, &enrolment, &place, &answers, &submit_key, intent).await
 }
 
+/// One treatment's record as the patient may take it home ("my data"): what they answered,
+/// wrote and read, and what the care team wrote to them. No therapist-internal note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreatmentRecord {
+    pub program: String,
+    pub version: String,
+    pub care_unit: String,
+    pub care_provider: String,
+    pub state: crate::domain::EnrolmentState,
+    /// `YYYY-MM-DD`.
+    pub started: String,
+    /// (module title, page title, first opened `YYYY-MM-DD HH:MM` UTC), in the order opened.
+    pub pages_seen: Vec<(String, String, String)>,
+    pub answers: Vec<AnswerRecord>,
+    pub homework: Vec<HomeworkRecord>,
+    pub feedback: Vec<(String, FeedbackView)>,
+    pub messages: Vec<crate::messages::MessageView>,
+}
+
+/// A questionnaire answer in "my data".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerRecord {
+    pub questionnaire: String,
+    pub submitted: bool,
+    /// When sent, or last saved for a draft (UTC, `YYYY-MM-DD HH:MM`).
+    pub at: String,
+    pub total: Option<i32>,
+    pub band: Option<String>,
+    /// (item, answer), in the questionnaire's order.
+    pub items: Vec<(String, String)>,
+}
+
+/// A worksheet or exercise entry in "my data".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomeworkRecord {
+    pub page: String,
+    pub kind: homework::HomeworkKind,
+    pub submitted: bool,
+    pub at: String,
+    pub fields: Vec<(String, String)>,
+}
+
+/// One treatment's record for "my data".
+#[cfg(feature = "ssr")]
+pub async fn treatment_record(
+    db: &sea_orm::DatabaseConnection,
+    own: &crate::auth::scope::OwnEnrolment,
+) -> Result<TreatmentRecord, AppError> {
+    record::export(db, own).await
+}
+
 /// Saves a worksheet's draft or submits it (then it is locked, 409 on any change), or adds an
 /// entry to an exercise (`intent=submit`; an exercise keeps no draft). Every field is checked
 /// against the block's fields; a worksheet sent with a required field missing keeps what was
@@ -268,8 +319,9 @@ pub async fn save_homework(
     record::save_homework(&db, &enrolment, &place, &fields, &submit_key, intent).await
 }
 
-/// A therapist of the unit gives feedback on a module of a patient's treatment there: the
-/// patient reads it, and a module that opens "after feedback" opens. Once per module.
+/// A therapist on the treatment's care team (its responsible therapist or a co-therapist) gives
+/// feedback on a module: the patient reads it, and a module that opens "after feedback" opens.
+/// Once per module.
 #[endpoint]
 pub async fn give_feedback(
     patient_id: i64,
@@ -310,11 +362,20 @@ pub async fn give_feedback(
 pub(crate) async fn staff_modules(
     db: &impl sea_orm::ConnectionTrait,
     access: &crate::auth::scope::CareAccess,
+    reader: i64,
 ) -> Result<BTreeMap<i64, Vec<StaffModule>>, AppError> {
     use crate::auth::scope::EnrolmentScope;
     let mut out = BTreeMap::new();
     for enrolment in access.reached_enrolments(db).await? {
-        out.insert(enrolment.id(), record::staff_modules(db, &enrolment).await?);
+        // One treatment that cannot be read (its version unreadable, logged) does not hide the
+        // rest of the record.
+        match record::staff_modules(db, &enrolment, reader).await {
+            Ok(modules) => {
+                out.insert(enrolment.id(), modules);
+            }
+            Err(AppError::Unavailable) => {}
+            Err(error) => return Err(error),
+        }
     }
     Ok(out)
 }

@@ -6,8 +6,9 @@
 use super::homework::{self, HomeworkKind};
 use super::progress::{self, Latest, ModuleStatus, Record};
 use super::{
-    Answered, FeedbackView, FormIntent, FormState, HomeworkAnswer, HomeworkEntry, HomeworkState,
-    ModuleView, PageLink, PatientPage, StaffModule, Treatment, block_place,
+    AnswerRecord, Answered, FeedbackView, FormIntent, FormState, HomeworkAnswer, HomeworkEntry,
+    HomeworkRecord, HomeworkState, ModuleView, PageLink, PatientPage, StaffModule, Treatment,
+    TreatmentRecord, block_place,
 };
 use crate::auth::scope::{EnrolmentScope, OwnEnrolment, StaffEnrolment};
 use crate::db::entities::{care_unit, program_version};
@@ -784,11 +785,11 @@ async fn homework_on(
             .query_all(statement(
                 db,
                 &format!(
-                    "SELECT state, fields, updated_at FROM {} h WHERE place = $1 \
+                    "SELECT state, fields, updated_at FROM {} h WHERE place = $1 AND kind = $2 \
                      ORDER BY updated_at DESC, id DESC",
                     own.homework()
                 ),
-                vec![place.clone().into()],
+                vec![place.clone().into(), kind.code().into()],
             ))
             .await?;
         let mut state = HomeworkState {
@@ -835,8 +836,10 @@ pub async fn save_homework<C: ConnectionTrait + TransactionTrait>(
     intent: FormIntent,
 ) -> Result<(), AppError> {
     crate::messages::store::check_key(submit_key)?;
+    // A retry (the same key, place and values) is answered as the first send was, whatever
+    // happened since; the same key with anything else (a stale page) is refused, never dropped.
     if let Some(earlier) = homework_with_key(db, own, submit_key).await? {
-        return match earlier == place {
+        return match earlier == (place.to_owned(), homework::normalised(sent)) {
             true => Ok(()),
             false => Err(AppError::Conflict),
         };
@@ -878,23 +881,30 @@ pub async fn save_homework<C: ConnectionTrait + TransactionTrait>(
     }
 }
 
-/// The place of the homework row written with this key, if there is one.
+/// The place and values of the homework row written with this key, if there is one.
 async fn homework_with_key(
     db: &impl ConnectionTrait,
     own: &OwnEnrolment,
     key: &str,
-) -> Result<Option<String>, AppError> {
+) -> Result<Option<(String, Values)>, AppError> {
     let row = db
         .query_one(statement(
             db,
             &format!(
-                "SELECT place FROM {} h WHERE idempotency_key = $1",
+                "SELECT place, fields FROM {} h WHERE idempotency_key = $1",
                 own.homework()
             ),
             vec![key.into()],
         ))
         .await?;
-    Ok(row.map(|r| r.try_get("", "place")).transpose()?)
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let fields: String = row.try_get("", "fields")?;
+    Ok(Some((
+        row.try_get("", "place")?,
+        serde_json::from_str(&fields).unwrap_or_default(),
+    )))
 }
 
 fn to_json(values: &Values) -> Result<String, AppError> {
@@ -990,57 +1000,70 @@ async fn submit_worksheet<C: ConnectionTrait + TransactionTrait>(
     txn.rollback().await?;
     // Submitted before, maybe by this very submit at the same moment.
     match homework_with_key(db, own, submit_key).await? {
-        Some(earlier) if earlier == place => Ok(()),
+        Some(earlier) if earlier == (place.to_owned(), values.clone()) => Ok(()),
         _ => Err(AppError::Conflict),
     }
 }
 
-async fn add_entry(
-    db: &impl ConnectionTrait,
+/// Adds an exercise entry: the count and the insert in one transaction, so the limit holds.
+async fn add_entry<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
     own: &OwnEnrolment,
     module_key: &str,
     place: &str,
     values: &Values,
     submit_key: &str,
 ) -> Result<(), AppError> {
-    let count = db
+    let txn = begin_write(db).await?;
+    let count = txn
         .query_one(statement(
-            db,
+            &txn,
             &format!(
-                "SELECT COUNT(*) AS n FROM {} h WHERE place = $1",
+                "SELECT COUNT(*) AS n FROM {} h WHERE place = $1 AND kind = $2",
                 own.homework()
             ),
-            vec![place.into()],
+            vec![place.into(), HomeworkKind::Exercise.code().into()],
         ))
         .await?
         .map(|r| r.try_get::<i64>("", "n"))
         .transpose()?
         .unwrap_or(0);
     if count >= homework::MAX_ENTRIES {
+        txn.rollback().await?;
         return Err(invalid("fields", "too_many_entries"));
     }
     let now = Utc::now();
-    db.execute(statement(
-        db,
-        "INSERT INTO homework_entry \
-           (enrolment_id, program_version_id, module_key, place, kind, state, fields, \
-            idempotency_key, updated_at, submitted_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
-         ON CONFLICT (enrolment_id, idempotency_key) DO NOTHING",
-        vec![
-            own.id().into(),
-            own.version_id().into(),
-            module_key.into(),
-            place.into(),
-            HomeworkKind::Exercise.code().into(),
-            ResponseState::Submitted.to_value().into(),
-            to_json(values)?.into(),
-            submit_key.into(),
-            now.into(),
-        ],
-    ))
-    .await?;
-    Ok(())
+    let inserted = txn
+        .execute(statement(
+            &txn,
+            "INSERT INTO homework_entry \
+               (enrolment_id, program_version_id, module_key, place, kind, state, fields, \
+                idempotency_key, updated_at, submitted_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+             ON CONFLICT (enrolment_id, idempotency_key) DO NOTHING",
+            vec![
+                own.id().into(),
+                own.version_id().into(),
+                module_key.into(),
+                place.into(),
+                HomeworkKind::Exercise.code().into(),
+                ResponseState::Submitted.to_value().into(),
+                to_json(values)?.into(),
+                submit_key.into(),
+                now.into(),
+            ],
+        ))
+        .await?;
+    if inserted.rows_affected() == 1 {
+        txn.commit().await?;
+        return Ok(());
+    }
+    txn.rollback().await?;
+    // The key was used at the same moment: the same entry is a retry, anything else is not kept.
+    match homework_with_key(db, own, submit_key).await? {
+        Some(earlier) if earlier == (place.to_owned(), values.clone()) => Ok(()),
+        _ => Err(AppError::Conflict),
+    }
 }
 
 /// Every block of a module, with the title of its page, whatever the patient is shown now.
@@ -1057,7 +1080,9 @@ fn blocks_of(module: &crate::programs::Module) -> impl Iterator<Item = (&Step, &
 pub async fn staff_modules(
     db: &impl ConnectionTrait,
     enrolment: &StaffEnrolment,
+    reader: i64,
 ) -> Result<Vec<StaffModule>, AppError> {
+    let on_team = enrolment.on_team(db, reader).await?;
     let Frame { program, .. } = frame(db, enrolment).await?;
     let record = read_record(db, enrolment).await?;
     let statuses = progress::statuses(&program, &record);
@@ -1081,20 +1106,27 @@ pub async fn staff_modules(
         let values: Values = serde_json::from_str(&fields).unwrap_or_default();
         let at: Option<chrono::DateTime<Utc>> = row.try_get("", "submitted_at")?;
         let block_key = place.rsplit('/').next().unwrap_or_default();
-        let Some(module) = program.modules.iter().find(|m| m.key == module_key) else {
-            continue;
+        let kind = match row.try_get::<String>("", "kind")?.as_str() {
+            "exercise" => HomeworkKind::Exercise,
+            _ => HomeworkKind::Worksheet,
         };
-        let Some((step, defined)) = blocks_of(module).find(|(_, b)| b.key == block_key) else {
-            continue;
-        };
-        let Some((kind, defined_fields)) = homework_fields(defined) else {
-            continue;
+        let defined = program
+            .modules
+            .iter()
+            .find(|m| m.key == module_key)
+            .and_then(|module| blocks_of(module).find(|(_, b)| b.key == block_key))
+            .and_then(|(step, block)| Some((step, homework_fields(block)?.1)));
+        // Under a version that no longer has the block, it is shown by its keys: what the
+        // patient submitted is never hidden from the care team.
+        let (page, fields) = match defined {
+            Some((step, fields)) => (step.title.clone(), homework::labelled(fields, &values)),
+            None => (block_key.to_owned(), values.into_iter().collect()),
         };
         answers.entry(module_key).or_default().push(HomeworkAnswer {
-            page: step.title.clone(),
+            page,
             kind,
             at: at.map(stamp).unwrap_or_default(),
-            fields: homework::labelled(defined_fields, &values),
+            fields,
         });
     }
     Ok(program
@@ -1107,7 +1139,10 @@ pub async fn staff_modules(
                 key: module.key.clone(),
                 title: module.title.clone(),
                 status,
-                may_give_feedback: enrolment.may_write() && status.is_open() && feedback.is_none(),
+                may_give_feedback: on_team
+                    && enrolment.may_write()
+                    && status.is_open()
+                    && feedback.is_none(),
                 feedback,
                 homework: answers.remove(&module.key).unwrap_or_default(),
             }
@@ -1126,8 +1161,13 @@ pub async fn give_feedback(
     submit_key: &str,
 ) -> Result<(), AppError> {
     crate::messages::store::check_key(submit_key)?;
-    if let Some(key) = feedback_key(db, enrolment, module_key).await? {
-        return match key == submit_key {
+    if !enrolment.on_team(db, staff_person_id).await? {
+        return Err(AppError::Forbidden);
+    }
+    let body = crate::messages::text::clean(body).map_err(|e| invalid("body", e.code()))?;
+    // A retry (the same key and text) is answered as the first was; anything else is refused.
+    if let Some(given) = feedback_given(db, enrolment, module_key).await? {
+        return match given == (submit_key.to_owned(), body) {
             true => Ok(()),
             false => Err(AppError::Conflict),
         };
@@ -1135,7 +1175,6 @@ pub async fn give_feedback(
     if !enrolment.may_write() {
         return Err(invalid("enrolment", "treatment_ended"));
     }
-    let body = crate::messages::text::clean(body).map_err(|e| invalid("body", e.code()))?;
     let Frame { program, .. } = frame(db, enrolment).await?;
     let record = read_record(db, enrolment).await?;
     let index = program
@@ -1157,7 +1196,7 @@ pub async fn give_feedback(
                 enrolment.id().into(),
                 module_key.into(),
                 staff_person_id.into(),
-                body.into(),
+                body.clone().into(),
                 submit_key.into(),
                 Utc::now().into(),
             ],
@@ -1167,26 +1206,213 @@ pub async fn give_feedback(
         return Ok(());
     }
     // Given at the same moment by another request.
-    match feedback_key(db, enrolment, module_key).await? {
-        Some(key) if key == submit_key => Ok(()),
+    match feedback_given(db, enrolment, module_key).await? {
+        Some(given) if given == (submit_key.to_owned(), body) => Ok(()),
         _ => Err(AppError::Conflict),
     }
 }
 
-async fn feedback_key(
+/// The key and text of the feedback on a module, once given.
+async fn feedback_given(
     db: &impl ConnectionTrait,
     enrolment: &StaffEnrolment,
     module_key: &str,
-) -> Result<Option<String>, AppError> {
+) -> Result<Option<(String, String)>, AppError> {
     let row = db
         .query_one(statement(
             db,
             &format!(
-                "SELECT idempotency_key FROM {} f WHERE module_key = $1",
+                "SELECT idempotency_key, body FROM {} f WHERE module_key = $1",
                 enrolment.feedback()
             ),
             vec![module_key.into()],
         ))
         .await?;
-    Ok(row.map(|r| r.try_get("", "idempotency_key")).transpose()?)
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    Ok(Some((
+        row.try_get("", "idempotency_key")?,
+        row.try_get("", "body")?,
+    )))
+}
+
+/// One treatment's record for the patient to take home: every answer (drafts too, marked),
+/// homework, feedback, messages and pages opened, labelled from the version followed (keys
+/// where the version no longer has them). Reads only; marks nothing read.
+pub async fn export(
+    db: &impl ConnectionTrait,
+    own: &OwnEnrolment,
+) -> Result<TreatmentRecord, AppError> {
+    let Frame { program, unit, .. } = frame(db, own).await?;
+    let about = db
+        .query_one(statement(
+            db,
+            "SELECT v.major, v.minor, c.name AS provider, e.started_at \
+             FROM enrolment e JOIN program_version v ON v.id = e.program_version_id \
+             JOIN care_unit u ON u.id = e.care_unit_id \
+             JOIN care_provider c ON c.id = u.care_provider_id WHERE e.id = $1",
+            vec![own.id().into()],
+        ))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let started: chrono::DateTime<Utc> = about.try_get("", "started_at")?;
+    let module_title = |key: &str| {
+        program
+            .modules
+            .iter()
+            .find(|m| m.key == key)
+            .map_or_else(|| key.to_owned(), |m| m.title.clone())
+    };
+    let page_title = |module: &str, step: &str| {
+        program
+            .modules
+            .iter()
+            .find(|m| m.key == module)
+            .and_then(|m| blocks_of(m).map(|(s, _)| s).find(|s| s.key == step))
+            .or_else(|| {
+                program
+                    .modules
+                    .iter()
+                    .find(|m| m.key == module)
+                    .and_then(|m| {
+                        m.sections
+                            .iter()
+                            .flat_map(|s| &s.steps)
+                            .find(|s| s.key == step)
+                    })
+            })
+            .map_or_else(|| step.to_owned(), |s| s.title.clone())
+    };
+    let mut pages_seen = Vec::new();
+    for row in db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT module_key, step_key, first_seen_at FROM {} v ORDER BY first_seen_at, id",
+                own.page_visits()
+            ),
+            vec![],
+        ))
+        .await?
+    {
+        let module: String = row.try_get("", "module_key")?;
+        let step: String = row.try_get("", "step_key")?;
+        let at: chrono::DateTime<Utc> = row.try_get("", "first_seen_at")?;
+        pages_seen.push((module_title(&module), page_title(&module, &step), stamp(at)));
+    }
+    let mut answers = Vec::new();
+    for row in db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT questionnaire_key, state, answers, total, band, updated_at FROM {} r \
+                 ORDER BY updated_at, id",
+                own.form_responses()
+            ),
+            vec![],
+        ))
+        .await?
+    {
+        let key: String = row.try_get("", "questionnaire_key")?;
+        let state: ResponseState = row.try_get("", "state")?;
+        let stored: String = row.try_get("", "answers")?;
+        let stored: Stored = serde_json::from_str(&stored).unwrap_or_default();
+        let at: chrono::DateTime<Utc> = row.try_get("", "updated_at")?;
+        let def = program.questionnaires.iter().find(|q| q.key == key);
+        let shown = |answer: &Answer| match answer {
+            Answer::Value(v) => v.to_string(),
+            Answer::Values(vs) => vs.iter().map(i32::to_string).collect::<Vec<_>>().join(", "),
+            Answer::Text(t) => t.clone(),
+        };
+        let items = match def.and_then(QuestionnaireDef::worded) {
+            Some(instrument) => instrument
+                .items
+                .iter()
+                .filter_map(|item| {
+                    let answer = stored.get(&item.code)?;
+                    Some((
+                        item.text.clone().unwrap_or_else(|| item.code.clone()),
+                        shown(answer),
+                    ))
+                })
+                .collect(),
+            None => stored
+                .iter()
+                .map(|(code, a)| (code.clone(), shown(a)))
+                .collect(),
+        };
+        answers.push(AnswerRecord {
+            questionnaire: def.map_or_else(|| key.clone(), |d| d.title.clone()),
+            submitted: state == ResponseState::Submitted,
+            at: stamp(at),
+            total: row.try_get("", "total")?,
+            band: row.try_get("", "band")?,
+            items,
+        });
+    }
+    let mut homework_rows = Vec::new();
+    for row in db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT module_key, place, kind, state, fields, updated_at FROM {} h \
+                 ORDER BY updated_at, id",
+                own.homework()
+            ),
+            vec![],
+        ))
+        .await?
+    {
+        let module_key: String = row.try_get("", "module_key")?;
+        let place: String = row.try_get("", "place")?;
+        let block_key = place.rsplit('/').next().unwrap_or_default().to_owned();
+        let fields: String = row.try_get("", "fields")?;
+        let values: Values = serde_json::from_str(&fields).unwrap_or_default();
+        let state: ResponseState = row.try_get("", "state")?;
+        let at: chrono::DateTime<Utc> = row.try_get("", "updated_at")?;
+        let kind = match row.try_get::<String>("", "kind")?.as_str() {
+            "exercise" => HomeworkKind::Exercise,
+            _ => HomeworkKind::Worksheet,
+        };
+        let defined = program
+            .modules
+            .iter()
+            .find(|m| m.key == module_key)
+            .and_then(|m| blocks_of(m).find(|(_, b)| b.key == block_key))
+            .and_then(|(step, block)| Some((step, homework_fields(block)?.1)));
+        let (page, fields) = match defined {
+            Some((step, fields)) => (step.title.clone(), homework::labelled(fields, &values)),
+            None => (block_key, values.into_iter().collect()),
+        };
+        homework_rows.push(HomeworkRecord {
+            page,
+            kind,
+            submitted: state == ResponseState::Submitted,
+            at: stamp(at),
+            fields,
+        });
+    }
+    let feedback = feedback_views(db, own)
+        .await?
+        .into_iter()
+        .map(|(module, view)| (module_title(&module), view))
+        .collect();
+    Ok(TreatmentRecord {
+        program: program.title.clone(),
+        version: format!(
+            "{}.{}",
+            about.try_get::<i32>("", "major")?,
+            about.try_get::<i32>("", "minor")?
+        ),
+        care_unit: unit.name,
+        care_provider: about.try_get("", "provider")?,
+        state: own.state(),
+        started: started.format("%Y-%m-%d").to_string(),
+        pages_seen,
+        answers,
+        homework: homework_rows,
+        feedback,
+        messages: crate::messages::store::patient_messages(db, own).await?,
+    })
 }

@@ -1,4 +1,7 @@
-use super::{PatientRecord, UnitPatient, get_patient_record, unit_patients};
+use super::{
+    EnrolChoices, EnrolPatients, PatientRecord, UnitPatient, enrolment_choices, get_patient_record,
+    unit_patients,
+};
 use crate::care::StaffModules;
 use crate::error::AppError;
 use crate::i18n::*;
@@ -18,11 +21,79 @@ pub fn ClinicHome() -> impl IntoView {
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match patients.await {
-                    Ok(list) => view! { <PatientList list /> }.into_any(),
+                    // Enrolment is offered to those who may list the unit's patients.
+                    Ok(list) => view! { <PatientList list /> <EnrolSection /> }.into_any(),
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Enrolment: one patient, or a group with one personal identity number a line.
+#[component]
+fn EnrolSection() -> impl IntoView {
+    let i18n = use_i18n();
+    let choices = Resource::new(|| (), |_| enrolment_choices());
+    let enrol = ServerAction::<EnrolPatients>::new();
+    view! {
+        <section class="card enrol" aria-labelledby="enrol-heading">
+            <h2 id="enrol-heading">{t!(i18n, clinic.enrol_heading)}</h2>
+            <FormNotice action=enrol />
+            <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match choices.await {
+                        Ok(choices) if choices.versions.is_empty() || choices.therapists.is_empty() => {
+                            view! { <p>{t!(i18n, clinic.enrol_nothing_active)}</p> }.into_any()
+                        }
+                        Ok(choices) => view! { <EnrolForm choices enrol /> }.into_any(),
+                        Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn EnrolForm(choices: EnrolChoices, enrol: ServerAction<EnrolPatients>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <ActionForm action=enrol attr:class="enrol-form">
+            <label for="enrol-patients">{t!(i18n, clinic.enrol_patients)}</label>
+            <p id="enrol-patients-hint" class="muted">{t!(i18n, clinic.enrol_patients_hint)}</p>
+            <textarea id="enrol-patients" name="patients" rows="4" required=true autocomplete="off"
+                aria-describedby="enrol-patients-hint"></textarea>
+            <label for="enrol-version">{t!(i18n, clinic.program)}</label>
+            <select id="enrol-version" name="version_id" required=true>
+                {choices.versions.into_iter().map(|v| view! {
+                    <option value=v.version_id>{v.label}</option>
+                }).collect_view()}
+            </select>
+            <label for="enrol-responsible">{t!(i18n, clinic.enrol_responsible)}</label>
+            <select id="enrol-responsible" name="responsible_staff_id" required=true>
+                {choices.therapists.into_iter().map(|t| view! {
+                    <option value=t.staff_person_id>{t.name}</option>
+                }).collect_view()}
+            </select>
+            <fieldset>
+                <legend>{t!(i18n, clinic.enrol_contact)}</legend>
+                <p class="muted">{t!(i18n, clinic.enrol_contact_hint)}</p>
+                <label for="enrol-email">{t!(i18n, clinic.enrol_email)}</label>
+                <input id="enrol-email" name="email" type="email" autocomplete="off" />
+                <label for="enrol-phone">{t!(i18n, clinic.enrol_phone)}</label>
+                <input id="enrol-phone" name="phone" type="tel" autocomplete="off" />
+                <span class="choice">
+                    <input id="enrol-notify-email" name="notify_by_email" type="checkbox" value="on" />
+                    <label for="enrol-notify-email">{t!(i18n, clinic.enrol_notify_email)}</label>
+                </span>
+                <span class="choice">
+                    <input id="enrol-notify-sms" name="notify_by_sms" type="checkbox" value="on" />
+                    <label for="enrol-notify-sms">{t!(i18n, clinic.enrol_notify_sms)}</label>
+                </span>
+            </fieldset>
+            <button type="submit" class="primary">{t!(i18n, clinic.enrol_submit)}</button>
+        </ActionForm>
     }
 }
 

@@ -3,6 +3,8 @@
 
 mod components;
 #[cfg(feature = "ssr")]
+pub mod enrol;
+#[cfg(feature = "ssr")]
 mod queries;
 
 pub use components::{ClinicHome, PatientRecordPage};
@@ -90,7 +92,7 @@ pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppErr
         .map(|s| s.staff_person_id)
         .unwrap_or_default();
     let mut threads = crate::messages::store::record_threads(&db, &access, staff_person_id).await?;
-    let mut modules = crate::care::staff_modules(&db, &access).await?;
+    let mut modules = crate::care::staff_modules(&db, &access, staff_person_id).await?;
     let therapist = principal.has_role(crate::auth::Role::Therapist);
     for enrolment in &mut enrolments {
         enrolment.messages = threads.remove(&enrolment.enrolment_id).unwrap_or_default();
@@ -115,4 +117,93 @@ pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppErr
         personnummer: patient.personnummer.clone(),
         enrolments,
     })
+}
+
+/// What a patient may be enrolled on at the caller's unit, and who may be responsible.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolChoices {
+    pub versions: Vec<VersionChoice>,
+    pub therapists: Vec<TherapistChoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionChoice {
+    pub version_id: i64,
+    /// `<program> <major>.<minor>`.
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TherapistChoice {
+    pub staff_person_id: i64,
+    pub name: String,
+}
+
+/// What the enrolment form asks for, checked by `enrol`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnrolRequest {
+    /// One person a line: `<personal identity number> [given name] [family name]`.
+    pub patients: String,
+    pub version_id: i64,
+    pub responsible_staff_id: i64,
+    /// Contact details and consent, for one person enrolled alone; empty when not given.
+    pub email: String,
+    pub phone: String,
+    pub notify_by_email: bool,
+    pub notify_by_sms: bool,
+}
+
+/// The program versions active at the caller's unit and the unit's therapists, for the
+/// enrolment form.
+#[endpoint]
+pub async fn enrolment_choices() -> Result<EnrolChoices, AppError> {
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let db = crate::server::db()?;
+    let unit = crate::auth::gate::unit_for_staff(&principal)?;
+    enrol::choices(&db, &unit).await
+}
+
+/// Enrols one patient or a group at the caller's unit: all of them, or none and the bad line
+/// named. Personal identity numbers come only in the POST body, never in an address. Each
+/// enrolment is logged as a write. Returns how many were enrolled.
+#[allow(clippy::too_many_arguments)]
+#[endpoint]
+pub async fn enrol_patients(
+    patients: String,
+    version_id: i64,
+    responsible_staff_id: i64,
+    #[server(default)] email: String,
+    #[server(default)] phone: String,
+    /// A checked box sends `on`.
+    #[server(default)]
+    notify_by_email: String,
+    #[server(default)] notify_by_sms: String,
+) -> Result<usize, AppError> {
+    let request = EnrolRequest {
+        patients,
+        version_id,
+        responsible_staff_id,
+        email,
+        phone,
+        notify_by_email: !notify_by_email.is_empty(),
+        notify_by_sms: !notify_by_sms.is_empty(),
+    };
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let db = crate::server::db()?;
+    let unit = crate::auth::gate::unit_for_staff(&principal)?;
+    let enrolled = enrol::enrol(&db, &unit, &request).await?;
+    let entries = enrolled
+        .iter()
+        .map(|patient_id| {
+            crate::auth::gate::staff_entry(
+                &principal,
+                Some(*patient_id),
+                crate::access_log::Action::Write,
+                "enrolment",
+                crate::access_log::Outcome::Allowed,
+            )
+        })
+        .collect();
+    crate::access_log::append_all(&db, entries).await?;
+    Ok(enrolled.len())
 }

@@ -27,10 +27,17 @@ pub async fn unit_patients(
         .map(|row| {
             let given: String = row.try_get("", "given_name")?;
             let family: String = row.try_get("", "family_name")?;
+            let personnummer: String = row.try_get("", "personnummer")?;
+            // Enrolled by staff and not yet signed in: no name until the e-ID gives one.
+            let name = format!("{given} {family}").trim().to_owned();
             Ok(UnitPatient {
                 patient_id: row.try_get("", "id")?,
-                name: format!("{given} {family}"),
-                personnummer: row.try_get("", "personnummer")?,
+                name: if name.is_empty() {
+                    personnummer.clone()
+                } else {
+                    name
+                },
+                personnummer,
                 program: row.try_get("", "title")?,
                 state: row.try_get("", "state")?,
             })

@@ -7,8 +7,8 @@ use super::Persona;
 use crate::auth::Role;
 use crate::auth::session::CARE_PURPOSE;
 use crate::db::entities::{
-    care_provider, care_unit, enrolment, patient, program, program_version, staff_assignment,
-    staff_hsa_identity, staff_person, staff_role,
+    care_provider, care_unit, enrolment, patient, program, program_activation, program_version,
+    staff_assignment, staff_hsa_identity, staff_person, staff_role,
 };
 use crate::programs::Program;
 use chrono::Utc;
@@ -289,6 +289,21 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
         .insert(db)
         .await?;
         enrolled_version.get_or_insert(version.id);
+        // Active at the owning region's units: the demo staff there can enrol patients on them.
+        let own_units = units
+            .iter()
+            .zip(UNITS)
+            .filter(|(_, (_, _, region))| *region == 0);
+        for (unit, _) in own_units {
+            program_activation::ActiveModel {
+                program_version_id: Set(version.id),
+                care_unit_id: Set(*unit),
+                activated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
     }
     let enrolled_version = enrolled_version.unwrap_or_default();
     for (pnr, given, family, unit, note) in PATIENTS {

@@ -137,7 +137,7 @@ pub fn StaffThread(
     let labelled_by = heading.clone();
     view! {
         <section class="thread" aria-labelledby=labelled_by>
-            <h3 id=heading>{t!(i18n, messages.title)}</h3>
+            <h4 id=heading>{t!(i18n, messages.title)}</h4>
             <Messages messages patient_reads=false />
             {reply_key.map(|key| view! {
                 <ActionForm action=reply attr:class="message-form">

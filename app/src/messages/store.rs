@@ -62,6 +62,15 @@ async fn thread_rows(
         .await?)
 }
 
+/// The patient's thread in one treatment, oldest first, as it stands (nothing marked read).
+pub(crate) async fn patient_messages(
+    db: &impl ConnectionTrait,
+    own: &OwnEnrolment,
+) -> Result<Vec<MessageView>, AppError> {
+    let rows = thread_rows(db, &own.messages()).await?;
+    rows.iter().map(view).collect()
+}
+
 pub async fn patient_thread(
     db: &impl ConnectionTrait,
     own: &OwnEnrolment,

@@ -1,4 +1,4 @@
-use super::{AccessSeen, MyEnrolment, my_care, who_read_my_data};
+use super::{AccessSeen, MyEnrolment, OwnData, my_care, my_data, who_read_my_data};
 use crate::i18n::*;
 use crate::layout::{ErrorNotice, page_title};
 use leptos::prelude::*;
@@ -12,6 +12,7 @@ pub fn PatientHome() -> impl IntoView {
     view! {
         <Title text=page_title(move || t_string!(i18n, patient.title).to_string()) />
         <h1>{t!(i18n, patient.title)}</h1>
+        <p><a href="/mina-sidor/mina-uppgifter">{t!(i18n, mydata.title)}</a></p>
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match (care.await, accesses.await) {
@@ -86,5 +87,144 @@ fn WhoReadMyData(accesses: Vec<AccessSeen>) -> impl IntoView {
                 }.into_any()
             }}
         </section>
+    }
+}
+
+/// `/mina-sidor/mina-uppgifter`: everything Lotsen keeps about the patient that is theirs to
+/// see, with a download of the same as a file.
+#[component]
+pub fn MyDataPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = Resource::new(|| (), |_| my_data());
+    view! {
+        <Title text=page_title(move || t_string!(i18n, mydata.title).to_string()) />
+        <p><a href="/mina-sidor">{t!(i18n, care.back_home)}</a></p>
+        <h1>{t!(i18n, mydata.title)}</h1>
+        <p>{t!(i18n, mydata.lead)}</p>
+        <p>{t!(i18n, mydata.gdpr)}</p>
+        <p><a href="/mina-sidor/mina-uppgifter.json" download="mina-uppgifter.json">{t!(i18n, mydata.download)}</a></p>
+        <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(data) => view! { <MyDataView data /> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn MyDataView(data: OwnData) -> impl IntoView {
+    let i18n = use_i18n();
+    let yes_no = move |on: bool| {
+        if on {
+            t_string!(i18n, mydata.yes)
+        } else {
+            t_string!(i18n, mydata.no)
+        }
+    };
+    let none = move || t_string!(i18n, mydata.none);
+    let treatments = data
+        .treatments
+        .into_iter()
+        .enumerate()
+        .map(|(index, t)| {
+            let heading = format!("treatment-{index}");
+            let labelled_by = heading.clone();
+            let answers = t
+                .answers
+                .into_iter()
+                .map(|a| {
+                    let mut summary = format!("{} · {}", a.questionnaire, a.at);
+                    if !a.submitted {
+                        summary.push_str(&format!(" ({})", t_string!(i18n, mydata.draft)));
+                    }
+                    if let Some(total) = a.total {
+                        summary.push_str(&format!(" · {} {total}", t_string!(i18n, program.total)));
+                    }
+                    view! {
+                        <details>
+                            <summary>{summary}</summary>
+                            <dl>{a.items.into_iter().map(|(q, v)| view! { <dt>{q}</dt><dd>{v}</dd> }).collect_view()}</dl>
+                        </details>
+                    }
+                })
+                .collect_view();
+            let homework = t
+                .homework
+                .into_iter()
+                .map(|h| {
+                    let mut summary = format!("{} · {}", h.page, h.at);
+                    if !h.submitted {
+                        summary.push_str(&format!(" ({})", t_string!(i18n, mydata.draft)));
+                    }
+                    view! {
+                        <details>
+                            <summary>{summary}</summary>
+                            <dl>{h.fields.into_iter().map(|(q, v)| view! { <dt>{q}</dt><dd class="message-body">{v}</dd> }).collect_view()}</dl>
+                        </details>
+                    }
+                })
+                .collect_view();
+            let feedback = t
+                .feedback
+                .into_iter()
+                .map(|(module, f)| view! {
+                    <li><strong>{module}</strong> " · " {f.given_at} <p class="message-body">{f.body}</p></li>
+                })
+                .collect_view();
+            let messages = t
+                .messages
+                .into_iter()
+                .map(|m| {
+                    let from = if m.from_patient {
+                        t_string!(i18n, messages.you).to_owned()
+                    } else {
+                        m.author.unwrap_or_else(|| t_string!(i18n, messages.care_team).to_owned())
+                    };
+                    view! { <li><strong>{from}</strong> " · " {m.sent_at} <p class="message-body">{m.body}</p></li> }
+                })
+                .collect_view();
+            let pages = t
+                .pages_seen
+                .into_iter()
+                .map(|(module, page, at)| view! { <li>{module} " – " {page} " · " {at}</li> })
+                .collect_view();
+            view! {
+                <section class="card" aria-labelledby=labelled_by>
+                    <h2 id=heading>{t.program} " " {t.version}</h2>
+                    <p class="muted">{t.care_unit} " · " {t.care_provider} " · " {t!(i18n, patient.started)} " " {t.started}</p>
+                    <h3>{t!(i18n, mydata.answers)}</h3>
+                    {answers}
+                    <h3>{t!(i18n, mydata.homework)}</h3>
+                    {homework}
+                    <h3>{t!(i18n, mydata.feedback)}</h3>
+                    <ul>{feedback}</ul>
+                    <h3>{t!(i18n, messages.title)}</h3>
+                    <ul class="plain">{messages}</ul>
+                    <h3>{t!(i18n, mydata.pages)}</h3>
+                    <ul>{pages}</ul>
+                </section>
+            }
+        })
+        .collect_view();
+    let email = data.email.unwrap_or_else(|| none().to_owned());
+    let phone = data.phone.unwrap_or_else(|| none().to_owned());
+    view! {
+        <section aria-labelledby="details-heading">
+            <h2 id="details-heading">{t!(i18n, mydata.details)}</h2>
+            <dl>
+                <dt>{t!(i18n, mydata.name)}</dt><dd>{data.name}</dd>
+                <dt>{t!(i18n, clinic.personnummer)}</dt><dd>{data.personnummer}</dd>
+                <dt>{t!(i18n, clinic.enrol_email)}</dt><dd>{email}</dd>
+                <dt>{t!(i18n, clinic.enrol_phone)}</dt><dd>{phone}</dd>
+                <dt>{t!(i18n, mydata.notify_email)}</dt><dd>{yes_no(data.notify_by_email)}</dd>
+                <dt>{t!(i18n, mydata.notify_sms)}</dt><dd>{yes_no(data.notify_by_sms)}</dd>
+            </dl>
+            <p class="muted">{t!(i18n, mydata.made_at)} " " {data.made_at} " " {t!(i18n, care.utc)}</p>
+        </section>
+        {treatments}
+        <WhoReadMyData accesses=data.accesses />
     }
 }
