@@ -20,6 +20,51 @@ pub enum DbSetupError {
     Role(String),
     #[error("migrations failed: {0}")]
     Migrate(sea_orm::DbErr),
+    #[error(
+        "the database does not make commits durable ({0}): Lotsen acknowledges answers and \
+         messages only once they are safe, so it does not start on such a database"
+    )]
+    Durability(String),
+}
+
+/// Refuses a database on which an acknowledged commit could be lost in a crash: PostgreSQL with
+/// `fsync`, `synchronous_commit` or `full_page_writes` off; SQLite not synced in full.
+pub async fn check_durability(db: &DatabaseConnection) -> Result<(), DbSetupError> {
+    use sea_orm::Statement;
+    let backend = db.get_database_backend();
+    let setting = |sql: &'static str| async move {
+        let row = db
+            .query_one(Statement::from_string(backend, sql))
+            .await
+            .map_err(DbSetupError::Setup)?
+            .ok_or_else(|| DbSetupError::Durability(format!("{sql}: no answer")))?;
+        row.try_get_by_index::<String>(0)
+            .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+            .map_err(DbSetupError::Setup)
+    };
+    let mut off = Vec::new();
+    if backend == DbBackend::Postgres {
+        for name in ["fsync", "synchronous_commit", "full_page_writes"] {
+            let sql = match name {
+                "fsync" => "SHOW fsync",
+                "synchronous_commit" => "SHOW synchronous_commit",
+                _ => "SHOW full_page_writes",
+            };
+            if setting(sql).await? == "off" {
+                off.push(format!("{name} = off"));
+            }
+        }
+    } else {
+        // 2 is FULL, 3 EXTRA.
+        let synchronous = setting("PRAGMA synchronous").await?;
+        if synchronous.parse::<i64>().unwrap_or(0) < 2 {
+            off.push(format!("synchronous = {synchronous}"));
+        }
+    }
+    match off.is_empty() {
+        true => Ok(()),
+        false => Err(DbSetupError::Durability(off.join(", "))),
+    }
 }
 
 /// The file path of a `sqlite://` URL, if it names a file.

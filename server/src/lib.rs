@@ -44,6 +44,7 @@ pub enum ServeError {
 pub async fn app_state(cli: &cli::Cli) -> Result<AppState, ServeError> {
     let (database_url, addr) = (cli.database_url.as_str(), cli.addr);
     let db = db::connect(database_url).await?;
+    db::check_durability(&db).await?;
     if cli.no_migrate {
         let pending = db::pending(&db).await?;
         if pending > 0 {

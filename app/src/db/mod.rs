@@ -21,6 +21,13 @@ pub fn connect_options(url: &str) -> ConnectOptions {
         // replaces; a ping would double the round trips of every request.
         .test_before_acquire(false)
         .sqlx_logging(false);
+    if is_sqlite {
+        // Every commit is synced to disk before it is acknowledged (in WAL mode NORMAL would
+        // survive a killed process but could lose the last commits on power loss).
+        options.map_sqlx_sqlite_opts(|o| {
+            o.synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
+        });
+    }
     options
 }
 

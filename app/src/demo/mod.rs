@@ -10,7 +10,7 @@ mod template;
 
 pub use components::{DemoBanner, TryDemo};
 #[cfg(feature = "ssr")]
-pub use template::{DEMO_PACKAGES, demo_program};
+pub use template::{DEMO_PACKAGES, PATIENT_PERSONNUMMER, demo_program};
 
 use serde::{Deserialize, Serialize};
 

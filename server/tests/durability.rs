@@ -1,0 +1,347 @@
+//! What the server acknowledged survives the server being killed (`kill -9`): a draft saved, a
+//! questionnaire submitted and a message sent are all there when it is started again, on both
+//! engines. And the server refuses to start on a database that does not make commits durable.
+//!
+//! These tests run the real `lotsen` binary and talk HTTP to it over a socket. On PostgreSQL
+//! the database server itself is also stopped with `-m immediate` (a crash: no checkpoint) and
+//! started again, so the tests of this file run one at a time.
+
+#![allow(clippy::expect_used)]
+
+use app::auth::session::SESSION_COOKIE;
+use app::testing::number as count;
+use sea_orm::{ConnectionTrait, DbBackend};
+use std::io::{BufRead, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The tests of this file one at a time: one of them restarts PostgreSQL.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Stops the local PostgreSQL cluster as a crash would (`-m immediate`) and starts it again:
+/// `false` where this machine has no local cluster to do it with (said on stderr).
+fn crash_postgres(url: &str) -> bool {
+    let local = url.contains("@127.0.0.1") || url.contains("@localhost");
+    let version = std::fs::read_dir("/etc/postgresql")
+        .ok()
+        .and_then(|mut d| d.next())
+        .and_then(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned());
+    let (true, Some(version)) = (local, version) else {
+        eprintln!("PostgreSQL not stopped with -m immediate: no local Debian cluster");
+        return false;
+    };
+    for args in [
+        vec![
+            "--skip-systemctl-redirect",
+            &version,
+            "main",
+            "stop",
+            "-m",
+            "immediate",
+        ],
+        vec!["--skip-systemctl-redirect", &version, "main", "start"],
+    ] {
+        let status = Command::new("pg_ctlcluster")
+            .args(&args)
+            .status()
+            .expect("pg_ctlcluster");
+        assert!(status.success(), "pg_ctlcluster {args:?}");
+    }
+    for _ in 0..60 {
+        let ready = Command::new("pg_isready")
+            .args(["-q", "-h", "127.0.0.1", "-p", "5432"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if ready {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("PostgreSQL did not come back");
+}
+
+/// A port nobody listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+/// `lotsen serve` on the database, in demo mode, once it listens.
+fn serve(url: &str, port: u16) -> Child {
+    let media = std::env::temp_dir().join(format!("lotsen-durability-{port}"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lotsen"))
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            url,
+        ])
+        .arg("--media-dir")
+        .arg(&media)
+        .env("LOTSEN_LOG_FORMAT", "text")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run lotsen");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let listening = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.contains("Lotsen is listening"));
+    assert!(listening, "the server did not start");
+    // Keep reading its output so that it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    child
+}
+
+struct Reply {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+/// One HTTP/1.1 request from "our own page" (same origin), with the session cookie if any.
+fn request(port: u16, path: &str, body: &str, cookie: Option<&str>) -> Reply {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let cookie = cookie.map_or(String::new(), |c| {
+        format!("Cookie: {SESSION_COOKIE}={c}\r\n")
+    });
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
+         Sec-Fetch-Site: same-origin\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n{cookie}\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("read");
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    Reply {
+        status,
+        head: head.to_owned(),
+        body: body.to_owned(),
+    }
+}
+
+fn session_of(reply: &Reply) -> String {
+    reply
+        .head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .find_map(|(_, value)| {
+            value
+                .trim()
+                .strip_prefix(&format!("{SESSION_COOKIE}="))
+                .and_then(|v| v.split(';').next())
+                .map(str::to_owned)
+        })
+        .expect("a session cookie")
+}
+
+fn key(c: char) -> String {
+    c.to_string().repeat(64)
+}
+
+/// Runs a test body on SQLite or PostgreSQL, alone: the lock is taken before the database is
+/// made, because a crash of PostgreSQL would break another test's set-up too.
+fn alone<F, Fut>(postgres: bool, body: F)
+where
+    F: FnOnce(sea_orm::DatabaseConnection, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    app::testing::runtime().block_on(async {
+        let test = if postgres {
+            match app::testing::TestDb::postgres().await {
+                Some(test) => test,
+                None => return,
+            }
+        } else {
+            app::testing::TestDb::sqlite().await
+        };
+        body(test.db.clone(), test.url.clone()).await;
+        test.finish().await;
+    });
+}
+
+#[test]
+fn acknowledged_writes_survive_a_killed_server_on_sqlite() {
+    alone(false, survive);
+}
+
+#[test]
+fn acknowledged_writes_survive_a_killed_server_and_a_crashed_postgresql() {
+    alone(true, survive);
+}
+
+#[test]
+fn the_server_refuses_postgresql_without_durable_commits() {
+    alone(true, refuse);
+}
+
+#[test]
+fn the_server_syncs_sqlite_commits_in_full() {
+    alone(false, refuse);
+}
+
+async fn survive(db: sea_orm::DatabaseConnection, url: String) {
+    let port = free_port();
+    let mut server = serve(&url, port);
+    let entered = request(port, "/demo/start", "persona=patient", None);
+    assert_eq!(entered.status, 303, "{}", entered.body);
+    let session = session_of(&entered);
+    let enrolment = count(
+        &db,
+        &format!(
+            "SELECT e.id FROM enrolment e JOIN patient p ON p.id = e.patient_id \
+             WHERE p.sandbox_id IS NOT NULL AND p.personnummer = '{}'",
+            app::demo::PATIENT_PERSONNUMMER
+        ),
+    )
+    .await;
+
+    // A draft saved, a form submitted, a message sent: each acknowledged with 200.
+    let draft = request(
+        port,
+        "/api/save_homework",
+        &format!(
+            "enrolment={enrolment}&place=block%3Aoro-1%2Foro-hemuppgift-1%2Foro-logg\
+             &fields%5Blogg-situation%5D=UTKAST-SOM-SKA-FINNAS&submit_key={}&intent=save",
+            key('a')
+        ),
+        Some(&session),
+    );
+    assert_eq!(draft.status, 200, "{}", draft.body);
+    let answers: String = (1..=7)
+        .map(|n| format!("&answers%5Bgad7_{n}%5D=1"))
+        .collect();
+    let form = request(
+        port,
+        "/api/answer_form",
+        &format!(
+            "enrolment={enrolment}&place=block%3Aoro-1%2Foro-skattning-1%2Foro-gad7-1\
+             &submit_key={}&intent=submit{answers}",
+            key('b')
+        ),
+        Some(&session),
+    );
+    assert_eq!(form.status, 200, "{}", form.body);
+    let message = request(
+        port,
+        "/api/send_message",
+        &format!(
+            "enrolment={enrolment}&body=MEDDELANDE-SOM-SKA-FINNAS&submit_key={}",
+            key('c')
+        ),
+        Some(&session),
+    );
+    assert_eq!(message.status, 200, "{}", message.body);
+
+    // Killed at once (SIGKILL: no shutdown, no flush of its own); PostgreSQL crashed too, then
+    // both started again.
+    server.kill().expect("kill -9");
+    server.wait().expect("ended");
+    let db = match db.get_database_backend() {
+        DbBackend::Postgres if crash_postgres(&url) => {
+            sea_orm::Database::connect(app::db::connect_options(&url))
+                .await
+                .expect("reconnect")
+        }
+        _ => db,
+    };
+    let mut again = serve(&url, port);
+    for (what, sql) in [
+        (
+            "the draft",
+            "SELECT COUNT(*) FROM homework_entry WHERE state = 'draft' \
+             AND fields LIKE '%UTKAST-SOM-SKA-FINNAS%'",
+        ),
+        (
+            "the submitted form",
+            "SELECT COUNT(*) FROM form_response WHERE state = 'submitted' AND total = 7",
+        ),
+        (
+            "the message",
+            "SELECT COUNT(*) FROM message WHERE body = 'MEDDELANDE-SOM-SKA-FINNAS'",
+        ),
+    ] {
+        assert_eq!(count(&db, sql).await, 1, "{what} after kill -9");
+    }
+    // The restarted server still knows the session and the treatment.
+    let thread = request(
+        port,
+        "/api/my_messages",
+        &format!("enrolment={enrolment}"),
+        Some(&session),
+    );
+    assert_eq!(thread.status, 200, "{}", thread.body);
+    assert!(thread.body.contains("MEDDELANDE-SOM-SKA-FINNAS"));
+    again.kill().expect("stop");
+    let _ = again.wait();
+}
+
+async fn refuse(db: sea_orm::DatabaseConnection, url: String) {
+    {
+        match db.get_database_backend() {
+            DbBackend::Postgres => {
+                // This database only: the cluster's own setting stays as it is.
+                let database = url.rsplit('/').next().unwrap_or_default().to_owned();
+                db.execute_unprepared(&format!(
+                    "ALTER DATABASE {database} SET synchronous_commit = off"
+                ))
+                .await
+                .expect("alter");
+                let output = Command::new(env!("CARGO_BIN_EXE_lotsen"))
+                    .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &url])
+                    .env("NO_COLOR", "1")
+                    .output()
+                    .expect("run lotsen");
+                assert!(!output.status.success());
+                let said = String::from_utf8_lossy(&output.stderr).into_owned()
+                    + &String::from_utf8_lossy(&output.stdout);
+                assert!(said.contains("synchronous_commit"), "{said}");
+            }
+            _ => {
+                // SQLite: every connection the server opens writes in WAL mode, synced in full.
+                let server_db = lotsen_server::db::connect(&url).await.expect("connect");
+                for pragma in ["journal_mode", "synchronous"] {
+                    let row = server_db
+                        .query_one(sea_orm::Statement::from_string(
+                            DbBackend::Sqlite,
+                            format!("PRAGMA {pragma}"),
+                        ))
+                        .await
+                        .expect("pragma")
+                        .expect("row");
+                    let value = row
+                        .try_get_by_index::<String>(0)
+                        .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+                        .expect("value");
+                    let expected = if pragma == "journal_mode" { "wal" } else { "2" };
+                    assert_eq!(value, expected, "{pragma}");
+                }
+                lotsen_server::db::check_durability(&server_db)
+                    .await
+                    .expect("durable");
+            }
+        }
+    }
+}
