@@ -1313,3 +1313,62 @@ db_test!(a_patient_takes_home_their_own_data_and_nothing_else, |db| {
     let staff = get(&router, "/mina-sidor/mina-uppgifter.json", &therapist).await;
     assert_eq!(staff.status, StatusCode::FORBIDDEN);
 });
+
+db_test!(
+    a_demo_visitor_enrolling_a_real_persons_number_touches_no_real_data,
+    |db| {
+        world(&db).await;
+        let router = app(db.clone());
+        let entered = send(
+            &router,
+            Request::post("/demo/start")
+                .header(header::HOST, "lotsen.test")
+                .header(header::ORIGIN, "https://lotsen.test")
+                .header("sec-fetch-site", "same-origin")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("persona=therapist"))
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(entered.status, StatusCode::SEE_OTHER);
+        let cookie = entered.headers[header::SET_COOKIE].to_str().expect("ascii");
+        let session = cookie
+            .split_once('=')
+            .and_then(|(_, rest)| rest.split(';').next())
+            .expect("session")
+            .to_owned();
+        let choices = send(&router, call("enrolment_choices", "", &session)).await;
+        assert_eq!(choices.status, StatusCode::OK, "{}", choices.body);
+        let choices: serde_json::Value = serde_json::from_str(&choices.body).expect("json");
+        let version = choices["versions"][0]["version_id"]
+            .as_i64()
+            .expect("a version");
+        let therapist = choices["therapists"][0]["staff_person_id"]
+            .as_i64()
+            .expect("a therapist");
+        // Rut Region's number (patient 404, real care in region B).
+        let enrolled = send(
+            &router,
+            call(
+                "enrol_patients",
+                &format!(
+                    "patients=191212121212&version_id={version}&responsible_staff_id={therapist}"
+                ),
+                &session,
+            ),
+        )
+        .await;
+        assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.body);
+        // A person of the sandbox was registered; the real one is untouched and not shown.
+        assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM patient WHERE personnummer = '191212121212' AND sandbox_id IS NOT NULL").await,
+        1
+    );
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM enrolment WHERE patient_id = 404").await,
+            1
+        );
+        let list = get(&router, "/mottagning", &session).await;
+        assert!(list.body.contains("191212121212") && !list.body.contains("Rut Region"));
+    }
+);

@@ -19,39 +19,50 @@ use std::time::Duration;
 /// The tests of this file one at a time: one of them restarts PostgreSQL.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Stops the local PostgreSQL cluster as a crash would (`-m immediate`) and starts it again:
-/// `false` where this machine has no local cluster to do it with (said on stderr).
-fn crash_postgres(url: &str) -> bool {
-    let local = url.contains("@127.0.0.1") || url.contains("@localhost");
-    let version = std::fs::read_dir("/etc/postgresql")
-        .ok()
-        .and_then(|mut d| d.next())
-        .and_then(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned());
-    let (true, Some(version)) = (local, version) else {
-        eprintln!("PostgreSQL not stopped with -m immediate: no local Debian cluster");
+/// Stops the PostgreSQL cluster that serves the test database as a crash would
+/// (`pg_ctlcluster … stop -m immediate`: no checkpoint) and starts it again. The cluster is the
+/// one `pg_lsclusters` lists with the database's port and data directory; a machine without
+/// such a local Debian cluster fails the test unless `LOTSEN_TEST_SKIP_POSTGRES_CRASH=1` says
+/// to skip this step deliberately.
+async fn crash_postgres(db: &sea_orm::DatabaseConnection) -> bool {
+    if std::env::var("LOTSEN_TEST_SKIP_POSTGRES_CRASH").as_deref() == Ok("1") {
+        eprintln!("PostgreSQL not crashed: LOTSEN_TEST_SKIP_POSTGRES_CRASH=1");
         return false;
+    }
+    let show = |setting: &'static str| async move {
+        let row = db
+            .query_one(sea_orm::Statement::from_string(
+                DbBackend::Postgres,
+                format!("SHOW {setting}"),
+            ))
+            .await
+            .expect("show")
+            .expect("row");
+        row.try_get_by_index::<String>(0).expect("setting")
     };
-    for args in [
-        vec![
-            "--skip-systemctl-redirect",
-            &version,
-            "main",
-            "stop",
-            "-m",
-            "immediate",
-        ],
-        vec!["--skip-systemctl-redirect", &version, "main", "start"],
-    ] {
+    let (port, data) = (show("port").await, show("data_directory").await);
+    let clusters = Command::new("pg_lsclusters")
+        .arg("--no-header")
+        .output()
+        .expect("pg_lsclusters (or set LOTSEN_TEST_SKIP_POSTGRES_CRASH=1)");
+    let listing = String::from_utf8_lossy(&clusters.stdout).into_owned();
+    let (version, cluster) = listing
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() >= 6 && f[2] == port && f[5] == data)
+        .map(|f| (f[0].to_owned(), f[1].to_owned()))
+        .unwrap_or_else(|| panic!("no local cluster on port {port} at {data}: {listing}"));
+    for action in [vec!["stop", "-m", "immediate"], vec!["start"]] {
         let status = Command::new("pg_ctlcluster")
-            .args(&args)
+            .args(["--skip-systemctl-redirect", &version, &cluster])
+            .args(&action)
             .status()
             .expect("pg_ctlcluster");
-        assert!(status.success(), "pg_ctlcluster {args:?}");
+        assert!(status.success(), "pg_ctlcluster {action:?}");
     }
     for _ in 0..60 {
         let ready = Command::new("pg_isready")
-            .args(["-q", "-h", "127.0.0.1", "-p", "5432"])
+            .args(["-q", "-p", &port])
             .status()
             .is_ok_and(|s| s.success());
         if ready {
@@ -60,6 +71,22 @@ fn crash_postgres(url: &str) -> bool {
         std::thread::sleep(Duration::from_millis(500));
     }
     panic!("PostgreSQL did not come back");
+}
+
+/// A server process, killed when dropped (also when an assertion fails first).
+struct Server(Child);
+
+impl Server {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 /// A port nobody listens on now.
@@ -71,7 +98,7 @@ fn free_port() -> u16 {
 }
 
 /// `lotsen serve` on the database, in demo mode, once it listens.
-fn serve(url: &str, port: u16) -> Child {
+fn serve(url: &str, port: u16) -> Server {
     let media = std::env::temp_dir().join(format!("lotsen-durability-{port}"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_lotsen"))
         .args([
@@ -99,7 +126,7 @@ fn serve(url: &str, port: u16) -> Child {
     assert!(listening, "the server did not start");
     // Keep reading its output so that it never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    child
+    Server(child)
 }
 
 struct Reply {
@@ -257,10 +284,9 @@ async fn survive(db: sea_orm::DatabaseConnection, url: String) {
 
     // Killed at once (SIGKILL: no shutdown, no flush of its own); PostgreSQL crashed too, then
     // both started again.
-    server.kill().expect("kill -9");
-    server.wait().expect("ended");
+    server.kill();
     let db = match db.get_database_backend() {
-        DbBackend::Postgres if crash_postgres(&url) => {
+        DbBackend::Postgres if crash_postgres(&db).await => {
             sea_orm::Database::connect(app::db::connect_options(&url))
                 .await
                 .expect("reconnect")
@@ -294,8 +320,7 @@ async fn survive(db: sea_orm::DatabaseConnection, url: String) {
     );
     assert_eq!(thread.status, 200, "{}", thread.body);
     assert!(thread.body.contains("MEDDELANDE-SOM-SKA-FINNAS"));
-    again.kill().expect("stop");
-    let _ = again.wait();
+    again.kill();
 }
 
 async fn refuse(db: sea_orm::DatabaseConnection, url: String) {
@@ -309,12 +334,27 @@ async fn refuse(db: sea_orm::DatabaseConnection, url: String) {
                 ))
                 .await
                 .expect("alter");
-                let output = Command::new(env!("CARGO_BIN_EXE_lotsen"))
+                // It must stop by itself; one that serves is killed after 60 s and fails the test.
+                let mut child = Command::new(env!("CARGO_BIN_EXE_lotsen"))
                     .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &url])
                     .env("NO_COLOR", "1")
-                    .output()
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
                     .expect("run lotsen");
-                assert!(!output.status.success());
+                let mut ended = None;
+                for _ in 0..600 {
+                    ended = child.try_wait().expect("wait");
+                    if ended.is_some() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                let _ = child.kill();
+                let output = child.wait_with_output().expect("output");
+                let status =
+                    ended.expect("the server started on a database without durable commits");
+                assert!(!status.success());
                 let said = String::from_utf8_lossy(&output.stderr).into_owned()
                     + &String::from_utf8_lossy(&output.stdout);
                 assert!(said.contains("synchronous_commit"), "{said}");

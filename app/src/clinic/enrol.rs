@@ -210,28 +210,39 @@ pub async fn enrol<C: ConnectionTrait + TransactionTrait>(
     if candidates.len() > 1 && contact != Contact::default() {
         return Err(invalid("email", "contact_for_one_only"));
     }
-    let choices = choices(db, unit).await?;
-    if !choices
+    let txn = begin_write(db).await?;
+    // Checked inside the transaction: a deactivation or a revoked role cannot slip in between.
+    let choices = choices(&txn, unit).await?;
+    let refusal = if !choices
         .versions
         .iter()
         .any(|v| v.version_id == request.version_id)
     {
-        return Err(invalid("version_id", "version_not_active"));
-    }
-    if !choices
+        Some(invalid("version_id", "version_not_active"))
+    } else if !choices
         .therapists
         .iter()
         .any(|t| t.staff_person_id == request.responsible_staff_id)
     {
-        return Err(invalid("responsible_staff_id", "not_a_therapist"));
+        Some(invalid("responsible_staff_id", "not_a_therapist"))
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
+        txn.rollback().await?;
+        return Err(refusal);
     }
     let now = Utc::now();
-    let txn = begin_write(db).await?;
     let mut ids = Vec::with_capacity(candidates.len());
-    for (index, candidate) in candidates.iter().enumerate() {
-        let patient_id = find_or_register(&txn, unit, candidate, &contact).await?;
-        if txn.get_database_backend() == DatabaseBackend::Postgres {
-            // Two enrolments of one person at once wait for each other here.
+    for candidate in &candidates {
+        ids.push(find_or_register(&txn, unit, candidate, &contact).await?);
+    }
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        // Two enrolments of the same people at once wait for each other here; locked in id
+        // order, so two groups listing them in different orders cannot deadlock.
+        let mut locked = ids.clone();
+        locked.sort_unstable();
+        for patient_id in locked {
             txn.execute(statement(
                 &txn,
                 "SELECT id FROM patient WHERE id = $1 FOR UPDATE",
@@ -239,6 +250,8 @@ pub async fn enrol<C: ConnectionTrait + TransactionTrait>(
             ))
             .await?;
         }
+    }
+    for (index, patient_id) in ids.iter().copied().enumerate() {
         let already = txn
             .query_one(statement(
                 &txn,
@@ -278,7 +291,6 @@ pub async fn enrol<C: ConnectionTrait + TransactionTrait>(
             ],
         ))
         .await?;
-        ids.push(patient_id);
     }
     txn.commit().await?;
     Ok(ids)
@@ -334,11 +346,12 @@ async fn find_or_register(
         }
         return Ok(id);
     }
+    // Registered at the same moment by another enrolment: its row is used.
     db.execute(statement(
         db,
         "INSERT INTO patient (personnummer, given_name, family_name, email, phone, \
            notify_by_email, notify_by_sms, locale, sandbox_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'sv', $8, $9)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'sv', $8, $9) ON CONFLICT DO NOTHING",
         vec![
             candidate.personnummer.as_str().into(),
             candidate.given_name.clone().into(),

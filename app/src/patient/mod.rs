@@ -71,7 +71,13 @@ pub async fn gather(
     let person = own.person(db).await?.ok_or(AppError::NotFound)?;
     let mut treatments = Vec::new();
     for enrolment in own.all_enrolments(db).await? {
-        treatments.push(crate::care::treatment_record(db, &enrolment).await?);
+        // A treatment whose version cannot be read (logged where it failed) does not keep the
+        // rest from the patient.
+        match crate::care::treatment_record(db, &enrolment).await {
+            Ok(record) => treatments.push(record),
+            Err(AppError::Unavailable) => {}
+            Err(error) => return Err(error),
+        }
     }
     Ok(OwnData {
         made_at: chrono::Utc::now().format("%Y-%m-%d %H:%M").to_string(),
