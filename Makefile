@@ -96,7 +96,7 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 e2e-deps: node
-	@if [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/node_modules/oidc-provider ]; then \
+	@if [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/node_modules/oidc-provider ] || [ ! -d end2end/node_modules/smtp-server ]; then \
 		cd end2end && npm ci --no-audit --no-fund --silent; \
 	fi
 

@@ -31,6 +31,14 @@ pub enum AppError {
     Request,
 }
 
+/// Bad input in a field, with a stable code for why.
+pub fn invalid(field: &str, reason: &str) -> AppError {
+    AppError::Invalid {
+        field: field.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 

@@ -32,6 +32,8 @@ pub mod instruments;
 mod layout;
 pub mod login;
 pub mod messages;
+#[cfg(feature = "ssr")]
+pub mod notify;
 pub mod patient;
 pub mod programs;
 mod shell;

@@ -9,7 +9,7 @@ use crate::i18n::*;
 use crate::layout::{Layout, NotFound, provide_site_session};
 use crate::login::{ChooseAssignmentPage, LoginFailedPage, LoginPage};
 use crate::messages::MessagesPage;
-use crate::patient::{MyDataPage, PatientHome};
+use crate::patient::{MyDataPage, NotificationsPage, PatientHome};
 use crate::start::StartPage;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, Meta, MetaTags, provide_meta_context};
@@ -51,6 +51,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=StartPage ssr=SsrMode::Async />
                         <Route path=path!("/mina-sidor") view=PatientHome ssr=SsrMode::Async />
                         <Route path=path!("/mina-sidor/mina-uppgifter") view=MyDataPage ssr=SsrMode::Async />
+                        <Route path=path!("/mina-sidor/aviseringar") view=NotificationsPage ssr=SsrMode::Async />
                         <Route
                             path=path!("/mina-sidor/behandling/:enrolment")
                             view=TreatmentPage

@@ -178,6 +178,15 @@ test('a patient sends the homework, the therapist gives feedback, and the next m
   const download = await page.request.get('/mina-sidor/mina-uppgifter.json');
   expect(download.status()).toBe(200);
   expect(await download.text()).toContain('Att jag sagt något fel.');
+
+  // Notifications: never in the demo, and the page says so.
+  await page.goto('/mina-sidor');
+  await page.getByRole('link', { name: 'Aviseringar' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Aviseringar');
+  await expect(page.getByText(/aldrig vad/)).toBeVisible();
+  await expect(page.getByText(/demoläget/)).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Skicka kod' })).toHaveCount(0);
+  await expectAccessible(page, hydrated);
 });
 
 test('a therapist enrols a new patient, and a group with a bad line enrols nobody', async ({

@@ -19,6 +19,7 @@ mod m20261129_000010_sandbox_log_deletion;
 mod m20261129_000011_stored_codes;
 mod m20261130_000012_care_records;
 mod m20261130_000013_homework_and_feedback;
+mod m20261130_000014_notifications;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000011_stored_codes::Migration),
             Box::new(m20261130_000012_care_records::Migration),
             Box::new(m20261130_000013_homework_and_feedback::Migration),
+            Box::new(m20261130_000014_notifications::Migration),
         ]
     }
 }

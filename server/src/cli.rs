@@ -233,6 +233,56 @@ pub struct Cli {
     )]
     pub commissions_claim: String,
 
+    /// Notifications by e-mail: the mail server, as `smtp://host:port` (with `?tls=required`
+    /// for STARTTLS) or `smtps://host:port`, with `user:password@` before the host to sign in.
+    /// Real mode only: nothing is ever sent in demo mode.
+    #[arg(long, env = "LOTSEN_SMTP_URL", global = true)]
+    pub smtp_url: Option<Secret>,
+
+    /// The sender address of notification e-mails (needed with --smtp-url).
+    #[arg(long, env = "LOTSEN_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+
+    /// Notifications by SMS: the gateway's address, which takes a POST of
+    /// `{"to": "+46…", "text": "…"}` as JSON.
+    #[arg(long, env = "LOTSEN_SMS_GATEWAY_URL", global = true)]
+    pub sms_gateway_url: Option<String>,
+
+    /// The bearer token the SMS gateway expects, if any.
+    #[arg(long, env = "LOTSEN_SMS_GATEWAY_TOKEN", global = true)]
+    pub sms_gateway_token: Option<Secret>,
+
+    /// Hours of the night (Swedish time) in which no notification is sent, as `21-8`, or
+    /// `none`.
+    #[arg(
+        long,
+        env = "LOTSEN_NOTIFY_QUIET_HOURS",
+        global = true,
+        default_value = "21-8"
+    )]
+    pub notify_quiet_hours: app::domain::time::QuietHours,
+
+    /// Seconds to wait after the first failed try to send a notification (doubled after each
+    /// further one, at most an hour).
+    #[arg(
+        long,
+        env = "LOTSEN_NOTIFY_RETRY_SECONDS",
+        global = true,
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub notify_retry_seconds: u64,
+
+    /// How often, in milliseconds, the sender looks for notifications to send.
+    #[arg(
+        long,
+        env = "LOTSEN_NOTIFY_POLL_MS",
+        global = true,
+        default_value_t = 5000,
+        value_parser = clap::value_parser!(u64).range(50..=600_000)
+    )]
+    pub notify_poll_ms: u64,
+
     /// Log format: readable text for a terminal, or one JSON object per line.
     #[arg(long, env = "LOTSEN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -272,6 +322,9 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Send notifications only, without serving the web application. Any number of these may
+    /// run beside `serve` on one database; each notification goes out once.
+    Notify,
     /// Register care providers, units and staff, and grant the first roles (real mode).
     Setup {
         #[command(subcommand)]
@@ -414,6 +467,42 @@ impl Cli {
             },
             ..Default::default()
         }
+    }
+
+    /// The notification sender's settings, if e-mail or SMS is configured.
+    pub fn sender_config(&self) -> Result<Option<crate::notify::SenderConfig>, String> {
+        if self.smtp_url.is_none() && self.sms_gateway_url.is_none() {
+            return Ok(None);
+        }
+        let public_url = self
+            .public_url
+            .clone()
+            .ok_or_else(|| "notifications need --public-url for their link".to_owned())?;
+        let mail = match &self.smtp_url {
+            None => None,
+            Some(url) => {
+                let from = self
+                    .mail_from
+                    .as_deref()
+                    .ok_or_else(|| "--smtp-url needs --mail-from".to_owned())?;
+                Some(crate::notify::Mailer::new(&url.0, from)?)
+            }
+        };
+        let sms = match &self.sms_gateway_url {
+            None => None,
+            Some(url) => Some(crate::notify::SmsGateway::new(
+                url,
+                self.sms_gateway_token.as_ref().map(|t| t.0.clone()),
+            )?),
+        };
+        Ok(Some(crate::notify::SenderConfig {
+            mail,
+            sms,
+            public_url,
+            quiet: self.notify_quiet_hours,
+            retry_base: std::time::Duration::from_secs(self.notify_retry_seconds),
+            poll: std::time::Duration::from_millis(self.notify_poll_ms),
+        }))
     }
 
     pub fn demo_config(&self) -> app::demo::sandbox::DemoConfig {

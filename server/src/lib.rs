@@ -10,6 +10,7 @@ mod emergency;
 mod language;
 pub mod limits;
 mod my_data;
+pub mod notify;
 pub mod oidc;
 mod programs;
 mod reply;
@@ -97,6 +98,13 @@ pub async fn app_state(cli: &cli::Cli) -> Result<AppState, ServeError> {
         tracing::info!("demo mode: no identity provider configured");
         Some(cli.demo_config())
     };
+    // Codes confirm a patient's own address: real mode only, like every notification.
+    if state.demo.is_none() {
+        state.codes = cli
+            .sender_config()
+            .map_err(ServeError::Config)?
+            .map(|config| app::notify::CodeSender(std::sync::Arc::new(config)));
+    }
     Ok(state)
 }
 
@@ -142,6 +150,15 @@ pub async fn serve(cli: &cli::Cli) -> Result<(), ServeError> {
         command: cli.anchor_command.clone(),
     };
     tokio::spawn(housekeeping(state.clone(), anchors));
+    match cli.sender_config().map_err(ServeError::Config)? {
+        Some(_) if state.demo.is_some() => {
+            tracing::warn!("demo mode: notifications are never sent, the sender is off");
+        }
+        Some(config) => {
+            tokio::spawn(notify::Sender::new(db.clone(), config).run());
+        }
+        None => tracing::info!("notifications are off: no --smtp-url or --sms-gateway-url"),
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
@@ -155,6 +172,40 @@ pub async fn serve(cli: &cli::Cli) -> Result<(), ServeError> {
     .await?;
     let _ = db.close().await;
     tracing::info!("Lotsen stopped");
+    Ok(())
+}
+
+/// `lotsen notify`: the notification sender alone, until SIGTERM or Ctrl-C.
+pub async fn notify(cli: &cli::Cli) -> Result<(), ServeError> {
+    let config = cli
+        .sender_config()
+        .map_err(ServeError::Config)?
+        .ok_or_else(|| {
+            ServeError::Config(
+                "nothing to send with: give --smtp-url and/or --sms-gateway-url".into(),
+            )
+        })?;
+    // Never in demo mode: the same rule as `serve`'s (an identity provider means real mode).
+    if !cli.login().map_err(ServeError::Config)?.is_configured() {
+        return Err(ServeError::Config(
+            "notifications are sent in real mode only: configure --patient-oidc-issuer and/or \
+             --staff-oidc-issuer as for `serve`"
+                .into(),
+        ));
+    }
+    let db = db::connect(&cli.database_url).await?;
+    db::check_durability(&db).await?;
+    let pending = db::pending(&db).await?;
+    if pending > 0 {
+        return Err(ServeError::Config(format!(
+            "{pending} migration(s) pending: run `lotsen migrate` (or `serve`) first"
+        )));
+    }
+    tokio::select! {
+        () = notify::Sender::new(db.clone(), config).run() => {}
+        () = shutdown_signal() => {}
+    }
+    let _ = db.close().await;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ async fn main() -> ExitCode {
     lotsen_server::telemetry::contain_known_panics();
     let result = match cli.command.clone().unwrap_or(Command::Serve) {
         Command::Serve => lotsen_server::serve(&cli).await,
+        Command::Notify => lotsen_server::notify(&cli).await,
         Command::Migrate { ref runtime_role } => {
             lotsen_server::migrate(&cli.database_url, runtime_role.as_deref()).await
         }

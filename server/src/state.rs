@@ -63,6 +63,8 @@ pub struct Shared {
     /// Sent as `Strict-Transport-Security` when people reach Lotsen over HTTPS
     /// (`--public-url https://…`); `None` otherwise, as on a plain-HTTP pilot or in tests.
     pub hsts: Option<HeaderValue>,
+    /// Sends the codes that confirm a patient's address (real mode with e-mail or SMS).
+    pub codes: Option<app::notify::CodeSender>,
 }
 
 impl AppState {
@@ -80,6 +82,7 @@ impl AppState {
             media: app::programs::media::MediaStore::new(std::env::temp_dir().join("lotsen-media")),
             hsts: None,
             overview: Default::default(),
+            codes: None,
         }))
     }
 
@@ -98,6 +101,7 @@ impl AppState {
         let content_rules = self.content_rules.clone();
         let media = self.media.clone();
         let overview = self.overview.clone();
+        let codes = self.codes.clone();
         move || {
             // The hydration script carries this response's CSP nonce.
             if let Some(nonce) = use_context::<http::request::Parts>()
@@ -111,6 +115,9 @@ impl AppState {
             provide_context(content_rules.clone());
             provide_context(media.clone());
             provide_context(overview.clone());
+            if let Some(codes) = &codes {
+                provide_context(codes.clone());
+            }
         }
     }
 }

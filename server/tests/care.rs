@@ -1372,3 +1372,233 @@ db_test!(
         assert!(list.body.contains("191212121212") && !list.body.contains("Rut Region"));
     }
 );
+
+db_test!(
+    notifications_are_queued_with_the_event_once_per_recipient_and_never_in_a_sandbox,
+    |db| {
+        use app::notify::{self, Outcome, Recipient, Template};
+        world(&db).await;
+        db.execute_unprepared(
+            "UPDATE enrolment SET responsible_staff_id = 101 WHERE id = 701; \
+             UPDATE patient SET email = 'petra@example.se', phone = '+46701234567', \
+               notify_by_email = TRUE, notify_by_sms = TRUE WHERE id = 401; \
+             UPDATE patient SET email = 'olle@example.se' WHERE id = 402; \
+             UPDATE staff_person SET email = 'tove@region-a.example' WHERE id = 101",
+        )
+        .await
+        .expect("contact");
+        let router = app(db.clone());
+        let patient = patient_session(&db, 401).await;
+        let therapist = staff_session(&db, 101, 301).await;
+        let waiting = |who: &'static str| {
+            let db = db.clone();
+            async move {
+                count(
+                    &db,
+                    &format!(
+                        "SELECT COUNT(*) FROM notification WHERE {who} \
+                         AND sent_at IS NULL AND gave_up_at IS NULL"
+                    ),
+                )
+                .await
+            }
+        };
+
+        // The patient's own message notifies nobody.
+        let own = message(701, "Hej från Petra", &key('a'));
+        assert_eq!(
+            send(&router, call("send_message", &own, &patient))
+                .await
+                .status,
+            StatusCode::OK
+        );
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM notification").await, 0);
+
+        // A reply from the care team: one notification per consented channel, kind only.
+        let reply = |k: char| format!("patient_id=401&{}", message(701, "Svar", &key(k)));
+        let answered = send(&router, call("reply_message", &reply('b'), &therapist)).await;
+        assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM notification WHERE patient_id = 401 \
+                 AND template = 'new_message' AND channel IN ('email', 'sms')"
+            )
+            .await,
+            2
+        );
+        // A second reply before it went out adds nothing: one waits per channel.
+        let again = send(&router, call("reply_message", &reply('c'), &therapist)).await;
+        assert_eq!(again.status, StatusCode::OK);
+        assert_eq!(waiting("patient_id = 401").await, 2);
+        // A patient without consent gets nothing (402 has an address, no consent).
+        assert!(
+            notify::enqueue(
+                &db,
+                Recipient::Patient(402),
+                Template::NewMessage,
+                chrono::Utc::now()
+            )
+            .await
+            .expect("enqueue")
+                == 0
+        );
+
+        // An urgent answer: a content-free notice to the care team, once.
+        let risky = [
+            Some(1),
+            Some(1),
+            Some(0),
+            Some(0),
+            Some(0),
+            Some(0),
+            Some(0),
+            Some(0),
+            Some(2),
+        ];
+        let submitted = send(
+            &router,
+            call("answer_form", &phq(&risky, &key('d'), "submit"), &patient),
+        )
+        .await;
+        assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
+        assert!(submitted.body.contains(r#""urgent":true"#));
+        let retried = send(
+            &router,
+            call("answer_form", &phq(&risky, &key('d'), "submit"), &patient),
+        )
+        .await;
+        assert_eq!(retried.status, StatusCode::OK);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM notification WHERE staff_person_id = 101 \
+                 AND template = 'urgent_flag' AND channel = 'email'"
+            )
+            .await,
+            1
+        );
+
+        // A sender claims what is due; a second sender at the same moment gets none of it.
+        let now = chrono::Utc::now() + chrono::Duration::seconds(1);
+        let lease = chrono::Duration::minutes(5);
+        let (first, second) = tokio::join!(
+            notify::claim(&db, "sender-1", now, lease, 20),
+            notify::claim(&db, "sender-2", now, lease, 20)
+        );
+        let (first, second) = (first.expect("claim"), second.expect("claim"));
+        assert_eq!(first.len() + second.len(), 3, "{first:?} {second:?}");
+        assert!(first.iter().all(|a| second.iter().all(|b| a.id != b.id)));
+        let mut all = first.clone();
+        all.extend(second.clone());
+        // What it may send: the address on record now, and only to its own claim.
+        let email = all
+            .iter()
+            .find(|c| c.recipient == Recipient::Patient(401) && c.channel.code() == "email")
+            .expect("the patient's e-mail")
+            .clone();
+        let holder = if first.contains(&email) {
+            "sender-1"
+        } else {
+            "sender-2"
+        };
+        let other = if holder == "sender-1" {
+            "sender-2"
+        } else {
+            "sender-1"
+        };
+        assert_eq!(
+            notify::prepare(&db, &email, now).await.expect("prepare"),
+            Ok("petra@example.se".to_owned())
+        );
+        assert!(
+            !notify::finish(&db, other, &email, &Outcome::Sent, now)
+                .await
+                .expect("finish")
+        );
+        assert!(
+            notify::finish(&db, holder, &email, &Outcome::Sent, now)
+                .await
+                .expect("finish")
+        );
+        // Once sent, the next one for that channel waits three hours.
+        let third = send(&router, call("reply_message", &reply('e'), &therapist)).await;
+        assert_eq!(third.status, StatusCode::OK);
+        let next = notify::claim(
+            &db,
+            "sender-3",
+            now + chrono::Duration::minutes(10),
+            lease,
+            20,
+        )
+        .await
+        .expect("claim");
+        assert!(
+            !next
+                .iter()
+                .any(|c| c.recipient == Recipient::Patient(401) && c.channel.code() == "email"),
+            "the next e-mail is not due yet: {next:?}"
+        );
+        let later = notify::claim(
+            &db,
+            "sender-3",
+            now + notify::MIN_GAP + chrono::Duration::seconds(1),
+            lease,
+            20,
+        )
+        .await
+        .expect("claim");
+        assert!(
+            later.iter().any(|c| c.recipient == Recipient::Patient(401)
+                && c.channel.code() == "email"
+                && c.template == Template::NewMessage),
+            "{later:?}"
+        );
+        // Consent withdrawn before sending: given up, not sent.
+        db.execute_unprepared("UPDATE patient SET notify_by_sms = FALSE WHERE id = 401")
+            .await
+            .expect("withdraw");
+        let sms = all
+            .iter()
+            .find(|c| c.channel.code() == "sms")
+            .expect("the patient's SMS");
+        assert_eq!(
+            notify::prepare(&db, sms, now).await.expect("prepare"),
+            Err(Outcome::GiveUp("no_address"))
+        );
+
+        // Nothing is ever queued for anyone in a demo sandbox.
+        db.execute_unprepared(
+            "INSERT INTO demo_sandbox (id, token_hash, created_at, last_seen_at, expires_at) \
+             VALUES (9001, 'x', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP); \
+             UPDATE patient SET sandbox_id = 9001 WHERE id = 402; \
+             UPDATE patient SET notify_by_email = TRUE WHERE id = 402",
+        )
+        .await
+        .expect("sandbox");
+        assert_eq!(
+            notify::enqueue(&db, Recipient::Patient(402), Template::NewMessage, now)
+                .await
+                .expect("enqueue"),
+            0
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM notification WHERE patient_id = 402"
+            )
+            .await,
+            0
+        );
+        // Nothing about a message is kept with a notification: its kind only.
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM notification WHERE template NOT IN \
+                 ('new_message', 'urgent_flag')"
+            )
+            .await,
+            0
+        );
+    }
+);

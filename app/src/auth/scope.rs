@@ -261,6 +261,25 @@ pub trait EnrolmentScope: sealed::Sealed {
 
     fn state(&self) -> EnrolmentState;
 
+    /// The patient being treated (to notify them).
+    fn patient_id(&self) -> i64;
+
+    /// The care team: the responsible therapist and the co-therapists (to notify them).
+    #[allow(async_fn_in_trait)]
+    async fn care_team(&self, db: &impl ConnectionTrait) -> Result<Vec<i64>, DbErr> {
+        let rows = db
+            .query_all(statement(
+                db,
+                "SELECT responsible_staff_id AS id FROM enrolment \
+                 WHERE id = $1 AND responsible_staff_id IS NOT NULL \
+                 UNION SELECT staff_person_id AS id FROM enrolment_therapist \
+                 WHERE enrolment_id = $1",
+                vec![self.id().into()],
+            ))
+            .await?;
+        rows.iter().map(|r| r.try_get("", "id")).collect()
+    }
+
     /// This enrolment's pages seen, as an SQL source.
     fn page_visits(&self) -> String {
         format!(
@@ -337,6 +356,10 @@ impl EnrolmentScope for OwnEnrolment {
     fn state(&self) -> EnrolmentState {
         self.enrolment.state
     }
+
+    fn patient_id(&self) -> i64 {
+        self.enrolment.patient_id
+    }
 }
 
 /// One enrolment that a staff member's [`CareAccess`] reaches: at the caller's unit (or, under
@@ -351,6 +374,7 @@ pub struct StaffEnrolment {
     /// going on.
     may_write: bool,
     responsible_staff_id: Option<i64>,
+    patient_id: i64,
 }
 
 impl StaffEnrolment {
@@ -400,6 +424,10 @@ impl EnrolmentScope for StaffEnrolment {
     fn state(&self) -> EnrolmentState {
         self.state
     }
+
+    fn patient_id(&self) -> i64 {
+        self.patient_id
+    }
 }
 
 impl CareAccess {
@@ -430,7 +458,7 @@ impl CareAccess {
             .query_all(statement(
                 db,
                 &format!(
-                    "SELECT e.id, e.program_version_id, e.care_unit_id, e.state,                             e.responsible_staff_id                      FROM {} e{filter} ORDER BY e.started_at DESC, e.id DESC",
+                    "SELECT e.id, e.program_version_id, e.care_unit_id, e.state,                             e.responsible_staff_id, e.patient_id                      FROM {} e{filter} ORDER BY e.started_at DESC, e.id DESC",
                     self.enrolments()
                 ),
                 vec![],
@@ -446,6 +474,7 @@ impl CareAccess {
                     state,
                     may_write: self.may_write() && state.is_ongoing(),
                     responsible_staff_id: row.try_get("", "responsible_staff_id")?,
+                    patient_id: row.try_get("", "patient_id")?,
                 })
             })
             .collect()

@@ -14,7 +14,7 @@ use crate::auth::scope::{EnrolmentScope, OwnEnrolment, StaffEnrolment};
 use crate::db::entities::{care_unit, program_version};
 use crate::db::{begin_write, statement};
 use crate::domain::{FlagPriority, ResponseState};
-use crate::error::AppError;
+use crate::error::{AppError, invalid};
 use crate::instruments::{Answer, AnswerError, Instrument, ItemKind, Priority, Scored, score};
 use crate::programs::{Block, BlockBody, Field, Program, QuestionnaireDef, Step};
 use chrono::Utc;
@@ -469,13 +469,6 @@ fn field_values(stored: &Stored) -> BTreeMap<String, String> {
     values
 }
 
-fn invalid(field: &str, reason: &str) -> AppError {
-    AppError::Invalid {
-        field: field.to_owned(),
-        reason: reason.to_owned(),
-    }
-}
-
 /// The form's fields as one answer per item (`None` where none was given). Every field must
 /// belong to an item and hold a value that item takes.
 pub fn parse_answers(
@@ -731,20 +724,30 @@ async fn submit<C: ConnectionTrait + TransactionTrait>(
         };
     }
     let response_id: i64 = row.try_get("", "id")?;
+    let mut urgent_raised = false;
     for alert in &scored.alerts {
-        txn.execute(statement(
-            &txn,
-            "INSERT INTO flag (enrolment_id, kind, priority, reason, response_id, raised_at) \
+        let raised = txn
+            .execute(statement(
+                &txn,
+                "INSERT INTO flag (enrolment_id, kind, priority, reason, response_id, raised_at) \
              VALUES ($1, 'automatic', $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            vec![
-                own.id().into(),
-                FlagPriority::of_alert(alert.priority).to_value().into(),
-                alert.code.clone().into(),
-                response_id.into(),
-                now.into(),
-            ],
-        ))
-        .await?;
+                vec![
+                    own.id().into(),
+                    FlagPriority::of_alert(alert.priority).to_value().into(),
+                    alert.code.clone().into(),
+                    response_id.into(),
+                    now.into(),
+                ],
+            ))
+            .await?;
+        urgent_raised |= raised.rows_affected() > 0 && alert.priority == Priority::Urgent;
+    }
+    // The care team hears of an urgent flag at once (a notice without content).
+    if urgent_raised {
+        for staff in own.care_team(&txn).await? {
+            let to = crate::notify::Recipient::Staff(staff);
+            crate::notify::enqueue(&txn, to, crate::notify::Template::UrgentFlag, now).await?;
+        }
     }
     txn.commit().await?;
     Ok(Answered {
@@ -1153,7 +1156,7 @@ pub async fn staff_modules(
 /// The therapist's feedback on a module the patient has open: given once per module (a retry
 /// with the same key is answered as the first one was; another is refused, 409).
 pub async fn give_feedback(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     enrolment: &StaffEnrolment,
     staff_person_id: i64,
     module_key: &str,
@@ -1185,9 +1188,10 @@ pub async fn give_feedback(
     if !progress::statuses(&program, &record)[index].is_open() {
         return Err(invalid("module", "module_locked"));
     }
-    let inserted = db
+    let txn = db.begin().await?;
+    let inserted = txn
         .execute(statement(
-            db,
+            &txn,
             "INSERT INTO module_feedback \
                (enrolment_id, module_key, staff_person_id, body, idempotency_key, given_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
@@ -1203,8 +1207,18 @@ pub async fn give_feedback(
         ))
         .await?;
     if inserted.rows_affected() == 1 {
+        let patient = crate::notify::Recipient::Patient(enrolment.patient_id());
+        crate::notify::enqueue(
+            &txn,
+            patient,
+            crate::notify::Template::NewFeedback,
+            Utc::now(),
+        )
+        .await?;
+        txn.commit().await?;
         return Ok(());
     }
+    txn.rollback().await?;
     // Given at the same moment by another request.
     match feedback_given(db, enrolment, module_key).await? {
         Some(given) if given == (submit_key.to_owned(), body) => Ok(()),

@@ -12,7 +12,7 @@ use super::{EnrolChoices, EnrolRequest, TherapistChoice, VersionChoice};
 use crate::auth::scope::UnitCare;
 use crate::db::{begin_write, statement};
 use crate::domain::{EnrolmentState, Personnummer};
-use crate::error::AppError;
+use crate::error::{AppError, invalid};
 use chrono::Utc;
 use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseBackend, TransactionTrait};
 use std::collections::BTreeSet;
@@ -20,13 +20,6 @@ use std::collections::BTreeSet;
 /// The most patients one group enrolment takes.
 pub const MAX_GROUP: usize = 200;
 const MAX_NAME: usize = 100;
-
-fn invalid(field: &str, reason: &str) -> AppError {
-    AppError::Invalid {
-        field: field.to_owned(),
-        reason: reason.to_owned(),
-    }
-}
 
 /// A line of the form (`line:<n>`, 1-based), for an error that names it.
 fn line(n: usize) -> String {
@@ -290,6 +283,15 @@ pub async fn enrol<C: ConnectionTrait + TransactionTrait>(
                 unit.sandbox_id().into(),
             ],
         ))
+        .await?;
+        // "You now have access": before the first sign-in, if consent and an address were given.
+        let patient = crate::notify::Recipient::Patient(patient_id);
+        crate::notify::enqueue(
+            &txn,
+            patient,
+            crate::notify::Template::TreatmentStarted,
+            now,
+        )
         .await?;
     }
     txn.commit().await?;

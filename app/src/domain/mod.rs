@@ -3,6 +3,8 @@
 
 mod care;
 mod identifiers;
+#[cfg(feature = "ssr")]
+pub mod time;
 
 pub use care::{EnrolmentState, FlagKind, FlagPriority, ProviderKind, ResponseState};
 pub use identifiers::{HsaId, IdentifierError, OrgNumber, Personnummer};

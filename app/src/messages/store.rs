@@ -5,9 +5,9 @@ use super::{MessageView, PATIENT_PER_HOUR, STAFF_PER_HOUR, Thread, text};
 use crate::auth::scope::{CareAccess, EnrolmentScope, OwnEnrolment};
 use crate::db::entities::{care_unit, program, program_version};
 use crate::db::statement;
-use crate::error::AppError;
+use crate::error::{AppError, invalid};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait, QueryResult};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryResult, TransactionTrait};
 use std::collections::BTreeMap;
 
 /// Checks a form's submit key: 64 hex digits, as the server made it for the form (a retried
@@ -17,13 +17,6 @@ pub(crate) fn check_key(key: &str) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(invalid("submit_key", "malformed"))
-    }
-}
-
-fn invalid(field: &str, reason: &str) -> AppError {
-    AppError::Invalid {
-        field: field.to_owned(),
-        reason: reason.to_owned(),
     }
 }
 
@@ -126,14 +119,15 @@ async fn already_sent(
         > 0)
 }
 
+/// Adds the message; whether it was added (not a retry that raced the first send).
 async fn insert(
     db: &impl ConnectionTrait,
     enrolment_id: i64,
     staff_person_id: Option<i64>,
     body: &str,
     key: &str,
-) -> Result<(), AppError> {
-    db.execute(statement(
+) -> Result<bool, AppError> {
+    let added = db.execute(statement(
         db,
         "INSERT INTO message (enrolment_id, sender_kind, sender_staff_id, body, idempotency_key, sent_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (enrolment_id, idempotency_key) DO NOTHING",
@@ -147,7 +141,7 @@ async fn insert(
         ],
     ))
     .await?;
-    Ok(())
+    Ok(added.rows_affected() == 1)
 }
 
 fn an_hour_ago() -> DateTime<Utc> {
@@ -185,11 +179,13 @@ pub async fn send_as_patient(
     if recent >= PATIENT_PER_HOUR {
         return Err(invalid("body", "rate_limited"));
     }
-    insert(db, own.id(), None, &body, key).await
+    insert(db, own.id(), None, &body, key).await.map(drop)
 }
 
+/// A message from the care team; the patient is notified (in the same transaction) over the
+/// channels they consented to.
 pub async fn send_as_staff(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     access: &CareAccess,
     staff_person_id: i64,
     enrolment_id: i64,
@@ -203,13 +199,14 @@ pub async fn send_as_staff(
         .query_one(statement(
             db,
             &format!(
-                "SELECT e.state FROM {} e WHERE e.id = $1",
+                "SELECT e.state, e.patient_id FROM {} e WHERE e.id = $1",
                 access.enrolments()
             ),
             vec![enrolment_id.into()],
         ))
         .await?
         .ok_or(AppError::NotFound)?;
+    let patient_id: i64 = state.try_get("", "patient_id")?;
     let state: crate::domain::EnrolmentState = state.try_get("", "state")?;
     check_key(key)?;
     if already_sent(db, enrolment_id, key).await? {
@@ -233,7 +230,19 @@ pub async fn send_as_staff(
     if recent >= STAFF_PER_HOUR {
         return Err(invalid("body", "rate_limited"));
     }
-    insert(db, enrolment_id, Some(staff_person_id), &body, key).await
+    let txn = db.begin().await?;
+    if insert(&txn, enrolment_id, Some(staff_person_id), &body, key).await? {
+        let patient = crate::notify::Recipient::Patient(patient_id);
+        crate::notify::enqueue(
+            &txn,
+            patient,
+            crate::notify::Template::NewMessage,
+            Utc::now(),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
 }
 
 /// The threads of the enrolments the access reaches, by enrolment. The patient's messages in

@@ -1,6 +1,9 @@
-use super::{AccessSeen, MyEnrolment, OwnData, my_care, my_data, who_read_my_data};
+use super::{
+    AccessSeen, ConfirmContactCode, ContactSettings, MyEnrolment, OwnData, RequestContactCode,
+    SetNotifications, my_care, my_contact, my_data, who_read_my_data,
+};
 use crate::i18n::*;
-use crate::layout::{ErrorNotice, page_title};
+use crate::layout::{ErrorNotice, FormNotice, page_title};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -12,7 +15,10 @@ pub fn PatientHome() -> impl IntoView {
     view! {
         <Title text=page_title(move || t_string!(i18n, patient.title).to_string()) />
         <h1>{t!(i18n, patient.title)}</h1>
-        <p><a href="/mina-sidor/mina-uppgifter">{t!(i18n, mydata.title)}</a></p>
+        <p>
+            <a href="/mina-sidor/mina-uppgifter">{t!(i18n, mydata.title)}</a> " · "
+            <a href="/mina-sidor/aviseringar">{t!(i18n, notify.title)}</a>
+        </p>
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match (care.await, accesses.await) {
@@ -226,5 +232,117 @@ fn MyDataView(data: OwnData) -> impl IntoView {
         </section>
         {treatments}
         <WhoReadMyData accesses=data.accesses />
+    }
+}
+
+/// `/mina-sidor/aviseringar`: whether and how the patient is notified, and a new address or
+/// number confirmed with a code.
+#[component]
+pub fn NotificationsPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let consent = ServerAction::<SetNotifications>::new();
+    let request = ServerAction::<RequestContactCode>::new();
+    let confirm = ServerAction::<ConfirmContactCode>::new();
+    let settings = Resource::new(
+        move || {
+            (
+                consent.version().get(),
+                request.version().get(),
+                confirm.version().get(),
+            )
+        },
+        |_| my_contact(),
+    );
+    view! {
+        <Title text=page_title(move || t_string!(i18n, notify.title).to_string()) />
+        <p><a href="/mina-sidor">{t!(i18n, patient.title)}</a></p>
+        <h1>{t!(i18n, notify.title)}</h1>
+        <p>{t!(i18n, notify.lead)}</p>
+        <FormNotice action=consent />
+        <FormNotice action=request />
+        <FormNotice action=confirm />
+        <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Ok(settings) => view! { <Settings settings consent request confirm /> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Settings(
+    settings: ContactSettings,
+    consent: ServerAction<SetNotifications>,
+    request: ServerAction<RequestContactCode>,
+    confirm: ServerAction<ConfirmContactCode>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let none = move || t_string!(i18n, notify.none).to_owned();
+    let email = settings.email.clone().unwrap_or_else(none);
+    let phone = settings.phone.clone().unwrap_or_else(none);
+    view! {
+        <section class="card" aria-labelledby="contact-heading">
+            <h2 id="contact-heading">{t!(i18n, notify.current)}</h2>
+            <dl>
+                <dt>{t!(i18n, notify.email)}</dt><dd>{email}</dd>
+                <dt>{t!(i18n, notify.phone)}</dt><dd>{phone}</dd>
+            </dl>
+        </section>
+        {settings.can_change.then(|| view! {
+                <ActionForm action=consent attr:class="card">
+                    <fieldset>
+                        <legend>{t!(i18n, notify.consent_heading)}</legend>
+                        <label>
+                            <input type="checkbox" name="notify_by_email" value="on"
+                                checked=settings.notify_by_email disabled=settings.email.is_none() />
+                            " " {t!(i18n, notify.by_email)}
+                        </label>
+                        <label>
+                            <input type="checkbox" name="notify_by_sms" value="on"
+                                checked=settings.notify_by_sms disabled=settings.phone.is_none() />
+                            " " {t!(i18n, notify.by_sms)}
+                        </label>
+                    </fieldset>
+                    <button type="submit">{t!(i18n, notify.save)}</button>
+                </ActionForm>
+        })}
+        {if settings.can_confirm {
+            view! {
+                <ActionForm action=request attr:class="card">
+                    <h2>{t!(i18n, notify.change_heading)}</h2>
+                    <p>{t!(i18n, notify.change_lead)}</p>
+                    <fieldset>
+                        <legend>{t!(i18n, notify.channel)}</legend>
+                        <label><input type="radio" name="channel" value="email" checked=true />
+                            " " {t!(i18n, notify.email)}</label>
+                        <label><input type="radio" name="channel" value="sms" />
+                            " " {t!(i18n, notify.phone)}</label>
+                    </fieldset>
+                    <label for="contact-address">{t!(i18n, notify.address)}</label>
+                    <input id="contact-address" name="address" required=true maxlength="254"
+                        autocomplete="email" />
+                    <button type="submit">{t!(i18n, notify.send_code)}</button>
+                </ActionForm>
+                {settings.waiting.into_iter().map(|(channel, address)| {
+                    let id = format!("code-{channel}");
+                    view! {
+                        <ActionForm action=confirm attr:class="card">
+                            <h2>{t!(i18n, notify.code_heading)}</h2>
+                            <p>{t!(i18n, notify.code_sent_to)} " " <strong>{address}</strong></p>
+                            <input type="hidden" name="channel" value=channel />
+                            <label for=id.clone()>{t!(i18n, notify.code)}</label>
+                            <input id=id name="code" required=true inputmode="numeric"
+                                pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" />
+                            <button type="submit" class="primary">{t!(i18n, notify.confirm)}</button>
+                        </ActionForm>
+                    }
+                }).collect_view()}
+            }.into_any()
+        } else {
+            view! { <p class="notice">{t!(i18n, notify.off)}</p> }.into_any()
+        }}
     }
 }
