@@ -103,17 +103,20 @@ e2e-deps: node
 ## Build --------------------------------------------------------------------------------------
 
 build: setup
+	@echo "[$$(date +%T)] make build"
 	cargo leptos build --release --precompress --split
 
 ## Tests --------------------------------------------------------------------------------------
 
 lint: toolchain
+	@echo "[$$(date +%T)] make lint"
 	cargo fmt --all --check
 	cargo clippy $(NATIVE_PACKAGES) --all-targets -- -D warnings
 	cargo clippy -p lotsen-frontend --target wasm32-unknown-unknown -- -D warnings
 
 # Unit tests, and the database tests on SQLite and on PostgreSQL.
 test-rust: toolchain
+	@echo "[$$(date +%T)] make test-rust"
 	@mkdir -p $(REPORT_DIR)
 	cargo test $(NATIVE_PACKAGES) 2>&1 | tee $(REPORT_DIR)/rust.log
 
@@ -134,6 +137,7 @@ size-check:
 # Browser tests against the release build: Lotsen in demo mode and in real mode (with test
 # identity providers), on free ports with fresh databases.
 test-e2e: e2e-deps chromium
+	@echo "[$$(date +%T)] make test-e2e"
 	@mkdir -p $(REPORT_DIR)
 	ports=$$(node end2end/free-ports.mjs 8); \
 	data=$$(mktemp -d); \
@@ -152,16 +156,19 @@ fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo +nightly install cargo-fuzz --locked
 	mkdir -p app/fuzz/corpus/package_import
 	LOTSEN_FUZZ_SEEDS=$(CURDIR)/app/fuzz/corpus/package_import \
-		cargo test -q -p app --features app/ssr --test package export_then_import
+		cargo test -q -p app --features app/ssr --test all package::export_then_import
 	cd app/fuzz && CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/fuzz cargo +nightly fuzz run -s none \
 		package_import -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1
 
 .PHONY: bench
 # The start page's SSR throughput as a ratio to /healthz, same server, same run; the login
 # round trip against the test identity providers; then what session validation and an
-# access-log write cost a request, on SQLite and PostgreSQL.
+# access-log write cost a request, and care under load (a patient's treatment overview, a
+# draft saved, a message sent, with many patients), on SQLite and PostgreSQL.
 bench: build e2e-deps
 	bash server/bench/ssr-throughput.sh "$(BIN)"
 	bash server/bench/design-page.sh "$(BIN)"
 	bash server/bench/login-roundtrip.sh "$(BIN)"
 	cargo bench -p lotsen --bench identity
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	cargo bench -p lotsen --bench care

@@ -48,7 +48,7 @@ export default defineConfig({
   webServer: [
     {
       // Every browser test comes from one address, and each enters the demo or switches role
-      // several times: the per-address sign-in limit (tested in server/tests/access.rs) would
+      // several times: the per-address sign-in limit (tested in server/tests/web/access.rs) would
       // refuse the later tests, so it is set out of reach here.
       command: `"${bin}" serve --addr 127.0.0.1:${port} --database-url "sqlite://${dataDir}/lotsen.db?mode=rwc" --sign-in-burst 100000`,
       cwd: root,

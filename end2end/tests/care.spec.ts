@@ -189,6 +189,37 @@ test('a patient sends the homework, the therapist gives feedback, and the next m
   await expectAccessible(page, hydrated);
 });
 
+test('with JavaScript, what the patient writes is kept as a draft as they write it', async ({
+  page,
+  hydrated,
+}) => {
+  test.skip(!hydrated, 'without JavaScript the "Spara utkast" button does it (tested above)');
+  await open(page, '/', hydrated);
+  await page.getByRole('button', { name: 'Prova som patient' }).click();
+  await page.getByRole('link', { name: 'Hantera oro' }).click();
+  const treatment = page.url();
+
+  // A worksheet: typed, saved within two seconds without a button, there after a reload.
+  await page.getByRole('link', { name: 'Hemuppgift: oroslogg' }).click();
+  const task = page.getByRole('region', { name: 'Hemuppgift' });
+  await expect(task.locator('[data-autosave="ready"]')).toHaveCount(1);
+  await task.getByLabel('Var var du och vad gjorde du?').fill('Hemma, vid frukosten.');
+  await expect(task.getByRole('status')).toHaveText(/^Utkastet sparat \d\d:\d\d$/);
+  await page.reload();
+  await expect(task.getByLabel('Var var du och vad gjorde du?')).toHaveValue('Hemma, vid frukosten.');
+  await expectAccessible(page, hydrated);
+
+  // The weekly rating: an answer chosen is kept the same way.
+  await page.goto(treatment);
+  await page.getByRole('link', { name: /Veckans skattning/ }).click();
+  const form = page.getByRole('region', { name: 'GAD-7' });
+  await expect(form.locator('[data-autosave="ready"]')).toHaveCount(1);
+  await form.getByRole('group', { name: 'Fråga 1' }).getByLabel('3', { exact: true }).check();
+  await expect(form.getByRole('status')).toHaveText(/^Utkastet sparat \d\d:\d\d$/);
+  await page.reload();
+  await expect(form.getByRole('group', { name: 'Fråga 1' }).getByLabel('3', { exact: true })).toBeChecked();
+});
+
 test('a therapist enrols a new patient, and a group with a bad line enrols nobody', async ({
   page,
   hydrated,

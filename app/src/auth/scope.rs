@@ -4,7 +4,7 @@
 //! decision that made it (the patient, the unit or the care provider, the demo sandbox), so no
 //! query can reach wider than the access that was allowed and logged. Their fields are private;
 //! only the gate makes a [`CareAccess`] or a [`UnitCare`], and an [`OwnCare`] comes only from a
-//! patient's own session. `app/tests/scoping.rs` fails for any other code that names these
+//! patient's own session. `app/tests/all/scoping.rs` fails for any other code that names these
 //! tables.
 //!
 //! The sources are SQL subqueries with the decision's ids written as numbers: the ids are

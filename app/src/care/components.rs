@@ -2,8 +2,8 @@ use super::homework::HomeworkKind;
 use super::progress::ModuleStatus;
 use super::results::ScaleResults;
 use super::{
-    AnswerForm, FeedbackView, FormState, HomeworkState, ModuleView, PatientPage, SaveHomework,
-    StaffModule, Treatment, my_page, my_results, my_treatment,
+    AnswerForm, Autosave, FeedbackView, FormState, HomeworkState, ModuleView, PatientPage,
+    SaveHomework, StaffModule, Treatment, my_page, my_results, my_treatment,
 };
 use crate::error::AppError;
 use crate::i18n::*;
@@ -389,9 +389,7 @@ fn QuestionnaireForm(
     let saved = form.saved_at.map(|at| {
         view! { <p class="saved muted">{t!(i18n, care.draft_saved)} " " {at} " " {t!(i18n, care.utc)}</p> }
     });
-    view! {
-        <section class="block questionnaire" aria-labelledby=labelled_by>
-            <h3 id=heading>{title}</h3>
+    let form = view! {
             <ActionForm action>
                 <input type="hidden" name="enrolment" value=enrolment />
                 <input type="hidden" name="place" value=form.place />
@@ -408,6 +406,17 @@ fn QuestionnaireForm(
                     <p class="muted">{t!(i18n, care.submit_note)}</p>
                 })}
             </ActionForm>
+    };
+    // With JavaScript, the draft is also saved as it is written.
+    let form = if ongoing {
+        view! { <Autosave>{form}</Autosave> }.into_any()
+    } else {
+        form.into_any()
+    };
+    view! {
+        <section class="block questionnaire" aria-labelledby=labelled_by>
+            <h3 id=heading>{title}</h3>
+            {form}
         </section>
     }
     .into_any()
@@ -498,10 +507,8 @@ fn HomeworkForm(
             </div>
         }
     });
-    view! {
-        <section class="block homework" aria-labelledby=labelled_by>
-            <h3 id=heading>{title}</h3>
-            <Markdown source=instructions />
+    let autosave = ongoing && worksheet;
+    let form = view! {
             <ActionForm action>
                 <input type="hidden" name="enrolment" value=enrolment />
                 <input type="hidden" name="place" value=state.place />
@@ -525,6 +532,18 @@ fn HomeworkForm(
                     }.into_any()
                 })}
             </ActionForm>
+    };
+    // With JavaScript, a worksheet's draft is also saved as it is written.
+    let form = if autosave {
+        view! { <Autosave>{form}</Autosave> }.into_any()
+    } else {
+        form.into_any()
+    };
+    view! {
+        <section class="block homework" aria-labelledby=labelled_by>
+            <h3 id=heading>{title}</h3>
+            <Markdown source=instructions />
+            {form}
             {entries}
         </section>
     }

@@ -7,6 +7,7 @@
 //! pages of a locked module, or of a section hidden by its condition, are refused, not merely
 //! left out of the menu.
 
+mod autosave;
 mod components;
 pub mod homework;
 pub mod progress;
@@ -14,6 +15,7 @@ pub mod progress;
 mod record;
 pub mod results;
 
+pub use autosave::{AUTOSAVE_MS, Autosave};
 pub use components::{ResultsPage, StaffModules, TreatmentPage, TreatmentStepPage};
 
 use crate::error::AppError;

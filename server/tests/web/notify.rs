@@ -7,8 +7,6 @@
 
 #![allow(clippy::expect_used)]
 
-mod common;
-
 use app::db_test;
 use app::notify::{PATIENT_SUBJECT, Recipient, STAFF_SUBJECT, Template};
 use app::testing::number as count;
@@ -383,8 +381,8 @@ fn code_in(text: &str, prefix: &str) -> String {
 db_test!(
     a_patient_confirms_a_new_address_with_the_code_sent_to_it,
     |db| {
+        use crate::common::{patient_session, send};
         use axum::http::StatusCode;
-        use common::{patient_session, send};
         app::testing::two_regions(&db).await;
         let (smtp, gateway) = (free_port(), free_port());
         let (_sink, sink_log) = sink(smtp, gateway);

@@ -12,8 +12,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use sea_orm::ConnectionTrait;
 
-mod common;
-use common::{Answer, app, patient_session, send, staff_session};
+use crate::common::{Answer, app, patient_session, send, staff_session};
 
 /// A page load by the patient's browser.
 fn page(path: &str, token: &str) -> Request<Body> {

@@ -19,8 +19,7 @@ use sea_orm::DatabaseConnection;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-mod common;
-use common::{patient_session, send, staff_session};
+use crate::common::{patient_session, send, staff_session};
 
 /// A PNG file: the signature and an IHDR chunk's start (enough for a type check).
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06";

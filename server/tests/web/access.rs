@@ -14,8 +14,7 @@ use lotsen_server::{AppState, router};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use std::collections::BTreeSet;
 
-mod common;
-use common::{Answer, app, send, staff_session};
+use crate::common::{Answer, app, send, staff_session};
 
 const MULTIPART_BOUNDARY: &str = "lotsen-matrix-boundary";
 

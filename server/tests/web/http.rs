@@ -9,15 +9,14 @@ use axum::http::{Request, StatusCode, header};
 use lotsen_server::AppState;
 use sea_orm::ConnectionTrait;
 
-mod common;
-use common::app;
+use crate::common::app;
 
 /// The status, headers and body of a request's answer.
 async fn send(
     router: &Router,
     request: Request<Body>,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
-    let answer = common::send(router, request).await;
+    let answer = crate::common::send(router, request).await;
     (answer.status, answer.headers, answer.body)
 }
 
