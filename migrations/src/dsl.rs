@@ -175,3 +175,8 @@ pub async fn unique_per_tenant(
     .await?;
     Ok(())
 }
+
+/// A check that a column holds one of the allowed codes.
+pub fn codes(column: &str, allowed: &[&str]) -> SimpleExpr {
+    Expr::col(Alias::new(column)).is_in(allowed.iter().copied())
+}

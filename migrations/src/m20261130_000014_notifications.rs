@@ -23,10 +23,6 @@ impl MigrationName for Migration {
     }
 }
 
-fn codes(column: &str, allowed: &[&str]) -> SimpleExpr {
-    Expr::col(Alias::new(column)).is_in(allowed.iter().copied())
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -86,7 +86,8 @@ async fn patients(db: &DatabaseConnection, n: u64) -> String {
 fn script(mode: &str) -> String {
     format!(
         r#"
-local people, n, counter, tid = {{}}, 0, 0, 0
+-- `tid` is a global that `setup` gives each thread (a local here would hide it).
+local people, n, counter = {{}}, 0, 0
 local threads = 0
 function setup(thread)
   threads = threads + 1
