@@ -27,13 +27,24 @@ pub fn Autosave(children: Children) -> impl IntoView {
     // Effects run only in the browser: the attribute says the form now saves as it is written.
     let ready = RwSignal::new(false);
     Effect::new(move |_| ready.set(true));
+    // A save on its way, and a button press held back until it has arrived (the press carries
+    // newer text, which must not be overwritten by the older save arriving after it).
+    let in_flight = StoredValue::new(false);
+    // The button as its name and value (a DOM handle may not live in the server's render).
+    let held = StoredValue::new(None::<Option<(String, String)>>);
     let save = move || {
         let Some(div) = root.get_untracked() else {
             return;
         };
         status.set(td_string!(locale, care.autosave_saving).to_owned());
+        in_flight.set_value(true);
         leptos::task::spawn_local(async move {
-            status.set(match save_draft(&div).await {
+            let saved = save_draft(&div).await;
+            in_flight.set_value(false);
+            if let Some(submitter) = held.try_update_value(Option::take).flatten() {
+                resubmit(&div, submitter);
+            }
+            status.set(match saved {
                 Some(Saved::Yes) => {
                     format!("{} {}", td_string!(locale, care.autosave_saved), clock())
                 }
@@ -51,12 +62,21 @@ pub fn Autosave(children: Children) -> impl IntoView {
             set_timeout_with_handle(save, std::time::Duration::from_millis(AUTOSAVE_MS)).ok();
         timer.set_value(next);
     };
-    // A button pressed: the form is posted as it is, and no draft follows it.
-    let submitted = move |_: leptos::ev::SubmitEvent| {
+    // A button pressed: the form is posted as it is, and no draft follows it; while a draft is
+    // on its way, the press waits for it.
+    let submitted = move |ev: leptos::ev::SubmitEvent| {
         if let Some(pending) = timer.get_value() {
             pending.clear();
         }
         timer.set_value(None);
+        if in_flight.get_value() {
+            ev.prevent_default();
+            let pressed = ev.submitter().map(|button| {
+                let attribute = |name| button.get_attribute(name).unwrap_or_default();
+                (attribute("name"), attribute("value"))
+            });
+            held.set_value(Some(pressed));
+        }
     };
     view! {
         <div
@@ -70,6 +90,26 @@ pub fn Autosave(children: Children) -> impl IntoView {
             <p class="muted autosave" role="status">{move || status.get()}</p>
         </div>
     }
+}
+
+/// Presses the held button (by its name and value) again, or submits the form as Enter would.
+fn resubmit(root: &web_sys::HtmlDivElement, pressed: Option<(String, String)>) {
+    use leptos::wasm_bindgen::JsCast;
+    let Some(form) = root
+        .query_selector("form")
+        .ok()
+        .flatten()
+        .and_then(|f| f.dyn_into::<web_sys::HtmlFormElement>().ok())
+    else {
+        return;
+    };
+    let button = pressed.and_then(|(name, value)| {
+        form.query_selector(&format!("button[name=\"{name}\"][value=\"{value}\"]"))
+            .ok()
+            .flatten()
+            .and_then(|b| b.dyn_into::<web_sys::HtmlElement>().ok())
+    });
+    let _ = form.request_submit_with_submitter(button.as_ref());
 }
 
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
