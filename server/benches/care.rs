@@ -14,7 +14,7 @@
 
 use app::auth::session::{self, SESSION_COOKIE, SessionConfig, Subject};
 use app::testing::{Engine, TestDb, two_regions};
-use lotsen_server::limits::{LimitConfig, Limits, Rate};
+use lotsen_server::limits::{LimitConfig, Limits};
 use lotsen_server::{AppState, router};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use std::fmt::Write as _;
@@ -184,15 +184,7 @@ async fn bench(engine: Engine) {
     std::fs::write(&people_file, people).expect("people");
 
     let mut state = AppState::with_defaults(db.clone());
-    let unlimited = Rate {
-        per_minute: 1_000_000,
-        burst: 1_000_000,
-    };
-    state.limits = Limits::new(LimitConfig {
-        sign_in_per_address: unlimited,
-        writes_per_address: unlimited,
-        writes_per_user: unlimited,
-    });
+    state.limits = Limits::new(LimitConfig::unlimited());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -16,7 +16,7 @@ use app::testing::{Engine, TestDb, two_regions};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
-use lotsen_server::limits::{LimitConfig, Limits, Rate};
+use lotsen_server::limits::{LimitConfig, Limits};
 use lotsen_server::{AppState, router};
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
@@ -56,15 +56,7 @@ async fn bench(engine: Engine, n: u32) {
     let db = t.db.clone();
     two_regions(&db).await;
     let mut state = AppState::with_defaults(db.clone());
-    let unlimited = Rate {
-        per_minute: 1_000_000,
-        burst: 1_000_000,
-    };
-    state.limits = Limits::new(LimitConfig {
-        sign_in_per_address: unlimited,
-        writes_per_address: unlimited,
-        writes_per_user: unlimited,
-    });
+    state.limits = Limits::new(LimitConfig::unlimited());
     let router = router(state);
     let token = session::create(
         &db,

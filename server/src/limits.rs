@@ -30,6 +30,22 @@ pub struct LimitConfig {
     pub writes_per_user: Rate,
 }
 
+impl LimitConfig {
+    /// No limit that a load test could reach: for the benchmarks, which measure the work
+    /// behind the limits.
+    pub fn unlimited() -> Self {
+        let unlimited = Rate {
+            per_minute: 1_000_000,
+            burst: 1_000_000,
+        };
+        Self {
+            sign_in_per_address: unlimited,
+            writes_per_address: unlimited,
+            writes_per_user: unlimited,
+        }
+    }
+}
+
 impl Default for LimitConfig {
     fn default() -> Self {
         Self {
