@@ -1,7 +1,7 @@
 use crate::access::{AccessAdminPage, ProviderAdminPage};
 use crate::account::AccountPage;
 use crate::audit::AuditPage;
-use crate::care::{ResultsPage, TreatmentPage, TreatmentStepPage};
+use crate::care::{DueFormView, ResultsPage, TreatmentPage, TreatmentStepPage};
 use crate::catalogue::CataloguePage;
 use crate::clinic::{ClinicHome, PatientRecordPage};
 use crate::design::{DesignPage, ProgramsPage, ReviewPage};
@@ -70,6 +70,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/mina-sidor/behandling/:enrolment/:module/:step")
                             view=TreatmentStepPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/mina-sidor/formular/:enrolment/:schedule")
+                            view=DueFormView
                             ssr=SsrMode::Async
                         />
                         <Route path=path!("/mottagning") view=ClinicHome ssr=SsrMode::Async />

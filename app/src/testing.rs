@@ -196,20 +196,7 @@ pub async fn two_regions(db: &DatabaseConnection) {
             .unwrap_or_else(|e| setup_failed("two regions", e));
     }
     // Version 601 carries a program to walk as a patient.
-    let content = crate::programs::store::canonical(&care_program())
-        .unwrap_or_else(|e| setup_failed("care program", e));
-    db.execute(sea_orm::Statement::from_sql_and_values(
-        db.get_database_backend(),
-        match db.get_database_backend() {
-            sea_orm::DatabaseBackend::Postgres => {
-                "UPDATE program_version SET content = $1 WHERE id = 601"
-            }
-            _ => "UPDATE program_version SET content = ? WHERE id = 601",
-        },
-        [content.into()],
-    ))
-    .await
-    .unwrap_or_else(|e| setup_failed("care program", e));
+    set_care_program(db, &care_program()).await;
     // Explicit ids do not advance PostgreSQL's sequences: move them past the world's ids.
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         for table in [
@@ -230,6 +217,44 @@ pub async fn two_regions(db: &DatabaseConnection) {
             .unwrap_or_else(|e| setup_failed("sequence", e));
         }
     }
+}
+
+/// One statement with one parameter, in the engine's placeholder style (`$1` or `?`).
+async fn execute_with(db: &DatabaseConnection, sql: &str, value: sea_orm::Value) {
+    let sql = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => sql.to_owned(),
+        _ => sql.replace("$1", "?"),
+    };
+    db.execute(sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        [value],
+    ))
+    .await
+    .unwrap_or_else(|e| setup_failed("update", e));
+}
+
+/// Replaces the content of version 601 (the program the world's enrolments follow).
+pub async fn set_care_program(db: &DatabaseConnection, program: &crate::programs::Program) {
+    let content = crate::programs::store::canonical(program)
+        .unwrap_or_else(|e| setup_failed("care program", e));
+    execute_with(
+        db,
+        "UPDATE program_version SET content = $1 WHERE id = 601",
+        content.into(),
+    )
+    .await;
+}
+
+/// Moves an enrolment's start `days` days back from now, as if treatment had gone on so long.
+pub async fn started_days_ago(db: &DatabaseConnection, enrolment: i64, days: i64) {
+    let at = chrono::Utc::now() - chrono::Duration::days(days);
+    execute_with(
+        db,
+        &format!("UPDATE enrolment SET started_at = $1 WHERE id = {enrolment}"),
+        at.into(),
+    )
+    .await;
 }
 
 /// The same URL with another database name (the path), keeping any query string.
@@ -371,6 +396,7 @@ pub fn small_program(title: &str) -> crate::programs::Program {
             }],
         }],
         questionnaires: Vec::new(),
+        schedules: Vec::new(),
     }
 }
 
@@ -378,11 +404,13 @@ pub fn small_program(title: &str) -> crate::programs::Program {
 /// `m1` (open) with a welcome page `p1` and a PHQ-9 page `p2`; `m2` after `m1` is finished, with
 /// a page `p3`; `m3` (open) whose one section is shown only at a PHQ-9 total of 10 or more;
 /// `m4` (open) with a worksheet `ws` and a sleep-diary exercise `diary` on page `p5`; `m5`, which
-/// opens when the therapist has given feedback on `m4`.
+/// opens when the therapist has given feedback on `m4`; `m6`, which opens on day 14. A GAD-7
+/// (`gad`) is asked every week from enrolment (schedule `gad-weekly`, open all week, not
+/// blocking).
 pub fn care_program() -> crate::programs::Program {
     use crate::programs::{
-        Block, BlockBody, Field, FieldKind, Module, Program, QuestionnaireDef, Section, ShowIf,
-        ShowOp, Step, UnlockRule,
+        Block, BlockBody, Field, FieldKind, Module, Program, QuestionnaireDef, Schedule,
+        ScheduleStart, Section, ShowIf, ShowOp, Step, UnlockRule,
     };
     let field = |key: &str, kind: FieldKind, required: bool| Field {
         key: key.to_owned(),
@@ -496,13 +524,36 @@ pub fn care_program() -> crate::programs::Program {
                 None,
                 vec![page("p6", vec![text("b6", "AFTER-FEEDBACK-TEXT")])],
             ),
+            module(
+                "m6",
+                UnlockRule::AfterDays { days: 14 },
+                None,
+                vec![page("p7", vec![text("b7", "DAY-FOURTEEN-TEXT")])],
+            ),
         ],
-        questionnaires: vec![QuestionnaireDef {
-            key: "phq".to_owned(),
-            title: "PHQ-9".to_owned(),
-            scale: Some("phq9".to_owned()),
-            instrument: None,
-            item_texts: (1..=10).map(|n| format!("Fråga nummer {n}")).collect(),
+        questionnaires: vec![
+            QuestionnaireDef {
+                key: "phq".to_owned(),
+                title: "PHQ-9".to_owned(),
+                scale: Some("phq9".to_owned()),
+                instrument: None,
+                item_texts: (1..=10).map(|n| format!("Fråga nummer {n}")).collect(),
+            },
+            QuestionnaireDef {
+                key: "gad".to_owned(),
+                title: "GAD-7".to_owned(),
+                scale: Some("gad7".to_owned()),
+                instrument: None,
+                item_texts: (1..=7).map(|n| format!("Oro nummer {n}")).collect(),
+            },
+        ],
+        schedules: vec![Schedule {
+            key: "gad-weekly".to_owned(),
+            questionnaire: "gad".to_owned(),
+            starts: ScheduleStart::Enrolment,
+            every_days: Some(7),
+            window_days: 7,
+            blocking: false,
         }],
     }
 }

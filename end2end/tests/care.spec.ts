@@ -1,6 +1,6 @@
 import { test, expect, expectAccessible, open, switchRole } from './fixtures';
 
-test('a patient reads the first module, sends the weekly rating, and cannot open a locked module', async ({
+test('a patient three weeks in reads a module, sends the weekly rating, and cannot open a locked module', async ({
   page,
   hydrated,
 }) => {
@@ -9,22 +9,32 @@ test('a patient reads the first module, sends the weekly rating, and cannot open
   await expect(page).toHaveURL(/\/mina-sidor$/);
   await page.getByRole('link', { name: 'Hantera oro' }).click();
 
-  // The treatment: the first module open, the rest locked, with no way into them.
+  // The treatment, three weeks in (the demo's history): the first module done with the
+  // therapist's feedback, the second open, the rest locked with no way into them.
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Hantera oro');
   const first = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Vad är oro?' }) });
-  await expect(first.getByText('Öppen')).toBeVisible();
+  await expect(first.getByText('Klar')).toBeVisible();
+  await expect(first.getByRole('heading', { name: 'Återkoppling från din behandlare' })).toBeVisible();
   const second = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Oroliga tankar' }) });
-  await expect(second.getByText('Låst – öppnas när du kommit så långt')).toBeVisible();
-  await expect(second.getByRole('link')).toHaveCount(0);
+  await expect(second.getByText('Öppen')).toBeVisible();
+  const third = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Orostid' }) });
+  await expect(third.getByText('Låst – öppnas när du kommit så långt')).toBeVisible();
+  await expect(third.getByRole('link')).toHaveCount(0);
   const treatment = page.url();
   await expectAccessible(page, hydrated);
 
-  // Reading: the first page, then on to the weekly rating.
-  await first.getByRole('link', { name: 'Välkommen' }).click();
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Vad är oro?');
-  await expect(page.getByRole('heading', { level: 2, name: 'Välkommen' })).toBeVisible();
+  // Reading: the second module's first page, then on to this week's rating.
+  await second.getByRole('link', { name: 'Hur oro fungerar' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Oroliga tankar');
+  await expect(page.getByRole('heading', { level: 2, name: 'Hur oro fungerar' })).toBeVisible();
   await expectAccessible(page, hydrated);
-  await page.getByRole('link', { name: /Veckans skattning/ }).click();
+
+  // The weekly rating is a scheduled form, listed on the treatment until it is answered.
+  await page.goto(treatment);
+  const due = page.getByRole('region', { name: 'Formulär att besvara' });
+  await expect(due.getByRole('listitem')).toHaveCount(1);
+  await due.getByRole('link', { name: 'GAD-7' }).click();
+  await expect(page).toHaveURL(/\/mina-sidor\/formular\/\d+\/oro-gad7-vecka$/);
   const form = page.getByRole('region', { name: 'GAD-7' });
   await expect(form.getByRole('group')).toHaveCount(7);
 
@@ -58,16 +68,25 @@ test('a patient reads the first module, sends the weekly rating, and cannot open
   await expect(form.getByRole('button')).toHaveCount(0);
   await expectAccessible(page, hydrated);
 
-  // My results: the chart, with the same figures in a table.
+  // Answered: this week's form is no longer asked for.
   await page.goto(treatment);
+  await expect(page.getByRole('region', { name: 'Formulär att besvara' })).toHaveCount(0);
+
+  // My results: the chart, with the same figures in a table, newest first: today's 11 over
+  // three weeks of history (12, worse at 16, better at 8).
   await page.getByRole('link', { name: 'Mina resultat' }).click();
   await expect(page.getByRole('img', { name: 'GAD-7' })).toBeVisible();
-  await expect(page.getByRole('table').getByRole('row').nth(1)).toContainText('11');
-  await expect(page.getByRole('table').getByRole('row').nth(1)).toContainText('måttliga besvär');
+  const rows = page.getByRole('table').getByRole('row');
+  await expect(rows).toHaveCount(5);
+  await expect(rows.nth(1)).toContainText('11');
+  await expect(rows.nth(1)).toContainText('måttliga besvär');
+  await expect(rows.nth(3)).toContainText('16');
+  await expect(rows.nth(3)).toContainText('svåra besvär');
+  await expect(rows.nth(4)).toContainText('12');
   await expectAccessible(page, hydrated);
 
   // A locked module's page, by its address: refused, its text never sent.
-  const locked = await page.goto(`${treatment}/oro-2/oro-tankar`);
+  const locked = await page.goto(`${treatment}/oro-3/oro-orostid`);
   expect(locked?.status()).toBe(403);
   await expect(page.getByRole('alert')).toHaveText('Du har inte behörighet till det här.');
 });
@@ -120,17 +139,17 @@ test('a patient sends the homework, the therapist gives feedback, and the next m
   await page.getByRole('button', { name: 'Prova som patient' }).click();
   await page.getByRole('link', { name: 'Hantera oro' }).click();
   const treatment = page.url();
-  await page.getByRole('link', { name: 'Hemuppgift: oroslogg' }).click();
+  await page.getByRole('link', { name: 'Hemuppgift: sortera oron' }).click();
 
   // A draft is kept on the server: it is there after a reload.
   const task = page.getByRole('region', { name: 'Hemuppgift' });
-  await task.getByLabel('Var var du och vad gjorde du?').fill('På jobbet, i ett möte.');
+  await task.getByLabel('Tanken').fill('Att jag sagt något fel.');
   await task.getByRole('button', { name: 'Spara utkast' }).click();
   await expect(task.getByText(/Utkast sparat/)).toBeVisible();
   await page.reload();
-  await expect(task.getByLabel('Var var du och vad gjorde du?')).toHaveValue('På jobbet, i ett möte.');
-  await task.getByLabel('Vad oroade du dig för?').fill('Att jag sagt något fel.');
-  await task.getByLabel('Hur stark var oron? (0–10)').fill('7');
+  await expect(task.getByLabel('Tanken')).toHaveValue('Att jag sagt något fel.');
+  await task.getByLabel('Vilken sorts problem är det?').selectOption('Något jag kan göra något åt nu');
+  await task.getByLabel('Om det går att göra något: vad är första steget?').fill('Fråga kollegan i morgon.');
   await task.getByRole('button', { name: 'Skicka hemuppgiften' }).click();
 
   // Sent and locked: shown as sent, with no way to change it.
@@ -146,25 +165,25 @@ test('a patient sends the homework, the therapist gives feedback, and the next m
   await expect(modules.getByText('Att jag sagt något fel.')).toBeVisible();
   await modules.getByLabel('Återkoppling på modulen').fill('Bra att du skrev ner oron direkt. Fortsätt så.');
   await modules.getByRole('button', { name: 'Skicka återkopplingen' }).click();
-  const done = modules.getByRole('listitem').filter({ has: page.getByRole('heading', { name: /Vad är oro\?/ }) });
+  const done = modules.getByRole('listitem').filter({ has: page.getByRole('heading', { name: /Oroliga tankar/ }) });
   await expect(done.getByText('Bra att du skrev ner oron direkt. Fortsätt så.')).toBeVisible();
   // Given once: no second form for the module; the module it opened takes feedback next.
   await expect(done.getByLabel('Återkoppling på modulen')).toHaveCount(0);
-  const opened = modules.getByRole('listitem').filter({ has: page.getByRole('heading', { name: /Oroliga tankar/ }) });
+  const opened = modules.getByRole('listitem').filter({ has: page.getByRole('heading', { name: /Orostid/ }) });
   await expect(opened.getByText('Öppen')).toBeVisible();
   await expectAccessible(page, hydrated);
 
   // The patient sees the feedback, and the next module is open.
   await asRole('patient');
   await page.goto(treatment);
-  const first = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Vad är oro?' }) });
+  const first = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Oroliga tankar' }) });
   await expect(first.getByRole('heading', { name: 'Återkoppling från din behandlare' })).toBeVisible();
   await expect(first.getByText('Bra att du skrev ner oron direkt. Fortsätt så.')).toBeVisible();
-  const second = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Oroliga tankar' }) });
+  const second = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Orostid' }) });
   await expect(second.getByText('Öppen')).toBeVisible();
   await expectAccessible(page, hydrated);
   await second.getByRole('link').first().click();
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Oroliga tankar');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Orostid');
 
   // My data: the homework and the feedback are there to read and to download.
   await page.goto('/mina-sidor');
@@ -172,7 +191,7 @@ test('a patient sends the homework, the therapist gives feedback, and the next m
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Mina uppgifter');
   await expect(page.getByText(/artikel 15/)).toBeVisible();
   await expect(page.getByText('Bra att du skrev ner oron direkt. Fortsätt så.')).toBeVisible();
-  await page.getByText(/^Hemuppgift: oroslogg/).click();
+  await page.getByText(/^Hemuppgift: sortera oron/).click();
   await expect(page.getByText('Att jag sagt något fel.')).toBeVisible();
   await expectAccessible(page, hydrated);
   const download = await page.request.get('/mina-sidor/mina-uppgifter.json');
@@ -200,18 +219,18 @@ test('with JavaScript, what the patient writes is kept as a draft as they write 
   const treatment = page.url();
 
   // A worksheet: typed, saved within two seconds without a button, there after a reload.
-  await page.getByRole('link', { name: 'Hemuppgift: oroslogg' }).click();
+  await page.getByRole('link', { name: 'Hemuppgift: sortera oron' }).click();
   const task = page.getByRole('region', { name: 'Hemuppgift' });
   await expect(task.locator('[data-autosave="ready"]')).toHaveCount(1);
-  await task.getByLabel('Var var du och vad gjorde du?').fill('Hemma, vid frukosten.');
+  await task.getByLabel('Tanken').fill('Tänk om jag blir sjuk.');
   await expect(task.getByRole('status')).toHaveText(/^Utkastet sparat \d\d:\d\d$/);
   await page.reload();
-  await expect(task.getByLabel('Var var du och vad gjorde du?')).toHaveValue('Hemma, vid frukosten.');
+  await expect(task.getByLabel('Tanken')).toHaveValue('Tänk om jag blir sjuk.');
   await expectAccessible(page, hydrated);
 
   // The weekly rating: an answer chosen is kept the same way.
   await page.goto(treatment);
-  await page.getByRole('link', { name: /Veckans skattning/ }).click();
+  await page.getByRole('region', { name: 'Formulär att besvara' }).getByRole('link', { name: 'GAD-7' }).click();
   const form = page.getByRole('region', { name: 'GAD-7' });
   await expect(form.locator('[data-autosave="ready"]')).toHaveCount(1);
   await form.getByRole('group', { name: 'Fråga 1' }).getByLabel('3', { exact: true }).check();

@@ -77,8 +77,20 @@ test('a producer builds a program, previews and answers it; a publisher publishe
   await page.keyboard.press('Enter');
   await expect(pages).toHaveText(['Välkommen', 'Veckans skattning']);
 
+  // GAD-7 also on a schedule: every week from enrolment, open three days, before the pages.
+  const schedules = page.getByRole('region', { name: 'Scheman' });
+  await schedules.getByRole('button', { name: 'Lägg till schema' }).click();
+  await expect(schedules.getByLabel('Schema 1: Formulär')).toHaveValue('gad7');
+  await schedules.getByLabel('Schema 1: Öppet antal dagar').fill('3');
+  await schedules.getByLabel('Schema 1: Måste besvaras innan patienten läser vidare').check();
+
   // The report before publishing, as the content changes.
   const report = page.getByRole('region', { name: 'Kontroll före publicering' });
+  await expect(report).toContainText('Inga problem hittades.');
+  // A window of no days is refused, and said why.
+  await schedules.getByLabel('Schema 1: Öppet antal dagar').fill('0');
+  await expect(report).toContainText('Antalet dagar är utanför det tillåtna');
+  await schedules.getByLabel('Schema 1: Öppet antal dagar').fill('3');
   await expect(report).toContainText('Inga problem hittades.');
   await expectAccessible(page, hydrated);
 
@@ -96,6 +108,8 @@ test('a producer builds a program, previews and answers it; a publisher publishe
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
   await expect(outline.getByLabel('Modulens rubrik')).toHaveValue('Om sömn');
   await expect(pages).toHaveText(['Välkommen', 'Veckans skattning']);
+  await expect(schedules.getByLabel('Schema 1: Öppet antal dagar')).toHaveValue('3');
+  await expect(schedules.getByLabel('Schema 1: Måste besvaras innan patienten läser vidare')).toBeChecked();
 
   // The publisher reviews what is new and publishes it as 1.0.
   await switchTo(page, 'publisher');
@@ -107,6 +121,7 @@ test('a producer builds a program, previews and answers it; a publisher publishe
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Granska och publicera');
   await expect(page.getByText('Första versionen: allt är nytt.')).toBeVisible();
   await expect(page.locator('.changes')).toContainText('Modul Om sömn — tillagt');
+  await expect(page.locator('.changes')).toContainText('Schema gad7 — tillagt');
   await expect(page.getByLabel('Mindre ändring', { exact: false })).toBeDisabled();
   await expectAccessible(page, hydrated);
   await page.getByLabel('Vad har ändrats?').fill('Första versionen.');

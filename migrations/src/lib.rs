@@ -20,6 +20,7 @@ mod m20261129_000011_stored_codes;
 mod m20261130_000012_care_records;
 mod m20261130_000013_homework_and_feedback;
 mod m20261130_000014_notifications;
+mod m20261130_000015_due_forms;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_care_records::Migration),
             Box::new(m20261130_000013_homework_and_feedback::Migration),
             Box::new(m20261130_000014_notifications::Migration),
+            Box::new(m20261130_000015_due_forms::Migration),
         ]
     }
 }

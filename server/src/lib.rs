@@ -301,6 +301,15 @@ async fn housekeeping(state: AppState, anchors: AnchorSinks) {
         if minutes.is_multiple_of(60) {
             record_anchor(&state.db, &anchors).await;
         }
+        // Every quarter of an hour, scheduled forms that fell due are made and their patients
+        // told (a notice without content), also when they do not sign in.
+        if minutes.is_multiple_of(15) {
+            match app::care::sweep_due_forms(&state.db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(forms = n, "scheduled forms fell due"),
+                Err(err) => tracing::error!(error = %err, "making due forms failed"),
+            }
+        }
         minutes += 1;
         let now = chrono::Utc::now();
         match app::demo::sandbox::delete_expired(&state.db, now).await {

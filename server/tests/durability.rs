@@ -245,13 +245,14 @@ async fn survive(db: sea_orm::DatabaseConnection, url: String) {
     )
     .await;
 
-    // A draft saved, a form submitted, a message sent: each acknowledged with 200.
+    // A draft saved, a form submitted (this week's, the demo patient's fourth), a message sent:
+    // each acknowledged with 200.
     let draft = request(
         port,
         "/api/save_homework",
         &format!(
-            "enrolment={enrolment}&place=block%3Aoro-1%2Foro-hemuppgift-1%2Foro-logg\
-             &fields%5Blogg-situation%5D=UTKAST-SOM-SKA-FINNAS&submit_key={}&intent=save",
+            "enrolment={enrolment}&place=block%3Aoro-2%2Foro-hemuppgift-2%2Foro-sortera\
+             &fields%5Bsortera-tanke%5D=UTKAST-SOM-SKA-FINNAS&submit_key={}&intent=save",
             key('a')
         ),
         Some(&session),
@@ -264,7 +265,7 @@ async fn survive(db: sea_orm::DatabaseConnection, url: String) {
         port,
         "/api/answer_form",
         &format!(
-            "enrolment={enrolment}&place=block%3Aoro-1%2Foro-skattning-1%2Foro-gad7-1\
+            "enrolment={enrolment}&place=schedule%3Aoro-gad7-vecka%2F3\
              &submit_key={}&intent=submit{answers}",
             key('b')
         ),

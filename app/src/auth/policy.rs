@@ -39,6 +39,7 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("set_notifications", Requirement::Patient),
     ("my_treatment", Requirement::Patient),
     ("my_page", Requirement::Patient),
+    ("my_due_form", Requirement::Patient),
     ("answer_form", Requirement::Patient),
     ("my_results", Requirement::Patient),
     ("my_messages", Requirement::Patient),

@@ -264,6 +264,9 @@ pub trait EnrolmentScope: sealed::Sealed {
     /// The patient being treated (to notify them).
     fn patient_id(&self) -> i64;
 
+    /// When treatment started: schedules and `AfterDays` count from its Swedish day.
+    fn started_at(&self) -> chrono::DateTime<chrono::Utc>;
+
     /// The care team: the responsible therapist and the co-therapists (to notify them).
     #[allow(async_fn_in_trait)]
     async fn care_team(&self, db: &impl ConnectionTrait) -> Result<Vec<i64>, DbErr> {
@@ -309,6 +312,14 @@ pub trait EnrolmentScope: sealed::Sealed {
         )
     }
 
+    /// This enrolment's due forms (instances of scheduled questionnaires), as an SQL source.
+    fn due_forms(&self) -> String {
+        format!(
+            "(SELECT * FROM due_form WHERE enrolment_id = {})",
+            self.id()
+        )
+    }
+
     /// The therapist's feedback on this enrolment's modules, as an SQL source.
     fn feedback(&self) -> String {
         format!(
@@ -322,6 +333,64 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for super::OwnEnrolment {}
     impl Sealed for super::StaffEnrolment {}
+    impl Sealed for super::ScheduledEnrolment {}
+}
+
+/// An ongoing enrolment of real care (never a demo sandbox's), as the server's own sweep
+/// reaches it to make due forms and tell the patient: no person is behind it, no record is
+/// shown, and only [`scheduled_enrolments`] makes one.
+#[derive(Debug, Clone)]
+pub(crate) struct ScheduledEnrolment {
+    enrolment: enrolment::Model,
+}
+
+impl EnrolmentScope for ScheduledEnrolment {
+    fn id(&self) -> i64 {
+        self.enrolment.id
+    }
+
+    fn version_id(&self) -> i64 {
+        self.enrolment.program_version_id
+    }
+
+    fn unit_id(&self) -> i64 {
+        self.enrolment.care_unit_id
+    }
+
+    fn state(&self) -> EnrolmentState {
+        self.enrolment.state
+    }
+
+    fn patient_id(&self) -> i64 {
+        self.enrolment.patient_id
+    }
+
+    fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.enrolment.started_at
+    }
+}
+
+/// Every ongoing enrolment of real care on one of `versions`: what the due-form sweep works
+/// through.
+pub(crate) async fn scheduled_enrolments(
+    db: &impl ConnectionTrait,
+    versions: &[i64],
+) -> Result<Vec<ScheduledEnrolment>, DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    if versions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = enrolment::Entity::find()
+        .filter(enrolment::Column::ProgramVersionId.is_in(versions.iter().copied()))
+        .filter(enrolment::Column::SandboxId.is_null())
+        .filter(enrolment::Column::State.is_in(EnrolmentState::ONGOING))
+        .order_by_asc(enrolment::Column::Id)
+        .all(db)
+        .await?;
+    Ok(found
+        .into_iter()
+        .map(|enrolment| ScheduledEnrolment { enrolment })
+        .collect())
 }
 
 /// One of the signed-in patient's own enrolments, as their session reaches it. Its care
@@ -360,6 +429,10 @@ impl EnrolmentScope for OwnEnrolment {
     fn patient_id(&self) -> i64 {
         self.enrolment.patient_id
     }
+
+    fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.enrolment.started_at
+    }
 }
 
 /// One enrolment that a staff member's [`CareAccess`] reaches: at the caller's unit (or, under
@@ -375,6 +448,7 @@ pub struct StaffEnrolment {
     may_write: bool,
     responsible_staff_id: Option<i64>,
     patient_id: i64,
+    started_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl StaffEnrolment {
@@ -428,6 +502,10 @@ impl EnrolmentScope for StaffEnrolment {
     fn patient_id(&self) -> i64 {
         self.patient_id
     }
+
+    fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.started_at
+    }
 }
 
 impl CareAccess {
@@ -458,7 +536,7 @@ impl CareAccess {
             .query_all(statement(
                 db,
                 &format!(
-                    "SELECT e.id, e.program_version_id, e.care_unit_id, e.state,                             e.responsible_staff_id, e.patient_id                      FROM {} e{filter} ORDER BY e.started_at DESC, e.id DESC",
+                    "SELECT e.id, e.program_version_id, e.care_unit_id, e.state,                             e.responsible_staff_id, e.patient_id, e.started_at                      FROM {} e{filter} ORDER BY e.started_at DESC, e.id DESC",
                     self.enrolments()
                 ),
                 vec![],
@@ -475,6 +553,7 @@ impl CareAccess {
                     may_write: self.may_write() && state.is_ongoing(),
                     responsible_staff_id: row.try_get("", "responsible_staff_id")?,
                     patient_id: row.try_get("", "patient_id")?,
+                    started_at: row.try_get("", "started_at")?,
                 })
             })
             .collect()

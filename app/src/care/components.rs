@@ -2,8 +2,9 @@ use super::homework::HomeworkKind;
 use super::progress::ModuleStatus;
 use super::results::ScaleResults;
 use super::{
-    AnswerForm, Autosave, FeedbackView, FormState, HomeworkState, ModuleView, PatientPage,
-    SaveHomework, StaffModule, Treatment, my_page, my_results, my_treatment,
+    AnswerForm, Autosave, DueFormLink, DueFormPage, FeedbackView, FormState, HomeworkState,
+    ModuleView, PatientPage, SaveHomework, StaffModule, Treatment, my_due_form, my_page,
+    my_results, my_treatment,
 };
 use crate::error::AppError;
 use crate::i18n::*;
@@ -76,9 +77,95 @@ fn Modules(treatment: Treatment) -> impl IntoView {
                 view! { " " <strong>{unread}</strong> }
             })}
         </p>
+        {(!treatment.due_forms.is_empty()).then(|| view! {
+            <section class="card due-forms" aria-labelledby="due-heading">
+                <h2 id="due-heading">{t!(i18n, care.due_heading)}</h2>
+                <ul>
+                    {treatment.due_forms.into_iter().map(|due| view! { <DueItem due enrolment /> }).collect_view()}
+                </ul>
+            </section>
+        })}
         <ol class="modules">
             {treatment.modules.into_iter().map(|m| view! { <ModuleItem module=m enrolment /> }).collect_view()}
         </ol>
+    }
+}
+
+/// A scheduled questionnaire to answer: its link, until when, and whether the pages wait for it.
+#[component]
+fn DueItem(due: DueFormLink, enrolment: i64) -> impl IntoView {
+    let i18n = use_i18n();
+    let href = due.href(enrolment);
+    view! {
+        <li>
+            <a href=href>{due.title}</a>
+            " · " {t!(i18n, care.due_until)} " " {due.last_day}
+            {due.blocking.then(|| view! { " · " <strong>{t!(i18n, care.due_blocking)}</strong> })}
+        </li>
+    }
+}
+
+/// `/mina-sidor/formular/:enrolment/:schedule`: a scheduled questionnaire to answer, or the
+/// one just sent.
+#[component]
+pub fn DueFormView() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let enrolment = enrolment_param();
+    let key = move || {
+        (
+            enrolment(),
+            params.read().get("schedule").unwrap_or_default(),
+        )
+    };
+    let due = Resource::new(key, |(id, schedule)| async move {
+        match id {
+            Some(id) => my_due_form(id, schedule).await,
+            None => Err(AppError::NotFound),
+        }
+    });
+    let action = ServerAction::<AnswerForm>::new();
+    view! {
+        <p>
+            {move || enrolment().map(|id| view! {
+                <a href=super::treatment_href(id)>{t!(i18n, care.back_treatment)}</a>
+            })}
+        </p>
+        <FormNotice action />
+        <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            {move || Suspend::new(async move {
+                match due.await {
+                    Ok(page) => view! { <DueForm page action /> }.into_any(),
+                    Err(error) => view! {
+                        <Title text=page_title(move || t_string!(i18n, care.due_heading).to_string()) />
+                        <h1>{t!(i18n, care.due_heading)}</h1>
+                        <ErrorNotice error />
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DueForm(page: DueFormPage, action: ServerAction<AnswerForm>) -> impl IntoView {
+    let i18n = use_i18n();
+    let title = format!("{} – {}", page.due.title, page.program);
+    let urgent = page.form.urgent;
+    let sent = page.form.submitted;
+    let enrolment = page.enrolment_id;
+    view! {
+        <Title text=page_title(move || title.clone()) />
+        <h1>{page.due.title.clone()}</h1>
+        <p class="muted">
+            {page.program.clone()} " · " {t!(i18n, care.due_until)} " " {page.due.last_day.clone()}
+        </p>
+        {(page.due.blocking && !sent).then(|| view! { <p class="notice">{t!(i18n, care.due_blocking_lead)}</p> })}
+        {urgent.then(|| view! { <CrisisInfo unit=page.crisis_info.clone() /> })}
+        <QuestionnaireForm form=page.form def=page.questionnaire enrolment ongoing=page.ongoing action own_page=true />
+        {sent.then(|| view! {
+            <p><a href=super::treatment_href(enrolment)>{t!(i18n, care.due_continue)}</a></p>
+        })}
     }
 }
 
@@ -198,6 +285,19 @@ fn StepView(
     let i18n = use_i18n();
     let locale = i18n.get_locale_untracked();
     let title = format!("{} – {}", page.step.title, page.program);
+    if let Some(due) = page.blocked_by {
+        let href = due.href(page.enrolment_id);
+        return view! {
+            <Title text=page_title(move || title.clone()) />
+            <h1>{page.module_title}</h1>
+            <section class="notice due-first" aria-labelledby="due-first-heading">
+                <h2 id="due-first-heading">{t!(i18n, care.due_first)}</h2>
+                <p>{t!(i18n, care.due_blocking_lead)}</p>
+                <p><a href=href class="button primary">{due.title}</a></p>
+            </section>
+        }
+        .into_any();
+    }
     let urgent = page.forms.iter().any(|f| f.urgent);
     let crisis = page.crisis_info.clone();
     let slot = {
@@ -252,6 +352,7 @@ fn StepView(
             })}
         </nav>
     }
+    .into_any()
 }
 
 /// What to do at once when an answer says the patient may be in danger: the unit's own crisis
@@ -281,9 +382,20 @@ fn QuestionnaireForm(
     enrolment: i64,
     ongoing: bool,
     action: ServerAction<AnswerForm>,
+    /// The form is the page's own content (a scheduled form): its heading is an `h2`, under
+    /// the page's `h1`, not an `h3` under a page's section.
+    #[prop(optional)]
+    own_page: bool,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let locale = i18n.get_locale_untracked();
+    let heading_of = move |id: String, title: String| {
+        if own_page {
+            view! { <h2 id=id>{title}</h2> }.into_any()
+        } else {
+            view! { <h3 id=id>{title}</h3> }.into_any()
+        }
+    };
     let Some(instrument) = def.worded() else {
         return view! { <p class="block notice">{t!(i18n, program.missing_questionnaire)}</p> }
             .into_any();
@@ -305,7 +417,7 @@ fn QuestionnaireForm(
         });
         return view! {
             <section class="block questionnaire sent" aria-labelledby=labelled_by>
-                <h3 id=heading>{title}</h3>
+                {heading_of(heading, title)}
                 <p class="confirmation">{t!(i18n, care.form_sent)} " " {form.saved_at} " " {t!(i18n, care.utc)}</p>
                 {total.map(|t| view! { <p class="score">{t}</p> })}
             </section>
@@ -415,7 +527,7 @@ fn QuestionnaireForm(
     };
     view! {
         <section class="block questionnaire" aria-labelledby=labelled_by>
-            <h3 id=heading>{title}</h3>
+            {heading_of(heading, title)}
             {form}
         </section>
     }

@@ -14,9 +14,11 @@ pub mod progress;
 #[cfg(feature = "ssr")]
 mod record;
 pub mod results;
+#[cfg(feature = "ssr")]
+pub mod schedule;
 
 pub use autosave::{AUTOSAVE_MS, Autosave};
-pub use components::{ResultsPage, StaffModules, TreatmentPage, TreatmentStepPage};
+pub use components::{DueFormView, ResultsPage, StaffModules, TreatmentPage, TreatmentStepPage};
 
 use crate::error::AppError;
 use crate::programs::{QuestionnaireDef, Step};
@@ -36,6 +38,39 @@ pub struct Treatment {
     pub modules: Vec<ModuleView>,
     /// The care team's messages the patient has not opened yet.
     pub unread_messages: i64,
+    /// The scheduled questionnaires open now, blocking ones first.
+    pub due_forms: Vec<DueFormLink>,
+}
+
+/// A scheduled questionnaire that is open to answer now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueFormLink {
+    pub schedule: String,
+    pub title: String,
+    /// Swedish days, `YYYY-MM-DD`: when it fell due, and the last day it is open.
+    pub due_on: String,
+    pub last_day: String,
+    /// The program's pages wait until it is answered.
+    pub blocking: bool,
+}
+
+impl DueFormLink {
+    pub fn href(&self, enrolment_id: i64) -> String {
+        due_form_href(enrolment_id, &self.schedule)
+    }
+}
+
+/// A scheduled questionnaire's page: the open instance to answer, or the one just sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueFormPage {
+    pub enrolment_id: i64,
+    pub program: String,
+    pub due: DueFormLink,
+    pub questionnaire: QuestionnaireDef,
+    pub form: FormState,
+    pub ongoing: bool,
+    /// The unit's own crisis contacts, shown after an urgent answer.
+    pub crisis_info: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +176,16 @@ pub fn results_href(enrolment_id: i64) -> String {
     format!("/mina-sidor/behandling/{enrolment_id}/resultat")
 }
 
+/// Where a scheduled questionnaire of a treatment is answered.
+pub fn due_form_href(enrolment_id: i64, schedule: &str) -> String {
+    format!("/mina-sidor/formular/{enrolment_id}/{schedule}")
+}
+
+/// The place of a scheduled questionnaire's instance: `schedule:<key>/<instance>`.
+pub fn schedule_place(schedule: &str, occurrence: u32) -> String {
+    format!("schedule:{schedule}/{occurrence}")
+}
+
 /// Where one page of a treatment is: `/mina-sidor/behandling/<enrolment>/<module>/<page>`.
 pub fn page_href(enrolment_id: i64, module: &str, step: &str) -> String {
     format!("/mina-sidor/behandling/{enrolment_id}/{module}/{step}")
@@ -168,13 +213,16 @@ pub struct PatientPage {
     pub ongoing: bool,
     /// The unit's own crisis contacts, shown after an urgent answer.
     pub crisis_info: Option<String>,
+    /// A blocking scheduled questionnaire is open: the page's content waits (is not sent)
+    /// until it is answered.
+    pub blocked_by: Option<DueFormLink>,
 }
 
 /// A questionnaire on a page, as far as the patient has answered it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormState {
     pub block_key: String,
-    /// `block:<module>/<page>/<block>`.
+    /// `block:<module>/<page>/<block>`, or `schedule:<key>/<instance>`.
     pub place: String,
     pub submitted: bool,
     /// Form field name → value, as the form's fields hold them (a draft's or the sent ones).
@@ -216,6 +264,14 @@ pub fn block_place(module: &str, step: &str, block: &str) -> String {
 pub async fn my_treatment(enrolment: i64) -> Result<Treatment, AppError> {
     let (db, enrolment) = crate::auth::gate::own_enrolment(ENDPOINT, enrolment).await?;
     record::treatment(&db, &enrolment).await
+}
+
+/// A scheduled questionnaire of the patient's treatment: its open instance (opening it marks
+/// it shown), or the instance last answered. Not found when none is open or answered.
+#[endpoint]
+pub async fn my_due_form(enrolment: i64, schedule: String) -> Result<DueFormPage, AppError> {
+    let (db, enrolment) = crate::auth::gate::own_enrolment(ENDPOINT, enrolment).await?;
+    record::due_form(&db, &enrolment, &schedule).await
 }
 
 /// The patient's own results in one treatment: each scale's totals over time.
@@ -356,6 +412,13 @@ pub async fn give_feedback(
         &submit_key,
     )
     .await
+}
+
+/// Makes the due forms of every ongoing treatment of real care that have fallen due, and tells
+/// their patients (the server runs it now and then). Returns how many were made.
+#[cfg(feature = "ssr")]
+pub async fn sweep_due_forms(db: &sea_orm::DatabaseConnection) -> Result<u64, AppError> {
+    record::sweep_due(db).await
 }
 
 /// The modules of the enrolments a staff member's access reaches, by enrolment: progress,

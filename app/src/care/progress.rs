@@ -26,6 +26,12 @@ pub struct Record {
     pub worksheets_submitted: BTreeSet<String>,
     /// Module keys the therapist gave feedback on.
     pub feedback: BTreeSet<String>,
+    /// Swedish calendar days since enrolment (the day of enrolment is 0).
+    pub day: i64,
+    /// The open due forms: (schedule key, instance number).
+    pub due: Vec<(String, u32)>,
+    /// The due forms answered: (schedule key, instance number).
+    pub due_answered: Vec<(String, u32)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -103,12 +109,14 @@ fn finished(module: &Module, record: &Record) -> bool {
 
 /// Each module's status, in order. A module opens by its rule: `Open` at once;
 /// `AfterPrevious` when the module before it is finished; `AfterFeedback` when the therapist
-/// has given feedback on the module before it. The first module has nothing before it.
+/// has given feedback on the module before it; `AfterDays(n)` on the n-th day after enrolment.
+/// The first module has nothing before it (but waits for its day under `AfterDays`).
 pub fn statuses(program: &Program, record: &Record) -> Vec<ModuleStatus> {
     let mut out: Vec<ModuleStatus> = Vec::with_capacity(program.modules.len());
     for (index, module) in program.modules.iter().enumerate() {
         let previous = index.checked_sub(1).map(|i| (&program.modules[i], out[i]));
         let open = match (module.unlock, previous) {
+            (UnlockRule::AfterDays { days }, _) => record.day >= i64::from(days),
             (UnlockRule::Open, _) | (_, None) => true,
             (UnlockRule::AfterPrevious, Some((_, status))) => status == ModuleStatus::Finished,
             (UnlockRule::AfterFeedback, Some((before, status))) => {
@@ -199,6 +207,7 @@ mod tests {
             title: "P".to_owned(),
             description: String::new(),
             questionnaires: Vec::new(),
+            schedules: Vec::new(),
             modules: vec![
                 module(
                     "m1",
@@ -255,6 +264,23 @@ mod tests {
         assert_eq!(statuses(&program, &record), [Finished, Finished, Locked]);
         record.feedback.insert("m2".to_owned());
         assert_eq!(statuses(&program, &record), [Finished, Finished, Open]);
+    }
+
+    #[test]
+    fn a_module_after_days_opens_on_its_day_whatever_came_before() {
+        let mut program = program();
+        program.modules[2].unlock = UnlockRule::AfterDays { days: 7 };
+        let mut record = Record {
+            day: 6,
+            ..Record::default()
+        };
+        assert_eq!(statuses(&program, &record)[2], ModuleStatus::Locked);
+        record.day = 7;
+        assert_eq!(statuses(&program, &record)[2], ModuleStatus::Open);
+        // Also the first module waits for its day.
+        program.modules[0].unlock = UnlockRule::AfterDays { days: 1 };
+        record.day = 0;
+        assert_eq!(statuses(&program, &record)[0], ModuleStatus::Locked);
     }
 
     #[test]

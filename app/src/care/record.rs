@@ -6,9 +6,9 @@
 use super::homework::{self, HomeworkKind};
 use super::progress::{self, Latest, ModuleStatus, Record};
 use super::{
-    AnswerRecord, Answered, FeedbackView, FormIntent, FormState, HomeworkAnswer, HomeworkEntry,
-    HomeworkRecord, HomeworkState, ModuleView, PageLink, PatientPage, StaffModule, Treatment,
-    TreatmentRecord, block_place,
+    AnswerRecord, Answered, DueFormLink, DueFormPage, FeedbackView, FormIntent, FormState,
+    HomeworkAnswer, HomeworkEntry, HomeworkRecord, HomeworkState, ModuleView, PageLink,
+    PatientPage, StaffModule, Treatment, TreatmentRecord, block_place, schedule, schedule_place,
 };
 use crate::auth::scope::{EnrolmentScope, OwnEnrolment, StaffEnrolment};
 use crate::db::entities::{care_unit, program_version};
@@ -16,8 +16,10 @@ use crate::db::{begin_write, statement};
 use crate::domain::{FlagPriority, ResponseState};
 use crate::error::{AppError, invalid};
 use crate::instruments::{Answer, AnswerError, Instrument, ItemKind, Priority, Scored, score};
-use crate::programs::{Block, BlockBody, Field, Program, QuestionnaireDef, Step};
-use chrono::Utc;
+use crate::programs::{
+    Block, BlockBody, Field, Program, QuestionnaireDef, Schedule, ScheduleStart, Step,
+};
+use chrono::{NaiveDate, Utc};
 use sea_orm::{ActiveEnum, ConnectionTrait, DbErr, EntityTrait, TransactionTrait};
 use std::collections::BTreeMap;
 
@@ -62,7 +64,12 @@ async fn read_record(
     db: &impl ConnectionTrait,
     own: &impl EnrolmentScope,
 ) -> Result<Record, DbErr> {
-    let mut record = Record::default();
+    let mut record = Record {
+        day: (crate::domain::time::stockholm_day(Utc::now())
+            - crate::domain::time::stockholm_day(own.started_at()))
+        .num_days(),
+        ..Record::default()
+    };
     let visits = db
         .query_all(statement(
             db,
@@ -194,7 +201,7 @@ pub async fn treatment(
     own: &OwnEnrolment,
 ) -> Result<Treatment, AppError> {
     let Frame { program, unit, .. } = frame(db, own).await?;
-    let record = read_record(db, own).await?;
+    let (record, due_forms) = own_record(db, own, &program).await?;
     let statuses = progress::statuses(&program, &record);
     let mut feedback = feedback_views(db, own).await?;
     if own.may_write() && !feedback.is_empty() {
@@ -231,6 +238,7 @@ pub async fn treatment(
         .transpose()?
         .unwrap_or(0);
     Ok(Treatment {
+        due_forms,
         unread_messages: unread,
         enrolment_id: own.id(),
         program: program.title,
@@ -295,6 +303,430 @@ pub async fn results(
     Ok(out)
 }
 
+/// Due-form states (`due_form.state`).
+const PLANNED: &str = "planned";
+const SHOWN: &str = "shown";
+const ANSWERED: &str = "answered";
+const EXPIRED: &str = "expired";
+
+fn day_text(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
+
+fn parse_day(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+/// Whether a schedule that starts with a module, or the program's end, has started: its
+/// module open or finished now.
+fn triggered(program: &Program, statuses: &[ModuleStatus], starts: &ScheduleStart) -> bool {
+    let status_of = |key: &str| {
+        program
+            .modules
+            .iter()
+            .position(|m| m.key == key)
+            .map(|i| statuses[i])
+    };
+    match starts {
+        ScheduleStart::Enrolment => true,
+        ScheduleStart::ModuleOpens { module } => status_of(module).is_some_and(|s| s.is_open()),
+        ScheduleStart::ModuleFinished { module } => {
+            status_of(module) == Some(ModuleStatus::Finished)
+        }
+        ScheduleStart::ProgramFinished => {
+            !statuses.is_empty() && statuses.iter().all(|s| *s == ModuleStatus::Finished)
+        }
+    }
+}
+
+/// Brings the enrolment's due forms up to `today` (a Swedish day): the instance of each
+/// schedule that has fallen due is made (once: a unique index decides between concurrent
+/// calls), and open instances that a newer one replaced or whose window closed lapse. A
+/// schedule that starts with a module is anchored on the day this first saw it started.
+/// Returns how many instances were made.
+async fn refresh_due(
+    db: &impl ConnectionTrait,
+    own: &impl EnrolmentScope,
+    program: &Program,
+    record: &Record,
+    today: NaiveDate,
+) -> Result<u64, AppError> {
+    if program.schedules.is_empty() || !own.state().is_ongoing() {
+        return Ok(0);
+    }
+    let started = crate::domain::time::stockholm_day(own.started_at());
+    let rows = db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT schedule_key, due_on FROM {} d WHERE occurrence = 0",
+                own.due_forms()
+            ),
+            vec![],
+        ))
+        .await?;
+    let mut anchors: BTreeMap<String, NaiveDate> = BTreeMap::new();
+    for row in rows {
+        let due_on: String = row.try_get("", "due_on")?;
+        if let Some(day) = parse_day(&due_on) {
+            anchors.insert(row.try_get("", "schedule_key")?, day);
+        }
+    }
+    let statuses = progress::statuses(program, record);
+    let now = Utc::now();
+    let today_text = day_text(today);
+    let mut made = 0;
+    for s in &program.schedules {
+        let anchor = match &s.starts {
+            ScheduleStart::Enrolment => Some(started),
+            starts => anchors
+                .get(&s.key)
+                .copied()
+                .or_else(|| triggered(program, &statuses, starts).then_some(today)),
+        };
+        let latest = anchor.and_then(|a| schedule::latest(s, a, today));
+        // Only older instances lapse for a newer one: a caller whose day is behind another's
+        // (a sweep running past midnight) never closes the newer.
+        let current = latest.map_or(-1, |i| i64::from(i.number));
+        db.execute(statement(
+            db,
+            &format!(
+                "UPDATE due_form SET state = '{EXPIRED}', updated_at = $1 \
+                 WHERE enrolment_id = $2 AND schedule_key = $3 AND state IN ('{PLANNED}', '{SHOWN}') \
+                 AND (occurrence < $4 OR closes_on <= $5)"
+            ),
+            vec![
+                now.into(),
+                own.id().into(),
+                s.key.clone().into(),
+                current.into(),
+                today_text.clone().into(),
+            ],
+        ))
+        .await?;
+        let Some(instance) = latest.filter(|i| i.is_open_on(today)) else {
+            continue;
+        };
+        let inserted = db
+            .execute(statement(
+                db,
+                &format!(
+                    "INSERT INTO due_form (enrolment_id, program_version_id, schedule_key, occurrence, \
+                       questionnaire_key, due_on, closes_on, blocking, state, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '{PLANNED}', $9, $9) ON CONFLICT DO NOTHING"
+                ),
+                vec![
+                    own.id().into(),
+                    own.version_id().into(),
+                    s.key.clone().into(),
+                    i64::from(instance.number).into(),
+                    s.questionnaire.clone().into(),
+                    day_text(instance.due_on).into(),
+                    day_text(instance.closes_on).into(),
+                    s.blocking.into(),
+                    now.into(),
+                ],
+            ))
+            .await?;
+        if inserted.rows_affected() > 0 {
+            made += 1;
+            carry_draft(db, own, s, instance.number, now).await?;
+        }
+    }
+    Ok(made)
+}
+
+/// A draft begun on an instance that lapsed (it was saved, and the patient was told so) is
+/// not lost with it: the newest one becomes the draft of the instance that replaced it.
+async fn carry_draft(
+    db: &impl ConnectionTrait,
+    own: &impl EnrolmentScope,
+    s: &Schedule,
+    number: u32,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), AppError> {
+    let prefix = format!("schedule:{}/", s.key);
+    let Some(row) = db
+        .query_one(statement(
+            db,
+            &format!(
+                "SELECT answers, place FROM {} r WHERE state = $1 AND place LIKE $2 \
+                 ORDER BY updated_at DESC, id DESC LIMIT 1",
+                own.form_responses()
+            ),
+            vec![
+                ResponseState::Draft.to_value().into(),
+                format!("{prefix}%").into(),
+            ],
+        ))
+        .await?
+    else {
+        return Ok(());
+    };
+    let place = schedule_place(&s.key, number);
+    if row.try_get::<String>("", "place")? == place {
+        return Ok(());
+    }
+    db.execute(statement(
+        db,
+        "INSERT INTO form_response \
+           (enrolment_id, program_version_id, questionnaire_key, place, state, answers, scores, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, '{}', $7) ON CONFLICT (enrolment_id, place) DO NOTHING",
+        vec![
+            own.id().into(),
+            own.version_id().into(),
+            s.questionnaire.clone().into(),
+            place.into(),
+            ResponseState::Draft.to_value().into(),
+            row.try_get::<String>("", "answers")?.into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The server's sweep: brings the due forms of every ongoing enrolment of real care, on a
+/// version with schedules, up to today, and gives each patient one of whose forms fell due a
+/// notice without content. Each enrolment in its own transaction. Returns how many forms
+/// were made.
+pub async fn sweep_due<C: ConnectionTrait + TransactionTrait>(db: &C) -> Result<u64, AppError> {
+    // Canonical content leaves out an empty list of schedules.
+    let versions = db
+        .query_all(statement(
+            db,
+            "SELECT id, content FROM program_version WHERE content LIKE $1",
+            vec!["%\"schedules\":%".into()],
+        ))
+        .await?;
+    let mut programs: BTreeMap<i64, Program> = BTreeMap::new();
+    for row in versions {
+        let content: Option<String> = row.try_get("", "content")?;
+        if let Some(program) = content
+            .and_then(|c| serde_json::from_str::<Program>(&c).ok())
+            .filter(|p| !p.schedules.is_empty())
+        {
+            programs.insert(row.try_get("", "id")?, program);
+        }
+    }
+    let ids: Vec<i64> = programs.keys().copied().collect();
+    let mut made = 0;
+    for enrolment in crate::auth::scope::scheduled_enrolments(db, &ids).await? {
+        let Some(program) = programs.get(&enrolment.version_id()) else {
+            continue;
+        };
+        // One treatment that fails (logged by id) does not stop the others'.
+        match sweep_one(db, &enrolment, program).await {
+            Ok(new) => made += new,
+            Err(error) => tracing::error!(
+                enrolment = enrolment.id(),
+                error = %error,
+                "making due forms failed"
+            ),
+        }
+    }
+    Ok(made)
+}
+
+async fn sweep_one<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    enrolment: &crate::auth::scope::ScheduledEnrolment,
+    program: &Program,
+) -> Result<u64, AppError> {
+    // The day is taken for each treatment: a sweep may run past midnight.
+    let now = Utc::now();
+    let today = crate::domain::time::stockholm_day(now);
+    let txn = begin_write(db).await?;
+    let record = read_record(&txn, enrolment).await?;
+    let new = refresh_due(&txn, enrolment, program, &record, today).await?;
+    if new > 0 {
+        let to = crate::notify::Recipient::Patient(enrolment.patient_id());
+        crate::notify::enqueue(&txn, to, crate::notify::Template::FormDue, now).await?;
+    }
+    txn.commit().await?;
+    Ok(new)
+}
+
+/// The open due forms on `today`, as (schedule key, instance) into the record and as
+/// links (blocking first), with the questionnaires' titles from the program.
+async fn read_due(
+    db: &impl ConnectionTrait,
+    own: &OwnEnrolment,
+    program: &Program,
+    record: &mut Record,
+    today: NaiveDate,
+) -> Result<Vec<DueFormLink>, AppError> {
+    record.due.clear();
+    record.due_answered.clear();
+    if !own.may_write() {
+        return Ok(Vec::new());
+    }
+    let answered = db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT schedule_key, occurrence FROM {} d WHERE state = '{ANSWERED}'",
+                own.due_forms()
+            ),
+            vec![],
+        ))
+        .await?;
+    for row in answered {
+        let occurrence: i32 = row.try_get("", "occurrence")?;
+        record.due_answered.push((
+            row.try_get("", "schedule_key")?,
+            u32::try_from(occurrence).unwrap_or(0),
+        ));
+    }
+    let today_text = day_text(today);
+    let rows = db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT schedule_key, occurrence, due_on, closes_on FROM {} d \
+                 WHERE state IN ('{PLANNED}', '{SHOWN}') AND due_on <= $1 AND closes_on > $1 \
+                 ORDER BY due_on, schedule_key",
+                own.due_forms()
+            ),
+            vec![today_text.into()],
+        ))
+        .await?;
+    let mut links = Vec::new();
+    for row in rows {
+        let key: String = row.try_get("", "schedule_key")?;
+        // A schedule the followed version no longer has is not asked.
+        let Some(s) = program.schedules.iter().find(|s| s.key == key) else {
+            continue;
+        };
+        let occurrence: i32 = row.try_get("", "occurrence")?;
+        record
+            .due
+            .push((key.clone(), u32::try_from(occurrence).unwrap_or(0)));
+        links.push(due_link(
+            program,
+            s,
+            &row.try_get::<String>("", "due_on")?,
+            &row.try_get::<String>("", "closes_on")?,
+        ));
+    }
+    links.sort_by_key(|l| !l.blocking);
+    Ok(links)
+}
+
+fn due_link(program: &Program, s: &Schedule, due_on: &str, closes_on: &str) -> DueFormLink {
+    let last_day = parse_day(closes_on)
+        .and_then(|d| d.pred_opt())
+        .map_or_else(|| closes_on.to_owned(), day_text);
+    DueFormLink {
+        schedule: s.key.clone(),
+        title: program
+            .questionnaires
+            .iter()
+            .find(|q| q.key == s.questionnaire)
+            .map_or_else(|| s.questionnaire.clone(), |q| q.title.clone()),
+        due_on: due_on.to_owned(),
+        last_day,
+        blocking: s.blocking,
+    }
+}
+
+/// The patient's record for their own pages: pages, answers, homework, feedback, the day of
+/// treatment, and the due forms brought up to today.
+async fn own_record(
+    db: &impl ConnectionTrait,
+    own: &OwnEnrolment,
+    program: &Program,
+) -> Result<(Record, Vec<DueFormLink>), AppError> {
+    let today = crate::domain::time::stockholm_day(Utc::now());
+    let mut record = read_record(db, own).await?;
+    refresh_due(db, own, program, &record, today).await?;
+    let links = read_due(db, own, program, &mut record, today).await?;
+    Ok((record, links))
+}
+
+/// A scheduled questionnaire's page: its open instance, marked shown, or else the instance
+/// last answered.
+pub async fn due_form(
+    db: &impl ConnectionTrait,
+    own: &OwnEnrolment,
+    key: &str,
+) -> Result<DueFormPage, AppError> {
+    let Frame { program, unit, .. } = frame(db, own).await?;
+    let (record, links) = own_record(db, own, &program).await?;
+    let s = program
+        .schedules
+        .iter()
+        .find(|s| s.key == key)
+        .ok_or(AppError::NotFound)?;
+    let questionnaire = program
+        .questionnaires
+        .iter()
+        .find(|q| q.key == s.questionnaire)
+        .cloned()
+        .ok_or(AppError::NotFound)?;
+    let open = record.due.iter().find(|(k, _)| k == key).map(|(_, n)| *n);
+    let row = match open {
+        Some(n) => {
+            db.execute(statement(
+                db,
+                &format!(
+                    "UPDATE due_form SET state = '{SHOWN}', updated_at = $1 \
+                     WHERE enrolment_id = $2 AND schedule_key = $3 AND occurrence = $4 AND state = '{PLANNED}'"
+                ),
+                vec![
+                    Utc::now().into(),
+                    own.id().into(),
+                    key.into(),
+                    i64::from(n).into(),
+                ],
+            ))
+            .await?;
+            db.query_one(statement(
+                db,
+                &format!(
+                    "SELECT occurrence, due_on, closes_on FROM {} d WHERE schedule_key = $1 AND occurrence = $2",
+                    own.due_forms()
+                ),
+                vec![key.into(), i64::from(n).into()],
+            ))
+            .await?
+        }
+        None => {
+            db.query_one(statement(
+                db,
+                &format!(
+                    "SELECT occurrence, due_on, closes_on FROM {} d WHERE schedule_key = $1 AND state = '{ANSWERED}' \
+                     ORDER BY occurrence DESC LIMIT 1",
+                    own.due_forms()
+                ),
+                vec![key.into()],
+            ))
+            .await?
+        }
+    };
+    let row = row.ok_or(AppError::NotFound)?;
+    let occurrence: i32 = row.try_get("", "occurrence")?;
+    let place = schedule_place(key, u32::try_from(occurrence).unwrap_or(0));
+    let form = form_at(db, own, &format!("due-{key}"), place).await?;
+    let due = links
+        .into_iter()
+        .find(|l| l.schedule == key)
+        .unwrap_or_else(|| {
+            let due_on: String = row.try_get("", "due_on").unwrap_or_default();
+            let closes_on: String = row.try_get("", "closes_on").unwrap_or_default();
+            due_link(&program, s, &due_on, &closes_on)
+        });
+    Ok(DueFormPage {
+        enrolment_id: own.id(),
+        program: program.title.clone(),
+        due,
+        questionnaire,
+        form,
+        ongoing: own.may_write() && open.is_some(),
+        crisis_info: unit.crisis_info,
+    })
+}
+
 /// The module (by index) and page that the patient may be shown, or why not.
 fn locate(
     program: &Program,
@@ -329,8 +761,30 @@ pub async fn page(
         program_id,
         unit,
     } = frame(db, own).await?;
-    let mut record = read_record(db, own).await?;
-    let (index, steps, at) = locate(&program, &record, module_key, step_key)?;
+    let (mut record, links) = own_record(db, own, &program).await?;
+    let (index, mut steps, at) = locate(&program, &record, module_key, step_key)?;
+    // A blocking form comes first: the page's content is not sent, nor the page marked seen.
+    if let Some(blocking) = links.into_iter().find(|l| l.blocking) {
+        let mut step = steps.swap_remove(at);
+        step.blocks.clear();
+        return Ok(PatientPage {
+            enrolment_id: own.id(),
+            program: program.title.clone(),
+            module_title: program.modules[index].title.clone(),
+            number: at + 1,
+            count: steps.len() + 1,
+            questionnaires: Vec::new(),
+            media_base: crate::programs::media::url_base(program_id),
+            previous: None,
+            next: None,
+            forms: Vec::new(),
+            homework: Vec::new(),
+            ongoing: own.may_write(),
+            crisis_info: None,
+            blocked_by: Some(blocking),
+            step,
+        });
+    }
     if own.may_write() {
         db.execute(statement(
             db,
@@ -386,6 +840,7 @@ pub async fn page(
         homework,
         ongoing: own.may_write(),
         crisis_info: unit.crisis_info,
+        blocked_by: None,
         step,
     })
 }
@@ -403,43 +858,53 @@ async fn forms_on(
             continue;
         }
         let place = block_place(module_key, &step.key, &block.key);
-        let row = db
-            .query_one(statement(
-                db,
-                &format!(
-                    "SELECT state, answers, total, band, scores, updated_at FROM {} r WHERE place = $1",
-                    own.form_responses()
-                ),
-                vec![place.clone().into()],
-            ))
-            .await?;
-        let mut form = FormState {
-            block_key: block.key.clone(),
-            place,
-            submitted: false,
-            values: BTreeMap::new(),
-            total: None,
-            band: None,
-            urgent: false,
-            saved_at: None,
-            submit_key: crate::auth::session::new_token()?,
-        };
-        if let Some(row) = row {
-            let state: ResponseState = row.try_get("", "state")?;
-            let answers: String = row.try_get("", "answers")?;
-            let stored: Stored = serde_json::from_str(&answers).unwrap_or_default();
-            let scores: String = row.try_get("", "scores")?;
-            let updated: chrono::DateTime<Utc> = row.try_get("", "updated_at")?;
-            form.submitted = state == ResponseState::Submitted;
-            form.values = field_values(&stored);
-            form.total = row.try_get("", "total")?;
-            form.band = row.try_get("", "band")?;
-            form.urgent = is_urgent(&scores);
-            form.saved_at = Some(updated.format("%Y-%m-%d %H:%M").to_string());
-        }
-        forms.push(form);
+        forms.push(form_at(db, own, &block.key, place).await?);
     }
     Ok(forms)
+}
+
+/// A questionnaire at a place, as far as it was answered.
+async fn form_at(
+    db: &impl ConnectionTrait,
+    own: &OwnEnrolment,
+    block_key: &str,
+    place: String,
+) -> Result<FormState, AppError> {
+    let row = db
+        .query_one(statement(
+            db,
+            &format!(
+                "SELECT state, answers, total, band, scores, updated_at FROM {} r WHERE place = $1",
+                own.form_responses()
+            ),
+            vec![place.clone().into()],
+        ))
+        .await?;
+    let mut form = FormState {
+        block_key: block_key.to_owned(),
+        place,
+        submitted: false,
+        values: BTreeMap::new(),
+        total: None,
+        band: None,
+        urgent: false,
+        saved_at: None,
+        submit_key: crate::auth::session::new_token()?,
+    };
+    if let Some(row) = row {
+        let state: ResponseState = row.try_get("", "state")?;
+        let answers: String = row.try_get("", "answers")?;
+        let stored: Stored = serde_json::from_str(&answers).unwrap_or_default();
+        let scores: String = row.try_get("", "scores")?;
+        let updated: chrono::DateTime<Utc> = row.try_get("", "updated_at")?;
+        form.submitted = state == ResponseState::Submitted;
+        form.values = field_values(&stored);
+        form.total = row.try_get("", "total")?;
+        form.band = row.try_get("", "band")?;
+        form.urgent = is_urgent(&scores);
+        form.saved_at = Some(updated.format("%Y-%m-%d %H:%M").to_string());
+    }
+    Ok(form)
 }
 
 fn is_urgent(scores: &str) -> bool {
@@ -530,6 +995,8 @@ fn stored_of(instrument: &Instrument, answers: &[Option<Answer>]) -> Stored {
 /// The block at a place (`block:<module>/<page>/<block>`) that the patient may fill in now: its
 /// module open, its page and block shown to them. With the module's key.
 fn block_at(program: &Program, record: &Record, place: &str) -> Result<(String, Block), AppError> {
+    // A blocking form holds back the pages' content, not what the patient had begun on them:
+    // a draft or homework open in a tab when the form fell due is still taken.
     let path = place.strip_prefix("block:").ok_or(AppError::NotFound)?;
     let mut parts = path.splitn(3, '/');
     let (Some(module), Some(step), Some(block)) = (parts.next(), parts.next(), parts.next()) else {
@@ -551,14 +1018,39 @@ fn questionnaire_at<'p>(
     record: &Record,
     place: &str,
 ) -> Result<&'p QuestionnaireDef, AppError> {
-    let (_, block) = block_at(program, record, place)?;
-    let BlockBody::Questionnaire { questionnaire } = &block.body else {
-        return Err(AppError::NotFound);
+    let key = match place.strip_prefix("schedule:") {
+        // An instance of a schedule: only the one open now.
+        Some(instance) => {
+            let (key, number) = instance.split_once('/').ok_or(AppError::NotFound)?;
+            let number: u32 = number.parse().map_err(|_| AppError::NotFound)?;
+            // One spelling of each instance (not `03` beside `3`): one response for it.
+            if place != schedule_place(key, number) {
+                return Err(AppError::NotFound);
+            }
+            // Open now, or answered (a retried send is answered as the first; another, 409).
+            let instance = (key.to_owned(), number);
+            if !record.due.contains(&instance) && !record.due_answered.contains(&instance) {
+                return Err(AppError::NotFound);
+            }
+            let s = program
+                .schedules
+                .iter()
+                .find(|s| s.key == key)
+                .ok_or(AppError::NotFound)?;
+            s.questionnaire.clone()
+        }
+        None => {
+            let (_, block) = block_at(program, record, place)?;
+            let BlockBody::Questionnaire { questionnaire } = block.body else {
+                return Err(AppError::NotFound);
+            };
+            questionnaire
+        }
     };
     program
         .questionnaires
         .iter()
-        .find(|q| &q.key == questionnaire)
+        .find(|q| q.key == key)
         .ok_or(AppError::NotFound)
 }
 
@@ -575,7 +1067,7 @@ pub async fn answer<C: ConnectionTrait + TransactionTrait>(
     }
     crate::messages::store::check_key(submit_key)?;
     let Frame { program, .. } = frame(db, own).await?;
-    let record = read_record(db, own).await?;
+    let (record, _) = own_record(db, own, &program).await?;
     let def = questionnaire_at(&program, &record, place)?;
     let instrument = def.worded().ok_or(AppError::NotFound)?;
     let answers = parse_answers(&instrument, fields)?;
@@ -724,6 +1216,27 @@ async fn submit<C: ConnectionTrait + TransactionTrait>(
         };
     }
     let response_id: i64 = row.try_get("", "id")?;
+    if let Some((key, number)) = place
+        .strip_prefix("schedule:")
+        .and_then(|i| i.split_once('/'))
+    {
+        txn.execute(statement(
+            &txn,
+            &format!(
+                "UPDATE due_form SET state = '{ANSWERED}', response_id = $1, updated_at = $2 \
+                 WHERE enrolment_id = $3 AND schedule_key = $4 AND occurrence = $5 \
+                 AND state <> '{ANSWERED}'"
+            ),
+            vec![
+                response_id.into(),
+                now.into(),
+                own.id().into(),
+                key.into(),
+                number.parse::<i64>().unwrap_or(-1).into(),
+            ],
+        ))
+        .await?;
+    }
     let mut urgent_raised = false;
     for alert in &scored.alerts {
         let raised = txn
@@ -851,7 +1364,7 @@ pub async fn save_homework<C: ConnectionTrait + TransactionTrait>(
         return Err(invalid("enrolment", "treatment_ended"));
     }
     let Frame { program, .. } = frame(db, own).await?;
-    let record = read_record(db, own).await?;
+    let (record, _) = own_record(db, own, &program).await?;
     let (module_key, block) = block_at(&program, &record, place)?;
     let (kind, fields) = homework_fields(&block).ok_or(AppError::NotFound)?;
     let complete = intent == FormIntent::Submit;

@@ -4,6 +4,8 @@
 
 mod components;
 #[cfg(feature = "ssr")]
+mod history;
+#[cfg(feature = "ssr")]
 pub mod sandbox;
 #[cfg(feature = "ssr")]
 mod template;

@@ -261,6 +261,7 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
         }
     }
     let mut enrolled_version = None;
+    let mut enrolled_program = None;
     for index in 0..DEMO_PACKAGES.len() {
         let content = demo_program(index)?;
         let canonical = crate::programs::store::canonical(&content)
@@ -289,6 +290,7 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
         .insert(db)
         .await?;
         enrolled_version.get_or_insert(version.id);
+        enrolled_program.get_or_insert_with(|| content.clone());
         // Active at the owning region's units: the demo staff there can enrol patients on them.
         let own_units = units
             .iter()
@@ -322,19 +324,34 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
             .iter()
             .find(|(u, _)| *u == unit)
             .map(|(_, id)| *id);
-        enrolment::ActiveModel {
+        // The patient persona's treatment began weeks ago, and has a history.
+        let with_history = pnr == PATIENT_PERSONNUMMER;
+        let started_at = match with_history {
+            true => now - chrono::Duration::days(super::history::DAYS_AGO),
+            false => now,
+        };
+        let enrolment = enrolment::ActiveModel {
             patient_id: Set(patient.id),
             program_version_id: Set(enrolled_version),
             care_unit_id: Set(units[unit]),
             responsible_staff_id: Set(therapist),
             state: Set(crate::domain::EnrolmentState::Active),
-            started_at: Set(now),
+            started_at: Set(started_at),
             sandbox_id: Set(sandbox),
             internal_note: Set(note.to_owned()),
             ..Default::default()
         }
         .insert(db)
         .await?;
+        if let (true, Some(program)) = (with_history, &enrolled_program) {
+            let history = super::history::Enrolment {
+                id: enrolment.id,
+                version_id: enrolled_version,
+                started_at,
+                therapist,
+            };
+            super::history::write(db, program, &history).await?;
+        }
     }
     Ok(())
 }

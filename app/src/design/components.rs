@@ -293,6 +293,7 @@ pub fn ChangeList(changes: Vec<Change>) -> impl IntoView {
         Level::Page => t_string!(i18n, design.level_page),
         Level::Block => t_string!(i18n, design.level_block),
         Level::Questionnaire => t_string!(i18n, design.level_questionnaire),
+        Level::Schedule => t_string!(i18n, design.level_schedule),
     };
     let part = move |p: Part| match p {
         Part::Title => t_string!(i18n, design.part_title),
@@ -314,6 +315,7 @@ pub fn ChangeList(changes: Vec<Change>) -> impl IntoView {
         Structure::Condition => t_string!(i18n, design.structure_condition),
         Structure::Unlock => t_string!(i18n, design.unlock),
         Structure::Scoring => t_string!(i18n, design.structure_scoring),
+        Structure::Schedule => t_string!(i18n, design.structure_schedule),
     };
     view! {
         <ul class="changes">

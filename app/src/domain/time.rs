@@ -32,6 +32,11 @@ pub fn stockholm(at: DateTime<Utc>) -> DateTime<FixedOffset> {
     at.with_timezone(&stockholm_offset(at))
 }
 
+/// The Swedish calendar day of an instant.
+pub fn stockholm_day(at: DateTime<Utc>) -> NaiveDate {
+    stockholm(at).date_naive()
+}
+
 /// Hours of the night (Swedish time) in which nothing is sent: from `start` o'clock to `end`
 /// o'clock, across midnight when `start > end`. `start == end` means no quiet hours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

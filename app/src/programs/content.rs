@@ -9,6 +9,10 @@ pub struct Program {
     pub description: String,
     pub modules: Vec<Module>,
     pub questionnaires: Vec<QuestionnaireDef>,
+    /// The questionnaires asked on a schedule, apart from the pages (absent from packages of
+    /// format version 1: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<Schedule>,
 }
 
 impl Program {
@@ -19,6 +23,7 @@ impl Program {
             description: String::new(),
             modules: Vec::new(),
             questionnaires: Vec::new(),
+            schedules: Vec::new(),
         }
     }
 }
@@ -41,6 +46,49 @@ pub enum UnlockRule {
     AfterPrevious,
     /// When the therapist has given feedback on the previous module.
     AfterFeedback,
+    /// On the `days`-th day after enrolment (the day of enrolment is day 0), counted in
+    /// Swedish calendar days, whatever came before.
+    AfterDays {
+        days: u16,
+    },
+}
+
+/// A questionnaire the patient is asked to answer on a schedule: at enrolment, when a module
+/// opens or is finished, or at the end of the program; once, or again every so many days; open
+/// for a window of days. Each time it is asked is its own instance (a due form), answered once.
+///
+/// A questionnaire block on a page and a scheduled form are never the same instance: the block
+/// is answered once, where it stands on its page; a schedule asks anew each time it falls due.
+/// Both feed the same results and the same `show_if` conditions (the latest submitted answer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// Stable within the program.
+    pub key: String,
+    /// The questionnaire asked, by key.
+    pub questionnaire: String,
+    pub starts: ScheduleStart,
+    /// Asked again every this many days after the first time; `None`: asked once.
+    pub every_days: Option<u16>,
+    /// How many days each instance stays open (from the day it falls due), and never past the
+    /// day the next one falls due. A patient away longer meets only the newest instance.
+    pub window_days: u16,
+    /// Shown before the content: the program's pages wait until it is answered. Otherwise the
+    /// patient may leave it and it lapses when its window closes.
+    pub blocking: bool,
+}
+
+/// When a schedule is first due: `"enrolment"`, `{"module_opens": {"module": "m1"}}`, …
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleStart {
+    /// The day of enrolment.
+    Enrolment,
+    /// The day a module opens for the patient.
+    ModuleOpens { module: String },
+    /// The day the patient finishes a module.
+    ModuleFinished { module: String },
+    /// The day the patient finishes the program's last module.
+    ProgramFinished,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

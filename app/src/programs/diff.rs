@@ -6,7 +6,9 @@
 //! removed or moved; a block's kind, fields or condition; a questionnaire's items or scoring;
 //! when modules unlock), which only new enrolments get.
 
-use super::content::{Block, BlockBody, Media, Module, Program, QuestionnaireDef, Section, Step};
+use super::content::{
+    Block, BlockBody, Media, Module, Program, QuestionnaireDef, Schedule, Section, Step,
+};
 use serde::{Deserialize, Serialize};
 
 /// Where a change is: the chain from a module down, with each level's key and title.
@@ -26,6 +28,7 @@ pub enum Level {
     Page,
     Block,
     Questionnaire,
+    Schedule,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +95,8 @@ pub enum Structure {
     Unlock,
     /// A questionnaire's items, scale, scoring, bands or alert rules.
     Scoring,
+    /// When a scheduled questionnaire is asked, which one, for how long, whether it blocks.
+    Schedule,
 }
 
 impl Change {
@@ -141,6 +146,13 @@ pub fn diff(before: &Program, after: &Program) -> Vec<Change> {
         &after.questionnaires,
         |q: &QuestionnaireDef| (q.key.as_str(), q.title.clone()),
         questionnaire,
+    );
+    out.list(
+        Level::Schedule,
+        &before.schedules,
+        &after.schedules,
+        |s: &Schedule| (s.key.as_str(), s.questionnaire.clone()),
+        |d, b, a| d.structure(Structure::Schedule, b != a),
     );
     out.changes
 }

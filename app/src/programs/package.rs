@@ -15,7 +15,11 @@ use std::io::{Cursor, Read, Write};
 
 pub const MANIFEST: &str = "lotsen-program.json";
 pub const FORMAT: &str = "lotsen-program";
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: schedules (`schedules`) and modules that open after a number of days (`after_days`).
+/// Version 1 packages (without either) still import.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this Lotsen imports.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Manifest {
@@ -369,12 +373,14 @@ fn read_manifest(bytes: &[u8]) -> Result<Program, ImportProblem> {
         ));
     }
     match value.get("format_version").and_then(|v| v.as_u64()) {
-        Some(v) if v == u64::from(FORMAT_VERSION) => {}
+        Some(v) if (u64::from(OLDEST_FORMAT_VERSION)..=u64::from(FORMAT_VERSION)).contains(&v) => {}
         Some(v) => {
             return Err(problem(
                 &format!("{MANIFEST}: format_version"),
                 "format_version",
-                format!("version {v}; this Lotsen reads version {FORMAT_VERSION}"),
+                format!(
+                    "version {v}; this Lotsen reads versions {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}"
+                ),
             ));
         }
         None => {

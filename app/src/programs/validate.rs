@@ -1,7 +1,9 @@
 //! The report a program must pass before it is published (and a package before it is
 //! imported): every problem with the path to where it is.
 
-use super::content::{Block, BlockBody, Field, FieldKind, Media, Program, ShowIf};
+use super::content::{
+    Block, BlockBody, Field, FieldKind, Media, Program, ScheduleStart, ShowIf, UnlockRule,
+};
 use crate::instruments::{AlertRule, Instrument};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -89,6 +91,13 @@ pub enum ProblemKind {
     UnusedQuestionnaire {
         key: String,
     },
+    /// A schedule names a module the program does not have.
+    UnknownModule {
+        key: String,
+    },
+    /// A number of days out of its range: a repeat of 1–365 days, a window of 1–365 days, a
+    /// module opening at most 3650 days after enrolment.
+    BadDays,
 }
 
 impl ProblemKind {
@@ -110,6 +119,7 @@ impl ProblemKind {
                 | Self::UnknownScale { .. }
                 | Self::BrokenCondition
                 | Self::ConditionBeforeAnswer { .. }
+                | Self::BadDays
         )
     }
 }
@@ -346,6 +356,7 @@ pub mod caps {
     pub const BLOCKS: usize = 3_000;
     pub const QUESTIONNAIRES: usize = 50;
     pub const ITEMS_PER_QUESTIONNAIRE: usize = 200;
+    pub const SCHEDULES: usize = 50;
 }
 
 /// Parts of the structure beyond [`caps`], each with its path; a program with any is checked no
@@ -366,6 +377,11 @@ fn oversized(program: &Program) -> Vec<Problem> {
         "questionnaires".to_owned(),
         program.questionnaires.len(),
         caps::QUESTIONNAIRES,
+    );
+    over(
+        "schedules".to_owned(),
+        program.schedules.len(),
+        caps::SCHEDULES,
     );
     let mut blocks = 0;
     for (m, module) in program.modules.iter().enumerate() {
@@ -467,6 +483,13 @@ pub fn validate(program: &Program, rules: &Rules) -> Vec<Problem> {
     // first answered.
     let mut order = 0usize;
     let mut answered_at: HashMap<&str, usize> = HashMap::new();
+    // A form asked at enrolment is answered before any page is shown (it may block them): a
+    // condition anywhere may read it. Forms asked later are counted from no page.
+    for schedule in &program.schedules {
+        if schedule.starts == ScheduleStart::Enrolment {
+            answered_at.insert(schedule.questionnaire.as_str(), 0);
+        }
+    }
     let mut conditions: Vec<(String, &ShowIf, usize)> = Vec::new();
     if program.modules.is_empty() {
         check.error("modules", ProblemKind::EmptyProgram);
@@ -475,6 +498,11 @@ pub fn validate(program: &Program, rules: &Rules) -> Vec<Problem> {
         let path = format!("modules[{m}]");
         check.key(&path, &module.key);
         check.title(&path, &module.title);
+        if let UnlockRule::AfterDays { days } = module.unlock
+            && days > 3650
+        {
+            check.error(&format!("{path}.unlock"), ProblemKind::BadDays);
+        }
         if module.sections.is_empty() {
             check.error(&path, ProblemKind::EmptyModule);
         }
@@ -533,6 +561,36 @@ pub fn validate(program: &Program, rules: &Rules) -> Vec<Problem> {
                 },
             );
         }
+    }
+    for (i, schedule) in program.schedules.iter().enumerate() {
+        let path = format!("schedules[{i}]");
+        check.key(&path, &schedule.key);
+        if !instruments.contains_key(schedule.questionnaire.as_str()) {
+            check.error(
+                &path,
+                ProblemKind::UnknownQuestionnaire {
+                    key: schedule.questionnaire.clone(),
+                },
+            );
+        }
+        if let ScheduleStart::ModuleOpens { module } | ScheduleStart::ModuleFinished { module } =
+            &schedule.starts
+            && !program.modules.iter().any(|m| &m.key == module)
+        {
+            check.error(
+                &path,
+                ProblemKind::UnknownModule {
+                    key: module.clone(),
+                },
+            );
+        }
+        let in_range = |days: u16| (1..=365).contains(&days);
+        if !in_range(schedule.window_days) || schedule.every_days.is_some_and(|d| !in_range(d)) {
+            check.error(&path, ProblemKind::BadDays);
+        }
+        answered_at
+            .entry(schedule.questionnaire.as_str())
+            .or_insert(usize::MAX);
     }
     for (i, q) in program.questionnaires.iter().enumerate() {
         if !answered_at.contains_key(q.key.as_str()) {

@@ -6,7 +6,8 @@
 
 use app::programs::package::{self, ImportProblem, Limits};
 use app::programs::{
-    Block, BlockBody, Media, Module, Program, QuestionnaireDef, Rules, Section, Step, UnlockRule,
+    Block, BlockBody, Media, Module, Program, QuestionnaireDef, Rules, Schedule, ScheduleStart,
+    Section, Step, UnlockRule,
 };
 use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
@@ -68,6 +69,14 @@ fn program(image_bytes: u64) -> Program {
             item_texts: Vec::new(),
             instrument: None,
         }],
+        schedules: vec![Schedule {
+            key: "varje-vecka".to_owned(),
+            questionnaire: "gad7".to_owned(),
+            starts: ScheduleStart::Enrolment,
+            every_days: Some(7),
+            window_days: 3,
+            blocking: true,
+        }],
     }
 }
 
@@ -94,7 +103,7 @@ fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
 fn manifest(program: &Program) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "format": "lotsen-program",
-        "format_version": 1,
+        "format_version": package::FORMAT_VERSION,
         "program": program,
     }))
     .expect("json")
@@ -208,10 +217,10 @@ fn the_document_is_checked_format_schema_and_content() {
     };
     // Another format version: said plainly.
     let mut newer = serde_json::to_value(manifest_value(&p)).expect("value");
-    newer["format_version"] = 2.into();
+    newer["format_version"] = 3.into();
     let problems = reasons(import(&with(&serde_json::to_vec(&newer).expect("json"))));
     assert_eq!(problems[0].0, "lotsen-program.json: format_version");
-    assert!(problems[0].1.contains("version 2"), "{problems:?}");
+    assert!(problems[0].1.contains("version 3"), "{problems:?}");
     // An unknown block kind: the schema error, with line and column.
     let unknown = String::from_utf8(manifest(&p))
         .expect("utf8")
@@ -243,6 +252,26 @@ fn the_document_is_checked_format_schema_and_content() {
 
 fn manifest_value(p: &Program) -> serde_json::Value {
     serde_json::from_slice(&manifest(p)).expect("value")
+}
+
+#[test]
+fn a_package_of_format_version_1_still_imports() {
+    // Version 1 knew neither schedules nor modules that open on a day.
+    let mut p = program(PNG.len() as u64);
+    p.schedules.clear();
+    let old = serde_json::to_vec(&serde_json::json!({
+        "format": "lotsen-program",
+        "format_version": 1,
+        "program": p,
+    }))
+    .expect("json");
+    assert!(!String::from_utf8_lossy(&old).contains("schedules"));
+    let imported = import(&zip_of(&[
+        ("lotsen-program.json", &old),
+        ("media/bilder/kurva.png", PNG),
+    ]))
+    .expect("imported");
+    assert_eq!(imported.program, p);
 }
 
 #[test]

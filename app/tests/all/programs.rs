@@ -5,7 +5,8 @@
 use app::instruments::{AlertRule, Band, Instrument, Item, ItemKind, Priority};
 use app::programs::{
     Block, BlockBody, Field, FieldKind, Media, Module, Problem, ProblemKind, Program,
-    QuestionnaireDef, Rules, Section, ShowIf, ShowOp, Step, Tone, UnlockRule, validate,
+    QuestionnaireDef, Rules, Schedule, ScheduleStart, Section, ShowIf, ShowOp, Step, Tone,
+    UnlockRule, validate,
 };
 
 fn block(key: &str, body: BlockBody) -> Block {
@@ -127,6 +128,7 @@ fn program() -> Program {
             item_texts: Vec::new(),
             instrument: None,
         }],
+        schedules: Vec::new(),
     }
 }
 
@@ -538,6 +540,82 @@ fn questionnaires_must_exist_and_be_used() {
             == ProblemKind::UnusedQuestionnaire {
                 key: "gad7".to_owned()
             }));
+}
+
+fn weekly(questionnaire: &str, starts: ScheduleStart) -> Schedule {
+    Schedule {
+        key: "varje-vecka".to_owned(),
+        questionnaire: questionnaire.to_owned(),
+        starts,
+        every_days: Some(7),
+        window_days: 7,
+        blocking: true,
+    }
+}
+
+#[test]
+fn schedules_name_what_exists_and_days_in_range() {
+    let mut p = program();
+    p.schedules.push(weekly("gad7", ScheduleStart::Enrolment));
+    assert_eq!(problems(&p), vec![]);
+    // Another questionnaire, another module: named.
+    p.schedules[0] = weekly(
+        "saknas",
+        ScheduleStart::ModuleOpens {
+            module: "modul-9".to_owned(),
+        },
+    );
+    let kinds: Vec<ProblemKind> = problems(&p).into_iter().map(|x| x.kind).collect();
+    assert!(kinds.contains(&ProblemKind::UnknownQuestionnaire {
+        key: "saknas".to_owned()
+    }));
+    assert!(kinds.contains(&ProblemKind::UnknownModule {
+        key: "modul-9".to_owned()
+    }));
+    // No day's window, a repeat beyond a year, a module a lifetime away: refused, also in a draft.
+    for (every, window, unlock) in [
+        (Some(7), 0, UnlockRule::Open),
+        (Some(366), 7, UnlockRule::Open),
+        (None, 7, UnlockRule::AfterDays { days: 3651 }),
+    ] {
+        let mut p = program();
+        p.schedules.push(weekly("gad7", ScheduleStart::Enrolment));
+        p.schedules[0].every_days = every;
+        p.schedules[0].window_days = window;
+        p.modules[0].unlock = unlock;
+        let (_, kind) = only(&p);
+        assert_eq!(kind, ProblemKind::BadDays);
+        assert!(kind.refused_in_draft());
+    }
+    // A schedule's key is a key like any other: unique in the program.
+    let mut p = program();
+    p.schedules.push(weekly("gad7", ScheduleStart::Enrolment));
+    p.schedules[0].key = "modul-1".to_owned();
+    assert_eq!(
+        only(&p).1,
+        ProblemKind::DuplicateKey {
+            key: "modul-1".to_owned()
+        }
+    );
+}
+
+#[test]
+fn a_form_asked_at_enrolment_is_answered_before_every_page() {
+    // Without its page, GAD-7 is asked only by the schedule: the condition may read it when
+    // it is asked at enrolment, not when it is first asked as a module ends.
+    let mut p = program();
+    page(&mut p, 1).blocks[0] = text("ersatt", "Veckans skattning kommer som formulär.");
+    p.schedules.push(weekly("gad7", ScheduleStart::Enrolment));
+    assert_eq!(problems(&p), vec![]);
+    p.schedules[0].starts = ScheduleStart::ModuleFinished {
+        module: "modul-1".to_owned(),
+    };
+    assert_eq!(
+        only(&p).1,
+        ProblemKind::ConditionBeforeAnswer {
+            questionnaire: "gad7".to_owned()
+        }
+    );
 }
 
 #[test]

@@ -172,6 +172,37 @@ fn wording_a_library_scale_is_a_minor_change() {
 }
 
 #[test]
+fn a_schedule_added_or_changed_is_a_major_change() {
+    use app::programs::{Schedule, ScheduleStart, UnlockRule};
+    let before = program();
+    let mut after = program();
+    after.schedules.push(Schedule {
+        key: "veckovis".to_owned(),
+        questionnaire: "vecka".to_owned(),
+        starts: ScheduleStart::Enrolment,
+        every_days: Some(7),
+        window_days: 3,
+        blocking: false,
+    });
+    let changes = diff(&before, &after);
+    assert_eq!(whats(&changes), vec![&What::Added]);
+    assert_eq!(changes[0].at[0].level, Level::Schedule);
+    assert!(is_major(&changes));
+    let mut later = after.clone();
+    later.schedules[0].window_days = 5;
+    assert_eq!(
+        whats(&diff(&after, &later)),
+        vec![&What::Restructured {
+            part: Structure::Schedule
+        }]
+    );
+    // A module that opens on a day instead of after the one before it: when it unlocks.
+    let mut days = program();
+    days.modules[0].unlock = UnlockRule::AfterDays { days: 7 };
+    assert!(is_major(&diff(&before, &days)));
+}
+
+#[test]
 fn structure_is_a_major_change() {
     let before = program();
 

@@ -179,6 +179,16 @@ const MATRIX: &[(&str, Object, [u16; 11])] = &[
         Object::OtherRegion,
         [U, N, D, D, D, D, D, D, D, D, D],
     ),
+    (
+        "my_due_form",
+        Object::Own,
+        [U, A, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "my_due_form",
+        Object::OtherRegion,
+        [U, N, D, D, D, D, D, D, D, D, D],
+    ),
     ("my_results", Object::Own, [U, A, D, D, D, D, D, D, D, D, D]),
     (
         "my_results",
@@ -781,6 +791,7 @@ async fn arguments(
             return format!("patients={number}&version_id=601&responsible_staff_id=101");
         }
         "my_treatment" => return format!("enrolment={enrolment}"),
+        "my_due_form" => return format!("enrolment={enrolment}&schedule=gad-weekly"),
         "my_page" => return format!("enrolment={enrolment}&module=m1&step=p1"),
         "answer_form" => {
             return format!(
@@ -1342,6 +1353,68 @@ fn session_of(answer: &Answer) -> String {
         .expect("session cookie")
         .to_owned()
 }
+
+db_test!(
+    the_demo_patient_meets_a_treatment_three_weeks_under_way,
+    |db| {
+        let router = app(db.clone());
+        let started = send(&router, post("/demo/start", "persona=patient".into(), None)).await;
+        let patient = session_of(&started);
+        let enrolment = count(
+            &db,
+            &format!(
+                "SELECT e.id FROM enrolment e JOIN patient p ON p.id = e.patient_id \
+             WHERE p.personnummer = '{}'",
+                app::demo::PATIENT_PERSONNUMMER
+            ),
+        )
+        .await;
+        let call = |function: &str| {
+            post(
+                &format!("/api/{function}"),
+                format!("enrolment={enrolment}"),
+                Some(&patient),
+            )
+        };
+        let treatment: serde_json::Value =
+            serde_json::from_str(&send(&router, call("my_treatment")).await.body).expect("json");
+        let statuses: Vec<&str> = treatment["modules"]
+            .as_array()
+            .expect("modules")
+            .iter()
+            .map(|m| m["status"].as_str().unwrap_or_default())
+            .collect();
+        // The first module done (its homework sent, the therapist's feedback given), the second
+        // open, the rest waiting.
+        assert_eq!(
+            statuses,
+            ["Finished", "Open", "Locked", "Locked", "Locked", "Locked"]
+        );
+        assert!(treatment["modules"][0]["feedback"]["body"].is_string());
+        // Three weekly GAD-7 answered, this week's open; the thread read on both sides.
+        assert_eq!(treatment["due_forms"].as_array().map(Vec::len), Some(1));
+        assert_eq!(treatment["unread_messages"], 0);
+        let results: serde_json::Value =
+            serde_json::from_str(&send(&router, call("my_results")).await.body).expect("json");
+        let totals: Vec<i64> = results[0]["points"]
+            .as_array()
+            .expect("points")
+            .iter()
+            .filter_map(|p| p["total"].as_i64())
+            .collect();
+        assert_eq!(totals, [12, 16, 8], "worse, then better");
+        let thread = send(&router, call("my_messages")).await;
+        assert!(
+            thread.body.contains("Oron kom tillbaka på jobbet"),
+            "{}",
+            thread.body
+        );
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM message WHERE read_at IS NULL").await,
+            0
+        );
+    }
+);
 
 db_test!(demo_visitors_never_see_each_others_data, |db| {
     let router = app(db.clone());

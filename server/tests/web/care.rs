@@ -1601,3 +1601,270 @@ db_test!(
         );
     }
 );
+
+/// The form body for GAD-7 answers at a scheduled form's instance, every item the same.
+fn gad(schedule_place: &str, value: i32, key: &str) -> String {
+    let mut body = format!("enrolment=701&place={schedule_place}&submit_key={key}&intent=submit");
+    for n in 1..=7 {
+        body.push_str(&format!("&answers%5Bgad7_{n}%5D={value}"));
+    }
+    body
+}
+
+db_test!(
+    a_scheduled_form_falls_due_lapses_and_a_blocking_one_comes_before_the_pages,
+    |db| {
+        world(&db).await;
+        let router = app(db.clone());
+        let patient = patient_session(&db, 401).await;
+        let due_link = r#"href="/mina-sidor/formular/701/gad-weekly""#;
+        let forms = |sql: &'static str| {
+            let db = db.clone();
+            async move { count(&db, sql).await }
+        };
+
+        // Day 0: the weekly GAD-7 is due at enrolment, listed on the treatment; the module that
+        // opens on day 14 is refused by address.
+        let overview = get(&router, TREATMENT, &patient).await;
+        assert!(overview.body.contains("Formulär att besvara"));
+        assert!(overview.body.contains(due_link), "{}", overview.body);
+        assert_eq!(
+            forms("SELECT COUNT(*) FROM due_form WHERE enrolment_id = 701 AND occurrence = 0 AND state = 'planned'").await,
+            1
+        );
+        let later = get(&router, "/mina-sidor/behandling/701/m6/p7", &patient).await;
+        assert_eq!(later.status, StatusCode::FORBIDDEN);
+        assert!(!later.body.contains("DAY-FOURTEEN-TEXT"));
+        // Begun and saved as a draft, then left.
+        let begun = "enrolment=701&place=schedule%3Agad-weekly%2F0&submit_key=".to_owned()
+            + &key('9')
+            + "&intent=save&answers%5Bgad7_1%5D=3";
+        let saved = send(&router, call("answer_form", &begun, &patient)).await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+
+        // Three weeks away: one form, this week's (instance 3); the first lapsed unanswered.
+        app::testing::started_days_ago(&db, 701, 22).await;
+        let overview = get(&router, TREATMENT, &patient).await;
+        assert_eq!(overview.body.matches(due_link).count(), 1);
+        assert_eq!(
+            forms("SELECT COUNT(*) FROM due_form WHERE enrolment_id = 701 AND state IN ('planned', 'shown')").await,
+            1
+        );
+        assert_eq!(
+            forms("SELECT COUNT(*) FROM due_form WHERE enrolment_id = 701 AND occurrence = 0 AND state = 'expired'").await,
+            1
+        );
+        assert_eq!(
+            forms("SELECT COUNT(*) FROM due_form WHERE enrolment_id = 701 AND occurrence = 3")
+                .await,
+            1
+        );
+        let opened = get(&router, "/mina-sidor/behandling/701/m6/p7", &patient).await;
+        assert_eq!(opened.status, StatusCode::OK);
+        assert!(opened.body.contains("DAY-FOURTEEN-TEXT"));
+        // The draft the patient was told was saved went with them to this week's form.
+        assert_eq!(
+            forms(
+                "SELECT COUNT(*) FROM form_response WHERE place = 'schedule:gad-weekly/3' \
+                 AND state = 'draft' AND answers LIKE '%gad7_1%'"
+            )
+            .await,
+            1
+        );
+
+        // Opening it marks it shown; the lapsed instance takes no answer; this week's does, once.
+        let form = get(&router, "/mina-sidor/formular/701/gad-weekly", &patient).await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(form.body.contains("Oro nummer 1"), "the items' wording");
+        assert_eq!(
+            forms("SELECT COUNT(*) FROM due_form WHERE enrolment_id = 701 AND occurrence = 3 AND state = 'shown'").await,
+            1
+        );
+        let stale = send(
+            &router,
+            call(
+                "answer_form",
+                &gad("schedule%3Agad-weekly%2F0", 1, &key('a')),
+                &patient,
+            ),
+        )
+        .await;
+        assert_eq!(stale.status, StatusCode::NOT_FOUND);
+        let sent = send(
+            &router,
+            call(
+                "answer_form",
+                &gad("schedule%3Agad-weekly%2F3", 2, &key('b')),
+                &patient,
+            ),
+        )
+        .await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        assert_eq!(
+            forms(
+                "SELECT COUNT(*) FROM due_form d JOIN form_response r ON r.id = d.response_id \
+                 WHERE d.enrolment_id = 701 AND d.occurrence = 3 AND d.state = 'answered' \
+                 AND r.state = 'submitted' AND r.total = 14 AND r.questionnaire_key = 'gad'"
+            )
+            .await,
+            1
+        );
+        let overview = get(&router, TREATMENT, &patient).await;
+        assert!(
+            !overview.body.contains(due_link),
+            "answered: no longer asked"
+        );
+        // The same send again (its answer lost on the way) is answered as the first; another
+        // send is refused; another spelling of the instance is no instance.
+        let retried = send(
+            &router,
+            call(
+                "answer_form",
+                &gad("schedule%3Agad-weekly%2F3", 2, &key('b')),
+                &patient,
+            ),
+        )
+        .await;
+        assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+        let again = send(
+            &router,
+            call(
+                "answer_form",
+                &gad("schedule%3Agad-weekly%2F3", 0, &key('c')),
+                &patient,
+            ),
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::CONFLICT, "answered: fixed");
+        let respelled = send(
+            &router,
+            call(
+                "answer_form",
+                &gad("schedule%3Agad-weekly%2F03", 0, &key('c')),
+                &patient,
+            ),
+        )
+        .await;
+        assert_eq!(respelled.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            forms("SELECT COUNT(*) FROM form_response WHERE state = 'submitted'").await,
+            1
+        );
+        let shown = get(&router, "/mina-sidor/formular/701/gad-weekly", &patient).await;
+        assert_eq!(shown.status, StatusCode::OK);
+        assert!(
+            shown.body.contains("Summa: 14"),
+            "the answered instance, scored"
+        );
+        // The answer counts in the results like any other.
+        let results = get(&router, "/mina-sidor/behandling/701/resultat", &patient).await;
+        assert!(results.body.contains("GAD-7"));
+
+        // Another patient's treatment: its forms are not found.
+        let other = patient_session(&db, 402).await;
+        let foreign = get(&router, "/mina-sidor/formular/701/gad-weekly", &other).await;
+        assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+
+        // A blocking schedule: next week's instance comes before the pages. The page's content is
+        // not sent until the form is answered (a draft begun before it fell due is still taken).
+        let mut program = app::testing::care_program();
+        program.schedules[0].blocking = true;
+        app::testing::set_care_program(&db, &program).await;
+        app::testing::started_days_ago(&db, 701, 29).await;
+        let blocked = get(&router, "/mina-sidor/behandling/701/m1/p1", &patient).await;
+        assert_eq!(blocked.status, StatusCode::OK);
+        assert!(!blocked.body.contains("Välkommen till programmet."));
+        assert!(blocked.body.contains("Besvara formuläret först"));
+        assert!(blocked.body.contains(due_link));
+        let called = send(
+            &router,
+            call("my_page", "enrolment=701&module=m1&step=p1", &patient),
+        )
+        .await;
+        assert_eq!(called.status, StatusCode::OK);
+        assert!(!called.body.contains("Välkommen till programmet."));
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM page_visit WHERE step_key = 'p1'").await,
+            0,
+            "a page held back is not seen"
+        );
+        // What the patient had begun on a page (open in a tab) is still taken as a draft.
+        let kept = send(
+            &router,
+            call(
+                "answer_form",
+                &phq(&[Some(1); 9], &key('d'), "save"),
+                &patient,
+            ),
+        )
+        .await;
+        assert_eq!(kept.status, StatusCode::OK, "{}", kept.body);
+        let sent = send(
+            &router,
+            call(
+                "answer_form",
+                &gad("schedule%3Agad-weekly%2F4", 0, &key('e')),
+                &patient,
+            ),
+        )
+        .await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        let free = get(&router, "/mina-sidor/behandling/701/m1/p1", &patient).await;
+        assert!(free.body.contains("Välkommen till programmet."));
+    }
+);
+
+db_test!(
+    the_sweep_makes_due_forms_and_tells_the_patient_once_without_content,
+    |db| {
+        world(&db).await;
+        db.execute_unprepared(
+            "UPDATE patient SET email = 'petra@example.se', notify_by_email = TRUE WHERE id = 401",
+        )
+        .await
+        .expect("contact");
+        // Enrolled a week ago: the first form lapsed unseen, the second is due today.
+        app::testing::started_days_ago(&db, 701, 7).await;
+        let made = app::care::sweep_due_forms(&db).await.expect("sweep");
+        // The world's four ongoing treatments on version 601: Petra's second week, and the
+        // first day of the other three (started today).
+        assert_eq!(made, 4);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM due_form WHERE enrolment_id = 701 AND occurrence = 1 \
+                 AND state = 'planned'"
+            )
+            .await,
+            1
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM due_form WHERE enrolment_id = 701 AND occurrence = 0"
+            )
+            .await,
+            0,
+            "a lapsed instance nobody saw is not made"
+        );
+        // Petra consented to e-mail: one notice, its kind only; the others gave no consent.
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM notification WHERE patient_id = 401 AND template = 'form_due'"
+            )
+            .await,
+            1
+        );
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM notification").await, 1);
+        // Swept again: nothing new, nothing told twice.
+        assert_eq!(app::care::sweep_due_forms(&db).await.expect("sweep"), 0);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM notification").await, 1);
+        // Ongoing treatment only.
+        db.execute_unprepared("UPDATE enrolment SET state = 'ended' WHERE id <> 701")
+            .await
+            .expect("ended");
+        app::testing::started_days_ago(&db, 701, 14).await;
+        assert_eq!(app::care::sweep_due_forms(&db).await.expect("sweep"), 1);
+    }
+);

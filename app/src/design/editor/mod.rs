@@ -18,6 +18,7 @@ use leptos::prelude::*;
 
 mod conditions;
 mod questionnaires;
+mod schedules;
 
 use conditions::{Target, condition_editor};
 use questionnaires::questionnaires;
@@ -95,6 +96,7 @@ fn block_mut(p: &mut Program, (m, s, g, b): (usize, usize, usize, usize)) -> Opt
 /// Every key in the program (modules, sections, pages, blocks, questionnaires).
 fn keys(p: &Program) -> Vec<&str> {
     let mut out: Vec<&str> = p.questionnaires.iter().map(|q| q.key.as_str()).collect();
+    out.extend(p.schedules.iter().map(|s| s.key.as_str()));
     for m in &p.modules {
         out.push(&m.key);
         for s in &m.sections {
@@ -378,6 +380,11 @@ pub fn ProgramEditor(draft: Draft, english: bool, media_hosts: Vec<String>) -> i
                 <h2 id="questionnaires-heading">{td_string!(locale, design.questionnaires)}</h2>
                 {move || { doc.shape.track(); questionnaires(doc) }}
             </section>
+            <section class="schedules" aria-labelledby="schedules-heading">
+                <h2 id="schedules-heading">{td_string!(locale, design.schedules)}</h2>
+                <p class="hint">{td_string!(locale, design.schedules_lead)}</p>
+                {move || { doc.shape.track(); schedules::schedules(doc) }}
+            </section>
             <section class="report" aria-labelledby="report-heading">
                 <h2 id="report-heading">{td_string!(locale, design.report)}</h2>
                 {move || {
@@ -527,15 +534,31 @@ fn outline(doc: Doc) -> impl IntoView {
                             let rule = match value(&ev).as_str() {
                                 "after_previous" => UnlockRule::AfterPrevious,
                                 "after_feedback" => UnlockRule::AfterFeedback,
+                                "after_days" => UnlockRule::AfterDays { days: 7 },
                                 _ => UnlockRule::Open,
                             };
-                            doc.edit(|p| p.modules[m].unlock = rule)
+                            // The day field appears or goes: the outline is drawn again.
+                            doc.restructure(|p| p.modules[m].unlock = rule)
                         }>
                             <option value="open" selected={unlock == UnlockRule::Open}>{td_string!(locale, design.unlock_open)}</option>
                             <option value="after_previous" selected={unlock == UnlockRule::AfterPrevious}>{td_string!(locale, design.unlock_after_previous)}</option>
                             <option value="after_feedback" selected={unlock == UnlockRule::AfterFeedback}>{td_string!(locale, design.unlock_after_feedback)}</option>
+                            <option value="after_days" selected={matches!(unlock, UnlockRule::AfterDays { .. })}>{td_string!(locale, design.unlock_after_days)}</option>
                         </select>
                     </label>
+                    {match unlock {
+                        UnlockRule::AfterDays { days } => Some(view! {
+                            <label class="unlock">
+                                {td_string!(locale, design.unlock_day)} " "
+                                <input type="number" min="0" max="3650" inputmode="numeric" value=days.to_string()
+                                    on:input=move |ev| {
+                                        let days = schedules::days(&value(&ev)).unwrap_or(0);
+                                        doc.edit(|p| p.modules[m].unlock = UnlockRule::AfterDays { days })
+                                    } />
+                            </label>
+                        }),
+                        _ => None,
+                    }}
                     <ol class="sections">{sections}</ol>
                     <button type="button" class="add" on:click=move |_| doc.restructure(|p| {
                         let key = fresh_key(p, "s");
@@ -1006,6 +1029,8 @@ pub fn problem_text(kind: &ProblemKind, locale: Locale) -> String {
         ProblemKind::UnusedQuestionnaire { .. } => {
             td_string!(locale, design.problem.unused_questionnaire)
         }
+        ProblemKind::UnknownModule { .. } => td_string!(locale, design.problem.unknown_module),
+        ProblemKind::BadDays => td_string!(locale, design.problem.bad_days),
     };
     text.to_owned()
 }
