@@ -26,6 +26,10 @@ PKG_DIR := target/site/pkg
 REPORT_DIR := target/test-report
 # First load of the release build (JS + WASM, brotli) may not exceed this.
 SIZE_BUDGET_KIB := 150
+# A page with a form loads the autosave island and the split code it shares with the editor.
+# Issue 11 asks for 60 KiB; today's is 86.3 KiB (see the README's figures): the budget stops it
+# growing further until the splitter's placement is mended.
+FORM_BUDGET_KIB := 90
 
 export LOTSEN_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
@@ -132,7 +136,13 @@ size-check:
 		echo "loaded only where needed: $$(basename $$chunk | cut -d_ -f2- | sed 's/_loader.*//') $$(stat -c %s "$$chunk") B" \
 			| tee -a $(REPORT_DIR)/size.txt; \
 	done; \
-	if [ $$total -gt $$(( $(SIZE_BUDGET_KIB) * 1024 )) ]; then echo "size budget exceeded"; exit 1; fi
+	if [ $$total -gt $$(( $(SIZE_BUDGET_KIB) * 1024 )) ]; then echo "size budget exceeded"; exit 1; fi; \
+	form=$$total; for part in $$(python3 -c 'import glob, json; m = json.load(open(glob.glob("$(PKG_DIR)/__wasm_split_manifest.*.json")[0])); print(" ".join(next(v for k, v in m.items() if k.startswith("autosave"))))'); do \
+		form=$$(( form + $$(stat -c %s $(PKG_DIR)/$$part.wasm.br) )); \
+	done; \
+	echo "a page with a form (first load, the split code it shares and the autosave): $$(awk "BEGIN { printf \"%.1f\", $$form / 1024 }") KiB; budget $(FORM_BUDGET_KIB) KiB" \
+		| tee -a $(REPORT_DIR)/size.txt; \
+	if [ $$form -gt $$(( $(FORM_BUDGET_KIB) * 1024 )) ]; then echo "form page budget exceeded"; exit 1; fi
 
 # Browser tests against the release build: Lotsen in demo mode and in real mode (with test
 # identity providers), on free ports with fresh databases.
@@ -164,7 +174,8 @@ fuzz:
 # The start page's SSR throughput as a ratio to /healthz, same server, same run; the login
 # round trip against the test identity providers; then what session validation and an
 # access-log write cost a request, and care under load (a patient's treatment overview, a
-# draft saved, a message sent, with many patients), on SQLite and PostgreSQL.
+# draft saved, a message sent, with many patients), and a demo sandbox made while few and
+# while 200 live, on SQLite and PostgreSQL.
 bench: build e2e-deps
 	bash server/bench/ssr-throughput.sh "$(BIN)"
 	bash server/bench/design-page.sh "$(BIN)"
@@ -172,3 +183,4 @@ bench: build e2e-deps
 	cargo bench -p lotsen --bench identity
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	cargo bench -p lotsen --bench care
+	cargo bench -p lotsen --bench demo
