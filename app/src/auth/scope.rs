@@ -329,6 +329,37 @@ pub trait EnrolmentScope: sealed::Sealed {
     }
 }
 
+/// The scope of one enrolment row the decision reached: its sources come from the row.
+macro_rules! model_scope {
+    ($scope:ty) => {
+        impl EnrolmentScope for $scope {
+            fn id(&self) -> i64 {
+                self.enrolment.id
+            }
+
+            fn version_id(&self) -> i64 {
+                self.enrolment.program_version_id
+            }
+
+            fn unit_id(&self) -> i64 {
+                self.enrolment.care_unit_id
+            }
+
+            fn state(&self) -> EnrolmentState {
+                self.enrolment.state
+            }
+
+            fn patient_id(&self) -> i64 {
+                self.enrolment.patient_id
+            }
+
+            fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
+                self.enrolment.started_at
+            }
+        }
+    };
+}
+
 mod sealed {
     pub trait Sealed {}
     impl Sealed for super::OwnEnrolment {}
@@ -344,31 +375,7 @@ pub(crate) struct ScheduledEnrolment {
     enrolment: enrolment::Model,
 }
 
-impl EnrolmentScope for ScheduledEnrolment {
-    fn id(&self) -> i64 {
-        self.enrolment.id
-    }
-
-    fn version_id(&self) -> i64 {
-        self.enrolment.program_version_id
-    }
-
-    fn unit_id(&self) -> i64 {
-        self.enrolment.care_unit_id
-    }
-
-    fn state(&self) -> EnrolmentState {
-        self.enrolment.state
-    }
-
-    fn patient_id(&self) -> i64 {
-        self.enrolment.patient_id
-    }
-
-    fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.enrolment.started_at
-    }
-}
+model_scope!(ScheduledEnrolment);
 
 /// Every ongoing enrolment of real care on one of `versions`: what the due-form sweep works
 /// through.
@@ -409,31 +416,7 @@ impl OwnEnrolment {
     }
 }
 
-impl EnrolmentScope for OwnEnrolment {
-    fn id(&self) -> i64 {
-        self.enrolment.id
-    }
-
-    fn version_id(&self) -> i64 {
-        self.enrolment.program_version_id
-    }
-
-    fn unit_id(&self) -> i64 {
-        self.enrolment.care_unit_id
-    }
-
-    fn state(&self) -> EnrolmentState {
-        self.enrolment.state
-    }
-
-    fn patient_id(&self) -> i64 {
-        self.enrolment.patient_id
-    }
-
-    fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.enrolment.started_at
-    }
-}
+model_scope!(OwnEnrolment);
 
 /// One enrolment that a staff member's [`CareAccess`] reaches: at the caller's unit (or, under
 /// emergency access, at their care provider), of the patient and sandbox the gate decided on.

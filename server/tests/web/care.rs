@@ -1622,6 +1622,12 @@ db_test!(
             let db = db.clone();
             async move { count(&db, sql).await }
         };
+        // A GAD-7 sent to an instance of the weekly schedule.
+        let send_gad = |place: &str, value: i32, k: char| {
+            let request = call("answer_form", &gad(place, value, &key(k)), &patient);
+            let router = router.clone();
+            async move { send(&router, request).await }
+        };
 
         // Day 0: the weekly GAD-7 is due at enrolment, listed on the treatment; the module that
         // opens on day 14 is refused by address.
@@ -1680,25 +1686,9 @@ db_test!(
             forms("SELECT COUNT(*) FROM due_form WHERE enrolment_id = 701 AND occurrence = 3 AND state = 'shown'").await,
             1
         );
-        let stale = send(
-            &router,
-            call(
-                "answer_form",
-                &gad("schedule%3Agad-weekly%2F0", 1, &key('a')),
-                &patient,
-            ),
-        )
-        .await;
+        let stale = send_gad("schedule%3Agad-weekly%2F0", 1, 'a').await;
         assert_eq!(stale.status, StatusCode::NOT_FOUND);
-        let sent = send(
-            &router,
-            call(
-                "answer_form",
-                &gad("schedule%3Agad-weekly%2F3", 2, &key('b')),
-                &patient,
-            ),
-        )
-        .await;
+        let sent = send_gad("schedule%3Agad-weekly%2F3", 2, 'b').await;
         assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
         assert_eq!(
             forms(
@@ -1716,35 +1706,11 @@ db_test!(
         );
         // The same send again (its answer lost on the way) is answered as the first; another
         // send is refused; another spelling of the instance is no instance.
-        let retried = send(
-            &router,
-            call(
-                "answer_form",
-                &gad("schedule%3Agad-weekly%2F3", 2, &key('b')),
-                &patient,
-            ),
-        )
-        .await;
+        let retried = send_gad("schedule%3Agad-weekly%2F3", 2, 'b').await;
         assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
-        let again = send(
-            &router,
-            call(
-                "answer_form",
-                &gad("schedule%3Agad-weekly%2F3", 0, &key('c')),
-                &patient,
-            ),
-        )
-        .await;
+        let again = send_gad("schedule%3Agad-weekly%2F3", 0, 'c').await;
         assert_eq!(again.status, StatusCode::CONFLICT, "answered: fixed");
-        let respelled = send(
-            &router,
-            call(
-                "answer_form",
-                &gad("schedule%3Agad-weekly%2F03", 0, &key('c')),
-                &patient,
-            ),
-        )
-        .await;
+        let respelled = send_gad("schedule%3Agad-weekly%2F03", 0, 'c').await;
         assert_eq!(respelled.status, StatusCode::NOT_FOUND);
         assert_eq!(
             forms("SELECT COUNT(*) FROM form_response WHERE state = 'submitted'").await,
@@ -1799,15 +1765,7 @@ db_test!(
         )
         .await;
         assert_eq!(kept.status, StatusCode::OK, "{}", kept.body);
-        let sent = send(
-            &router,
-            call(
-                "answer_form",
-                &gad("schedule%3Agad-weekly%2F4", 0, &key('e')),
-                &patient,
-            ),
-        )
-        .await;
+        let sent = send_gad("schedule%3Agad-weekly%2F4", 0, 'e').await;
         assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
         let free = get(&router, "/mina-sidor/behandling/701/m1/p1", &patient).await;
         assert!(free.body.contains("Välkommen till programmet."));
