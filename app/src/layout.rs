@@ -42,13 +42,21 @@ pub fn Layout(children: Children) -> impl IntoView {
         <Suspense>
             {move || Suspend::new(async move {
                 let site = site.await.ok()?;
+                // Testing a program as a patient: no role switch until the test ends.
+                if site.me.as_ref().is_some_and(|m| m.testing) {
+                    let demo = site.demo;
+                    return Some(view! {
+                        {demo.then(|| view! { <DemoBanner /> })}
+                        <TestBanner />
+                    }.into_any());
+                }
                 site.demo.then(|| {
                     let persona = site.me.as_ref().and_then(|m| m.demo_persona.clone());
                     let signed_in = site.me.is_some();
                     view! {
                         <DemoBanner />
                         {signed_in.then(|| view! { <div class="wrap"><PersonaSwitch current=persona /></div> })}
-                    }
+                    }.into_any()
                 })
             })}
         </Suspense>
@@ -98,6 +106,30 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <p>{t!(i18n, footer_free_software)}</p>
             </div>
         </footer>
+    }
+}
+
+/// Shown while a producer or publisher tests a program as a patient: what this is, and the two
+/// ways out of it (start over, stop).
+#[component]
+fn TestBanner() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="test-banner" role="note">
+            <div class="wrap test-banner-row">
+                <p>
+                    <strong>{t!(i18n, trial.banner_label)}</strong>
+                    " "
+                    {t!(i18n, trial.banner_text)}
+                </p>
+                <form method="post" action="/testa/borja-om">
+                    <button type="submit" class="button">{t!(i18n, trial.restart)}</button>
+                </form>
+                <form method="post" action="/testa/avsluta">
+                    <button type="submit" class="button">{t!(i18n, trial.stop)}</button>
+                </form>
+            </div>
+        </div>
     }
 }
 

@@ -367,3 +367,52 @@ test('a version goes out as a package file and comes back in as a new program', 
   await open(page, '/program', hydrated);
   await expect(page.getByRole('row', { name: /Sov bättre/ })).toHaveCount(2);
 });
+
+test('a publisher tests a version as a patient, starts over, and stops', async ({
+  page,
+  hydrated,
+}) => {
+  await open(page, '/', hydrated);
+  await page.getByRole('button', { name: 'Prova som publicerare' }).click();
+  await page
+    .getByRole('row', { name: /Hantera oro/ })
+    .getByRole('link', { name: 'Granska och publicera' })
+    .click();
+  const review = page.url();
+  const testing = page.getByRole('region', { name: 'Testa som patient' });
+  await testing.getByLabel('Vad vill du testa?').selectOption('1.0');
+  await testing.getByRole('button', { name: 'Testa som patient' }).click();
+
+  // The patient's treatment page, from its start, under a banner that says what this is.
+  await expect(page).toHaveURL(/\/mina-sidor\/behandling\/\d+$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Hantera oro');
+  const banner = page.getByRole('note').filter({ hasText: 'Du testar programmet som patient' });
+  await expect(banner).toContainText('inga aviseringar skickas');
+  const first = page
+    .getByRole('listitem')
+    .filter({ has: page.getByRole('heading', { name: 'Vad är oro?' }) });
+  await expect(first.getByText('Öppen')).toBeVisible();
+  const second = page
+    .getByRole('listitem')
+    .filter({ has: page.getByRole('heading', { name: 'Oroliga tankar' }) });
+  await expect(second.getByText('Låst – öppnas när du kommit så långt')).toBeVisible();
+  await expect(page.getByLabel('Du provar som')).toHaveCount(0);
+  await expectAccessible(page, hydrated);
+  const test = page.url();
+
+  // A page of the first module, as the patient reads it.
+  await first.getByRole('link').first().click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Vad är oro?');
+  await expectAccessible(page, hydrated);
+
+  // Starting over is a new test; stopping goes back to the review, as the publisher again.
+  await page.getByRole('button', { name: 'Börja om' }).click();
+  await expect(page).toHaveURL(/\/mina-sidor\/behandling\/\d+$/);
+  expect(page.url()).not.toBe(test);
+  await expect(first.getByText('Öppen')).toBeVisible();
+  await page.getByRole('button', { name: 'Avsluta testet' }).click();
+  await expect(page).toHaveURL(review);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Granska och publicera');
+  await expect(banner).toHaveCount(0);
+  await expect(page.getByLabel('Du provar som')).toBeVisible();
+});

@@ -21,6 +21,7 @@ mod m20261130_000012_care_records;
 mod m20261130_000013_homework_and_feedback;
 mod m20261130_000014_notifications;
 mod m20261130_000015_due_forms;
+mod m20261130_000016_test_enrolments;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_homework_and_feedback::Migration),
             Box::new(m20261130_000014_notifications::Migration),
             Box::new(m20261130_000015_due_forms::Migration),
+            Box::new(m20261130_000016_test_enrolments::Migration),
         ]
     }
 }

@@ -20,6 +20,7 @@ pub mod setup;
 mod site;
 mod state;
 pub mod telemetry;
+mod trial;
 
 pub use routes::{AppState, HSTS, MAX_REQUEST_BYTES, page_paths, plain_route_keys, router};
 

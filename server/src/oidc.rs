@@ -12,6 +12,7 @@
 //!
 //! Every failure ends on `/logga-in/fel?orsak=…` with the attempt deleted and no session.
 
+use crate::reply::see_other;
 use crate::routes::AppState;
 use app::auth::security::{self, Event};
 use app::auth::session::{self, Subject};
@@ -295,14 +296,6 @@ impl Login {
             Audience::Staff => self.staff.as_ref(),
         }
     }
-}
-
-fn see_other(location: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
 }
 
 fn set_cookie(response: &mut Response, cookie: &str) {

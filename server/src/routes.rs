@@ -129,6 +129,13 @@ fn plain_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "/program/{id}/paket/{version}",
             get(crate::programs::export_package),
         ),
+        (
+            "POST",
+            "/program/{id}/testa",
+            post(crate::trial::start_test),
+        ),
+        ("POST", "/testa/borja-om", post(crate::trial::restart_test)),
+        ("POST", "/testa/avsluta", post(crate::trial::stop_test)),
     ]
 }
 

@@ -11,7 +11,8 @@ use app::domain::{HsaId, OrgNumber};
 use app::login::accounts::{register_staff, staff_identity};
 use clap::Subcommand;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter,
 };
 
 #[derive(Debug, Clone, Subcommand)]
@@ -67,6 +68,21 @@ pub enum SetupCommand {
         #[arg(long)]
         provider: String,
         /// The unit's HSA-ID, for unit roles.
+        #[arg(long)]
+        unit: Option<String>,
+    },
+    /// Install a program for a care provider from a package manifest
+    /// (`*.lotsen-program.json`): checked as an import is, published as version 1.0, and, with
+    /// `--unit`, activated on one of the provider's units. A program of the same title that the
+    /// provider already has is left as it is.
+    Program {
+        /// The care provider's organisation number.
+        #[arg(long)]
+        provider: String,
+        /// The package's manifest (a package without media files, as JSON).
+        #[arg(long)]
+        manifest: std::path::PathBuf,
+        /// The HSA-ID of a unit of the provider to activate version 1.0 on.
         #[arg(long)]
         unit: Option<String>,
     },
@@ -233,17 +249,7 @@ pub async fn execute(
                 .ok_or_else(|| invalid("no staff member with that HSA-ID (lotsen setup staff)"))?;
             let unit_id = match unit {
                 None => None,
-                Some(unit) => {
-                    let unit = HsaId::parse(unit).map_err(|_| invalid("invalid unit HSA-ID"))?;
-                    let found = care_unit::Entity::find()
-                        .filter(care_unit::Column::HsaId.eq(unit.as_str()))
-                        .filter(care_unit::Column::CareProviderId.eq(provider.id))
-                        .one(db)
-                        .await
-                        .map_err(db_error)?
-                        .ok_or_else(|| invalid("no such unit at that care provider"))?;
-                    Some(found.id)
-                }
+                Some(unit) => Some(unit_of(db, &provider, unit).await?.id),
             };
             let mut query = staff_role::Entity::find()
                 .filter(staff_role::Column::StaffPersonId.eq(identity.staff_person_id))
@@ -270,5 +276,135 @@ pub async fn execute(
             .map_err(db_error)?;
             Ok(format!("{hsa} granted {}.", role.as_code()))
         }
+        SetupCommand::Program {
+            provider,
+            manifest,
+            unit,
+        } => install_program(db, provider, manifest, unit.as_deref()).await,
     }
+}
+
+/// A unit of the care provider, by HSA-ID, or a clear error.
+async fn unit_of(
+    db: &DatabaseConnection,
+    provider: &care_provider::Model,
+    unit: &str,
+) -> Result<care_unit::Model, ServeError> {
+    let unit = HsaId::parse(unit).map_err(|_| invalid("invalid unit HSA-ID"))?;
+    care_unit::Entity::find()
+        .filter(care_unit::Column::HsaId.eq(unit.as_str()))
+        .filter(care_unit::Column::CareProviderId.eq(provider.id))
+        .filter(care_unit::Column::SandboxId.is_null())
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| invalid("no such unit at that care provider"))
+}
+
+/// How many programs are active at a unit.
+async fn active_at(db: &DatabaseConnection, unit_id: i64) -> Result<u64, ServeError> {
+    use app::db::entities::program_activation;
+    program_activation::Entity::find()
+        .filter(program_activation::Column::CareUnitId.eq(unit_id))
+        .filter(program_activation::Column::DeactivatedAt.is_null())
+        .count(db)
+        .await
+        .map_err(db_error)
+}
+
+async fn install_program(
+    db: &DatabaseConnection,
+    provider: &str,
+    manifest: &std::path::Path,
+    unit: Option<&str>,
+) -> Result<String, ServeError> {
+    use app::db::entities::program;
+    use app::programs::{Rules, store};
+    let provider = provider_by_org(db, provider).await?;
+    let unit = match unit {
+        Some(unit) => Some(unit_of(db, &provider, unit).await?),
+        None => None,
+    };
+    let bytes = std::fs::read(manifest)
+        .map_err(|e| invalid(&format!("cannot read {}: {e}", manifest.display())))?;
+    let rules = Rules::default();
+    let program = app::programs::package::from_manifest(&bytes, &rules).map_err(|problems| {
+        let first = problems
+            .first()
+            .map(|p| format!("{} {}", p.path, p.reason))
+            .unwrap_or_default();
+        invalid(&format!(
+            "the manifest is not a program Lotsen can install ({} problems; first: {first})",
+            problems.len()
+        ))
+    })?;
+    let title = program.title.clone();
+    let scope = store::Scope {
+        provider_id: provider.id,
+        sandbox_id: None,
+    };
+    let failed = |e: store::StoreError| invalid(&format!("the program was not installed: {e}"));
+    // Each step is done only if it is not done yet: a run that stopped half-way is finished
+    // by the next one.
+    let installed = program::Entity::find()
+        .filter(program::Column::OwnerProviderId.eq(provider.id))
+        .filter(program::Column::SandboxId.is_null())
+        .filter(program::Column::Title.eq(title.clone()))
+        .one(db)
+        .await
+        .map_err(db_error)?;
+    let mut changed = installed.is_none();
+    let program_id = match installed {
+        Some(found) => found.id,
+        None => {
+            store::create_from(db, scope, None, program, &rules)
+                .await
+                .map_err(failed)?
+                .program_id
+        }
+    };
+    let published = store::versions(db, scope, program_id)
+        .await
+        .map_err(failed)?
+        .into_iter()
+        .find(|v| v.status == store::PUBLISHED)
+        .map(|v| v.number);
+    let number = match published {
+        Some(number) => number,
+        None => {
+            changed = true;
+            let draft = store::open_draft(db, scope, program_id, &rules)
+                .await
+                .map_err(failed)?;
+            let publication = store::Publication {
+                bump: store::Bump::Major,
+                release_notes: String::new(),
+                published_by: None,
+            };
+            store::publish(db, scope, program_id, draft.revision, &publication, &rules)
+                .await
+                .map_err(failed)?
+        }
+    };
+    let Some(unit) = unit else {
+        return Ok(match changed {
+            true => format!("Program {title} installed as {number}."),
+            false => format!("Program {title} already installed."),
+        });
+    };
+    let before = active_at(db, unit.id).await?;
+    app::catalogue::store::activate(db, scope, program_id, number, unit.id, None)
+        .await
+        .map_err(|e| {
+            invalid(&format!(
+                "the program was installed but not activated: {e:?}"
+            ))
+        })?;
+    if !changed && active_at(db, unit.id).await? == before {
+        return Ok(format!("Program {title} already installed."));
+    }
+    Ok(format!(
+        "Program {title} installed as {number} and activated on {}.",
+        unit.hsa_id
+    ))
 }

@@ -112,6 +112,18 @@ pub fn check(requirement: Requirement, principal: Option<&Principal>) -> Result<
             Some(_) => Ok(()),
             None => Err(AppError::Forbidden),
         },
+        Requirement::PatientOrTester => {
+            let principal = signed_in()?;
+            if principal.patient_id().is_some() || principal.test.is_some() {
+                Ok(())
+            } else {
+                Err(AppError::Forbidden)
+            }
+        }
+        Requirement::Tester => match signed_in()?.test {
+            Some(_) => Ok(()),
+            None => Err(AppError::Forbidden),
+        },
         Requirement::Clinical => {
             let staff = signed_in()?.staff().ok_or(AppError::Forbidden)?;
             let for_care = staff.assignment.as_ref().is_some_and(|a| a.for_care);
@@ -237,18 +249,19 @@ pub async fn patient_for_staff(
 }
 
 /// The signed-in patient's own enrolment `enrolment_id`, past the endpoint's policy: 403 for
-/// anyone but a patient, 404 when it is not theirs (or not of their sandbox).
+/// anyone but a patient or a test principal, 404 when it is not theirs (or not of their
+/// sandbox; for a test principal, anything but their test enrolment).
 pub async fn own_enrolment(
     endpoint: Endpoint,
     enrolment_id: i64,
 ) -> Result<(DatabaseConnection, scope::OwnEnrolment), AppError> {
     let principal = enter(endpoint)?;
-    let own = scope::OwnCare::of(&principal).ok_or(AppError::Forbidden)?;
+    let own = scope::OwnCare::of(&principal).ok_or_else(|| refuse(AppError::Forbidden))?;
     let db = crate::server::db()?;
     let enrolment = own
         .enrolment(&db, enrolment_id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or_else(|| refuse(AppError::NotFound))?;
     Ok((db, enrolment))
 }
 

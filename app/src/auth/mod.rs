@@ -21,4 +21,4 @@ pub mod security;
 pub mod session;
 
 #[cfg(feature = "ssr")]
-pub use principal::{Assignment, ClientAddress, Principal, Staff, Who};
+pub use principal::{Assignment, ClientAddress, Principal, Staff, TestBinding, Who};

@@ -13,6 +13,12 @@ pub enum Requirement {
     SignedIn,
     /// A signed-in patient; the function returns only their own data.
     Patient,
+    /// A signed-in patient, or a producer or publisher testing a program as one (a test
+    /// principal): the function returns only the caller's own care, which for a test principal
+    /// is their one test enrolment.
+    PatientOrTester,
+    /// A test principal: a producer or publisher whose session is bound to a test enrolment.
+    Tester,
     /// Staff in an assignment for care and treatment, holding a clinical role at its unit.
     Clinical,
     /// Staff holding this role in the chosen assignment.
@@ -30,21 +36,21 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("login_choices", Requirement::Public),
     ("my_sessions", Requirement::SignedIn),
     ("end_session", Requirement::SignedIn),
-    ("my_care", Requirement::Patient),
-    ("who_read_my_data", Requirement::Patient),
-    ("my_data", Requirement::Patient),
+    ("my_care", Requirement::PatientOrTester),
+    ("who_read_my_data", Requirement::PatientOrTester),
+    ("my_data", Requirement::PatientOrTester),
     ("my_contact", Requirement::Patient),
     ("request_contact_code", Requirement::Patient),
     ("confirm_contact_code", Requirement::Patient),
     ("set_notifications", Requirement::Patient),
-    ("my_treatment", Requirement::Patient),
-    ("my_page", Requirement::Patient),
-    ("my_due_form", Requirement::Patient),
-    ("answer_form", Requirement::Patient),
-    ("my_results", Requirement::Patient),
-    ("my_messages", Requirement::Patient),
-    ("send_message", Requirement::Patient),
-    ("save_homework", Requirement::Patient),
+    ("my_treatment", Requirement::PatientOrTester),
+    ("my_page", Requirement::PatientOrTester),
+    ("my_due_form", Requirement::PatientOrTester),
+    ("answer_form", Requirement::PatientOrTester),
+    ("my_results", Requirement::PatientOrTester),
+    ("my_messages", Requirement::PatientOrTester),
+    ("send_message", Requirement::PatientOrTester),
+    ("save_homework", Requirement::PatientOrTester),
     ("reply_message", Requirement::Clinical),
     ("give_feedback", Requirement::Role(Role::Therapist)),
     ("unit_patients", Requirement::Clinical),
@@ -118,7 +124,10 @@ pub const ROUTES: &[(&str, Requirement)] = &[
     ("GET /login/{audience}/callback", Requirement::Public),
     ("POST /logga-in/uppdrag", Requirement::Public),
     ("GET /granskning/logg.csv", Requirement::Role(Role::Auditor)),
-    ("GET /mina-sidor/mina-uppgifter.json", Requirement::Patient),
+    (
+        "GET /mina-sidor/mina-uppgifter.json",
+        Requirement::PatientOrTester,
+    ),
     (
         "POST /mottagning/patient/{id}/nodatkomst",
         Requirement::Clinical,
@@ -130,6 +139,14 @@ pub const ROUTES: &[(&str, Requirement)] = &[
         "GET /program/{id}/paket/{version}",
         Requirement::AnyRole(PROGRAM_STAFF),
     ),
+    // Testing a program as a patient: start (on a version of a program of the caller's care
+    // provider, checked inside), start over, stop (stopping without a test changes nothing).
+    (
+        "POST /program/{id}/testa",
+        Requirement::AnyRole(PROGRAM_STAFF),
+    ),
+    ("POST /testa/borja-om", Requirement::Tester),
+    ("POST /testa/avsluta", Requirement::SignedIn),
 ];
 
 /// The row of a plain route (`METHOD /path`).

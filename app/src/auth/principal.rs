@@ -12,6 +12,18 @@ pub struct Principal {
     pub sandbox_id: Option<i64>,
     pub demo_persona: Option<String>,
     pub who: Who,
+    /// Set while a producer or publisher tests a program as a patient: the one test enrolment
+    /// their session is bound to. Only staff holding one of those roles carry it.
+    pub test: Option<TestBinding>,
+}
+
+/// A staff member's session bound to one of their own test enrolments: the test principal
+/// reaches that enrolment (and its test patient) the way a patient reaches their own, and no
+/// other patient data. It is never a patient session: the actor stays the staff member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TestBinding {
+    pub enrolment_id: i64,
+    pub patient_id: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +92,16 @@ impl Principal {
     }
 
     pub fn me(&self) -> Me {
+        if self.test.is_some() {
+            return Me {
+                kind: UserKind::Patient,
+                name: self.staff().map(|s| s.name.clone()).unwrap_or_default(),
+                unit: None,
+                roles: Vec::new(),
+                demo_persona: self.demo_persona.clone(),
+                testing: true,
+            };
+        }
         match &self.who {
             Who::Patient { name, .. } => Me {
                 kind: UserKind::Patient,
@@ -87,6 +109,7 @@ impl Principal {
                 unit: None,
                 roles: Vec::new(),
                 demo_persona: self.demo_persona.clone(),
+                testing: false,
             },
             Who::Staff(staff) => Me {
                 kind: UserKind::Staff,
@@ -94,6 +117,7 @@ impl Principal {
                 unit: staff.assignment.as_ref().map(|a| a.care_unit_name.clone()),
                 roles: staff.roles.clone(),
                 demo_persona: self.demo_persona.clone(),
+                testing: false,
             },
         }
     }

@@ -100,6 +100,10 @@ pub struct Me {
     pub roles: Vec<Role>,
     /// In demo mode: the persona the visitor is trying.
     pub demo_persona: Option<String>,
+    /// A producer or publisher testing a program as a patient (shown as a patient, with a
+    /// banner to start over or stop).
+    #[serde(default)]
+    pub testing: bool,
 }
 
 #[cfg(all(test, feature = "ssr"))]

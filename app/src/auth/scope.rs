@@ -10,6 +10,10 @@
 //! The sources are SQL subqueries with the decision's ids written as numbers: the ids are
 //! `i64`s, so nothing a user typed ever reaches the SQL text.
 //!
+//! Test enrolments (a producer walking a program as a patient) are not care: no staff decision
+//! reaches them, and a patient's own scope never does; only the test principal bound to one
+//! reaches that one ([`OwnCare::of`]).
+//!
 //! Ended and handed-over treatment: the unit that had it keeps reading the patient's record
 //! (never writing to it) for [`RECENT_CARE_DAYS`] days after it ended, for follow-up and the
 //! hand-over; after that, only emergency access opens it.
@@ -95,7 +99,8 @@ impl CareAccess {
             ),
         };
         format!(
-            "(SELECT * FROM enrolment WHERE patient_id = {} AND {} AND {reach})",
+            "(SELECT * FROM enrolment WHERE patient_id = {} AND {} AND {reach} \
+             AND test_by_staff_id IS NULL)",
             self.patient.id,
             in_sandbox("sandbox_id", self.patient.sandbox_id),
         )
@@ -140,7 +145,8 @@ impl UnitCare {
     /// The unit's ongoing enrolments, as an SQL source.
     pub fn enrolments(&self) -> String {
         format!(
-            "(SELECT * FROM enrolment WHERE care_unit_id = {} AND {} AND {})",
+            "(SELECT * FROM enrolment WHERE care_unit_id = {} AND {} AND {} \
+             AND test_by_staff_id IS NULL)",
             self.unit_id,
             in_sandbox("sandbox_id", self.sandbox_id),
             EnrolmentState::ongoing_sql("state")
@@ -148,20 +154,44 @@ impl UnitCare {
     }
 }
 
-/// A patient's own data, as their own session reaches it.
+/// A patient's own data, as their own session reaches it; or a test patient's one test
+/// enrolment, as the producer or publisher testing it reaches it.
 #[derive(Debug, Clone, Copy)]
 pub struct OwnCare {
     patient_id: i64,
     sandbox_id: Option<i64>,
+    /// A test principal's one enrolment: nothing else of the test patient is reached.
+    only: Option<i64>,
 }
 
 impl OwnCare {
-    /// The signed-in patient's own scope; `None` for anyone else.
+    /// The signed-in patient's own scope, or a test principal's; `None` for anyone else.
     pub fn of(principal: &super::Principal) -> Option<Self> {
+        if let Some(test) = principal.test {
+            return Some(Self {
+                patient_id: test.patient_id,
+                sandbox_id: principal.sandbox_id,
+                only: Some(test.enrolment_id),
+            });
+        }
         principal.patient_id().map(|patient_id| Self {
             patient_id,
             sandbox_id: principal.sandbox_id,
+            only: None,
         })
+    }
+
+    /// Whether this is a test principal's scope (a program being tested, not care).
+    pub fn is_test(&self) -> bool {
+        self.only.is_some()
+    }
+
+    fn reaches(&self, enrolment: &enrolment::Model) -> bool {
+        enrolment.sandbox_id == self.sandbox_id
+            && self.only.is_none_or(|only| only == enrolment.id)
+            // A patient's own session never reaches a test enrolment, nor a test principal
+            // anything but one.
+            && enrolment.test_by_staff_id.is_some() == self.only.is_some()
     }
 
     pub fn patient_id(&self) -> i64 {
@@ -174,8 +204,12 @@ impl OwnCare {
 
     /// The patient's own enrolments, everywhere, as an SQL source.
     pub fn enrolments(&self) -> String {
+        let which = match self.only {
+            Some(id) => format!("id = {id} AND test_by_staff_id IS NOT NULL"),
+            None => "test_by_staff_id IS NULL".to_owned(),
+        };
         format!(
-            "(SELECT * FROM enrolment WHERE patient_id = {} AND {})",
+            "(SELECT * FROM enrolment WHERE patient_id = {} AND {} AND {which})",
             self.patient_id,
             in_sandbox("sandbox_id", self.sandbox_id)
         )
@@ -194,7 +228,7 @@ impl OwnCare {
             .one(db)
             .await?;
         Ok(found
-            .filter(|e| e.sandbox_id == self.sandbox_id)
+            .filter(|e| self.reaches(e))
             .map(|e| OwnEnrolment { enrolment: e }))
     }
 
@@ -217,7 +251,7 @@ impl OwnCare {
             .await?;
         Ok(found
             .into_iter()
-            .filter(|e| e.sandbox_id == self.sandbox_id)
+            .filter(|e| self.reaches(e))
             .map(|e| OwnEnrolment { enrolment: e })
             .collect())
     }
@@ -377,8 +411,8 @@ pub(crate) struct ScheduledEnrolment {
 
 model_scope!(ScheduledEnrolment);
 
-/// Every ongoing enrolment of real care on one of `versions`: what the due-form sweep works
-/// through.
+/// Every ongoing enrolment of real care (no sandbox's, no test) on one of `versions`: what the
+/// due-form sweep works through. A test enrolment's forms fall due when it is opened.
 pub(crate) async fn scheduled_enrolments(
     db: &impl ConnectionTrait,
     versions: &[i64],
@@ -390,6 +424,7 @@ pub(crate) async fn scheduled_enrolments(
     let found = enrolment::Entity::find()
         .filter(enrolment::Column::ProgramVersionId.is_in(versions.iter().copied()))
         .filter(enrolment::Column::SandboxId.is_null())
+        .filter(enrolment::Column::TestByStaffId.is_null())
         .filter(enrolment::Column::State.is_in(EnrolmentState::ONGOING))
         .order_by_asc(enrolment::Column::Id)
         .all(db)
@@ -564,7 +599,7 @@ pub(super) async fn relations(
             &format!(
                 "SELECT e.care_unit_id, u.care_provider_id, e.state, e.ended_at \
                  FROM enrolment e JOIN care_unit u ON u.id = e.care_unit_id \
-                 WHERE e.patient_id = $1 AND {}",
+                 WHERE e.patient_id = $1 AND {} AND e.test_by_staff_id IS NULL",
                 in_sandbox("e.sandbox_id", patient.sandbox_id)
             ),
             vec![patient.id.into()],

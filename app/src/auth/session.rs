@@ -123,7 +123,8 @@ const SESSION_SQL: &str = "SELECT s.id AS session_id, s.sandbox_id AS session_sa
         a.id AS assignment_id, a.commission_hsa_id, a.commission_purpose, a.valid_to, \
         h.hsa_id, h.staff_person_id AS identity_owner, \
         u.id AS unit_id, u.hsa_id AS unit_hsa_id, u.name AS unit_name, u.active AS unit_active, \
-        c.id AS provider_id, c.org_number AS provider_org_number, c.kind AS provider_kind \
+        c.id AS provider_id, c.org_number AS provider_org_number, c.kind AS provider_kind, \
+        te.id AS test_enrolment, te.patient_id AS test_patient \
     FROM user_session s \
     LEFT JOIN patient p ON p.id = s.patient_id \
     LEFT JOIN staff_person sp ON sp.id = s.staff_person_id \
@@ -131,6 +132,9 @@ const SESSION_SQL: &str = "SELECT s.id AS session_id, s.sandbox_id AS session_sa
     LEFT JOIN staff_hsa_identity h ON h.id = a.staff_hsa_identity_id \
     LEFT JOIN care_unit u ON u.id = a.care_unit_id \
     LEFT JOIN care_provider c ON c.id = u.care_provider_id \
+    LEFT JOIN enrolment te ON te.id = s.test_enrolment_id \
+        AND te.test_by_staff_id = s.staff_person_id AND te.care_unit_id = a.care_unit_id \
+        AND (te.sandbox_id = s.sandbox_id OR (te.sandbox_id IS NULL AND s.sandbox_id IS NULL)) \
     WHERE s.token_hash = $1";
 
 /// Finds the session of `token`, ends it if it has expired, and loads its user.
@@ -233,12 +237,33 @@ async fn load(
         },
         _ => return Ok(None),
     };
+    // A test binding holds only for the staff member's own test enrolment at the unit of the
+    // chosen assignment, and only while they work on programs there.
+    let test = match (
+        &who,
+        row.try_get::<Option<i64>>("", "test_enrolment")?,
+        row.try_get::<Option<i64>>("", "test_patient")?,
+    ) {
+        (Who::Staff(staff), Some(enrolment_id), Some(patient_id))
+            if staff
+                .roles
+                .iter()
+                .any(|r| matches!(r, Role::Producer | Role::Publisher)) =>
+        {
+            Some(super::TestBinding {
+                enrolment_id,
+                patient_id,
+            })
+        }
+        _ => None,
+    };
     Ok(Some(Principal {
         session_id,
         session_tag: String::new(),
         sandbox_id,
         demo_persona,
         who,
+        test,
     }))
 }
 
@@ -337,6 +362,21 @@ async fn roles_in(
     roles.sort_by_key(|r| r.as_code());
     roles.dedup();
     Ok(roles)
+}
+
+/// Binds a staff member's session to one of their own test enrolments (checked again on every
+/// request, see `SESSION_SQL`), or with `None` ends the test.
+pub async fn bind_test(
+    db: &impl ConnectionTrait,
+    session_id: i64,
+    enrolment_id: Option<i64>,
+) -> Result<(), DbErr> {
+    user_session::Entity::update_many()
+        .col_expr(user_session::Column::TestEnrolmentId, enrolment_id.into())
+        .filter(user_session::Column::Id.eq(session_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Ends one session (sign-out).

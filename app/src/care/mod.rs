@@ -16,6 +16,8 @@ mod record;
 pub mod results;
 #[cfg(feature = "ssr")]
 pub mod schedule;
+#[cfg(feature = "ssr")]
+pub mod trial;
 
 pub use autosave::{AUTOSAVE_MS, Autosave};
 pub use components::{DueFormView, ResultsPage, StaffModules, TreatmentPage, TreatmentStepPage};

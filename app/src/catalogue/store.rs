@@ -414,6 +414,7 @@ fn behind(
 ) -> sea_orm::Select<enrolment::Entity> {
     enrolment::Entity::find()
         .filter(enrolment::Column::CareUnitId.eq(unit_id))
+        .filter(enrolment::Column::TestByStaffId.is_null())
         .filter(enrolment::Column::ProgramVersionId.is_in(earlier_minors(versions, version)))
         .filter(enrolment::Column::State.is_in(crate::domain::EnrolmentState::ONGOING))
 }

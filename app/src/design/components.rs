@@ -67,7 +67,7 @@ fn ProgramList(home: DesignHome) -> impl IntoView {
         .collect_view();
     view! {
         <FormNotice action=create />
-        <table class="programs">
+        <div class="table-scroll" tabindex="0"><table class="programs">
             <caption class="visually-hidden">{t!(i18n, design.programs_title)}</caption>
             <thead>
                 <tr>
@@ -78,7 +78,7 @@ fn ProgramList(home: DesignHome) -> impl IntoView {
                 </tr>
             </thead>
             <tbody>{rows}</tbody>
-        </table>
+        </table></div>
         {home.producer.then(|| view! {
             <ActionForm action=create attr:class="card">
                 <h2>{t!(i18n, design.new_program)}</h2>
@@ -186,8 +186,13 @@ pub fn DesignPage() -> impl IntoView {
                 match editing.await {
                     Ok(editing) => {
                         let english = i18n.get_locale_untracked() == Locale::en;
+                        let program_id = editing.draft.program_id;
                         view! {
                             <ProgramEditor draft=editing.draft english media_hosts=editing.media_hosts />
+                            <form method="post" action=format!("/program/{program_id}/testa") class="test-draft">
+                                <input type="hidden" name="version" value="utkast" />
+                                <button type="submit" class="button">{t!(i18n, trial.draft_button)}</button>
+                            </form>
                         }.into_any()
                     }
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
@@ -236,6 +241,7 @@ fn ReviewBody(review: Review) -> impl IntoView {
     let nothing = review.changes.is_empty();
     let can_publish = blocking.is_empty() && !nothing;
     let (program_id, versions) = (review.program_id, review.versions.clone());
+    let has_draft = review.revision >= 0;
     let publish = ServerAction::<super::PublishProgram>::new();
     view! {
         <h2>{review.title}</h2>
@@ -279,8 +285,37 @@ fn ReviewBody(review: Review) -> impl IntoView {
                 <button type="submit" class="primary">{t!(i18n, design.publish)}</button>
             </ActionForm>
         })}
+        <TestAsPatient program_id draft=has_draft versions=versions.clone() />
         <PublisherControls program_id versions />
     }
+}
+
+/// "Test as a patient": a plain form (it works without JavaScript) that starts the caller's
+/// test of the draft or of a version, and takes them to its treatment page.
+#[component]
+fn TestAsPatient(
+    program_id: i64,
+    draft: bool,
+    versions: Vec<crate::catalogue::VersionState>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    (draft || !versions.is_empty()).then(|| view! {
+        <section class="card" aria-labelledby="test-heading">
+            <h2 id="test-heading">{t!(i18n, trial.heading)}</h2>
+            <p>{t!(i18n, trial.lead)}</p>
+            <form method="post" action=format!("/program/{program_id}/testa")>
+                <label for="test-version">{t!(i18n, trial.version)}</label>
+                <select id="test-version" name="version">
+                    {draft.then(|| view! { <option value="utkast">{t!(i18n, trial.draft)}</option> })}
+                    {versions.into_iter().map(|v| {
+                        let number = v.number.to_string();
+                        view! { <option value=number.clone()>{number.clone()}</option> }
+                    }).collect_view()}
+                </select>
+                <button type="submit" class="button">{t!(i18n, trial.start)}</button>
+            </form>
+        </section>
+    })
 }
 
 /// The diff as the publisher reads it: where, and what changed.

@@ -212,6 +212,8 @@ pub async fn discard(
     program_id: i64,
 ) -> Result<(), StoreError> {
     find_program(db, scope, program_id).await?;
+    // Producers' tests of the draft go with it (a draft is never real care).
+    crate::care::trial::forget_draft(db, program_id).await?;
     program_version::Entity::delete_many()
         .filter(program_version::Column::ProgramId.eq(program_id))
         .filter(program_version::Column::Status.eq(DRAFT))

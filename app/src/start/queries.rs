@@ -16,7 +16,8 @@ fn figures_sql() -> String {
          (SELECT COUNT(*) FROM program p WHERE p.sandbox_id IS NULL AND EXISTS \
              (SELECT 1 FROM program_version v WHERE v.program_id = p.id \
               AND v.status = '{}')) AS programs, \
-         (SELECT COUNT(*) FROM enrolment WHERE sandbox_id IS NULL AND {}) AS ongoing",
+         (SELECT COUNT(*) FROM enrolment WHERE sandbox_id IS NULL \
+              AND test_by_staff_id IS NULL AND {}) AS ongoing",
         sea_orm::ActiveEnum::to_value(&crate::programs::version::VersionStatus::Published),
         crate::domain::EnrolmentState::ongoing_sql("state")
     )

@@ -95,6 +95,14 @@ const ALLOWED: &[(&str, &str)] = &[
         "messages: every function takes the patient's OwnEnrolment or staff's CareAccess and stays inside it",
     ),
     (
+        "app/src/care/trial.rs",
+        "a producer's own test enrolment and test patient are made, reset and found here: only rows marked as the caller's test",
+    ),
+    (
+        "app/src/auth/session.rs",
+        "a session's test binding holds only for the staff member's own test enrolment at their unit: ids only",
+    ),
+    (
         "app/src/care/record.rs",
         "the care record: every function takes the patient's OwnEnrolment, staff's StaffEnrolment, or the due-form sweep's ScheduledEnrolment (crate-private: ongoing real care, nothing shown), and stays inside it",
     ),

@@ -59,9 +59,12 @@ enum Caller {
     PatientAdministrator,
     /// A therapist at unit A1 who is not on the patients' care teams.
     TherapistOffTeam,
+    /// The producer, testing version 601 as a patient (a test principal): their session is
+    /// bound to their test enrolment.
+    Tester,
 }
 
-const CALLERS: [Caller; 11] = [
+const CALLERS: [Caller; 12] = [
     Caller::Anonymous,
     Caller::Patient,
     Caller::Therapist,
@@ -73,6 +76,7 @@ const CALLERS: [Caller; 11] = [
     Caller::Publisher,
     Caller::PatientAdministrator,
     Caller::TherapistOffTeam,
+    Caller::Tester,
 ];
 
 fn subject(caller: Caller) -> Option<Subject> {
@@ -92,16 +96,43 @@ fn subject(caller: Caller) -> Option<Subject> {
         Caller::Publisher => Some(staff(108, 308)),
         Caller::PatientAdministrator => Some(staff(120, 320)),
         Caller::TherapistOffTeam => Some(staff(121, 321)),
+        Caller::Tester => Some(staff(107, 307)),
     }
 }
 
 async fn sign_in(db: &DatabaseConnection, caller: Caller) -> Option<String> {
     let subject = subject(caller)?;
-    Some(
-        session::create(db, &SessionConfig::default(), subject, None, None, None)
-            .await
-            .expect("session"),
+    let token = session::create(db, &SessionConfig::default(), subject, None, None, None)
+        .await
+        .expect("session");
+    if caller == Caller::Tester {
+        bind_test(db, &token).await;
+    }
+    Some(token)
+}
+
+/// The producer's test of version 601 (made once; a reset in the plain-route matrix makes a
+/// newer one), bound to the session of `token`.
+async fn bind_test(db: &DatabaseConnection, token: &str) {
+    db.execute_unprepared(
+        "INSERT INTO patient (id, personnummer, given_name, family_name) \
+         SELECT 490, 'T00000000107', 'Test', 'Patient' \
+         WHERE NOT EXISTS (SELECT 1 FROM patient WHERE id = 490); \
+         INSERT INTO enrolment (patient_id, program_version_id, care_unit_id, state, started_at, \
+           internal_note, test_by_staff_id) \
+         SELECT 490, 601, 11, 'active', CURRENT_TIMESTAMP, '', 107 \
+         WHERE NOT EXISTS (SELECT 1 FROM enrolment WHERE test_by_staff_id = 107)",
     )
+    .await
+    .expect("test enrolment");
+    db.execute_unprepared(&format!(
+        "UPDATE user_session SET test_enrolment_id = \
+           (SELECT MAX(id) FROM enrolment WHERE test_by_staff_id = 107) \
+         WHERE token_hash = '{}'",
+        session::hash_token(token)
+    ))
+    .await
+    .expect("bind");
 }
 
 /// The object a call is about, relative to the therapist at unit A1 and the patient 401.
@@ -124,397 +155,413 @@ const N: u16 = 404; // not found
 const V: u16 = 422; // let in, the input refused
 
 /// Every server function × object × caller (in the order of CALLERS).
-const MATRIX: &[(&str, Object, [u16; 11])] = &[
+const MATRIX: &[(&str, Object, [u16; 12])] = &[
     (
         "service_overview",
         Object::None,
-        [A, A, A, A, A, A, A, A, A, A, A],
+        [A, A, A, A, A, A, A, A, A, A, A, A],
     ),
-    ("whoami", Object::None, [A, A, A, A, A, A, A, A, A, A, A]),
+    ("whoami", Object::None, [A, A, A, A, A, A, A, A, A, A, A, A]),
     (
         "login_choices",
         Object::None,
-        [A, A, A, A, A, A, A, A, A, A, A],
+        [A, A, A, A, A, A, A, A, A, A, A, A],
     ),
     (
         "my_sessions",
         Object::None,
-        [U, A, A, A, A, A, A, A, A, A, A],
+        [U, A, A, A, A, A, A, A, A, A, A, A],
     ),
     (
         "end_session",
         Object::Own,
-        [U, A, A, A, A, A, A, A, A, A, A],
+        [U, A, A, A, A, A, A, A, A, A, A, A],
     ),
     (
         "end_session",
         Object::OtherUser,
-        [U, N, N, N, N, N, N, N, N, N, N],
+        [U, N, N, N, N, N, N, N, N, N, N, N],
     ),
-    ("my_care", Object::None, [U, A, D, D, D, D, D, D, D, D, D]),
+    (
+        "my_care",
+        Object::None,
+        [U, A, D, D, D, D, D, D, D, D, D, A],
+    ),
     // A treatment's pages and forms: the patient's own enrolment, or another patient's.
     (
         "my_treatment",
         Object::Own,
-        [U, A, D, D, D, D, D, D, D, D, D],
+        [U, A, D, D, D, D, D, D, D, D, D, A],
     ),
     (
         "my_treatment",
         Object::OtherRegion,
-        [U, N, D, D, D, D, D, D, D, D, D],
+        [U, N, D, D, D, D, D, D, D, D, D, N],
     ),
-    ("my_page", Object::Own, [U, A, D, D, D, D, D, D, D, D, D]),
+    ("my_page", Object::Own, [U, A, D, D, D, D, D, D, D, D, D, A]),
     (
         "my_page",
         Object::OtherUnit,
-        [U, N, D, D, D, D, D, D, D, D, D],
+        [U, N, D, D, D, D, D, D, D, D, D, N],
     ),
     (
         "answer_form",
         Object::Own,
-        [U, A, D, D, D, D, D, D, D, D, D],
+        [U, A, D, D, D, D, D, D, D, D, D, A],
     ),
     (
         "answer_form",
         Object::OtherRegion,
-        [U, N, D, D, D, D, D, D, D, D, D],
+        [U, N, D, D, D, D, D, D, D, D, D, N],
     ),
     (
         "my_due_form",
         Object::Own,
-        [U, A, D, D, D, D, D, D, D, D, D],
+        [U, A, D, D, D, D, D, D, D, D, D, A],
     ),
     (
         "my_due_form",
         Object::OtherRegion,
-        [U, N, D, D, D, D, D, D, D, D, D],
+        [U, N, D, D, D, D, D, D, D, D, D, N],
     ),
-    ("my_results", Object::Own, [U, A, D, D, D, D, D, D, D, D, D]),
+    (
+        "my_results",
+        Object::Own,
+        [U, A, D, D, D, D, D, D, D, D, D, A],
+    ),
     (
         "my_results",
         Object::OtherRegion,
-        [U, N, D, D, D, D, D, D, D, D, D],
+        [U, N, D, D, D, D, D, D, D, D, D, N],
     ),
     (
         "my_messages",
         Object::Own,
-        [U, A, D, D, D, D, D, D, D, D, D],
+        [U, A, D, D, D, D, D, D, D, D, D, A],
     ),
     (
         "my_messages",
         Object::OtherRegion,
-        [U, N, D, D, D, D, D, D, D, D, D],
+        [U, N, D, D, D, D, D, D, D, D, D, N],
     ),
     (
         "send_message",
         Object::Own,
-        [U, A, D, D, D, D, D, D, D, D, D],
+        [U, A, D, D, D, D, D, D, D, D, D, A],
     ),
     (
         "send_message",
         Object::OtherRegion,
-        [U, N, D, D, D, D, D, D, D, D, D],
+        [U, N, D, D, D, D, D, D, D, D, D, N],
     ),
     (
         "save_homework",
         Object::Own,
-        [U, A, D, D, D, D, D, D, D, D, D],
+        [U, A, D, D, D, D, D, D, D, D, D, A],
     ),
     (
         "save_homework",
         Object::OtherRegion,
-        [U, N, D, D, D, D, D, D, D, D, D],
+        [U, N, D, D, D, D, D, D, D, D, D, N],
     ),
     // Feedback is the care team's: not the patient administrator's, nor another therapist's.
     (
         "give_feedback",
         Object::SameUnit,
-        [U, D, A, D, D, D, D, D, D, D, D],
+        [U, D, A, D, D, D, D, D, D, D, D, D],
     ),
     (
         "give_feedback",
         Object::OtherUnit,
-        [U, D, D, D, D, D, D, D, D, D, D],
+        [U, D, D, D, D, D, D, D, D, D, D, D],
     ),
     (
         "give_feedback",
         Object::OtherRegion,
-        [U, D, N, D, D, D, D, D, D, D, N],
+        [U, D, N, D, D, D, D, D, D, D, N, D],
     ),
     (
         "reply_message",
         Object::SameUnit,
-        [U, D, A, D, D, D, D, D, D, A, A],
+        [U, D, A, D, D, D, D, D, D, A, A, D],
     ),
     (
         "reply_message",
         Object::OtherUnit,
-        [U, D, D, D, D, D, D, D, D, D, D],
+        [U, D, D, D, D, D, D, D, D, D, D, D],
     ),
     (
         "reply_message",
         Object::OtherRegion,
-        [U, D, N, D, D, D, D, D, D, N, N],
+        [U, D, N, D, D, D, D, D, D, N, N, D],
     ),
     (
         "who_read_my_data",
         Object::None,
-        [U, A, D, D, D, D, D, D, D, D, D],
+        [U, A, D, D, D, D, D, D, D, D, D, A],
     ),
-    ("my_data", Object::None, [U, A, D, D, D, D, D, D, D, D, D]),
+    (
+        "my_data",
+        Object::None,
+        [U, A, D, D, D, D, D, D, D, D, D, A],
+    ),
     (
         "my_contact",
         Object::None,
-        [U, A, D, D, D, D, D, D, D, D, D],
+        [U, A, D, D, D, D, D, D, D, D, D, D],
     ),
     (
         "set_notifications",
         Object::None,
-        [U, A, D, D, D, D, D, D, D, D, D],
+        [U, A, D, D, D, D, D, D, D, D, D, D],
     ),
     // Past the gate, a code needs a mail server (none here: tests/notify.rs has one) and one
     // that was sent: the input is refused, after the caller was let in.
     (
         "request_contact_code",
         Object::None,
-        [U, V, D, D, D, D, D, D, D, D, D],
+        [U, V, D, D, D, D, D, D, D, D, D, D],
     ),
     (
         "confirm_contact_code",
         Object::None,
-        [U, V, D, D, D, D, D, D, D, D, D],
+        [U, V, D, D, D, D, D, D, D, D, D, D],
     ),
     (
         "unit_patients",
         Object::None,
-        [U, D, A, D, D, D, D, D, D, A, A],
+        [U, D, A, D, D, D, D, D, D, A, A, D],
     ),
     (
         "patient_record",
         Object::Own,
-        [U, D, A, D, D, D, D, D, D, A, A],
+        [U, D, A, D, D, D, D, D, D, A, A, D],
     ),
     (
         "patient_record",
         Object::SameUnit,
-        [U, D, A, D, D, D, D, D, D, A, A],
+        [U, D, A, D, D, D, D, D, D, A, A, D],
     ),
     (
         "patient_record",
         Object::OtherUnit,
-        [U, D, D, D, D, D, D, D, D, D, D],
+        [U, D, D, D, D, D, D, D, D, D, D, D],
     ),
     (
         "patient_record",
         Object::OtherRegion,
-        [U, D, N, D, D, D, D, D, D, N, N],
+        [U, D, N, D, D, D, D, D, D, N, N, D],
     ),
     (
         "audit_search",
         Object::None,
-        [U, D, D, D, D, D, A, D, D, D, D],
+        [U, D, D, D, D, D, A, D, D, D, D, D],
     ),
     (
         "unit_staff",
         Object::None,
-        [U, D, D, D, A, D, D, D, D, D, D],
+        [U, D, D, D, A, D, D, D, D, D, D, D],
     ),
     (
         "grant_role",
         Object::SameUnit,
-        [U, D, D, D, A, D, D, D, D, D, D],
+        [U, D, D, D, A, D, D, D, D, D, D, D],
     ),
     (
         "grant_role",
         Object::OtherRegion,
-        [U, D, D, D, N, D, D, D, D, D, D],
+        [U, D, D, D, N, D, D, D, D, D, D, D],
     ),
     (
         "revoke_role",
         Object::SameUnit,
-        [U, D, D, D, A, D, D, D, D, D, D],
+        [U, D, D, D, A, D, D, D, D, D, D, D],
     ),
     (
         "revoke_role",
         Object::OtherRegion,
-        [U, D, D, D, N, D, D, D, D, D, D],
+        [U, D, D, D, N, D, D, D, D, D, D, D],
     ),
     (
         "provider_units",
         Object::None,
-        [U, D, D, D, D, A, D, D, D, D, D],
+        [U, D, D, D, D, A, D, D, D, D, D, D],
     ),
     (
         "set_unit_active",
         Object::SameUnit,
-        [U, D, D, D, D, A, D, D, D, D, D],
+        [U, D, D, D, D, A, D, D, D, D, D, D],
     ),
     (
         "set_unit_active",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D, D, D, D, D],
+        [U, D, D, D, D, N, D, D, D, D, D, D],
     ),
     (
         "set_crisis_info",
         Object::SameUnit,
-        [U, D, D, D, D, A, D, D, D, D, D],
+        [U, D, D, D, D, A, D, D, D, D, D, D],
     ),
     (
         "set_crisis_info",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D, D, D, D, D],
+        [U, D, D, D, D, N, D, D, D, D, D, D],
     ),
     (
         "appoint_access_admin",
         Object::SameUnit,
-        [U, D, D, D, D, A, D, D, D, D, D],
+        [U, D, D, D, D, A, D, D, D, D, D, D],
     ),
     (
         "appoint_access_admin",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D, D, D, D, D],
+        [U, D, D, D, D, N, D, D, D, D, D, D],
     ),
     (
         "remove_access_admin",
         Object::SameUnit,
-        [U, D, D, D, D, A, D, D, D, D, D],
+        [U, D, D, D, D, A, D, D, D, D, D, D],
     ),
     (
         "remove_access_admin",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D, D, D, D, D],
+        [U, D, D, D, D, N, D, D, D, D, D, D],
     ),
     (
         "my_programs",
         Object::None,
-        [U, D, D, D, D, D, D, A, A, D, D],
+        [U, D, D, D, D, D, D, A, A, D, D, A],
     ),
     (
         "create_program",
         Object::None,
-        [U, D, D, D, D, D, D, A, D, D, D],
+        [U, D, D, D, D, D, D, A, D, D, D, A],
     ),
     (
         "program_draft",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, A, D, D, D],
+        [U, D, D, D, D, D, D, A, D, D, D, A],
     ),
     (
         "program_draft",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, N, D, D, D],
+        [U, D, D, D, D, D, D, N, D, D, D, N],
     ),
     (
         "save_program_draft",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, A, D, D, D],
+        [U, D, D, D, D, D, D, A, D, D, D, A],
     ),
     (
         "save_program_draft",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, N, D, D, D],
+        [U, D, D, D, D, D, D, N, D, D, D, N],
     ),
     (
         "upload_media",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, A, D, D, D],
+        [U, D, D, D, D, D, D, A, D, D, D, A],
     ),
     (
         "upload_media",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, N, D, D, D],
+        [U, D, D, D, D, D, D, N, D, D, D, N],
     ),
     (
         "review_program",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, A, A, D, D],
+        [U, D, D, D, D, D, D, A, A, D, D, A],
     ),
     (
         "review_program",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, N, N, D, D],
+        [U, D, D, D, D, D, D, N, N, D, D, N],
     ),
     (
         "publish_program",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, D, A, D, D],
+        [U, D, D, D, D, D, D, D, A, D, D, D],
     ),
     (
         "publish_program",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, D, N, D, D],
+        [U, D, D, D, D, D, D, D, N, D, D, D],
     ),
     (
         "program_partners",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, D, A, D, D],
+        [U, D, D, D, D, D, D, D, A, D, D, D],
     ),
     (
         "program_partners",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, D, N, D, D],
+        [U, D, D, D, D, D, D, D, N, D, D, D],
     ),
     (
         "share_program",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, D, A, D, D],
+        [U, D, D, D, D, D, D, D, A, D, D, D],
     ),
     (
         "share_program",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, D, N, D, D],
+        [U, D, D, D, D, D, D, D, N, D, D, D],
     ),
     (
         "unpublish_version",
         Object::SameUnit,
-        [U, D, D, D, D, D, D, D, A, D, D],
+        [U, D, D, D, D, D, D, D, A, D, D, D],
     ),
     (
         "unpublish_version",
         Object::OtherRegion,
-        [U, D, D, D, D, D, D, D, N, D, D],
+        [U, D, D, D, D, D, D, D, N, D, D, D],
     ),
-    ("catalogue", Object::None, [U, D, D, D, D, A, D, D, D, D, D]),
+    (
+        "catalogue",
+        Object::None,
+        [U, D, D, D, D, A, D, D, D, D, D, D],
+    ),
     (
         "activate_program",
         Object::SameUnit,
-        [U, D, D, D, D, A, D, D, D, D, D],
+        [U, D, D, D, D, A, D, D, D, D, D, D],
     ),
     (
         "activate_program",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D, D, D, D, D],
+        [U, D, D, D, D, N, D, D, D, D, D, D],
     ),
     (
         "deactivate_program",
         Object::SameUnit,
-        [U, D, D, D, D, A, D, D, D, D, D],
+        [U, D, D, D, D, A, D, D, D, D, D, D],
     ),
     (
         "deactivate_program",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D, D, D, D, D],
+        [U, D, D, D, D, N, D, D, D, D, D, D],
     ),
     (
         "upgrade_enrolments",
         Object::SameUnit,
-        [U, D, D, D, D, A, D, D, D, D, D],
+        [U, D, D, D, D, A, D, D, D, D, D, D],
     ),
     (
         "upgrade_enrolments",
         Object::OtherRegion,
-        [U, D, D, D, D, N, D, D, D, D, D],
+        [U, D, D, D, D, N, D, D, D, D, D, D],
     ),
     // Last: enrolment adds patients to unit A1, which rows above would list.
     (
         "enrolment_choices",
         Object::None,
-        [U, D, A, D, D, D, D, D, D, A, A],
+        [U, D, A, D, D, D, D, D, D, A, A, D],
     ),
     (
         "enrol_patients",
         Object::SameUnit,
-        [U, D, A, D, D, D, D, D, D, A, A],
+        [U, D, A, D, D, D, D, D, D, A, A, D],
     ),
 ];
 
@@ -522,36 +569,45 @@ const MATRIX: &[(&str, Object, [u16; 11])] = &[
 const X: u16 = 0;
 
 /// Every plain route × caller (in the order of CALLERS).
-const PLAIN_MATRIX: &[(&str, [u16; 11])] = &[
-    ("GET /healthz", [X; 11]),
-    ("GET /readyz", [X; 11]),
-    ("POST /sprak", [X; 11]),
-    ("POST /demo/start", [X; 11]),
-    ("POST /logga-ut", [X; 11]),
-    ("POST /login/{audience}", [X; 11]),
-    ("GET /login/{audience}/callback", [X; 11]),
-    ("POST /logga-in/uppdrag", [X; 11]),
+const PLAIN_MATRIX: &[(&str, [u16; 12])] = &[
+    ("GET /healthz", [X; 12]),
+    ("GET /readyz", [X; 12]),
+    ("POST /sprak", [X; 12]),
+    ("POST /demo/start", [X; 12]),
+    ("POST /logga-ut", [X; 12]),
+    ("POST /login/{audience}", [X; 12]),
+    ("GET /login/{audience}/callback", [X; 12]),
+    ("POST /logga-in/uppdrag", [X; 12]),
     (
         "GET /granskning/logg.csv",
-        [U, D, D, D, D, D, X, D, D, D, D],
+        [U, D, D, D, D, D, X, D, D, D, D, D],
     ),
     (
         "GET /mina-sidor/mina-uppgifter.json",
-        [U, X, D, D, D, D, D, D, D, D, D],
+        [U, X, D, D, D, D, D, D, D, D, D, X],
     ),
     (
         "POST /mottagning/patient/{id}/nodatkomst",
-        [U, D, X, D, D, D, D, D, D, X, X],
+        [U, D, X, D, D, D, D, D, D, X, X, D],
     ),
     (
         "GET /media/{program_id}/{*path}",
-        [U, X, X, X, X, X, X, X, X, X, X],
+        [U, X, X, X, X, X, X, X, X, X, X, X],
     ),
-    ("POST /program/importera", [U, D, D, D, D, D, D, X, D, D, D]),
+    (
+        "POST /program/importera",
+        [U, D, D, D, D, D, D, X, D, D, D, X],
+    ),
     (
         "GET /program/{id}/paket/{version}",
-        [U, D, D, D, D, D, D, X, X, D, D],
+        [U, D, D, D, D, D, D, X, X, D, D, X],
     ),
+    (
+        "POST /program/{id}/testa",
+        [U, D, D, D, D, D, D, X, X, D, D, X],
+    ),
+    ("POST /testa/borja-om", [U, D, D, D, D, D, D, D, D, D, D, X]),
+    ("POST /testa/avsluta", [U, X, X, X, X, X, X, X, X, X, X, X]),
 ];
 
 db_test!(authorization_matrix_covers_every_plain_route, |db| {
@@ -739,10 +795,18 @@ async fn arguments(
     if let Some(arguments) = program_arguments(db, function, object).await {
         return arguments;
     }
-    // The patient's own enrolment (701), another patient's at A2 (703) or in region B (704).
+    // The patient's own enrolment (701), another patient's at A2 (703) or in region B (704);
+    // the tester's own is their test enrolment.
     let enrolment = match object {
         Object::OtherUnit => 703,
         Object::OtherRegion => 704,
+        _ if caller == Caller::Tester => {
+            count(
+                db,
+                "SELECT MAX(id) FROM enrolment WHERE test_by_staff_id = 107",
+            )
+            .await
+        }
         _ => 701,
     };
     // Patients 402, 403 and 404 and their enrolments, for staff.
@@ -957,13 +1021,19 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     world(&db).await;
     more_callers(&db).await;
     seed_canaries(&db).await;
-    // Every cell comes from one address: more than its write limit allows (tested below).
+    // Every cell comes from one address: more than its write limit allows (tested below); and
+    // the producer calls every function twice (as themselves and testing as a patient), more
+    // than one user's limit allows.
     let router = limited_app(
         db.clone(),
         LimitConfig {
             writes_per_address: Rate {
                 per_minute: 600,
                 burst: 10_000,
+            },
+            writes_per_user: Rate {
+                per_minute: 300,
+                burst: 1_000,
             },
             ..LimitConfig::default()
         },
@@ -2162,6 +2232,59 @@ db_test!(
         }
         assert_eq!(count(&db, "SELECT COUNT(*) FROM staff_person").await, 1);
         assert_eq!(count(&db, "SELECT COUNT(*) FROM care_unit").await, 1);
+
+        // A program from a package manifest: published as 1.0 and active on the unit, once.
+        let manifest = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../app/src/demo/programs/hantera-oro.lotsen-program.json"
+        );
+        let install = [
+            "setup",
+            "program",
+            "--provider",
+            "2321990018",
+            "--manifest",
+            manifest,
+            "--unit",
+            "SE2321990018-E1",
+        ];
+        let (ok, first) = lotsen(&url, &install);
+        assert!(
+            ok && first.contains("installed as 1.0 and activated on SE2321990018-E1"),
+            "{first}"
+        );
+        let (ok, again) = lotsen(&url, &install);
+        assert!(ok && again.contains("already installed"), "{again}");
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM program_activation a \
+                 JOIN program_version v ON v.id = a.program_version_id \
+                 WHERE v.status = 'published' AND v.major = 1 AND v.minor = 0 \
+                 AND a.deactivated_at IS NULL"
+            )
+            .await,
+            1
+        );
+        // Not a manifest, or no such file: refused, nothing installed.
+        for path in [
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+            "/nonexistent.json",
+        ] {
+            let (ok, _) = lotsen(
+                &url,
+                &[
+                    "setup",
+                    "program",
+                    "--provider",
+                    "2321990018",
+                    "--manifest",
+                    path,
+                ],
+            );
+            assert!(!ok, "{path} was installed");
+        }
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM program").await, 1);
     }
 );
 

@@ -9,3 +9,4 @@ mod care;
 mod http;
 mod media;
 mod notify;
+mod trial;

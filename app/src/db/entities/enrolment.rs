@@ -16,6 +16,8 @@ pub struct Model {
     pub sandbox_id: Option<i64>,
     /// Therapist-internal: never part of anything a patient receives.
     pub internal_note: String,
+    /// Set for a test enrolment: the producer or publisher who walks a program in it.
+    pub test_by_staff_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

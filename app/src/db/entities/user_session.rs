@@ -16,6 +16,8 @@ pub struct Model {
     pub absolute_expiry: DateTimeUtc,
     pub user_agent: Option<String>,
     pub demo_persona: Option<String>,
+    /// A staff member testing a program as a patient: their test enrolment.
+    pub test_enrolment_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,386 @@
+//! Testing a program as a patient, through the real router on both engines: a producer's test
+//! enrolment is walked like a patient's, reaches nothing else, stays out of care (lists,
+//! records, notifications, public figures), starts over and ends.
+
+#![allow(clippy::expect_used)]
+
+use app::auth::session::SESSION_COOKIE;
+use app::db_test;
+use app::testing::{number as count, two_regions as world};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+use crate::common::{Answer, app, patient_session, send, staff_session};
+
+fn page(path: &str, token: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::HOST, "lotsen.test")
+        .header(header::COOKIE, format!("{SESSION_COOKIE}={token}"))
+        .header("sec-fetch-site", "same-origin")
+        .header("sec-fetch-mode", "navigate")
+        .body(Body::empty())
+        .expect("request")
+}
+
+/// A form posted from one of our pages (a plain route), or a server-function call.
+fn post(path: &str, body: &str, token: &str) -> Request<Body> {
+    Request::post(path)
+        .header(header::HOST, "lotsen.test")
+        .header(header::ORIGIN, "https://lotsen.test")
+        .header("sec-fetch-site", "same-origin")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, format!("{SESSION_COOKIE}={token}"))
+        .body(Body::from(body.to_owned()))
+        .expect("request")
+}
+
+async fn get(router: &Router, path: &str, token: &str) -> Answer {
+    send(router, page(path, token)).await
+}
+
+async fn call(router: &Router, function: &str, body: &str, token: &str) -> Answer {
+    send(router, post(&format!("/api/{function}"), body, token)).await
+}
+
+fn location(answer: &Answer) -> String {
+    answer
+        .headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Starts a test of program 501 (version `which`) and returns the test enrolment.
+async fn start(router: &Router, token: &str, which: &str) -> i64 {
+    let started = send(
+        router,
+        post("/program/501/testa", &format!("version={which}"), token),
+    )
+    .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    location(&started)
+        .strip_prefix("/mina-sidor/behandling/")
+        .and_then(|id| id.parse().ok())
+        .expect("to the test's treatment page")
+}
+
+/// PHQ-9 with item 9 at 1 (urgent), submitted in enrolment `e`.
+fn urgent_phq(e: i64) -> String {
+    let mut body = format!(
+        "enrolment={e}&place=block%3Am1%2Fp2%2Fphq&submit_key={}&intent=submit",
+        "c".repeat(64)
+    );
+    for (n, value) in [2, 3, 1, 2, 1, 1, 0, 1, 1].iter().enumerate() {
+        body.push_str(&format!("&answers%5Bphq9_{}%5D={value}", n + 1));
+    }
+    body
+}
+
+/// The patient of region A with contact details and consent: had the test reached anyone, the
+/// outbox would show it.
+async fn consenting_patients(db: &DatabaseConnection) {
+    db.execute_unprepared(
+        "UPDATE patient SET email = 'petra@example.se', notify_by_email = TRUE WHERE id = 401; \
+         UPDATE staff_person SET email = 'pia@example.se' WHERE id = 107",
+    )
+    .await
+    .expect("contact");
+}
+
+db_test!(
+    a_producer_walks_a_version_as_a_patient_and_the_test_is_not_care,
+    |db| {
+        world(&db).await;
+        consenting_patients(&db).await;
+        let router = app(db.clone());
+        let producer = staff_session(&db, 107, 307).await;
+        let therapist = staff_session(&db, 101, 301).await;
+        let ongoing = || {
+            count(
+                &db,
+                "SELECT COUNT(*) FROM enrolment WHERE test_by_staff_id IS NULL",
+            )
+        };
+        let real = ongoing().await;
+
+        // Before the test, the producer is no patient.
+        let refused = call(&router, "my_care", "", &producer).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+        let e = start(&router, &producer, "1.0").await;
+        assert_eq!(
+            count(
+                &db,
+                &format!(
+                    "SELECT COUNT(*) FROM enrolment e JOIN patient p ON p.id = e.patient_id \
+                     WHERE e.id = {e} AND e.test_by_staff_id = 107 AND e.program_version_id = 601 \
+                     AND e.care_unit_id = 11 AND e.responsible_staff_id IS NULL \
+                     AND p.personnummer = 'T00000000107' AND p.email IS NULL"
+                )
+            )
+            .await,
+            1
+        );
+        let treatment = format!("/mina-sidor/behandling/{e}");
+
+        // The patient's pages, as a patient sees them, with the banner and its ways out.
+        let overview = get(&router, &treatment, &producer).await;
+        assert_eq!(overview.status, StatusCode::OK);
+        assert!(overview.body.contains("Modul m1"));
+        assert!(overview.body.contains("Du testar programmet som patient"));
+        assert!(overview.body.contains(r#"action="/testa/borja-om""#));
+        assert!(overview.body.contains(r#"action="/testa/avsluta""#));
+        let home = get(&router, "/mina-sidor", &producer).await;
+        assert!(home.body.contains(&format!(r#"href="{treatment}""#)));
+        assert!(
+            !home.body.contains("/mina-sidor/aviseringar"),
+            "a test has no notification settings"
+        );
+        let first = get(&router, &format!("{treatment}/m1/p1"), &producer).await;
+        assert!(first.body.contains("Välkommen till programmet."));
+
+        // Nothing but the test: not the real patient's treatment, by page or by function.
+        let other = get(&router, "/mina-sidor/behandling/701", &producer).await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND);
+        let other = call(
+            &router,
+            "my_page",
+            "enrolment=701&module=m1&step=p1",
+            &producer,
+        )
+        .await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND);
+        assert!(!home.body.contains("/mina-sidor/behandling/701"));
+        // Nor contact details, which would send something.
+        for (function, body) in [
+            ("my_contact", ""),
+            (
+                "request_contact_code",
+                "channel=email&address=pia%40example.se",
+            ),
+            ("set_notifications", "by_email=true&by_sms=false"),
+        ] {
+            let answer = call(&router, function, body, &producer).await;
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "{function}");
+        }
+
+        // An urgent answer: the crisis information and a flag, in the test only; a message.
+        let sent = call(&router, "answer_form", &urgent_phq(e), &producer).await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        assert!(sent.body.contains(r#""urgent":true"#), "{}", sent.body);
+        let message = call(
+            &router,
+            "send_message",
+            &format!(
+                "enrolment={e}&body=Hej+fr%C3%A5n+testet&submit_key={}",
+                "d".repeat(64)
+            ),
+            &producer,
+        )
+        .await;
+        assert_eq!(message.status, StatusCode::OK, "{}", message.body);
+        assert_eq!(
+            count(
+                &db,
+                &format!(
+                    "SELECT COUNT(*) FROM flag WHERE enrolment_id = {e} AND priority = 'urgent'"
+                )
+            )
+            .await,
+            1
+        );
+        // No one was told: no notification to anyone.
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM notification").await, 0);
+
+        // The care team of the unit sees none of it: not in the list, not by the record.
+        let list = call(&router, "unit_patients", "", &therapist).await;
+        assert_eq!(list.status, StatusCode::OK);
+        let tester = count(
+            &db,
+            &format!("SELECT patient_id FROM enrolment WHERE id = {e}"),
+        )
+        .await;
+        assert!(list.body.contains(r#""patient_id":401"#));
+        assert!(!list.body.contains(&format!(r#""patient_id":{tester}"#)));
+        let record = call(
+            &router,
+            "patient_record",
+            &format!("patient_id={tester}"),
+            &therapist,
+        )
+        .await;
+        assert_eq!(record.status, StatusCode::NOT_FOUND);
+        let page = get(
+            &router,
+            &format!("/mottagning/patient/{tester}"),
+            &therapist,
+        )
+        .await;
+        assert!(!page.body.contains("Hej från testet"));
+        // Nor do the public figures count it.
+        let figures = call(&router, "service_overview", "", &therapist).await;
+        assert!(
+            figures
+                .body
+                .contains(&format!(r#""ongoing_enrolments":{real}"#)),
+            "{}",
+            figures.body
+        );
+
+        // Starting over: everything recorded in the test is gone, a new test is bound.
+        let restarted = send(&router, post("/testa/borja-om", "", &producer)).await;
+        assert_eq!(restarted.status, StatusCode::SEE_OTHER);
+        let again: i64 = location(&restarted)
+            .strip_prefix("/mina-sidor/behandling/")
+            .and_then(|id| id.parse().ok())
+            .expect("to the new test");
+        assert_ne!(again, e);
+        for table in ["page_visit", "form_response", "flag", "message"] {
+            assert_eq!(
+                count(
+                    &db,
+                    &format!("SELECT COUNT(*) FROM {table} WHERE enrolment_id IN ({e}, {again})")
+                )
+                .await,
+                0,
+                "{table}"
+            );
+        }
+        assert_eq!(
+            get(
+                &router,
+                &format!("/mina-sidor/behandling/{again}"),
+                &producer
+            )
+            .await
+            .status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            get(&router, &treatment, &producer).await.status,
+            StatusCode::NOT_FOUND
+        );
+        // Going back to the same version finds the same test.
+        assert_eq!(start(&router, &producer, "1.0").await, again);
+
+        // Ending the test: back to the program; the patient's pages are closed again.
+        let stopped = send(&router, post("/testa/avsluta", "", &producer)).await;
+        assert_eq!(stopped.status, StatusCode::SEE_OTHER);
+        assert_eq!(location(&stopped), "/program/501/granska");
+        let after = call(&router, "my_care", "", &producer).await;
+        assert_eq!(after.status, StatusCode::FORBIDDEN);
+        assert_eq!(ongoing().await, real, "no real enrolment was made");
+    }
+);
+
+db_test!(
+    a_test_binding_reaches_only_the_testers_own_test_while_they_work_on_programs,
+    |db| {
+        world(&db).await;
+        let router = app(db.clone());
+        let producer = staff_session(&db, 107, 307).await;
+        let publisher = staff_session(&db, 108, 308).await;
+        let patient = patient_session(&db, 401).await;
+
+        // A publisher tests too; a producer's session bound to the publisher's test is no
+        // tester (the binding holds for one's own test only).
+        let theirs = start(&router, &publisher, "1.0").await;
+        db.execute_unprepared(&format!(
+            "UPDATE user_session SET test_enrolment_id = {theirs} WHERE staff_person_id = 107"
+        ))
+        .await
+        .expect("bind");
+        let borrowed = get(
+            &router,
+            &format!("/mina-sidor/behandling/{theirs}"),
+            &producer,
+        )
+        .await;
+        assert_eq!(borrowed.status, StatusCode::FORBIDDEN);
+
+        // The publisher's test ends with their program role.
+        db.execute_unprepared(
+            "UPDATE staff_role SET revoked_at = CURRENT_TIMESTAMP WHERE staff_person_id = 108",
+        )
+        .await
+        .expect("revoke");
+        let revoked = get(
+            &router,
+            &format!("/mina-sidor/behandling/{theirs}"),
+            &publisher,
+        )
+        .await;
+        assert_eq!(revoked.status, StatusCode::FORBIDDEN);
+        // Stopping then clears the binding for good: the role back does not bring the test back.
+        let stopped = send(&router, post("/testa/avsluta", "", &publisher)).await;
+        assert_eq!(stopped.status, StatusCode::SEE_OTHER);
+        db.execute_unprepared(
+            "UPDATE staff_role SET revoked_at = NULL WHERE staff_person_id = 108",
+        )
+        .await
+        .expect("grant again");
+        let back = get(
+            &router,
+            &format!("/mina-sidor/behandling/{theirs}"),
+            &publisher,
+        )
+        .await;
+        assert_eq!(back.status, StatusCode::FORBIDDEN);
+
+        // A patient never reaches a test enrolment, even one that names them.
+        db.execute_unprepared(&format!(
+            "UPDATE enrolment SET patient_id = 401 WHERE id = {theirs}"
+        ))
+        .await
+        .expect("point");
+        let own = call(&router, "my_care", "", &patient).await;
+        assert!(!own.body.contains(&format!(r#""enrolment_id":{theirs}"#)));
+        let by_id = get(
+            &router,
+            &format!("/mina-sidor/behandling/{theirs}"),
+            &patient,
+        )
+        .await;
+        assert_eq!(by_id.status, StatusCode::NOT_FOUND);
+
+        // Another care provider's program is not found; an empty one has nothing to test; a
+        // patient may not start a test at all.
+        db.execute_unprepared(
+            "INSERT INTO program (id, owner_provider_id, title) VALUES (502, 2, 'B'), (503, 1, 'Tomt'); \
+             INSERT INTO program_version (id, program_id, major, minor, status, content) VALUES \
+               (602, 502, 1, 0, 'published', NULL), \
+               (603, 503, 0, 0, 'draft', '{\"title\":\"Tomt\",\"modules\":[]}')",
+        )
+        .await
+        .expect("programs");
+        let other = send(
+            &router,
+            post("/program/502/testa", "version=1.0", &producer),
+        )
+        .await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND);
+        let empty = send(
+            &router,
+            post("/program/503/testa", "version=utkast", &producer),
+        )
+        .await;
+        assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(empty.body.contains("inga moduler"));
+        let nonsense = send(&router, post("/program/501/testa", "version=v1", &producer)).await;
+        assert_eq!(nonsense.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let by_patient = send(&router, post("/program/501/testa", "version=1.0", &patient)).await;
+        assert_eq!(by_patient.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM enrolment WHERE test_by_staff_id = 107"
+            )
+            .await,
+            0,
+            "nothing was started"
+        );
+    }
+);
