@@ -37,6 +37,8 @@ export default defineConfig({
   forbidOnly: !!process.env.CI,
   retries: 0,
   workers: 2,
+  // A test walks a whole flow and checks each page with axe twice (as shown, and at 320 px).
+  timeout: 60_000,
   reporter: [['list'], ['json', { outputFile: 'test-results/results.json' }]],
   // An English browser: the service must still start in Swedish.
   use: { baseURL, locale: 'en-GB', trace: 'off' },

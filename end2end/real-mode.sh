@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Lotsen in real mode for the browser tests: registers the test region (one care provider,
-# two units, two staff members with roles) with `lotsen setup`, then serves. The identity
+# two units, two staff members with roles, a program active at the first unit) with
+# `lotsen setup`, then serves. The identity
 # providers come from the LOTSEN_*_OIDC_* environment variables the caller sets.
 #
 #   real-mode.sh <lotsen binary> <port> <data dir> [seed]
@@ -21,6 +22,9 @@ if [ "$seed" = seed ]; then
   setup grant --hsa-id SE2321990018-T1 --role therapist --provider 2321990018 \
     --unit SE2321990018-E1
   setup grant --hsa-id SE2321990018-A1 --role access_admin --provider 2321990018 \
+    --unit SE2321990018-E1
+  # A program to treat with, active at the first unit: PHQ-9 at the start (blocking).
+  setup program --provider 2321990018 --manifest end2end/programs/ma-battre.lotsen-program.json \
     --unit SE2321990018-E1
 fi
 exec "$bin" serve

@@ -27,6 +27,9 @@ const ORG = '2321990018';
 
 const patients = {
   tolvan: { given_name: 'Tolvan', family_name: 'Tolvansson', [PIN_CLAIM]: '191212121212' },
+  // Patients of the care flow through the real providers: one for each browser project.
+  petra: { given_name: 'Petra', family_name: 'Patient', [PIN_CLAIM]: '199107172380' },
+  olle: { given_name: 'Olle', family_name: 'Exempel', [PIN_CLAIM]: '199006022397' },
   // The last digit is not the check digit.
   felaktig: { given_name: 'Felix', family_name: 'Felaktig', [PIN_CLAIM]: '191212121213' },
 };

@@ -1,4 +1,4 @@
-import { test, expect, expectAccessible, open, switchRole } from './fixtures';
+import { test, expect, expectAccessible, open, switchRole, tabTo } from './fixtures';
 
 test('a patient three weeks in reads a module, sends the weekly rating, and cannot open a locked module', async ({
   page,
@@ -273,5 +273,45 @@ test('a therapist enrols a new patient, and a group with a bad line enrols nobod
   await form.getByRole('button', { name: 'Skriv in' }).click();
   await expect(page.getByRole('link', { name: '197001011118' })).toBeVisible();
   await expect(page.getByRole('link', { name: '198505051246' })).toBeVisible();
+  await expectAccessible(page, hydrated);
+});
+
+test('a patient does the core of a week with the keyboard alone', async ({ page, hydrated }) => {
+  await open(page, '/', hydrated);
+  await page.getByRole('button', { name: 'Prova som patient' }).click();
+  await expect(page).toHaveURL(/\/mina-sidor$/);
+
+  // From here on, only the keyboard: to the treatment, to this week's form.
+  await tabTo(page, page.getByRole('link', { name: 'Hantera oro' }));
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Hantera oro');
+  const due = page.getByRole('region', { name: 'Formulär att besvara' });
+  await tabTo(page, due.getByRole('link', { name: 'GAD-7' }));
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/mina-sidor\/formular\/\d+\/oro-gad7-vecka$/);
+
+  // Each question: into its group, then an answer chosen with the arrow key ("1").
+  const form = page.getByRole('region', { name: 'GAD-7' });
+  for (let n = 1; n <= 7; n++) {
+    const group = form.getByRole('group', { name: `Fråga ${n}` });
+    await tabTo(page, group);
+    await page.keyboard.press('ArrowRight');
+    await expect(group.getByLabel('1', { exact: true })).toBeChecked();
+  }
+  await tabTo(page, form.getByRole('button', { name: 'Skicka' }));
+  await page.keyboard.press('Enter');
+  await expect(form.getByText('Summa: 7 (lindriga besvär)')).toBeVisible();
+
+  // Back to the treatment, to the messages, and a message sent.
+  await tabTo(page, page.getByRole('link', { name: /Alla moduler/ }));
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Hantera oro');
+  await tabTo(page, page.getByRole('link', { name: 'Meddelanden' }));
+  await page.keyboard.press('Enter');
+  await tabTo(page, page.getByLabel('Nytt meddelande'));
+  await page.keyboard.type('Skickat med tangentbordet.');
+  await tabTo(page, page.getByRole('button', { name: 'Skicka meddelandet' }));
+  await page.keyboard.press('Enter');
+  await expect(page.locator('li.message').filter({ hasText: 'Skickat med tangentbordet.' })).toBeVisible();
   await expectAccessible(page, hydrated);
 });

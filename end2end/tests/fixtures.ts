@@ -1,4 +1,4 @@
-import { test as base, expect, Page } from '@playwright/test';
+import { test as base, expect, Locator, Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 
 /**
@@ -22,18 +22,57 @@ export async function expectAccessible(page: Page, hydrated: boolean) {
     cleanup = () => context.close();
   }
   try {
-    const results = await new AxeBuilder({ page: target })
-      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
-      .analyze();
-    const summary = results.violations.map(
-      (v) =>
-        `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-    );
-    expect(summary, 'axe-core WCAG 2.1 AA violations').toEqual([]);
-    expect(results.passes.length, 'axe-core checked the page').toBeGreaterThan(0);
+    await axe(target, 'as shown');
+    // And on the narrowest phone the service supports: no violations, no sideways scrolling.
+    const size = target.viewportSize();
+    await target.setViewportSize({ width: 320, height: 640 });
+    try {
+      await axe(target, 'at 320 px');
+      // The page never scrolls sideways (a wide table scrolls in its own box); what sticks
+      // out is named.
+      const wide = await target.evaluate(() => {
+        const root = document.documentElement;
+        if (root.scrollWidth <= root.clientWidth) return [];
+        return [...document.querySelectorAll('body *')]
+          .filter((el) => el.getBoundingClientRect().right > root.clientWidth + 0.5)
+          .map((el) => `${el.tagName.toLowerCase()}.${el.className} ${el.getBoundingClientRect().right}`)
+          .slice(0, 8);
+      });
+      expect(wide, 'what makes the page wider than a 320 px screen').toEqual([]);
+    } finally {
+      // The copy of a page without JavaScript is closed after; the page itself is restored.
+      if (size && target === page) await target.setViewportSize(size);
+    }
   } finally {
     await cleanup();
   }
+}
+
+async function axe(target: Page, when: string) {
+  const results = await new AxeBuilder({ page: target })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  const summary = results.violations.map(
+    (v) =>
+      `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+  );
+  expect(summary, `axe-core WCAG 2.1 AA violations, ${when}`).toEqual([]);
+  expect(results.passes.length, 'axe-core checked the page').toBeGreaterThan(0);
+}
+
+/**
+ * Presses Tab until the keyboard focus is on (or inside) `target`, as a person without a mouse
+ * moves through the page; fails if it never gets there.
+ */
+export async function tabTo(page: Page, target: Locator, most = 80) {
+  for (let i = 0; i < most; i++) {
+    await page.keyboard.press('Tab');
+    const there = await target
+      .first()
+      .evaluate((el) => el === document.activeElement || el.contains(document.activeElement));
+    if (there) return;
+  }
+  throw new Error(`Tab did not reach ${target} in ${most} presses`);
 }
 
 export const test = base.extend<{ hydrated: boolean }>({
@@ -58,3 +97,10 @@ export async function switchRole(page: Page, role: string) {
 }
 
 export { expect };
+
+/** Signs in at the test identity provider's own login form (end2end/idp). */
+export async function atProvider(page: Page, login: string) {
+  await page.locator('input[name=login]').fill(login);
+  await page.locator('input[name=password]').fill('valfritt');
+  await page.getByRole('button', { name: 'Sign-in' }).click();
+}

@@ -1,5 +1,5 @@
 import type { Browser, Page } from '@playwright/test';
-import { test, expect, expectAccessible, open } from './fixtures';
+import { test, expect, expectAccessible, open, atProvider } from './fixtures';
 import { servers } from '../servers';
 
 // Lotsen in real mode, signing in through real OpenID Connect providers (end2end/idp).
@@ -8,12 +8,6 @@ test.use({ baseURL: servers.real });
 const SESSION = '__Host-lotsen_session';
 const LOGIN = '__Host-lotsen_login';
 
-/** Signs in at the test identity provider's own login form. */
-async function atProvider(page: Page, login: string) {
-  await page.locator('input[name=login]').fill(login);
-  await page.locator('input[name=password]').fill('valfritt');
-  await page.getByRole('button', { name: 'Sign-in' }).click();
-}
 
 /** Starts signing in from Lotsen's login page. */
 async function startLogin(page: Page, hydrated: boolean, as: 'patient' | 'staff', origin = '') {

@@ -46,7 +46,7 @@ fn SessionList(list: Vec<SessionInfo>, end: ServerAction<super::EndSession>) -> 
     let i18n = use_i18n();
     view! {
         <h2>{t!(i18n, account.sessions_heading)}</h2>
-        <table class="table">
+        <div class="table-scroll" tabindex="0"><table class="table">
             <thead>
                 <tr>
                     <th scope="col">{t!(i18n, account.started)}</th>
@@ -81,7 +81,7 @@ fn SessionList(list: Vec<SessionInfo>, end: ServerAction<super::EndSession>) -> 
                     })
                     .collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
 }
 

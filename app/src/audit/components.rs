@@ -82,7 +82,7 @@ fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
         return view! { <p>{t!(i18n, audit.none)}</p> }.into_any();
     }
     view! {
-        <table class="table audit">
+        <div class="table-scroll" tabindex="0"><table class="table audit">
             <caption>{t!(i18n, audit.caption)}</caption>
             <thead>
                 <tr>
@@ -113,6 +113,6 @@ fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
                     }
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }.into_any()
 }

@@ -611,11 +611,11 @@ fn HomeworkForm(
             .collect_view();
         view! {
             <div class="table-scroll">
-                <table class="entries">
+                <div class="table-scroll" tabindex="0"><table class="entries">
                     <caption>{caption}</caption>
                     <thead><tr><th scope="col">{t!(i18n, care.entry_saved)}</th>{head}</tr></thead>
                     <tbody>{rows}</tbody>
-                </table>
+                </table></div>
             </div>
         }
     });

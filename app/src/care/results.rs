@@ -179,7 +179,7 @@ pub fn ScaleResults(series: Series) -> impl IntoView {
                 {dots}
                 {dates}
             </svg>
-            <table class="table">
+            <div class="table-scroll" tabindex="0"><table class="table">
                 <caption>{series.title} " – " {t!(i18n, results.table_caption)}</caption>
                 <thead>
                     <tr>
@@ -189,7 +189,7 @@ pub fn ScaleResults(series: Series) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
-            </table>
+            </table></div>
         </section>
     }
 }

@@ -104,7 +104,7 @@ fn PatientList(list: Vec<UnitPatient>) -> impl IntoView {
         return view! { <p>{t!(i18n, clinic.no_patients)}</p> }.into_any();
     }
     view! {
-        <table class="table patients">
+        <div class="table-scroll" tabindex="0"><table class="table patients">
             <caption>{t!(i18n, clinic.patients_caption)}</caption>
             <thead>
                 <tr>
@@ -122,7 +122,7 @@ fn PatientList(list: Vec<UnitPatient>) -> impl IntoView {
                     </tr>
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
     .into_any()
 }

@@ -1,0 +1,147 @@
+import type { Browser, Page } from '@playwright/test';
+import { test, expect, expectAccessible, open, atProvider } from './fixtures';
+import { servers } from '../servers';
+
+// Care through the real identity providers (end2end/idp), in real mode: the program "Må
+// bättre" is installed and active at Psykiatrimottagning Test (end2end/real-mode.sh).
+test.use({ baseURL: servers.real });
+
+/** A browser of the person's own, signed in at the provider. */
+async function signedIn(browser: Browser, hydrated: boolean, as: 'patient' | 'staff', login: string) {
+  const context = await browser.newContext({ baseURL: servers.real, javaScriptEnabled: hydrated });
+  const page = await context.newPage();
+  await open(page, '/logga-in', hydrated);
+  const button = as === 'patient' ? 'Logga in med e-legitimation' : 'Logga in med SITHS-kort';
+  await page.getByRole('button', { name: button }).click();
+  await atProvider(page, login);
+  if (as === 'staff') {
+    await page.getByLabel(/^Psykiatrimottagning Test, Region Test/).check();
+    await page.getByRole('button', { name: 'Fortsätt' }).click();
+    await expect(page).toHaveURL(/\/mottagning$/);
+  } else {
+    await expect(page).toHaveURL(/\/mina-sidor$/);
+  }
+  return page;
+}
+
+/** The patient's treatment overview, as they reach it from their start page. */
+async function toTreatment(page: Page, hydrated: boolean) {
+  await open(page, '/mina-sidor', hydrated);
+  await page.getByRole('link', { name: 'Må bättre' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Må bättre');
+}
+
+test('through the real providers: enrolment, the first form with a risk answer, a module, homework, messages, feedback and results', async ({
+  browser,
+  hydrated,
+}) => {
+  // One patient for each browser project: they run side by side on the one server.
+  const who = hydrated
+    ? { login: 'petra', number: '199107172380', name: 'Petra Patient' }
+    : { login: 'olle', number: '199006022397', name: 'Olle Exempel' };
+
+  // The therapist signs in with SITHS and enrols the patient, who has never signed in.
+  const therapist = await signedIn(browser, hydrated, 'staff', 'tove');
+  const enrol = therapist.getByRole('region', { name: 'Skriv in patienter' });
+  await enrol.getByLabel('Personnummer, ett per rad').fill(who.number);
+  await enrol.getByLabel('Program').selectOption({ label: 'Må bättre 1.0' });
+  await enrol.getByRole('button', { name: 'Skriv in' }).click();
+  await expect(therapist.getByRole('link', { name: who.number })).toBeVisible();
+  expect(therapist.url()).not.toContain(who.number);
+  await expectAccessible(therapist, hydrated);
+
+  // The patient signs in with e-ID: the treatment waits for the first form, which blocks.
+  const patient = await signedIn(browser, hydrated, 'patient', who.login);
+  await toTreatment(patient, hydrated);
+  const treatment = patient.url();
+  await expectAccessible(patient, hydrated);
+  const blocked = await patient.goto(`${treatment}/oro-1/oro-valkommen`);
+  expect(blocked?.status()).toBe(200);
+  await expect(patient.getByText('Alla oroar sig ibland.')).toHaveCount(0);
+  await patient.goto(treatment);
+  await patient
+    .getByRole('region', { name: 'Formulär att besvara' })
+    .getByRole('link', { name: 'PHQ-9' })
+    .click();
+  const form = patient.getByRole('region', { name: 'PHQ-9' });
+  for (let n = 1; n <= 9; n++) {
+    const answer = n === 9 ? '1' : '0';
+    await form
+      .getByRole('group', { name: `Fråga ${n}`, exact: true })
+      .getByLabel(answer, { exact: true })
+      .check();
+  }
+  await form.getByRole('button', { name: 'Skicka' }).click();
+
+  // A risk answer: what to do at once, before anything else.
+  const crisis = patient.getByRole('alert').filter({ hasText: 'Behöver du hjälp nu?' });
+  await expect(crisis).toContainText('112');
+  await expect(crisis).toContainText('1177');
+  await expect(form.getByText(/^Skickat/)).toBeVisible();
+  await expectAccessible(patient, hydrated);
+
+  // The first module, now open: a page, then the homework sent.
+  await patient.goto(treatment);
+  await patient.getByRole('link', { name: 'Välkommen', exact: true }).click();
+  await expect(patient.getByText('Alla oroar sig ibland.')).toBeVisible();
+  await patient.goto(treatment);
+  await patient.getByRole('link', { name: 'Hemuppgift: oroslogg', exact: true }).click();
+  const task = patient.getByRole('region', { name: 'Hemuppgift' });
+  await task.getByLabel('Var var du och vad gjorde du?').fill('På bussen till jobbet.');
+  await task.getByLabel('Vad oroade du dig för?').fill('Mötet i morgon.');
+  await task.getByLabel('Hur stark var oron? (0–10)').fill('6');
+  await task.getByRole('button', { name: 'Skicka hemuppgiften' }).click();
+  await expect(task.getByText(/^Inskickad/)).toBeVisible();
+
+  // A message to the care team.
+  await patient.goto(treatment);
+  await patient.getByRole('link', { name: 'Meddelanden' }).click();
+  await patient.getByLabel('Nytt meddelande').fill('Jag har svårt att sova före mötet.');
+  await patient.getByRole('button', { name: 'Skicka meddelandet' }).click();
+  await expect(patient.locator('li.message').filter({ hasText: 'svårt att sova' })).toBeVisible();
+
+  // The therapist: the patient now has their name from the e-ID; the homework and the
+  // message are there; she answers and gives feedback.
+  await open(therapist, '/mottagning', hydrated);
+  await therapist.getByRole('link', { name: who.name }).click();
+  await expect(therapist.locator('li.message').filter({ hasText: 'svårt att sova' })).toBeVisible();
+  await therapist.getByLabel('Svara patienten').fill('Vi pratar om det på torsdag.');
+  await therapist.getByRole('button', { name: 'Skicka meddelandet' }).click();
+  await expect(therapist.locator('li.message').filter({ hasText: 'på torsdag' })).toBeVisible();
+  const modules = therapist.getByRole('region', { name: 'Moduler och hemuppgifter' });
+  await expect(modules.getByText('Mötet i morgon.')).toBeVisible();
+  await modules.getByLabel('Återkoppling på modulen').first().fill('Bra fångat. Prova orostiden.');
+  await modules.getByRole('button', { name: 'Skicka återkopplingen' }).first().click();
+  await expect(modules.getByText('Bra fångat. Prova orostiden.')).toBeVisible();
+  await expectAccessible(therapist, hydrated);
+
+  // The patient reads the feedback; the next module is open; the answer is in the messages.
+  await toTreatment(patient, hydrated);
+  const first = patient
+    .getByRole('listitem')
+    .filter({ has: patient.getByRole('heading', { name: 'Vad är oro?' }) });
+  await expect(first.getByText('Bra fångat. Prova orostiden.')).toBeVisible();
+  const second = patient
+    .getByRole('listitem')
+    .filter({ has: patient.getByRole('heading', { name: 'Oroliga tankar' }) });
+  await expect(second.getByText('Öppen')).toBeVisible();
+  await patient.getByRole('link', { name: 'Meddelanden' }).click();
+  await expect(patient.locator('li.message').filter({ hasText: 'på torsdag' })).toContainText('Tove Terapeut');
+
+  // The results: the form's total on the chart and in the table (1: item 9 alone).
+  await patient.goto(treatment);
+  await patient.getByRole('link', { name: 'Mina resultat' }).click();
+  await expect(patient.getByRole('img', { name: 'PHQ-9' })).toBeVisible();
+  const latest = patient.getByRole('table').getByRole('row').nth(1);
+  await expect(latest.getByRole('cell').nth(1)).toHaveText('1');
+  await expect(latest).toContainText('minimala besvär');
+  await expectAccessible(patient, hydrated);
+
+  // A module still locked is refused by its address.
+  const locked = await patient.goto(`${treatment}/oro-3/oro-orostid`);
+  expect(locked?.status()).toBe(403);
+  await expect(patient.getByRole('alert')).toHaveText('Du har inte behörighet till det här.');
+
+  await therapist.context().close();
+  await patient.context().close();
+});
