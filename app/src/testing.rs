@@ -238,12 +238,14 @@ async fn execute_with(db: &DatabaseConnection, sql: &str, value: sea_orm::Value)
 pub async fn set_care_program(db: &DatabaseConnection, program: &crate::programs::Program) {
     let content = crate::programs::store::canonical(program)
         .unwrap_or_else(|e| setup_failed("care program", e));
-    execute_with(
+    let hash = crate::programs::store::content_hash(&content);
+    db.execute(crate::db::statement(
         db,
-        "UPDATE program_version SET content = $1 WHERE id = 601",
-        content.into(),
-    )
-    .await;
+        "UPDATE program_version SET content = $1, content_hash = $2 WHERE id = 601",
+        vec![content.into(), hash.into()],
+    ))
+    .await
+    .unwrap_or_else(|e| setup_failed("care program", e));
 }
 
 /// Moves an enrolment's start `days` days back from now, as if treatment had gone on so long.

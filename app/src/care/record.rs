@@ -11,7 +11,7 @@ use super::{
     PatientPage, StaffModule, Treatment, TreatmentRecord, block_place, schedule, schedule_place,
 };
 use crate::auth::scope::{EnrolmentScope, OwnEnrolment, StaffEnrolment};
-use crate::db::entities::{care_unit, program_version};
+use crate::db::entities::care_unit;
 use crate::db::{begin_write, statement};
 use crate::domain::{FlagPriority, ResponseState};
 use crate::error::{AppError, invalid};
@@ -21,38 +21,84 @@ use crate::programs::{
 };
 use chrono::{NaiveDate, Utc};
 use sea_orm::{ActiveEnum, ConnectionTrait, DbErr, EntityTrait, TransactionTrait};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// The version the patient follows, and their unit.
 struct Frame {
-    program: Program,
+    program: Arc<Program>,
     program_id: i64,
     unit: care_unit::Model,
 }
 
+/// Published versions never change, so their parsed content is kept, keyed by the hash of the
+/// canonical content; a draft (no hash yet) is read and parsed each time.
+static PUBLISHED: LazyLock<Mutex<HashMap<String, Arc<Program>>>> = LazyLock::new(Mutex::default);
+
+/// How many parsed versions are kept before the cache starts again.
+const PUBLISHED_KEPT: usize = 256;
+
 async fn frame(db: &impl ConnectionTrait, own: &impl EnrolmentScope) -> Result<Frame, AppError> {
-    let version = program_version::Entity::find_by_id(own.version_id())
-        .one(db)
+    let row = db
+        .query_one(statement(
+            db,
+            "SELECT program_id, content_hash FROM program_version WHERE id = $1",
+            vec![own.version_id().into()],
+        ))
         .await?
         .ok_or(AppError::NotFound)?;
-    let program: Program = version
-        .content
-        .as_deref()
-        .and_then(|c| serde_json::from_str(c).ok())
-        .ok_or_else(|| {
-            tracing::error!(
-                version = version.id,
-                "a followed version has no readable content"
-            );
-            AppError::Unavailable
-        })?;
+    let program_id: i64 = row.try_get("", "program_id")?;
+    let hash: Option<String> = row.try_get("", "content_hash")?;
+    let cached = hash.as_ref().and_then(|h| {
+        PUBLISHED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(h)
+            .cloned()
+    });
+    let program = match cached {
+        Some(program) => program,
+        None => {
+            let content: Option<String> = db
+                .query_one(statement(
+                    db,
+                    "SELECT content FROM program_version WHERE id = $1",
+                    vec![own.version_id().into()],
+                ))
+                .await?
+                .map(|r| r.try_get("", "content"))
+                .transpose()?
+                .flatten();
+            let program: Arc<Program> = content
+                .as_deref()
+                .and_then(|c| serde_json::from_str(c).ok())
+                .map(Arc::new)
+                .ok_or_else(|| {
+                    tracing::error!(
+                        version = own.version_id(),
+                        "a followed version has no readable content"
+                    );
+                    AppError::Unavailable
+                })?;
+            if let Some(hash) = hash {
+                let mut kept = PUBLISHED
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if kept.len() >= PUBLISHED_KEPT {
+                    kept.clear();
+                }
+                kept.insert(hash, Arc::clone(&program));
+            }
+            program
+        }
+    };
     let unit = care_unit::Entity::find_by_id(own.unit_id())
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(Frame {
         program,
-        program_id: version.program_id,
+        program_id,
         unit,
     })
 }
@@ -140,16 +186,18 @@ async fn read_record(
     Ok(record)
 }
 
-/// The therapist's feedback on the enrolment's modules, by module key.
+/// The therapist's feedback on the enrolment's modules, by module key, and whether any of it
+/// is still unread.
 async fn feedback_views(
     db: &impl ConnectionTrait,
     scope: &impl EnrolmentScope,
-) -> Result<BTreeMap<String, FeedbackView>, AppError> {
+) -> Result<(BTreeMap<String, FeedbackView>, bool), AppError> {
     let rows = db
         .query_all(statement(
             db,
             &format!(
-                "SELECT f.module_key, f.body, f.given_at, s.given_name, s.family_name \
+                "SELECT f.module_key, f.body, f.given_at, f.read_at IS NULL AS unread, \
+                 s.given_name, s.family_name \
                  FROM {} f LEFT JOIN staff_person s ON s.id = f.staff_person_id",
                 scope.feedback()
             ),
@@ -157,7 +205,9 @@ async fn feedback_views(
         ))
         .await?;
     let mut out = BTreeMap::new();
+    let mut unread = false;
     for row in rows {
+        unread |= row.try_get::<bool>("", "unread")?;
         let given: Option<String> = row.try_get("", "given_name")?;
         let family: Option<String> = row.try_get("", "family_name")?;
         let at: chrono::DateTime<Utc> = row.try_get("", "given_at")?;
@@ -170,7 +220,7 @@ async fn feedback_views(
             },
         );
     }
-    Ok(out)
+    Ok((out, unread))
 }
 
 fn pages_of(
@@ -203,8 +253,9 @@ pub async fn treatment(
     let Frame { program, unit, .. } = frame(db, own).await?;
     let (record, due_forms) = own_record(db, own, &program).await?;
     let statuses = progress::statuses(&program, &record);
-    let mut feedback = feedback_views(db, own).await?;
-    if own.may_write() && !feedback.is_empty() {
+    let (mut feedback, unread_feedback) = feedback_views(db, own).await?;
+    // Marked read once: a page whose feedback was all read before writes nothing.
+    if own.may_write() && unread_feedback {
         db.execute(statement(
             db,
             "UPDATE module_feedback SET read_at = $1 WHERE enrolment_id = $2 AND read_at IS NULL",
@@ -241,7 +292,7 @@ pub async fn treatment(
         due_forms,
         unread_messages: unread,
         enrolment_id: own.id(),
-        program: program.title,
+        program: program.title.clone(),
         care_unit: unit.name,
         ongoing: own.may_write(),
         modules,
@@ -339,48 +390,85 @@ fn triggered(program: &Program, statuses: &[ModuleStatus], starts: &ScheduleStar
     }
 }
 
-/// Brings the enrolment's due forms up to `today` (a Swedish day): the instance of each
-/// schedule that has fallen due is made (once: a unique index decides between concurrent
-/// calls), and open instances that a newer one replaced or whose window closed lapse. A
-/// schedule that starts with a module is anchored on the day this first saw it started.
-/// Returns how many instances were made.
-async fn refresh_due(
+/// One due-form row of an enrolment, as the patient's pages need it.
+struct DueRow {
+    schedule_key: String,
+    occurrence: u32,
+    state: String,
+    due_on: String,
+    closes_on: String,
+}
+
+impl DueRow {
+    fn is_open(&self) -> bool {
+        self.state == PLANNED || self.state == SHOWN
+    }
+}
+
+/// Every due-form row of the enrolment, in one statement.
+async fn due_rows(
     db: &impl ConnectionTrait,
     own: &impl EnrolmentScope,
-    program: &Program,
-    record: &Record,
-    today: NaiveDate,
-) -> Result<u64, AppError> {
-    if program.schedules.is_empty() || !own.state().is_ongoing() {
-        return Ok(0);
-    }
-    let started = crate::domain::time::stockholm_day(own.started_at());
+) -> Result<Vec<DueRow>, AppError> {
     let rows = db
         .query_all(statement(
             db,
             &format!(
-                "SELECT schedule_key, due_on FROM {} d WHERE occurrence = 0",
+                "SELECT schedule_key, occurrence, state, due_on, closes_on FROM {} d \
+                 ORDER BY due_on, schedule_key",
                 own.due_forms()
             ),
             vec![],
         ))
         .await?;
-    let mut anchors: BTreeMap<String, NaiveDate> = BTreeMap::new();
-    for row in rows {
-        let due_on: String = row.try_get("", "due_on")?;
-        if let Some(day) = parse_day(&due_on) {
-            anchors.insert(row.try_get("", "schedule_key")?, day);
-        }
+    rows.into_iter()
+        .map(|row| {
+            let occurrence: i32 = row.try_get("", "occurrence")?;
+            Ok(DueRow {
+                schedule_key: row.try_get("", "schedule_key")?,
+                occurrence: u32::try_from(occurrence).unwrap_or(0),
+                state: row.try_get("", "state")?,
+                due_on: row.try_get("", "due_on")?,
+                closes_on: row.try_get("", "closes_on")?,
+            })
+        })
+        .collect::<Result<_, DbErr>>()
+        .map_err(AppError::from)
+}
+
+/// Brings the enrolment's due forms up to `today` (a Swedish day): the instance of each
+/// schedule that has fallen due is made (once: a unique index decides between concurrent
+/// calls), and open instances that a newer one replaced or whose window closed lapse. A
+/// schedule that starts with a module is anchored on the day this first saw it started.
+/// `rows` are the enrolment's due forms as read before; a schedule whose rows are already up
+/// to date is not written, so reading a page whose forms are current writes nothing. Returns
+/// what it did.
+async fn refresh_due(
+    db: &impl ConnectionTrait,
+    own: &impl EnrolmentScope,
+    program: &Program,
+    record: &Record,
+    rows: &[DueRow],
+    today: NaiveDate,
+) -> Result<Changes, AppError> {
+    let mut changes = Changes::default();
+    if program.schedules.is_empty() || !own.state().is_ongoing() {
+        return Ok(changes);
     }
+    let started = crate::domain::time::stockholm_day(own.started_at());
+    let anchors: BTreeMap<&str, NaiveDate> = rows
+        .iter()
+        .filter(|r| r.occurrence == 0)
+        .filter_map(|r| Some((r.schedule_key.as_str(), parse_day(&r.due_on)?)))
+        .collect();
     let statuses = progress::statuses(program, record);
     let now = Utc::now();
     let today_text = day_text(today);
-    let mut made = 0;
     for s in &program.schedules {
         let anchor = match &s.starts {
             ScheduleStart::Enrolment => Some(started),
             starts => anchors
-                .get(&s.key)
+                .get(s.key.as_str())
                 .copied()
                 .or_else(|| triggered(program, &statuses, starts).then_some(today)),
         };
@@ -388,25 +476,39 @@ async fn refresh_due(
         // Only older instances lapse for a newer one: a caller whose day is behind another's
         // (a sweep running past midnight) never closes the newer.
         let current = latest.map_or(-1, |i| i64::from(i.number));
-        db.execute(statement(
-            db,
-            &format!(
-                "UPDATE due_form SET state = '{EXPIRED}', updated_at = $1 \
-                 WHERE enrolment_id = $2 AND schedule_key = $3 AND state IN ('{PLANNED}', '{SHOWN}') \
-                 AND (occurrence < $4 OR closes_on <= $5)"
-            ),
-            vec![
-                now.into(),
-                own.id().into(),
-                s.key.clone().into(),
-                current.into(),
-                today_text.clone().into(),
-            ],
-        ))
-        .await?;
+        let lapsed = rows.iter().any(|r| {
+            r.schedule_key == s.key
+                && r.is_open()
+                && (i64::from(r.occurrence) < current || r.closes_on <= today_text)
+        });
+        if lapsed {
+            db.execute(statement(
+                    db,
+                    &format!(
+                        "UPDATE due_form SET state = '{EXPIRED}', updated_at = $1 \
+                         WHERE enrolment_id = $2 AND schedule_key = $3 AND state IN ('{PLANNED}', '{SHOWN}') \
+                         AND (occurrence < $4 OR closes_on <= $5)"
+                    ),
+                    vec![
+                        now.into(),
+                        own.id().into(),
+                        s.key.clone().into(),
+                        current.into(),
+                        today_text.clone().into(),
+                    ],
+                ))
+                .await?;
+            changes.stale = true;
+        }
         let Some(instance) = latest.filter(|i| i.is_open_on(today)) else {
             continue;
         };
+        if rows
+            .iter()
+            .any(|r| r.schedule_key == s.key && r.occurrence == instance.number)
+        {
+            continue;
+        }
         let inserted = db
             .execute(statement(
                 db,
@@ -428,12 +530,23 @@ async fn refresh_due(
                 ],
             ))
             .await?;
+        // Made here or by a concurrent call: either way the rows read are stale.
+        changes.stale = true;
         if inserted.rows_affected() > 0 {
-            made += 1;
+            changes.made += 1;
             carry_draft(db, own, s, instance.number, now).await?;
         }
     }
-    Ok(made)
+    Ok(changes)
+}
+
+/// What [`refresh_due`] did.
+#[derive(Default)]
+struct Changes {
+    /// Instances this call made.
+    made: u64,
+    /// Whether the rows read before may no longer be current.
+    stale: bool,
 }
 
 /// A draft begun on an instance that lapsed (it was saved, and the patient was told so) is
@@ -538,7 +651,10 @@ async fn sweep_one<C: ConnectionTrait + TransactionTrait>(
     let today = crate::domain::time::stockholm_day(now);
     let txn = begin_write(db).await?;
     let record = read_record(&txn, enrolment).await?;
-    let new = refresh_due(&txn, enrolment, program, &record, today).await?;
+    let rows = due_rows(&txn, enrolment).await?;
+    let new = refresh_due(&txn, enrolment, program, &record, &rows, today)
+        .await?
+        .made;
     if new > 0 {
         let to = crate::notify::Recipient::Patient(enrolment.patient_id());
         crate::notify::enqueue(&txn, to, crate::notify::Template::FormDue, now).await?;
@@ -549,68 +665,39 @@ async fn sweep_one<C: ConnectionTrait + TransactionTrait>(
 
 /// The open due forms on `today`, as (schedule key, instance) into the record and as
 /// links (blocking first), with the questionnaires' titles from the program.
-async fn read_due(
-    db: &impl ConnectionTrait,
+fn read_due(
     own: &OwnEnrolment,
     program: &Program,
     record: &mut Record,
+    rows: &[DueRow],
     today: NaiveDate,
-) -> Result<Vec<DueFormLink>, AppError> {
+) -> Vec<DueFormLink> {
     record.due.clear();
     record.due_answered.clear();
     if !own.may_write() {
-        return Ok(Vec::new());
-    }
-    let answered = db
-        .query_all(statement(
-            db,
-            &format!(
-                "SELECT schedule_key, occurrence FROM {} d WHERE state = '{ANSWERED}'",
-                own.due_forms()
-            ),
-            vec![],
-        ))
-        .await?;
-    for row in answered {
-        let occurrence: i32 = row.try_get("", "occurrence")?;
-        record.due_answered.push((
-            row.try_get("", "schedule_key")?,
-            u32::try_from(occurrence).unwrap_or(0),
-        ));
+        return Vec::new();
     }
     let today_text = day_text(today);
-    let rows = db
-        .query_all(statement(
-            db,
-            &format!(
-                "SELECT schedule_key, occurrence, due_on, closes_on FROM {} d \
-                 WHERE state IN ('{PLANNED}', '{SHOWN}') AND due_on <= $1 AND closes_on > $1 \
-                 ORDER BY due_on, schedule_key",
-                own.due_forms()
-            ),
-            vec![today_text.into()],
-        ))
-        .await?;
     let mut links = Vec::new();
     for row in rows {
-        let key: String = row.try_get("", "schedule_key")?;
+        if row.state == ANSWERED {
+            record
+                .due_answered
+                .push((row.schedule_key.clone(), row.occurrence));
+            continue;
+        }
+        if !row.is_open() || row.due_on > today_text || row.closes_on <= today_text {
+            continue;
+        }
         // A schedule the followed version no longer has is not asked.
-        let Some(s) = program.schedules.iter().find(|s| s.key == key) else {
+        let Some(s) = program.schedules.iter().find(|s| s.key == row.schedule_key) else {
             continue;
         };
-        let occurrence: i32 = row.try_get("", "occurrence")?;
-        record
-            .due
-            .push((key.clone(), u32::try_from(occurrence).unwrap_or(0)));
-        links.push(due_link(
-            program,
-            s,
-            &row.try_get::<String>("", "due_on")?,
-            &row.try_get::<String>("", "closes_on")?,
-        ));
+        record.due.push((row.schedule_key.clone(), row.occurrence));
+        links.push(due_link(program, s, &row.due_on, &row.closes_on));
     }
     links.sort_by_key(|l| !l.blocking);
-    Ok(links)
+    links
 }
 
 fn due_link(program: &Program, s: &Schedule, due_on: &str, closes_on: &str) -> DueFormLink {
@@ -639,8 +726,14 @@ async fn own_record(
 ) -> Result<(Record, Vec<DueFormLink>), AppError> {
     let today = crate::domain::time::stockholm_day(Utc::now());
     let mut record = read_record(db, own).await?;
-    refresh_due(db, own, program, &record, today).await?;
-    let links = read_due(db, own, program, &mut record, today).await?;
+    let mut rows = due_rows(db, own).await?;
+    if refresh_due(db, own, program, &record, &rows, today)
+        .await?
+        .stale
+    {
+        rows = due_rows(db, own).await?;
+    }
+    let links = read_due(own, program, &mut record, &rows, today);
     Ok((record, links))
 }
 
@@ -1602,7 +1695,7 @@ pub async fn staff_modules(
     let Frame { program, .. } = frame(db, enrolment).await?;
     let record = read_record(db, enrolment).await?;
     let statuses = progress::statuses(&program, &record);
-    let mut feedback = feedback_views(db, enrolment).await?;
+    let (mut feedback, _) = feedback_views(db, enrolment).await?;
     let rows = db
         .query_all(statement(
             db,
@@ -1922,6 +2015,7 @@ pub async fn export(
     }
     let feedback = feedback_views(db, own)
         .await?
+        .0
         .into_iter()
         .map(|(module, view)| (module_title(&module), view))
         .collect();
