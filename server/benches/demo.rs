@@ -6,6 +6,10 @@
 
 #![allow(clippy::expect_used)]
 
+/// The server binary's allocator, so that the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use app::demo::sandbox::{DemoConfig, create};
 use app::testing::{Engine, TestDb};
 use std::time::{Duration, Instant};

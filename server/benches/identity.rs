@@ -10,6 +10,10 @@
 
 #![allow(clippy::expect_used)]
 
+/// The server binary's allocator, so that the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use app::access_log::{self, Action, Entry, Outcome};
 use app::auth::session::{self, SESSION_COOKIE, SessionConfig, Subject};
 use app::testing::{Engine, TestDb, two_regions};
