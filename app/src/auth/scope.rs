@@ -282,6 +282,9 @@ impl OwnCare {
     }
 }
 
+/// Where an enrolment's SQL source names its enrolment: bound by [`EnrolmentScope::statement`].
+pub(crate) const ENROLMENT: &str = crate::db::SCOPE_PARAMETER;
+
 /// The care record of one enrolment, as a decision of the gate reaches it: the patient's own
 /// ([`OwnEnrolment`]) or staff's at the unit ([`StaffEnrolment`]). Every source it gives is
 /// limited to the one enrolment that was reached. Sealed: only this module makes one.
@@ -317,49 +320,49 @@ pub trait EnrolmentScope: sealed::Sealed {
         rows.iter().map(|r| r.try_get("", "id")).collect()
     }
 
+    /// A statement over this enrolment's SQL sources (the methods below): their placeholder
+    /// for the enrolment becomes the parameter after `values`. The text is then the same for
+    /// every enrolment, so each connection prepares it once; [`statement`] refuses a source
+    /// that was not bound this way.
+    fn statement(
+        &self,
+        db: &impl ConnectionTrait,
+        sql: &str,
+        mut values: Vec<sea_orm::Value>,
+    ) -> sea_orm::Statement {
+        values.push(self.id().into());
+        let bound = sql.replace(ENROLMENT, &format!("${}", values.len()));
+        statement(db, &bound, values)
+    }
+
     /// This enrolment's pages seen, as an SQL source.
     fn page_visits(&self) -> String {
-        format!(
-            "(SELECT * FROM page_visit WHERE enrolment_id = {})",
-            self.id()
-        )
+        format!("(SELECT * FROM page_visit WHERE enrolment_id = {ENROLMENT})")
     }
 
     /// This enrolment's messages, as an SQL source.
     fn messages(&self) -> String {
-        format!("(SELECT * FROM message WHERE enrolment_id = {})", self.id())
+        format!("(SELECT * FROM message WHERE enrolment_id = {ENROLMENT})")
     }
 
     /// This enrolment's questionnaire answers, drafts and submitted, as an SQL source.
     fn form_responses(&self) -> String {
-        format!(
-            "(SELECT * FROM form_response WHERE enrolment_id = {})",
-            self.id()
-        )
+        format!("(SELECT * FROM form_response WHERE enrolment_id = {ENROLMENT})")
     }
 
     /// This enrolment's worksheets and exercise entries, drafts and submitted, as an SQL source.
     fn homework(&self) -> String {
-        format!(
-            "(SELECT * FROM homework_entry WHERE enrolment_id = {})",
-            self.id()
-        )
+        format!("(SELECT * FROM homework_entry WHERE enrolment_id = {ENROLMENT})")
     }
 
     /// This enrolment's due forms (instances of scheduled questionnaires), as an SQL source.
     fn due_forms(&self) -> String {
-        format!(
-            "(SELECT * FROM due_form WHERE enrolment_id = {})",
-            self.id()
-        )
+        format!("(SELECT * FROM due_form WHERE enrolment_id = {ENROLMENT})")
     }
 
     /// The therapist's feedback on this enrolment's modules, as an SQL source.
     fn feedback(&self) -> String {
-        format!(
-            "(SELECT * FROM module_feedback WHERE enrolment_id = {})",
-            self.id()
-        )
+        format!("(SELECT * FROM module_feedback WHERE enrolment_id = {ENROLMENT})")
     }
 }
 

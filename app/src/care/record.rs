@@ -117,7 +117,7 @@ async fn read_record(
         ..Record::default()
     };
     let visits = db
-        .query_all(statement(
+        .query_all(own.statement(
             db,
             &format!("SELECT module_key, step_key FROM {} v", own.page_visits()),
             vec![],
@@ -129,7 +129,7 @@ async fn read_record(
             .insert((row.try_get("", "module_key")?, row.try_get("", "step_key")?));
     }
     let answered = db
-        .query_all(statement(
+        .query_all(own.statement(
             db,
             &format!(
                 "SELECT questionnaire_key, answers, total FROM {} r WHERE state = $1 \
@@ -155,7 +155,7 @@ async fn read_record(
         );
     }
     let worksheets = db
-        .query_all(statement(
+        .query_all(own.statement(
             db,
             &format!(
                 "SELECT place FROM {} h WHERE kind = $1 AND state = $2",
@@ -174,7 +174,7 @@ async fn read_record(
         }
     }
     let feedback = db
-        .query_all(statement(
+        .query_all(own.statement(
             db,
             &format!("SELECT module_key FROM {} f", own.feedback()),
             vec![],
@@ -193,7 +193,7 @@ async fn feedback_views(
     scope: &impl EnrolmentScope,
 ) -> Result<(BTreeMap<String, FeedbackView>, bool), AppError> {
     let rows = db
-        .query_all(statement(
+        .query_all(scope.statement(
             db,
             &format!(
                 "SELECT f.module_key, f.body, f.given_at, f.read_at IS NULL AS unread, \
@@ -276,7 +276,7 @@ pub async fn treatment(
         })
         .collect();
     let unread = db
-        .query_one(statement(
+        .query_one(own.statement(
             db,
             &format!(
                 "SELECT COUNT(*) AS n FROM {} m WHERE sender_kind = 'staff' AND read_at IS NULL",
@@ -308,7 +308,7 @@ pub async fn results(
     use super::results::{Point, Series};
     let Frame { program, .. } = frame(db, own).await?;
     let rows = db
-        .query_all(statement(
+        .query_all(own.statement(
             db,
             &format!(
                 "SELECT questionnaire_key, total, band, submitted_at FROM {} r \
@@ -411,7 +411,7 @@ async fn due_rows(
     own: &impl EnrolmentScope,
 ) -> Result<Vec<DueRow>, AppError> {
     let rows = db
-        .query_all(statement(
+        .query_all(own.statement(
             db,
             &format!(
                 "SELECT schedule_key, occurrence, state, due_on, closes_on FROM {} d \
@@ -560,7 +560,7 @@ async fn carry_draft(
 ) -> Result<(), AppError> {
     let prefix = format!("schedule:{}/", s.key);
     let Some(row) = db
-        .query_one(statement(
+        .query_one(own.statement(
             db,
             &format!(
                 "SELECT answers, place FROM {} r WHERE state = $1 AND place LIKE $2 \
@@ -774,7 +774,7 @@ pub async fn due_form(
                 ],
             ))
             .await?;
-            db.query_one(statement(
+            db.query_one(own.statement(
                 db,
                 &format!(
                     "SELECT occurrence, due_on, closes_on FROM {} d WHERE schedule_key = $1 AND occurrence = $2",
@@ -785,7 +785,7 @@ pub async fn due_form(
             .await?
         }
         None => {
-            db.query_one(statement(
+            db.query_one(own.statement(
                 db,
                 &format!(
                     "SELECT occurrence, due_on, closes_on FROM {} d WHERE schedule_key = $1 AND state = '{ANSWERED}' \
@@ -964,7 +964,7 @@ async fn form_at(
     place: String,
 ) -> Result<FormState, AppError> {
     let row = db
-        .query_one(statement(
+        .query_one(own.statement(
             db,
             &format!(
                 "SELECT state, answers, total, band, scores, updated_at FROM {} r WHERE place = $1",
@@ -1285,7 +1285,7 @@ async fn submit<C: ConnectionTrait + TransactionTrait>(
         ))
         .await?;
     let row = txn
-        .query_one(statement(
+        .query_one(own.statement(
             &txn,
             &format!(
                 "SELECT id, idempotency_key, scores FROM {} r WHERE place = $1",
@@ -1391,7 +1391,7 @@ async fn homework_on(
         };
         let place = block_place(module_key, &step.key, &block.key);
         let rows = db
-            .query_all(statement(
+            .query_all(own.statement(
                 db,
                 &format!(
                     "SELECT state, fields, updated_at FROM {} h WHERE place = $1 AND kind = $2 \
@@ -1497,7 +1497,7 @@ async fn homework_with_key(
     key: &str,
 ) -> Result<Option<(String, Values)>, AppError> {
     let row = db
-        .query_one(statement(
+        .query_one(own.statement(
             db,
             &format!(
                 "SELECT place, fields FROM {} h WHERE idempotency_key = $1",
@@ -1625,7 +1625,7 @@ async fn add_entry<C: ConnectionTrait + TransactionTrait>(
 ) -> Result<(), AppError> {
     let txn = begin_write(db).await?;
     let count = txn
-        .query_one(statement(
+        .query_one(own.statement(
             &txn,
             &format!(
                 "SELECT COUNT(*) AS n FROM {} h WHERE place = $1 AND kind = $2",
@@ -1697,7 +1697,7 @@ pub async fn staff_modules(
     let statuses = progress::statuses(&program, &record);
     let (mut feedback, _) = feedback_views(db, enrolment).await?;
     let rows = db
-        .query_all(statement(
+        .query_all(enrolment.statement(
             db,
             &format!(
                 "SELECT module_key, place, kind, fields, submitted_at FROM {} h \
@@ -1839,7 +1839,7 @@ async fn feedback_given(
     module_key: &str,
 ) -> Result<Option<(String, String)>, AppError> {
     let row = db
-        .query_one(statement(
+        .query_one(enrolment.statement(
             db,
             &format!(
                 "SELECT idempotency_key, body FROM {} f WHERE module_key = $1",
@@ -1906,7 +1906,7 @@ pub async fn export(
     };
     let mut pages_seen = Vec::new();
     for row in db
-        .query_all(statement(
+        .query_all(own.statement(
             db,
             &format!(
                 "SELECT module_key, step_key, first_seen_at FROM {} v ORDER BY first_seen_at, id",
@@ -1923,7 +1923,7 @@ pub async fn export(
     }
     let mut answers = Vec::new();
     for row in db
-        .query_all(statement(
+        .query_all(own.statement(
             db,
             &format!(
                 "SELECT questionnaire_key, state, answers, total, band, updated_at FROM {} r \
@@ -1973,7 +1973,7 @@ pub async fn export(
     }
     let mut homework_rows = Vec::new();
     for row in db
-        .query_all(statement(
+        .query_all(own.statement(
             db,
             &format!(
                 "SELECT module_key, place, kind, state, fields, updated_at FROM {} h \

@@ -51,9 +51,18 @@ pub async fn begin_write<C: TransactionTrait + ConnectionTrait>(
     Ok(txn)
 }
 
+/// The placeholder a scope's SQL source puts where its enrolment's id goes.
+pub(crate) const SCOPE_PARAMETER: &str = "$enrolment";
+
 /// A plain SQL statement with `$n` placeholders, written once for both engines: on SQLite the
 /// placeholders become `?n`, numbered the same, so one value may be used twice (`$8 … $8`).
 pub fn statement(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
+    // On SQLite an unbound named parameter reads as NULL: a scope's source used without its
+    // binding would find nothing, silently.
+    assert!(
+        !sql.contains(SCOPE_PARAMETER),
+        "an enrolment's SQL source must be bound with EnrolmentScope::statement"
+    );
     let backend = db.get_database_backend();
     let sql = match backend {
         sea_orm::DatabaseBackend::Postgres => sql.to_owned(),

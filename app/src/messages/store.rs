@@ -37,21 +37,23 @@ fn view(row: &QueryResult) -> Result<MessageView, AppError> {
 
 /// The messages of a scope's source (`OwnEnrolment::messages`, `CareAccess::messages`), oldest
 /// first, with their authors' names.
+/// The thread's rows from `source` (a scope's messages), oldest first.
+fn thread_sql(source: &str) -> String {
+    format!(
+        "SELECT m.enrolment_id, m.sender_kind, m.body, m.sent_at, m.read_at, \
+                s.given_name, s.family_name \
+         FROM {source} m LEFT JOIN staff_person s ON s.id = m.sender_staff_id \
+         ORDER BY m.sent_at, m.id"
+    )
+}
+
+/// One enrolment's thread, oldest first.
 async fn thread_rows(
     db: &impl ConnectionTrait,
-    source: &str,
+    own: &OwnEnrolment,
 ) -> Result<Vec<QueryResult>, AppError> {
     Ok(db
-        .query_all(statement(
-            db,
-            &format!(
-                "SELECT m.enrolment_id, m.sender_kind, m.body, m.sent_at, m.read_at, \
-                        s.given_name, s.family_name \
-                 FROM {source} m LEFT JOIN staff_person s ON s.id = m.sender_staff_id \
-                 ORDER BY m.sent_at, m.id"
-            ),
-            vec![],
-        ))
+        .query_all(own.statement(db, &thread_sql(&own.messages()), vec![]))
         .await?)
 }
 
@@ -60,7 +62,7 @@ pub(crate) async fn patient_messages(
     db: &impl ConnectionTrait,
     own: &OwnEnrolment,
 ) -> Result<Vec<MessageView>, AppError> {
-    let rows = thread_rows(db, &own.messages()).await?;
+    let rows = thread_rows(db, own).await?;
     rows.iter().map(view).collect()
 }
 
@@ -75,7 +77,7 @@ pub async fn patient_thread(
         vec![Utc::now().into(), own.id().into()],
     ))
     .await?;
-    let rows = thread_rows(db, &own.messages()).await?;
+    let rows = thread_rows(db, own).await?;
     let messages = rows.iter().map(view).collect::<Result<Vec<_>, _>>()?;
     let version = program_version::Entity::find_by_id(own.version_id())
         .one(db)
@@ -164,7 +166,7 @@ pub async fn send_as_patient(
     }
     let body = text::clean(body).map_err(|e| invalid("body", e.code()))?;
     let recent = db
-        .query_one(statement(
+        .query_one(own.statement(
             db,
             &format!(
                 "SELECT COUNT(*) AS n FROM {} m WHERE sender_kind = 'patient' AND sent_at > $1",
@@ -256,7 +258,9 @@ pub async fn record_threads(
     if access.may_write() {
         mark_read_by_team(db, access, staff_person_id).await?;
     }
-    let rows = thread_rows(db, &access.messages()).await?;
+    let rows = db
+        .query_all(statement(db, &thread_sql(&access.messages()), vec![]))
+        .await?;
     let mut threads: BTreeMap<i64, Vec<MessageView>> = BTreeMap::new();
     for row in &rows {
         let enrolment: i64 = row.try_get("", "enrolment_id")?;
