@@ -37,7 +37,6 @@ fn view(row: &QueryResult) -> Result<MessageView, AppError> {
 
 /// The messages of a scope's source (`OwnEnrolment::messages`, `CareAccess::messages`), oldest
 /// first, with their authors' names.
-/// The thread's rows from `source` (a scope's messages), oldest first.
 fn thread_sql(source: &str) -> String {
     format!(
         "SELECT m.enrolment_id, m.sender_kind, m.body, m.sent_at, m.read_at, \
