@@ -72,13 +72,12 @@ pub async fn start_test(
     Path(program_id): Path<i64>,
     Form(form): Form<StartForm>,
 ) -> Response {
-    let principal = principal.map(|p| p.0);
-    let Some(caller) = principal.as_ref() else {
+    let Some(axum::Extension(caller)) = principal else {
         return refusal(None, client, AppError::Unauthenticated);
     };
-    match trial::start(&db, caller, program_id, form.version.trim()).await {
+    match trial::start(&db, &caller, program_id, form.version.trim()).await {
         Ok(enrolment) => treatment(enrolment),
-        Err(error) => refusal(principal.as_ref(), client, error),
+        Err(error) => refusal(Some(&caller), client, error),
     }
 }
 
@@ -87,15 +86,14 @@ pub async fn restart_test(
     axum::Extension(client): axum::Extension<ClientAddress>,
     principal: Option<axum::Extension<Principal>>,
 ) -> Response {
-    let principal = principal.map(|p| p.0);
-    let Some(caller) = principal.as_ref() else {
+    let Some(axum::Extension(caller)) = principal else {
         return refusal(None, client, AppError::Unauthenticated);
     };
-    match trial::reset(&db, caller).await {
+    match trial::reset(&db, &caller).await {
         Ok(enrolment) => treatment(enrolment),
         // Started over by another click at the same moment: the new test is on the start page.
         Err(AppError::Conflict) => see_other("/mina-sidor"),
-        Err(error) => refusal(principal.as_ref(), client, error),
+        Err(error) => refusal(Some(&caller), client, error),
     }
 }
 
@@ -104,13 +102,12 @@ pub async fn stop_test(
     axum::Extension(client): axum::Extension<ClientAddress>,
     principal: Option<axum::Extension<Principal>>,
 ) -> Response {
-    let principal = principal.map(|p| p.0);
-    let Some(caller) = principal.as_ref() else {
+    let Some(axum::Extension(caller)) = principal else {
         return see_other("/");
     };
-    match trial::stop(&db, caller).await {
+    match trial::stop(&db, &caller).await {
         Ok(Some(program)) => see_other(&format!("/program/{program}/granska")),
         Ok(None) => see_other("/"),
-        Err(error) => refusal(principal.as_ref(), client, error),
+        Err(error) => refusal(Some(&caller), client, error),
     }
 }

@@ -4,38 +4,13 @@
 
 #![allow(clippy::expect_used)]
 
-use app::auth::session::SESSION_COOKIE;
 use app::db_test;
 use app::testing::{number as count, two_regions as world};
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use sea_orm::ConnectionTrait;
 
-use crate::common::{Answer, app, patient_session, send, staff_session};
-
-/// A page load by the patient's browser.
-fn page(path: &str, token: &str) -> Request<Body> {
-    Request::get(path)
-        .header(header::HOST, "lotsen.test")
-        .header(header::COOKIE, format!("{SESSION_COOKIE}={token}"))
-        .header("sec-fetch-site", "same-origin")
-        .header("sec-fetch-mode", "navigate")
-        .body(Body::empty())
-        .expect("request")
-}
-
-/// A server-function call from one of our pages.
-fn call(function: &str, body: &str, token: &str) -> Request<Body> {
-    Request::post(format!("/api/{function}"))
-        .header(header::HOST, "lotsen.test")
-        .header(header::ORIGIN, "https://lotsen.test")
-        .header("sec-fetch-site", "same-origin")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::COOKIE, format!("{SESSION_COOKIE}={token}"))
-        .body(Body::from(body.to_owned()))
-        .expect("request")
-}
+use crate::common::{Answer, app, call, get, patient_session, send, staff_session};
 
 const TREATMENT: &str = "/mina-sidor/behandling/701";
 const PHQ_PAGE: &str = "/mina-sidor/behandling/701/m1/p2";
@@ -55,10 +30,6 @@ fn phq(answers: &[Option<i32>], key: &str, intent: &str) -> String {
 /// A submit key (64 hex digits) made of one digit.
 fn key(c: char) -> String {
     c.to_string().repeat(64)
-}
-
-async fn get(router: &Router, path: &str, token: &str) -> Answer {
-    send(router, page(path, token)).await
 }
 
 db_test!(

@@ -342,36 +342,6 @@ async fn outage_then_delivery(db: &sea_orm::DatabaseConnection, url: &str) {
     assert_eq!(sent_by_both.iter().sum::<usize>(), 4, "{sent_by_both:?}");
 }
 
-/// A POST from one of our pages, as the patient.
-fn post(function: &str, body: &str, token: &str) -> axum::http::Request<axum::body::Body> {
-    use axum::http::header;
-    axum::http::Request::post(format!("/api/{function}"))
-        .header(header::HOST, "lotsen.test")
-        .header(header::ORIGIN, "https://lotsen.test")
-        .header("sec-fetch-site", "same-origin")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(
-            header::COOKIE,
-            format!("{}={token}", app::auth::session::SESSION_COOKIE),
-        )
-        .body(axum::body::Body::from(body.to_owned()))
-        .expect("request")
-}
-
-fn page(path: &str, token: &str) -> axum::http::Request<axum::body::Body> {
-    use axum::http::header;
-    axum::http::Request::get(path)
-        .header(header::HOST, "lotsen.test")
-        .header("sec-fetch-site", "same-origin")
-        .header("sec-fetch-mode", "navigate")
-        .header(
-            header::COOKIE,
-            format!("{}={token}", app::auth::session::SESSION_COOKIE),
-        )
-        .body(axum::body::Body::empty())
-        .expect("request")
-}
-
 /// The six digits after `prefix` in a text.
 fn code_in(text: &str, prefix: &str) -> String {
     let start = text.find(prefix).expect("the code's line") + prefix.len();
@@ -381,7 +351,7 @@ fn code_in(text: &str, prefix: &str) -> String {
 db_test!(
     a_patient_confirms_a_new_address_with_the_code_sent_to_it,
     |db| {
-        use crate::common::{patient_session, send};
+        use crate::common::{call as request, page, patient_session, send};
         use axum::http::StatusCode;
         app::testing::two_regions(&db).await;
         let (smtp, gateway) = (free_port(), free_port());
@@ -412,7 +382,7 @@ db_test!(
         let patient = patient_session(&db, 401).await;
         let call = |function: &'static str, body: String| {
             let (router, patient) = (router.clone(), patient.clone());
-            async move { send(&router, post(function, &body, &patient)).await }
+            async move { send(&router, request(function, &body, &patient)).await }
         };
         let settings = || async {
             let page = send(&router, page("/mina-sidor/aviseringar", &patient)).await;

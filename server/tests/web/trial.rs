@@ -4,44 +4,17 @@
 
 #![allow(clippy::expect_used)]
 
-use app::auth::session::SESSION_COOKIE;
 use app::db_test;
 use app::testing::{number as count, two_regions as world};
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{StatusCode, header};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-use crate::common::{Answer, app, patient_session, send, staff_session};
+use crate::common::{Answer, app, call, form_post, get, patient_session, send, staff_session};
 
-fn page(path: &str, token: &str) -> Request<Body> {
-    Request::get(path)
-        .header(header::HOST, "lotsen.test")
-        .header(header::COOKIE, format!("{SESSION_COOKIE}={token}"))
-        .header("sec-fetch-site", "same-origin")
-        .header("sec-fetch-mode", "navigate")
-        .body(Body::empty())
-        .expect("request")
-}
-
-/// A form posted from one of our pages (a plain route), or a server-function call.
-fn post(path: &str, body: &str, token: &str) -> Request<Body> {
-    Request::post(path)
-        .header(header::HOST, "lotsen.test")
-        .header(header::ORIGIN, "https://lotsen.test")
-        .header("sec-fetch-site", "same-origin")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::COOKIE, format!("{SESSION_COOKIE}={token}"))
-        .body(Body::from(body.to_owned()))
-        .expect("request")
-}
-
-async fn get(router: &Router, path: &str, token: &str) -> Answer {
-    send(router, page(path, token)).await
-}
-
-async fn call(router: &Router, function: &str, body: &str, token: &str) -> Answer {
-    send(router, post(&format!("/api/{function}"), body, token)).await
+/// A server function's answer to the holder of `token`.
+async fn ask(router: &Router, function: &str, body: &str, token: &str) -> Answer {
+    send(router, call(function, body, token)).await
 }
 
 fn location(answer: &Answer) -> String {
@@ -57,7 +30,7 @@ fn location(answer: &Answer) -> String {
 async fn start(router: &Router, token: &str, which: &str) -> i64 {
     let started = send(
         router,
-        post("/program/501/testa", &format!("version={which}"), token),
+        form_post("/program/501/testa", &format!("version={which}"), token),
     )
     .await;
     assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
@@ -107,7 +80,7 @@ db_test!(
         let real = ongoing().await;
 
         // Before the test, the producer is no patient.
-        let refused = call(&router, "my_care", "", &producer).await;
+        let refused = ask(&router, "my_care", "", &producer).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
 
         let e = start(&router, &producer, "1.0").await;
@@ -145,7 +118,7 @@ db_test!(
         // Nothing but the test: not the real patient's treatment, by page or by function.
         let other = get(&router, "/mina-sidor/behandling/701", &producer).await;
         assert_eq!(other.status, StatusCode::NOT_FOUND);
-        let other = call(
+        let other = ask(
             &router,
             "my_page",
             "enrolment=701&module=m1&step=p1",
@@ -163,15 +136,15 @@ db_test!(
             ),
             ("set_notifications", "by_email=true&by_sms=false"),
         ] {
-            let answer = call(&router, function, body, &producer).await;
+            let answer = ask(&router, function, body, &producer).await;
             assert_eq!(answer.status, StatusCode::FORBIDDEN, "{function}");
         }
 
         // An urgent answer: the crisis information and a flag, in the test only; a message.
-        let sent = call(&router, "answer_form", &urgent_phq(e), &producer).await;
+        let sent = ask(&router, "answer_form", &urgent_phq(e), &producer).await;
         assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
         assert!(sent.body.contains(r#""urgent":true"#), "{}", sent.body);
-        let message = call(
+        let message = ask(
             &router,
             "send_message",
             &format!(
@@ -196,7 +169,7 @@ db_test!(
         assert_eq!(count(&db, "SELECT COUNT(*) FROM notification").await, 0);
 
         // The care team of the unit sees none of it: not in the list, not by the record.
-        let list = call(&router, "unit_patients", "", &therapist).await;
+        let list = ask(&router, "unit_patients", "", &therapist).await;
         assert_eq!(list.status, StatusCode::OK);
         let tester = count(
             &db,
@@ -205,7 +178,7 @@ db_test!(
         .await;
         assert!(list.body.contains(r#""patient_id":401"#));
         assert!(!list.body.contains(&format!(r#""patient_id":{tester}"#)));
-        let record = call(
+        let record = ask(
             &router,
             "patient_record",
             &format!("patient_id={tester}"),
@@ -221,7 +194,7 @@ db_test!(
         .await;
         assert!(!page.body.contains("Hej från testet"));
         // Nor do the public figures count it.
-        let figures = call(&router, "service_overview", "", &therapist).await;
+        let figures = ask(&router, "service_overview", "", &therapist).await;
         assert!(
             figures
                 .body
@@ -231,7 +204,7 @@ db_test!(
         );
 
         // Starting over: everything recorded in the test is gone, a new test is bound.
-        let restarted = send(&router, post("/testa/borja-om", "", &producer)).await;
+        let restarted = send(&router, form_post("/testa/borja-om", "", &producer)).await;
         assert_eq!(restarted.status, StatusCode::SEE_OTHER);
         let again: i64 = location(&restarted)
             .strip_prefix("/mina-sidor/behandling/")
@@ -267,10 +240,10 @@ db_test!(
         assert_eq!(start(&router, &producer, "1.0").await, again);
 
         // Ending the test: back to the program; the patient's pages are closed again.
-        let stopped = send(&router, post("/testa/avsluta", "", &producer)).await;
+        let stopped = send(&router, form_post("/testa/avsluta", "", &producer)).await;
         assert_eq!(stopped.status, StatusCode::SEE_OTHER);
         assert_eq!(location(&stopped), "/program/501/granska");
-        let after = call(&router, "my_care", "", &producer).await;
+        let after = ask(&router, "my_care", "", &producer).await;
         assert_eq!(after.status, StatusCode::FORBIDDEN);
         assert_eq!(ongoing().await, real, "no real enrolment was made");
     }
@@ -315,7 +288,7 @@ db_test!(
         .await;
         assert_eq!(revoked.status, StatusCode::FORBIDDEN);
         // Stopping then clears the binding for good: the role back does not bring the test back.
-        let stopped = send(&router, post("/testa/avsluta", "", &publisher)).await;
+        let stopped = send(&router, form_post("/testa/avsluta", "", &publisher)).await;
         assert_eq!(stopped.status, StatusCode::SEE_OTHER);
         db.execute_unprepared(
             "UPDATE staff_role SET revoked_at = NULL WHERE staff_person_id = 108",
@@ -336,7 +309,7 @@ db_test!(
         ))
         .await
         .expect("point");
-        let own = call(&router, "my_care", "", &patient).await;
+        let own = ask(&router, "my_care", "", &patient).await;
         assert!(!own.body.contains(&format!(r#""enrolment_id":{theirs}"#)));
         let by_id = get(
             &router,
@@ -358,20 +331,28 @@ db_test!(
         .expect("programs");
         let other = send(
             &router,
-            post("/program/502/testa", "version=1.0", &producer),
+            form_post("/program/502/testa", "version=1.0", &producer),
         )
         .await;
         assert_eq!(other.status, StatusCode::NOT_FOUND);
         let empty = send(
             &router,
-            post("/program/503/testa", "version=utkast", &producer),
+            form_post("/program/503/testa", "version=utkast", &producer),
         )
         .await;
         assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(empty.body.contains("inga moduler"));
-        let nonsense = send(&router, post("/program/501/testa", "version=v1", &producer)).await;
+        let nonsense = send(
+            &router,
+            form_post("/program/501/testa", "version=v1", &producer),
+        )
+        .await;
         assert_eq!(nonsense.status, StatusCode::UNPROCESSABLE_ENTITY);
-        let by_patient = send(&router, post("/program/501/testa", "version=1.0", &patient)).await;
+        let by_patient = send(
+            &router,
+            form_post("/program/501/testa", "version=1.0", &patient),
+        )
+        .await;
         assert_eq!(by_patient.status, StatusCode::FORBIDDEN);
         assert_eq!(
             count(

@@ -3,10 +3,11 @@
 
 #![allow(dead_code, clippy::expect_used)]
 
+use app::auth::session::SESSION_COOKIE;
 use app::auth::session::{self, SessionConfig, Subject};
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode, header};
 use lotsen_server::{AppState, router};
 use sea_orm::DatabaseConnection;
 use tower::ServiceExt;
@@ -66,4 +67,37 @@ pub async fn patient_session(db: &DatabaseConnection, patient_id: i64) -> String
     session::create(db, &SessionConfig::default(), subject, None, None, None)
         .await
         .expect("session")
+}
+
+/// A page load by a signed-in person's browser, from one of our own pages.
+pub fn page(path: &str, token: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::HOST, "lotsen.test")
+        .header(header::COOKIE, format!("{SESSION_COOKIE}={token}"))
+        .header("sec-fetch-site", "same-origin")
+        .header("sec-fetch-mode", "navigate")
+        .body(Body::empty())
+        .expect("request")
+}
+
+/// A form posted from one of our pages by a signed-in person (a plain route).
+pub fn form_post(path: &str, body: &str, token: &str) -> Request<Body> {
+    Request::post(path)
+        .header(header::HOST, "lotsen.test")
+        .header(header::ORIGIN, "https://lotsen.test")
+        .header("sec-fetch-site", "same-origin")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, format!("{SESSION_COOKIE}={token}"))
+        .body(Body::from(body.to_owned()))
+        .expect("request")
+}
+
+/// A server-function call from one of our pages.
+pub fn call(function: &str, body: &str, token: &str) -> Request<Body> {
+    form_post(&format!("/api/{function}"), body, token)
+}
+
+/// Loads a page as the holder of `token`.
+pub async fn get(router: &Router, path: &str, token: &str) -> Answer {
+    send(router, page(path, token)).await
 }
