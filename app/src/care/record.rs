@@ -20,7 +20,7 @@ use crate::programs::{
     Block, BlockBody, Field, Program, QuestionnaireDef, Schedule, ScheduleStart, Step,
 };
 use chrono::{NaiveDate, Utc};
-use sea_orm::{ActiveEnum, ConnectionTrait, DbErr, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbErr, FromQueryResult, TransactionTrait};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -39,16 +39,20 @@ static PUBLISHED: LazyLock<Mutex<HashMap<String, Arc<Program>>>> = LazyLock::new
 const PUBLISHED_KEPT: usize = 256;
 
 async fn frame(db: &impl ConnectionTrait, own: &impl EnrolmentScope) -> Result<Frame, AppError> {
+    // The unit's row and the version's identity in one round trip; the content only when it
+    // is not kept already.
     let row = db
         .query_one(statement(
             db,
-            "SELECT program_id, content_hash FROM program_version WHERE id = $1",
-            vec![own.version_id().into()],
+            "SELECT u.*, v.program_id AS version_program_id, v.content_hash AS version_hash \
+             FROM care_unit u JOIN program_version v ON v.id = $1 WHERE u.id = $2",
+            vec![own.version_id().into(), own.unit_id().into()],
         ))
         .await?
         .ok_or(AppError::NotFound)?;
-    let program_id: i64 = row.try_get("", "program_id")?;
-    let hash: Option<String> = row.try_get("", "content_hash")?;
+    let program_id: i64 = row.try_get("", "version_program_id")?;
+    let hash: Option<String> = row.try_get("", "version_hash")?;
+    let unit = care_unit::Model::from_query_result(&row, "")?;
     let cached = hash.as_ref().and_then(|h| {
         PUBLISHED
             .lock()
@@ -92,10 +96,6 @@ async fn frame(db: &impl ConnectionTrait, own: &impl EnrolmentScope) -> Result<F
             program
         }
     };
-    let unit = care_unit::Entity::find_by_id(own.unit_id())
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
     Ok(Frame {
         program,
         program_id,
@@ -106,47 +106,156 @@ async fn frame(db: &impl ConnectionTrait, own: &impl EnrolmentScope) -> Result<F
 /// Stored answers: item code → answer.
 type Stored = BTreeMap<String, Answer>;
 
-async fn read_record(
+/// Everything of an enrolment's care that its pages show, read in one statement: the record
+/// (pages seen, submitted answers and worksheets, modules with feedback), its due forms, the
+/// therapist's feedback and how many messages from the care team are unread.
+struct CareRows {
+    record: Record,
+    due: Vec<DueRow>,
+    feedback: Vec<FeedbackRow>,
+    unread_messages: i64,
+}
+
+/// The therapist's feedback on one module, as stored.
+struct FeedbackRow {
+    module_key: String,
+    body: String,
+    given_at: chrono::DateTime<Utc>,
+    unread: bool,
+    author: Option<String>,
+}
+
+/// What each branch of [`CARE_ROWS`] reads; the number is its `kind` column.
+mod kind {
+    pub const ANSWER: i64 = 1;
+    pub const VISIT: i64 = 2;
+    pub const WORKSHEET: i64 = 3;
+    pub const FEEDBACK: i64 = 4;
+    pub const DUE: i64 = 5;
+    pub const UNREAD: i64 = 6;
+}
+
+/// The branches of the one statement that [`care_rows`] runs, each over one of the scope's
+/// sources, in the generic columns `k1`…`k4` (text), `n1`, `n2` (integers) and `at1` (a time).
+/// The first branch has a typed value in every non-text column, so that PostgreSQL resolves
+/// the other branches' NULLs to those types.
+fn care_rows_sql(scope: &impl EnrolmentScope) -> String {
+    format!(
+        "SELECT CAST({answer} AS BIGINT) AS kind, questionnaire_key AS k1, answers AS k2, \
+                NULL AS k3, NULL AS k4, CAST(total AS BIGINT) AS n1, CAST(id AS BIGINT) AS n2, \
+                submitted_at AS at1 \
+           FROM {responses} r WHERE state = $1 \
+         UNION ALL SELECT {visit}, module_key, step_key, NULL, NULL, NULL, NULL, NULL FROM {visits} v \
+         UNION ALL SELECT {worksheet}, place, NULL, NULL, NULL, NULL, NULL, NULL FROM {homework} h \
+           WHERE kind = $2 AND state = $1 \
+         UNION ALL SELECT {feedback}, f.module_key, f.body, s.given_name, s.family_name, \
+                CASE WHEN f.read_at IS NULL THEN 1 ELSE 0 END, NULL, f.given_at \
+           FROM {feedbacks} f LEFT JOIN staff_person s ON s.id = f.staff_person_id \
+         UNION ALL SELECT {due}, schedule_key, state, due_on, closes_on, occurrence, NULL, NULL \
+           FROM {due_forms} d \
+         UNION ALL SELECT {unread}, NULL, NULL, NULL, NULL, COUNT(*), NULL, NULL FROM {messages} m \
+           WHERE sender_kind = 'staff' AND read_at IS NULL",
+        answer = kind::ANSWER,
+        visit = kind::VISIT,
+        worksheet = kind::WORKSHEET,
+        feedback = kind::FEEDBACK,
+        due = kind::DUE,
+        unread = kind::UNREAD,
+        responses = scope.form_responses(),
+        visits = scope.page_visits(),
+        homework = scope.homework(),
+        feedbacks = scope.feedback(),
+        due_forms = scope.due_forms(),
+        messages = scope.messages(),
+    )
+}
+
+async fn care_rows(
     db: &impl ConnectionTrait,
-    own: &impl EnrolmentScope,
-) -> Result<Record, DbErr> {
-    let mut record = Record {
-        day: (crate::domain::time::stockholm_day(Utc::now())
-            - crate::domain::time::stockholm_day(own.started_at()))
-        .num_days(),
-        ..Record::default()
+    scope: &impl EnrolmentScope,
+) -> Result<CareRows, DbErr> {
+    let mut out = CareRows {
+        record: Record {
+            day: (crate::domain::time::stockholm_day(Utc::now())
+                - crate::domain::time::stockholm_day(scope.started_at()))
+            .num_days(),
+            ..Record::default()
+        },
+        due: Vec::new(),
+        feedback: Vec::new(),
+        unread_messages: 0,
     };
-    let visits = db
-        .query_all(own.statement(
+    let rows = db
+        .query_all(scope.statement(
             db,
-            &format!("SELECT module_key, step_key FROM {} v", own.page_visits()),
-            vec![],
+            &care_rows_sql(scope),
+            vec![
+                ResponseState::Submitted.to_value().into(),
+                HomeworkKind::Worksheet.code().into(),
+            ],
         ))
         .await?;
-    for row in visits {
-        record
-            .seen
-            .insert((row.try_get("", "module_key")?, row.try_get("", "step_key")?));
+    // Submitted answers in the order they were given: the latest of each questionnaire wins.
+    let mut answers = Vec::new();
+    for row in rows {
+        let text = |column: &str| row.try_get::<Option<String>>("", column);
+        let text_or_empty = |column: &str| text(column).map(Option::unwrap_or_default);
+        let number = |column: &str| row.try_get::<Option<i64>>("", column);
+        match row.try_get::<i64>("", "kind")? {
+            kind::ANSWER => {
+                let at: Option<chrono::DateTime<Utc>> = row.try_get("", "at1")?;
+                answers.push((
+                    at,
+                    number("n2")?.unwrap_or_default(),
+                    text_or_empty("k1")?,
+                    text_or_empty("k2")?,
+                    number("n1")?,
+                ));
+            }
+            kind::VISIT => {
+                out.record
+                    .seen
+                    .insert((text_or_empty("k1")?, text_or_empty("k2")?));
+            }
+            kind::WORKSHEET => {
+                let place = text_or_empty("k1")?;
+                if let Some(block) = place.rsplit('/').next() {
+                    out.record.worksheets_submitted.insert(block.to_owned());
+                }
+            }
+            kind::FEEDBACK => {
+                let module_key = text_or_empty("k1")?;
+                out.record.feedback.insert(module_key.clone());
+                out.feedback.push(FeedbackRow {
+                    module_key,
+                    body: text_or_empty("k2")?,
+                    given_at: row.try_get("", "at1")?,
+                    unread: number("n1")? == Some(1),
+                    author: text("k3")?
+                        .zip(text("k4")?)
+                        .map(|(g, f)| format!("{g} {f}")),
+                });
+            }
+            kind::DUE => out.due.push(DueRow {
+                schedule_key: text_or_empty("k1")?,
+                state: text_or_empty("k2")?,
+                due_on: text_or_empty("k3")?,
+                closes_on: text_or_empty("k4")?,
+                occurrence: number("n1")?
+                    .and_then(|n| u32::try_from(n).ok())
+                    .unwrap_or(0),
+            }),
+            kind::UNREAD => out.unread_messages = number("n1")?.unwrap_or(0),
+            _ => {}
+        }
     }
-    let answered = db
-        .query_all(own.statement(
-            db,
-            &format!(
-                "SELECT questionnaire_key, answers, total FROM {} r WHERE state = $1 \
-                 ORDER BY submitted_at, id",
-                own.form_responses()
-            ),
-            vec![ResponseState::Submitted.to_value().into()],
-        ))
-        .await?;
-    for row in answered {
-        let key: String = row.try_get("", "questionnaire_key")?;
-        let answers: String = row.try_get("", "answers")?;
-        let stored: Stored = serde_json::from_str(&answers).unwrap_or_default();
-        record.latest.insert(
+    answers.sort_by_key(|a| (a.0, a.1));
+    for (_, _, key, stored, total) in answers {
+        let stored: Stored = serde_json::from_str(&stored).unwrap_or_default();
+        out.record.latest.insert(
             key,
             Latest {
-                total: row.try_get("", "total")?,
+                total: total.and_then(|t| i32::try_from(t).ok()),
                 values: stored
                     .iter()
                     .filter_map(|(code, a)| progress::numeric(a).map(|v| (code.clone(), v)))
@@ -154,73 +263,35 @@ async fn read_record(
             },
         );
     }
-    let worksheets = db
-        .query_all(own.statement(
-            db,
-            &format!(
-                "SELECT place FROM {} h WHERE kind = $1 AND state = $2",
-                own.homework()
-            ),
-            vec![
-                HomeworkKind::Worksheet.code().into(),
-                ResponseState::Submitted.to_value().into(),
-            ],
-        ))
-        .await?;
-    for row in worksheets {
-        let place: String = row.try_get("", "place")?;
-        if let Some(block) = place.rsplit('/').next() {
-            record.worksheets_submitted.insert(block.to_owned());
-        }
-    }
-    let feedback = db
-        .query_all(own.statement(
-            db,
-            &format!("SELECT module_key FROM {} f", own.feedback()),
-            vec![],
-        ))
-        .await?;
-    for row in feedback {
-        record.feedback.insert(row.try_get("", "module_key")?);
-    }
-    Ok(record)
+    out.due
+        .sort_by(|a, b| (&a.due_on, &a.schedule_key).cmp(&(&b.due_on, &b.schedule_key)));
+    Ok(out)
+}
+
+async fn read_record(
+    db: &impl ConnectionTrait,
+    scope: &impl EnrolmentScope,
+) -> Result<Record, DbErr> {
+    Ok(care_rows(db, scope).await?.record)
 }
 
 /// The therapist's feedback on the enrolment's modules, by module key, and whether any of it
 /// is still unread.
-async fn feedback_views(
-    db: &impl ConnectionTrait,
-    scope: &impl EnrolmentScope,
-) -> Result<(BTreeMap<String, FeedbackView>, bool), AppError> {
-    let rows = db
-        .query_all(scope.statement(
-            db,
-            &format!(
-                "SELECT f.module_key, f.body, f.given_at, f.read_at IS NULL AS unread, \
-                 s.given_name, s.family_name \
-                 FROM {} f LEFT JOIN staff_person s ON s.id = f.staff_person_id",
-                scope.feedback()
-            ),
-            vec![],
-        ))
-        .await?;
+fn feedback_views(rows: &[FeedbackRow]) -> (BTreeMap<String, FeedbackView>, bool) {
     let mut out = BTreeMap::new();
     let mut unread = false;
     for row in rows {
-        unread |= row.try_get::<bool>("", "unread")?;
-        let given: Option<String> = row.try_get("", "given_name")?;
-        let family: Option<String> = row.try_get("", "family_name")?;
-        let at: chrono::DateTime<Utc> = row.try_get("", "given_at")?;
+        unread |= row.unread;
         out.insert(
-            row.try_get("", "module_key")?,
+            row.module_key.clone(),
             FeedbackView {
-                author: given.zip(family).map(|(g, f)| format!("{g} {f}")),
-                body: row.try_get("", "body")?,
-                given_at: at.format("%Y-%m-%d %H:%M").to_string(),
+                author: row.author.clone(),
+                body: row.body.clone(),
+                given_at: row.given_at.format("%Y-%m-%d %H:%M").to_string(),
             },
         );
     }
-    Ok((out, unread))
+    (out, unread)
 }
 
 fn pages_of(
@@ -251,9 +322,10 @@ pub async fn treatment(
     own: &OwnEnrolment,
 ) -> Result<Treatment, AppError> {
     let Frame { program, unit, .. } = frame(db, own).await?;
-    let (record, due_forms) = own_record(db, own, &program).await?;
-    let statuses = progress::statuses(&program, &record);
-    let (mut feedback, unread_feedback) = feedback_views(db, own).await?;
+    let (rows, due_forms) = own_record(db, own, &program).await?;
+    let record = &rows.record;
+    let statuses = progress::statuses(&program, record);
+    let (mut feedback, unread_feedback) = feedback_views(&rows.feedback);
     // Marked read once: a page whose feedback was all read before writes nothing.
     if own.may_write() && unread_feedback {
         db.execute(statement(
@@ -271,26 +343,13 @@ pub async fn treatment(
             key: module.key.clone(),
             title: module.title.clone(),
             status: statuses[index],
-            pages: pages_of(&program, &record, &statuses, index),
+            pages: pages_of(&program, record, &statuses, index),
             feedback: feedback.remove(&module.key),
         })
         .collect();
-    let unread = db
-        .query_one(own.statement(
-            db,
-            &format!(
-                "SELECT COUNT(*) AS n FROM {} m WHERE sender_kind = 'staff' AND read_at IS NULL",
-                own.messages()
-            ),
-            vec![],
-        ))
-        .await?
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0);
     Ok(Treatment {
         due_forms,
-        unread_messages: unread,
+        unread_messages: rows.unread_messages,
         enrolment_id: own.id(),
         program: program.title.clone(),
         care_unit: unit.name,
@@ -650,9 +709,8 @@ async fn sweep_one<C: ConnectionTrait + TransactionTrait>(
     let now = Utc::now();
     let today = crate::domain::time::stockholm_day(now);
     let txn = begin_write(db).await?;
-    let record = read_record(&txn, enrolment).await?;
-    let rows = due_rows(&txn, enrolment).await?;
-    let new = refresh_due(&txn, enrolment, program, &record, &rows, today)
+    let rows = care_rows(&txn, enrolment).await?;
+    let new = refresh_due(&txn, enrolment, program, &rows.record, &rows.due, today)
         .await?
         .made;
     if new > 0 {
@@ -723,18 +781,17 @@ async fn own_record(
     db: &impl ConnectionTrait,
     own: &OwnEnrolment,
     program: &Program,
-) -> Result<(Record, Vec<DueFormLink>), AppError> {
+) -> Result<(CareRows, Vec<DueFormLink>), AppError> {
     let today = crate::domain::time::stockholm_day(Utc::now());
-    let mut record = read_record(db, own).await?;
-    let mut rows = due_rows(db, own).await?;
-    if refresh_due(db, own, program, &record, &rows, today)
+    let mut rows = care_rows(db, own).await?;
+    if refresh_due(db, own, program, &rows.record, &rows.due, today)
         .await?
         .stale
     {
-        rows = due_rows(db, own).await?;
+        rows.due = due_rows(db, own).await?;
     }
-    let links = read_due(own, program, &mut record, &rows, today);
-    Ok((record, links))
+    let links = read_due(own, program, &mut rows.record, &rows.due, today);
+    Ok((rows, links))
 }
 
 /// A scheduled questionnaire's page: its open instance, marked shown, or else the instance
@@ -745,7 +802,7 @@ pub async fn due_form(
     key: &str,
 ) -> Result<DueFormPage, AppError> {
     let Frame { program, unit, .. } = frame(db, own).await?;
-    let (record, links) = own_record(db, own, &program).await?;
+    let (CareRows { record, due, .. }, links) = own_record(db, own, &program).await?;
     let s = program
         .schedules
         .iter()
@@ -759,56 +816,39 @@ pub async fn due_form(
         .ok_or(AppError::NotFound)?;
     let open = record.due.iter().find(|(k, _)| k == key).map(|(_, n)| *n);
     let row = match open {
-        Some(n) => {
-            db.execute(statement(
-                db,
-                &format!(
-                    "UPDATE due_form SET state = '{SHOWN}', updated_at = $1 \
-                     WHERE enrolment_id = $2 AND schedule_key = $3 AND occurrence = $4 AND state = '{PLANNED}'"
-                ),
-                vec![
-                    Utc::now().into(),
-                    own.id().into(),
-                    key.into(),
-                    i64::from(n).into(),
-                ],
-            ))
-            .await?;
-            db.query_one(own.statement(
-                db,
-                &format!(
-                    "SELECT occurrence, due_on, closes_on FROM {} d WHERE schedule_key = $1 AND occurrence = $2",
-                    own.due_forms()
-                ),
-                vec![key.into(), i64::from(n).into()],
-            ))
-            .await?
-        }
-        None => {
-            db.query_one(own.statement(
-                db,
-                &format!(
-                    "SELECT occurrence, due_on, closes_on FROM {} d WHERE schedule_key = $1 AND state = '{ANSWERED}' \
-                     ORDER BY occurrence DESC LIMIT 1",
-                    own.due_forms()
-                ),
-                vec![key.into()],
-            ))
-            .await?
-        }
-    };
-    let row = row.ok_or(AppError::NotFound)?;
-    let occurrence: i32 = row.try_get("", "occurrence")?;
-    let place = schedule_place(key, u32::try_from(occurrence).unwrap_or(0));
+        Some(n) => due
+            .iter()
+            .find(|r| r.schedule_key == key && r.occurrence == n),
+        None => due
+            .iter()
+            .filter(|r| r.schedule_key == key && r.state == ANSWERED)
+            .max_by_key(|r| r.occurrence),
+    }
+    .ok_or(AppError::NotFound)?;
+    // Marked shown once; a page opened again writes nothing.
+    if open.is_some() && row.state == PLANNED {
+        db.execute(statement(
+            db,
+            &format!(
+                "UPDATE due_form SET state = '{SHOWN}', updated_at = $1 \
+                 WHERE enrolment_id = $2 AND schedule_key = $3 AND occurrence = $4 AND state = '{PLANNED}'"
+            ),
+            vec![
+                Utc::now().into(),
+                own.id().into(),
+                key.into(),
+                i64::from(row.occurrence).into(),
+            ],
+        ))
+        .await?;
+    }
+    let occurrence = row.occurrence;
+    let place = schedule_place(key, occurrence);
     let form = form_at(db, own, &format!("due-{key}"), place).await?;
     let due = links
         .into_iter()
         .find(|l| l.schedule == key)
-        .unwrap_or_else(|| {
-            let due_on: String = row.try_get("", "due_on").unwrap_or_default();
-            let closes_on: String = row.try_get("", "closes_on").unwrap_or_default();
-            due_link(&program, s, &due_on, &closes_on)
-        });
+        .unwrap_or_else(|| due_link(&program, s, &row.due_on, &row.closes_on));
     Ok(DueFormPage {
         enrolment_id: own.id(),
         program: program.title.clone(),
@@ -854,7 +894,7 @@ pub async fn page(
         program_id,
         unit,
     } = frame(db, own).await?;
-    let (mut record, links) = own_record(db, own, &program).await?;
+    let (CareRows { mut record, .. }, links) = own_record(db, own, &program).await?;
     let (index, mut steps, at) = locate(&program, &record, module_key, step_key)?;
     // A blocking form comes first: the page's content is not sent, nor the page marked seen.
     if let Some(blocking) = links.into_iter().find(|l| l.blocking) {
@@ -878,7 +918,11 @@ pub async fn page(
             step,
         });
     }
-    if own.may_write() {
+    // The first visit is written; a page seen before writes nothing.
+    let first = !record
+        .seen
+        .contains(&(module_key.to_owned(), step_key.to_owned()));
+    if own.may_write() && first {
         db.execute(statement(
             db,
             "INSERT INTO page_visit (enrolment_id, program_version_id, module_key, step_key, first_seen_at) \
@@ -1160,7 +1204,7 @@ pub async fn answer<C: ConnectionTrait + TransactionTrait>(
     }
     crate::messages::store::check_key(submit_key)?;
     let Frame { program, .. } = frame(db, own).await?;
-    let (record, _) = own_record(db, own, &program).await?;
+    let (CareRows { record, .. }, _) = own_record(db, own, &program).await?;
     let def = questionnaire_at(&program, &record, place)?;
     let instrument = def.worded().ok_or(AppError::NotFound)?;
     let answers = parse_answers(&instrument, fields)?;
@@ -1457,7 +1501,7 @@ pub async fn save_homework<C: ConnectionTrait + TransactionTrait>(
         return Err(invalid("enrolment", "treatment_ended"));
     }
     let Frame { program, .. } = frame(db, own).await?;
-    let (record, _) = own_record(db, own, &program).await?;
+    let (CareRows { record, .. }, _) = own_record(db, own, &program).await?;
     let (module_key, block) = block_at(&program, &record, place)?;
     let (kind, fields) = homework_fields(&block).ok_or(AppError::NotFound)?;
     let complete = intent == FormIntent::Submit;
@@ -1693,9 +1737,11 @@ pub async fn staff_modules(
 ) -> Result<Vec<StaffModule>, AppError> {
     let on_team = enrolment.on_team(db, reader).await?;
     let Frame { program, .. } = frame(db, enrolment).await?;
-    let record = read_record(db, enrolment).await?;
+    let CareRows {
+        record, feedback, ..
+    } = care_rows(db, enrolment).await?;
     let statuses = progress::statuses(&program, &record);
-    let (mut feedback, _) = feedback_views(db, enrolment).await?;
+    let (mut feedback, _) = feedback_views(&feedback);
     let rows = db
         .query_all(enrolment.statement(
             db,
@@ -2013,8 +2059,7 @@ pub async fn export(
             fields,
         });
     }
-    let feedback = feedback_views(db, own)
-        .await?
+    let feedback = feedback_views(&care_rows(db, own).await?.feedback)
         .0
         .into_iter()
         .map(|(module, view)| (module_title(&module), view))
