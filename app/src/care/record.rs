@@ -263,8 +263,7 @@ async fn care_rows(
             },
         );
     }
-    out.due
-        .sort_by(|a, b| (&a.due_on, &a.schedule_key).cmp(&(&b.due_on, &b.schedule_key)));
+    sort_due(&mut out.due);
     Ok(out)
 }
 
@@ -473,8 +472,7 @@ async fn due_rows(
         .query_all(own.statement(
             db,
             &format!(
-                "SELECT schedule_key, occurrence, state, due_on, closes_on FROM {} d \
-                 ORDER BY due_on, schedule_key",
+                "SELECT schedule_key, occurrence, state, due_on, closes_on FROM {} d",
                 own.due_forms()
             ),
             vec![],
@@ -491,8 +489,18 @@ async fn due_rows(
                 closes_on: row.try_get("", "closes_on")?,
             })
         })
-        .collect::<Result<_, DbErr>>()
+        .collect::<Result<Vec<_>, DbErr>>()
+        .map(|mut rows| {
+            sort_due(&mut rows);
+            rows
+        })
         .map_err(AppError::from)
+}
+
+/// Due rows in the order the patient meets them: by day, then by schedule key (compared as
+/// bytes, the same on both engines).
+fn sort_due(rows: &mut [DueRow]) {
+    rows.sort_by(|a, b| (&a.due_on, &a.schedule_key).cmp(&(&b.due_on, &b.schedule_key)));
 }
 
 /// Brings the enrolment's due forms up to `today` (a Swedish day): the instance of each

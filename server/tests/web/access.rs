@@ -3227,3 +3227,115 @@ db_test!(
         assert_eq!(scripted.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
 );
+
+// The patient's own functions across the demo wall: a demo visitor's patient, in a sandbox,
+// names a real treatment's id, and a real patient names the sandbox's: each is "not found",
+// answers with nothing of the other side, and writes nothing there.
+db_test!(own_data_functions_do_not_cross_the_sandbox_wall, |db| {
+    world(&db).await;
+    seed_canaries(&db).await;
+    let router = app(db.clone());
+    let sandbox = count(&db, "SELECT MAX(sandbox_id) FROM patient").await;
+    let demo_patient = count(
+        &db,
+        &format!(
+            "SELECT MIN(patient_id) FROM enrolment WHERE sandbox_id = {sandbox} \
+             AND test_by_staff_id IS NULL"
+        ),
+    )
+    .await;
+    let demo_enrolment = count(
+        &db,
+        &format!(
+            "SELECT MIN(id) FROM enrolment WHERE sandbox_id = {sandbox} \
+             AND patient_id = {demo_patient}"
+        ),
+    )
+    .await;
+    let demo = session::create(
+        &db,
+        &SessionConfig::default(),
+        Subject::Patient {
+            patient_id: demo_patient,
+        },
+        Some(sandbox),
+        Some("patient"),
+        None,
+    )
+    .await
+    .expect("demo session");
+    let real = sign_in(&db, Caller::Patient).await.expect("token");
+    // The demo patient reaches their own treatment: the wall is not merely closed.
+    let own = send(
+        &router,
+        post(
+            "/api/my_treatment",
+            format!("enrolment={demo_enrolment}"),
+            Some(&demo),
+        ),
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+
+    let written = "SELECT (SELECT COUNT(*) FROM form_response) + (SELECT COUNT(*) FROM message) \
+        + (SELECT COUNT(*) FROM homework_entry) + (SELECT COUNT(*) FROM page_visit) \
+        + (SELECT COUNT(*) FROM due_form)";
+    let before = count(&db, written).await;
+    let mut failures = Vec::new();
+    for (token, enrolment, foreign) in [
+        (&demo, 701, ["Petra", "CANARY-NOTE-A2"]),
+        (&real, demo_enrolment, ["Kanariesand", "Kanariesand"]),
+    ] {
+        let key = app::auth::session::new_token().expect("key");
+        for (function, body) in [
+            ("my_treatment", format!("enrolment={enrolment}")),
+            (
+                "my_page",
+                format!("enrolment={enrolment}&module=m1&step=p1"),
+            ),
+            (
+                "my_due_form",
+                format!("enrolment={enrolment}&schedule=gad-weekly"),
+            ),
+            ("my_results", format!("enrolment={enrolment}")),
+            ("my_messages", format!("enrolment={enrolment}")),
+            (
+                "send_message",
+                format!("enrolment={enrolment}&body=Hej&submit_key={key}"),
+            ),
+            (
+                "answer_form",
+                format!(
+                    "enrolment={enrolment}&place=block%3Am1%2Fp2%2Fphq&submit_key={key}\
+                     &intent=submit&answers%5Bphq9_1%5D=1"
+                ),
+            ),
+            (
+                "save_homework",
+                format!(
+                    "enrolment={enrolment}&place=block%3Am4%2Fp5%2Fdiary&submit_key={key}\
+                     &intent=submit&fields%5Bnight%5D=2026-11-29"
+                ),
+            ),
+        ] {
+            let answer = send(
+                &router,
+                post(&format!("/api/{function}"), body, Some(token)),
+            )
+            .await;
+            if answer.status != StatusCode::NOT_FOUND {
+                failures.push(format!(
+                    "{function} of {enrolment}: {} {}",
+                    answer.status, answer.body
+                ));
+            }
+            for text in foreign {
+                if answer.body.contains(text) {
+                    failures.push(format!("{function} of {enrolment} showed {text}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(count(&db, written).await, before, "nothing written across");
+});
