@@ -139,6 +139,11 @@ mod kind {
 /// sources, in the generic columns `k1`…`k4` (text), `n1`, `n2` (integers) and `at1` (a time).
 /// The first branch has a typed value in every non-text column, so that PostgreSQL resolves
 /// the other branches' NULLs to those types.
+///
+/// The homework kind is written into the text, not bound, here and wherever `homework_entry`
+/// is filtered by kind: the table has a partial index on `kind = 'worksheet'`, and when SQLite
+/// weighs that index against `kind = ?` it makes the plan depend on the bound value, which
+/// expires the prepared statement at every reset, so it would be compiled again on each run.
 fn care_rows_sql(scope: &impl EnrolmentScope) -> String {
     format!(
         "SELECT CAST({answer} AS BIGINT) AS kind, questionnaire_key AS k1, answers AS k2, \
@@ -147,7 +152,7 @@ fn care_rows_sql(scope: &impl EnrolmentScope) -> String {
            FROM {responses} r WHERE state = $1 \
          UNION ALL SELECT {visit}, module_key, step_key, NULL, NULL, NULL, NULL, NULL FROM {visits} v \
          UNION ALL SELECT {worksheet}, place, NULL, NULL, NULL, NULL, NULL, NULL FROM {homework} h \
-           WHERE kind = $2 AND state = $1 \
+           WHERE kind = '{worksheet_code}' AND state = $1 \
          UNION ALL SELECT {feedback}, f.module_key, f.body, s.given_name, s.family_name, \
                 CASE WHEN f.read_at IS NULL THEN 1 ELSE 0 END, NULL, f.given_at \
            FROM {feedbacks} f LEFT JOIN staff_person s ON s.id = f.staff_person_id \
@@ -158,6 +163,7 @@ fn care_rows_sql(scope: &impl EnrolmentScope) -> String {
         answer = kind::ANSWER,
         visit = kind::VISIT,
         worksheet = kind::WORKSHEET,
+        worksheet_code = HomeworkKind::Worksheet.code(),
         feedback = kind::FEEDBACK,
         due = kind::DUE,
         unread = kind::UNREAD,
@@ -189,10 +195,7 @@ async fn care_rows(
         .query_all(scope.statement(
             db,
             &care_rows_sql(scope),
-            vec![
-                ResponseState::Submitted.to_value().into(),
-                HomeworkKind::Worksheet.code().into(),
-            ],
+            vec![ResponseState::Submitted.to_value().into()],
         ))
         .await?;
     // Submitted answers in the order they were given: the latest of each questionnaire wins.
@@ -1446,11 +1449,12 @@ async fn homework_on(
             .query_all(own.statement(
                 db,
                 &format!(
-                    "SELECT state, fields, updated_at FROM {} h WHERE place = $1 AND kind = $2 \
+                    "SELECT state, fields, updated_at FROM {} h WHERE place = $1 AND kind = '{}' \
                      ORDER BY updated_at DESC, id DESC",
-                    own.homework()
+                    own.homework(),
+                    kind.code()
                 ),
-                vec![place.clone().into(), kind.code().into()],
+                vec![place.clone().into()],
             ))
             .await?;
         let mut state = HomeworkState {
@@ -1640,7 +1644,7 @@ async fn submit_worksheet<C: ConnectionTrait + TransactionTrait>(
             &txn,
             "UPDATE homework_entry SET state = $1, fields = $2, idempotency_key = $3, \
                     program_version_id = $4, updated_at = $5, submitted_at = $5 \
-             WHERE enrolment_id = $6 AND place = $7 AND kind = $8 AND state = $9",
+             WHERE enrolment_id = $6 AND place = $7 AND kind = 'worksheet' AND state = $8",
             vec![
                 ResponseState::Submitted.to_value().into(),
                 to_json(values)?.into(),
@@ -1649,7 +1653,6 @@ async fn submit_worksheet<C: ConnectionTrait + TransactionTrait>(
                 now.into(),
                 own.id().into(),
                 place.into(),
-                HomeworkKind::Worksheet.code().into(),
                 ResponseState::Draft.to_value().into(),
             ],
         ))
@@ -1680,10 +1683,11 @@ async fn add_entry<C: ConnectionTrait + TransactionTrait>(
         .query_one(own.statement(
             &txn,
             &format!(
-                "SELECT COUNT(*) AS n FROM {} h WHERE place = $1 AND kind = $2",
-                own.homework()
+                "SELECT COUNT(*) AS n FROM {} h WHERE place = $1 AND kind = '{}'",
+                own.homework(),
+                HomeworkKind::Exercise.code()
             ),
-            vec![place.into(), HomeworkKind::Exercise.code().into()],
+            vec![place.into()],
         ))
         .await?
         .map(|r| r.try_get::<i64>("", "n"))
