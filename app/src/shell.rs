@@ -27,6 +27,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options islands=true />
+                // Moves between the patient's pages without reloading the document (public/nav.js).
+                <script type="module" src="/nav.js" nonce=leptos::nonce::use_nonce()></script>
                 <MetaTags />
             </head>
             <body>

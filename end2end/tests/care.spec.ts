@@ -138,6 +138,7 @@ test('a patient sends the homework, the therapist gives feedback, and the next m
   await open(page, '/', hydrated);
   await page.getByRole('button', { name: 'Prova som patient' }).click();
   await page.getByRole('link', { name: 'Hantera oro' }).click();
+  await expect(page).toHaveURL(/\/mina-sidor\/behandling\/\d+$/);
   const treatment = page.url();
   await page.getByRole('link', { name: 'Hemuppgift: sortera oron' }).click();
 
@@ -216,6 +217,7 @@ test('with JavaScript, what the patient writes is kept as a draft as they write 
   await open(page, '/', hydrated);
   await page.getByRole('button', { name: 'Prova som patient' }).click();
   await page.getByRole('link', { name: 'Hantera oro' }).click();
+  await expect(page).toHaveURL(/\/mina-sidor\/behandling\/\d+$/);
   const treatment = page.url();
 
   // A worksheet: typed, saved within two seconds without a button, there after a reload.
@@ -237,6 +239,92 @@ test('with JavaScript, what the patient writes is kept as a draft as they write 
   await expect(form.getByRole('status')).toHaveText(/^Utkastet sparat \d\d:\d\d$/);
   await page.reload();
   await expect(form.getByRole('group', { name: 'Fråga 1' }).getByLabel('3', { exact: true })).toBeChecked();
+});
+
+test("with JavaScript, the patient's pages follow each other without reloading, and keep focus, scroll and history as a page load would", async ({
+  page,
+  hydrated,
+}) => {
+  test.skip(!hydrated, 'without JavaScript every link loads a whole page (every other test)');
+  await page.setViewportSize({ width: 320, height: 640 });
+  await open(page, '/', hydrated);
+  await page.getByRole('button', { name: 'Prova som patient' }).click();
+  await expect(page).toHaveURL(/\/mina-sidor$/);
+  // The script has started (a click before that is an ordinary page load).
+  const announcer = page.locator('#lotsen-nav-announcer');
+  await expect(announcer).toBeAttached();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  // A mark on this document: a page load would clear it.
+  await page.evaluate(() => ((window as any).lotsenSameDocument = true));
+  const sameDocument = () => page.evaluate(() => (window as any).lotsenSameDocument === true);
+
+  await page.getByRole('link', { name: 'Hantera oro' }).click();
+  await expect(page).toHaveURL(/\/mina-sidor\/behandling\/\d+$/);
+  const heading = page.getByRole('heading', { level: 1 });
+  await expect(heading).toHaveText('Hantera oro');
+  expect(await sameDocument()).toBe(true);
+  // The keyboard goes on from the new page's heading, and a screen reader hears its title.
+  await expect(heading).toBeFocused();
+  await expect(page).toHaveTitle(/Hantera oro/);
+  await expect(announcer).toHaveText(await page.title());
+  await expect(announcer).toHaveAttribute('aria-live', 'polite');
+  const treatment = page.url();
+
+  // Down the page to a link: the next page opens at its top.
+  const reading = page.getByRole('link', { name: 'Hur oro fungerar' });
+  await reading.evaluate((link) => link.scrollIntoView({ block: 'end' }));
+  await expect(reading).toBeInViewport();
+  const down = await page.evaluate(() => window.scrollY);
+  expect(down).toBeGreaterThan(0);
+  await reading.click();
+  await expect(heading).toHaveText('Oroliga tankar');
+  await expect(heading).toBeFocused();
+  expect(await page.evaluate(() => window.scrollY)).toBe(0);
+  expect(await sameDocument()).toBe(true);
+
+  // Back: the treatment again, where the person was on it; forward: the page again.
+  await page.goBack();
+  await expect(page).toHaveURL(treatment);
+  await expect(heading).toHaveText('Hantera oro');
+  await expect.poll(() => page.evaluate(() => window.scrollY)).toBe(down);
+  await page.goForward();
+  await expect(heading).toHaveText('Oroliga tankar');
+  await page.getByRole('link', { name: /Alla moduler/ }).click();
+  await expect(heading).toHaveText('Hantera oro');
+
+  // An island on a page reached this way comes alive: the form's draft is saved as it is
+  // answered.
+  await page.getByRole('region', { name: 'Formulär att besvara' }).getByRole('link', { name: 'GAD-7' }).click();
+  const form = page.getByRole('region', { name: 'GAD-7' });
+  await expect(form.locator('[data-autosave="ready"]')).toHaveCount(1);
+  expect(await sameDocument()).toBe(true);
+  await form.getByRole('group', { name: 'Fråga 1' }).getByLabel('2', { exact: true }).check();
+  await expect(form.getByRole('status')).toHaveText(/^Utkastet sparat \d\d:\d\d$/);
+
+  await page.getByRole('link', { name: /Alla moduler/ }).click();
+  await expect(heading).toHaveText('Hantera oro');
+  await page.getByRole('link', { name: 'Meddelanden' }).click();
+  await expect(page).toHaveURL(/\/meddelanden$/);
+  expect(await sameDocument()).toBe(true);
+  expect(errors, 'errors in the page').toEqual([]);
+
+  // A form on a page reached this way works as on a page loaded whole: a message sent.
+  await page.getByLabel('Nytt meddelande').fill('Skickat efter byte av sida.');
+  await page.getByRole('button', { name: 'Skicka meddelandet' }).click();
+  await expect(page.locator('li.message').filter({ hasText: 'Skickat efter byte av sida.' })).toBeVisible();
+
+  // The header came with the page: the language switch brings the person back to this page.
+  await page.getByRole('link', { name: /Alla moduler/ }).click();
+  await expect(page).toHaveURL(treatment);
+  await page.getByRole('button', { name: 'In English' }).click();
+  await expect(page).toHaveURL(treatment);
+  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+  await expectAccessible(page, hydrated);
 });
 
 test('a therapist enrols a new patient, and a group with a bad line enrols nobody', async ({
