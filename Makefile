@@ -22,6 +22,8 @@ BINARYEN_VERSION := 132
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
 
 BIN := $(CARGO_TARGET_DIR)/release/lotsen
+# The server the browser tests run (`make build-test`).
+TEST_BIN := $(CARGO_TARGET_DIR)/debug/lotsen
 PKG_DIR := target/site/pkg
 REPORT_DIR := target/test-report
 # First load of the release build (JS + WASM, brotli) may not exceed this.
@@ -110,17 +112,18 @@ build: setup
 	@echo "[$$(date +%T)] make build"
 	cargo leptos build --release --precompress --split
 
-# The build the browser tests run: the same code and the same browser bundle (its own profile,
-# wasm-release, so the size check measures what users download), and the same optimised
-# dependencies as `make build`, but Lotsen's own server crates (`app`, `lotsen`) are not
-# optimised. At level 3, LLVM's work on the `app` crate's view types took 520 of the release
-# build's 577 seconds on two cores; unoptimised, both crates build in about a minute.
-# `make run` and `make bench` build at level 3, and the benchmarks measure that build.
+# The build the browser tests run: the release browser bundle (its own profile, wasm-release,
+# so the size check measures what users download), served by the `lotsen` that `cargo test`
+# builds for the server's own tests (unoptimised Lotsen crates with debug assertions on,
+# optimised dependencies: see the dev profile in Cargo.toml). A fresh clone builds the server
+# crates once, not twice. `make run` and `make bench` build the server at level 3, and the
+# benchmarks measure that build.
 build-test: setup
 	@echo "[$$(date +%T)] make build-test"
-	cargo leptos build --release --precompress --split \
-		--bin-cargo-args=--config --bin-cargo-args=profile.release.package.app.opt-level=0 \
-		--bin-cargo-args=--config --bin-cargo-args=profile.release.package.lotsen.opt-level=0
+	cargo leptos build --release --precompress --split --frontend-only
+	cargo test --no-run $(NATIVE_PACKAGES)
+	@# The server finds the bundle's hashed file names in hash.txt beside its binary.
+	cp "$(CARGO_TARGET_DIR)/release/hash.txt" "$(CARGO_TARGET_DIR)/debug/hash.txt"
 
 ## Tests --------------------------------------------------------------------------------------
 
@@ -156,14 +159,14 @@ size-check:
 		| tee -a $(REPORT_DIR)/size.txt; \
 	if [ $$form -gt $$(( $(FORM_BUDGET_KIB) * 1024 )) ]; then echo "form page budget exceeded"; exit 1; fi
 
-# Browser tests against the release build: Lotsen in demo mode and in real mode (with test
+# Browser tests against `make build-test`: Lotsen in demo mode and in real mode (with test
 # identity providers), on free ports with fresh databases.
 test-e2e: e2e-deps chromium
 	@echo "[$$(date +%T)] make test-e2e"
 	@mkdir -p $(REPORT_DIR)
 	ports=$$(node end2end/free-ports.mjs 8); \
 	data=$$(mktemp -d); \
-	cd end2end && CI=1 LOTSEN_BIN="$(BIN)" LOTSEN_E2E_PORTS=$$ports LOTSEN_E2E_DATA=$$data \
+	cd end2end && CI=1 LOTSEN_BIN="$(TEST_BIN)" LEPTOS_OUTPUT_NAME=lotsen LOTSEN_E2E_PORTS=$$ports LOTSEN_E2E_DATA=$$data \
 		npx playwright test; \
 	rm -rf "$$data"
 	@cp end2end/test-results/results.json $(REPORT_DIR)/e2e.json
