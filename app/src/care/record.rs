@@ -125,7 +125,7 @@ struct FeedbackRow {
     author: Option<String>,
 }
 
-/// What each branch of [`CARE_ROWS`] reads; the number is its `kind` column.
+/// What each branch of [`care_rows_sql`] reads; the number is its `kind` column.
 mod kind {
     pub const ANSWER: i64 = 1;
     pub const VISIT: i64 = 2;
@@ -268,13 +268,6 @@ async fn care_rows(
     }
     sort_due(&mut out.due);
     Ok(out)
-}
-
-async fn read_record(
-    db: &impl ConnectionTrait,
-    scope: &impl EnrolmentScope,
-) -> Result<Record, DbErr> {
-    Ok(care_rows(db, scope).await?.record)
 }
 
 /// The therapist's feedback on the enrolment's modules, by module key, and whether any of it
@@ -1843,7 +1836,7 @@ pub async fn give_feedback(
         return Err(invalid("enrolment", "treatment_ended"));
     }
     let Frame { program, .. } = frame(db, enrolment).await?;
-    let record = read_record(db, enrolment).await?;
+    let record = care_rows(db, enrolment).await?.record;
     let index = program
         .modules
         .iter()
