@@ -1,16 +1,6 @@
-// Moving between the patient's pages without reloading the document.
-//
-// Every page is whole HTML from the server and works without this script. With it, a click on a
-// link from one of the patient's pages to another fetches that page, puts its body in place of
-// the current one, hydrates the islands it brings, and then does what a full page load would
-// have done for a person: the address and the history entry, the title, the scroll position,
-// and the keyboard focus (on the new page's heading), with the new title announced to screen
-// readers. Forms are left to the browser (they post, often with files, and the server answers
-// with a redirect). Anything this script cannot show as a page (not HTML, a failed fetch, a
-// page that needs scripts of its own) is loaded the ordinary way.
-//
-// The session cookie rides along as on any same-origin request; the server sees an ordinary
-// GET of the page (it keeps its own access control and access log).
+// Links between the patient's pages without reloading the document (README, Architecture):
+// fetch the page, swap the body, hydrate its islands; history, title, scroll, focus on the
+// heading and an announcement as a page load would give. Forms are the browser's.
 
 const SCOPE = ['/mina-sidor'];
 const inScope = (path) => SCOPE.some((p) => path === p || path.startsWith(p + '/'));
@@ -22,15 +12,13 @@ announcer.setAttribute('aria-live', 'polite');
 announcer.setAttribute('aria-atomic', 'true');
 let announcing = 0;
 
-// The latest navigation (an earlier one still on its way is dropped when it arrives), and the
-// path and query of the page whose body is shown now.
+// The latest navigation (an older one arriving later is dropped); the path and query shown.
 let current = 0;
 let shown = location.pathname + location.search;
 
 function start() {
   document.body.append(announcer);
-  // The history entries of this document carry their scroll position; restoring it is this
-  // script's job (the browser would restore it before the page it belongs to is back).
+  // Entries carry their scroll position: the browser would restore it before the page is back.
   history.scrollRestoration = 'manual';
   const saved = history.state && history.state.scroll;
   history.replaceState({ ...(history.state || {}), lotsen: true }, '');
@@ -40,7 +28,6 @@ function start() {
   window.addEventListener('scroll', onScroll, { passive: true });
 }
 
-// Where the person is on this page, kept in its history entry (at most five times a second).
 let scrollTimer = 0;
 function onScroll() {
   if (scrollTimer) return;
@@ -64,8 +51,7 @@ function onClick(event) {
   const url = new URL(link.href, location.href);
   if (url.origin !== location.origin) return;
   if (!inScope(location.pathname) || !inScope(url.pathname)) return;
-  // A jump within this page (the skip link, an anchor) is the browser's; a page on its way
-  // would take the person away from where they just went.
+  // A jump within the page (the skip link) is the browser's, and cancels a page on its way.
   if (url.pathname + url.search === shown && url.hash) {
     current++;
     rememberScroll();
@@ -76,8 +62,7 @@ function onClick(event) {
   navigate(url, true, 0);
 }
 
-// Back and forward between entries of this document: any entry whose page is not the one shown
-// (an entry this script made, or a jump to an anchor on an earlier page) gets its page back.
+// Back or forward to an entry whose page is not the one shown brings that page back.
 function onPopState(event) {
   current++;
   const scroll = (event.state && event.state.scroll) || 0;
@@ -108,8 +93,7 @@ async function navigate(url, push, scroll) {
     return;
   }
   if (mine !== current) return;
-  // Where the server sent the request in the end (a redirect to sign-in, say), with the hash
-  // the link asked for.
+  // Where a redirect (to sign-in, say) ended, with the link's hash.
   const landed = new URL(response.url || url.href);
   if (!landed.hash) landed.hash = url.hash;
   if (landed.origin !== location.origin || !swappable(page)) {
@@ -122,12 +106,11 @@ async function navigate(url, push, scroll) {
   else if (landed.href !== location.href) history.replaceState(history.state, '', landed.href);
   place(landed, scroll);
   announce(page.title);
+  document.dispatchEvent(new Event('lotsen:page'));
 }
 
-// A page whose body is whole as it came. Scripts in it would not run once moved into this
-// document, so a page that needs its scripts (one rendered in parts, filled in by scripts, or
-// with data for an island) is loaded whole. Every page ends with scripts that only set Leptos's
-// globals to empty lists; they are left out.
+// Moved scripts never run: a page that needs its own (rendered in parts, or with data for an
+// island) loads whole. The scripts every page ends with only set Leptos's globals to [].
 function swappable(page) {
   if (page.body.querySelector('template')) return false;
   for (const script of page.body.querySelectorAll('script')) {
@@ -137,9 +120,8 @@ function swappable(page) {
   return true;
 }
 
-// The new page's body takes the place of the old one: a new element, so that the first
-// hydration pass, if it is still walking the old body, never reaches the new page's islands
-// twice.
+// A new body element: a first hydration pass still walking the old one never reaches the new
+// page's islands twice.
 function swap(page) {
   const old = document.body;
   const body = document.adoptNode(page.body);
@@ -154,8 +136,7 @@ function swap(page) {
   hydrate(body);
 }
 
-// New islands come alive as on a full load. Until the WASM module has started (the hydration
-// script marks the body then), that script's first pass will hydrate the whole body itself.
+// Until the WASM module has started (it marks the body), its first pass hydrates the body.
 function hydrate(root) {
   const hook = window.__hydrateIsland;
   if (typeof hook !== 'function' || root.dataset.hydrated !== 'true') return;
@@ -176,9 +157,8 @@ function fragmentTarget(url) {
   }
 }
 
-// Scroll and focus as a new page would have them: the fragment's target, or the top (or where
-// the person was, going back) with the focus on the page's heading, so that the next Tab goes
-// on from there.
+// The fragment's target, or the top (where the person was, going back) with the focus on the
+// heading, so that the next Tab goes on from there.
 function place(url, scroll) {
   const target = url.hash ? fragmentTarget(url) : null;
   const focus = target || document.querySelector('main h1') || document.getElementById('main');
@@ -192,10 +172,10 @@ function place(url, scroll) {
   else window.scrollTo(0, scroll);
 }
 
+// Emptied first and filled a moment later, so that screen readers hear a change.
 function announce(title) {
   announcer.textContent = '';
   clearTimeout(announcing);
-  // A moment later, so that screen readers hear a change rather than the same text again.
   announcing = setTimeout(() => {
     announcer.textContent = title;
   }, 100);

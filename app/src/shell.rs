@@ -27,8 +27,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options islands=true />
-                // Moves between the patient's pages without reloading the document (public/nav.js).
+                // Moves between the patient's pages without reloading the document; saves the
+                // drafts of forms as they are written (public/nav.js, public/autosave.js).
                 <script type="module" src="/nav.js" nonce=leptos::nonce::use_nonce()></script>
+                <script type="module" src="/autosave.js" nonce=leptos::nonce::use_nonce()></script>
                 <MetaTags />
             </head>
             <body>

@@ -19,7 +19,7 @@ pub mod schedule;
 #[cfg(feature = "ssr")]
 pub mod trial;
 
-pub use autosave::{AUTOSAVE_MS, Autosave};
+pub use autosave::Autosave;
 pub use components::{DueFormView, ResultsPage, StaffModules, TreatmentPage, TreatmentStepPage};
 
 use crate::error::AppError;
