@@ -2,7 +2,7 @@
 //! worksheet's form is saved as a draft 1.5 seconds after the last change, posted to the same
 //! server function as its "Save draft" button (which does the same without JavaScript).
 //! Nothing is kept in the browser. The behaviour is `public/autosave.js`, a script of about a
-//! hundred lines that every page loads (0.9 KiB brotli): it was a lazy WASM island, whose code
+//! hundred lines that every page loads (1.2 KiB brotli): it was a lazy WASM island, whose code
 //! and the runtime it shared with the design tool's editor took a page with a form from 58 to
 //! 86 KiB. This component is the box that script looks for, with the texts it shows.
 
