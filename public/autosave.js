@@ -5,13 +5,13 @@
 
 const DELAY_MS = 1500;
 
-// Per box: the timer, a save on its way, and a button press held back until that save has
-// arrived (the press carries newer text, which the older save must not overwrite).
+// Per box: the timer, the saves on their way, and a button press held back until they have
+// arrived (the press carries newer text, which an older save must not overwrite).
 const boxes = new WeakMap();
 const stateOf = (box) => {
   let state = boxes.get(box);
   if (!state) {
-    state = { timer: 0, inFlight: false, held: null };
+    state = { timer: 0, inFlight: 0, held: null };
     boxes.set(box, state);
   }
   return state;
@@ -42,7 +42,7 @@ function submitted(event) {
   const state = stateOf(box);
   clearTimeout(state.timer);
   state.timer = 0;
-  if (state.inFlight) {
+  if (state.inFlight > 0) {
     event.preventDefault();
     const button = event.submitter;
     state.held = { name: button?.getAttribute('name') ?? '', value: button?.getAttribute('value') ?? '' };
@@ -51,11 +51,11 @@ function submitted(event) {
 
 async function save(box) {
   const form = box.querySelector('form');
-  const status = box.querySelector('[role="status"]');
+  const status = box.querySelector(':scope > [role="status"]');
   if (!form || !status) return;
   const state = stateOf(box);
   status.textContent = box.dataset.saving;
-  state.inFlight = true;
+  state.inFlight++;
   let outcome = 'failed';
   try {
     const body = new URLSearchParams(new FormData(form));
@@ -72,10 +72,12 @@ async function save(box) {
   } catch {
     outcome = 'failed';
   }
-  state.inFlight = false;
-  const held = state.held;
-  state.held = null;
-  if (held) resubmit(form, held);
+  state.inFlight--;
+  const held = state.inFlight === 0 ? state.held : null;
+  if (held) {
+    state.held = null;
+    resubmit(form, held);
+  }
   if (outcome === 'saved') status.textContent = `${box.dataset.saved} ${clock()}`;
   else if (outcome === 'sent') status.textContent = '';
   else status.textContent = box.dataset.failed;
@@ -83,10 +85,17 @@ async function save(box) {
 
 // Presses the held button (by its name and value) again, or submits the form as Enter would.
 function resubmit(form, held) {
-  const button = [...form.querySelectorAll('button')].find(
-    (b) => (b.getAttribute('name') ?? '') === held.name && (b.getAttribute('value') ?? '') === held.value,
+  const button = [...form.elements].find(
+    (b) =>
+      b.type === 'submit' &&
+      (b.getAttribute('name') ?? '') === held.name &&
+      (b.getAttribute('value') ?? '') === held.value,
   );
-  form.requestSubmit(button ?? null);
+  try {
+    form.requestSubmit(button ?? null);
+  } catch (error) {
+    console.error(error);
+  }
 }
 
 // The browser's local time, HH:MM.

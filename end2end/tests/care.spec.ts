@@ -241,6 +241,47 @@ test('with JavaScript, what the patient writes is kept as a draft as they write 
   await expect(form.getByRole('group', { name: 'Fråga 1' }).getByLabel('3', { exact: true })).toBeChecked();
 });
 
+test('with JavaScript, a press of Send while a draft is on its way waits for it', async ({ page, hydrated }) => {
+  test.skip(!hydrated, 'without JavaScript no draft is saved on its own');
+  // The drafts' saves are held back two seconds on their way; what reaches the server, in
+  // order, is noted.
+  const events: string[] = [];
+  await page.route('**/api/**', async (route) => {
+    const request = route.request();
+    const body = request.postData() ?? '';
+    if ((request.headers()['accept'] ?? '').includes('application/json') && body.includes('intent=save')) {
+      events.push('save sent');
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const response = await route.fetch();
+      events.push('save answered');
+      await route.fulfill({ response });
+      return;
+    }
+    if (body.includes('intent=submit')) events.push('send');
+    await route.continue();
+  });
+  await open(page, '/', hydrated);
+  await page.getByRole('button', { name: 'Prova som patient' }).click();
+  await page.getByRole('link', { name: 'Hantera oro' }).click();
+  await page.getByRole('link', { name: 'Hemuppgift: sortera oron' }).click();
+  const task = page.getByRole('region', { name: 'Hemuppgift' });
+  await expect(task.locator('[data-autosave="ready"]')).toHaveCount(1);
+  await task.getByLabel('Tanken').fill('Första tanken.');
+  await expect(task.getByRole('status')).toHaveText('Sparar utkastet …');
+
+  // While that draft is on its way: the rest written, and Send pressed.
+  await task.getByLabel('Tanken').fill('Den andra tanken.');
+  await task.getByLabel('Vilken sorts problem är det?').selectOption('Något jag kan göra något åt nu');
+  await task.getByLabel('Om det går att göra något: vad är första steget?').fill('Skriva en lista.');
+  await task.getByRole('button', { name: 'Skicka hemuppgiften' }).click();
+
+  // Sent after the draft arrived, with what was written last.
+  await expect(task.getByText(/^Inskickad/)).toBeVisible();
+  await expect(task.getByText('Den andra tanken.')).toBeVisible();
+  expect(events.slice(0, 3)).toEqual(['save sent', 'save answered', 'send']);
+  expect(events.slice(3)).not.toContain('save sent');
+});
+
 test("with JavaScript, the patient's pages follow each other without reloading, and keep focus, scroll and history as a page load would", async ({
   page,
   hydrated,
@@ -296,8 +337,7 @@ test("with JavaScript, the patient's pages follow each other without reloading, 
   await page.getByRole('link', { name: /Alla moduler/ }).click();
   await expect(heading).toHaveText('Hantera oro');
 
-  // An island on a page reached this way comes alive: the form's draft is saved as it is
-  // answered.
+  // A form on a page reached this way saves its draft as it is answered.
   await page.getByRole('region', { name: 'Formulär att besvara' }).getByRole('link', { name: 'GAD-7' }).click();
   const form = page.getByRole('region', { name: 'GAD-7' });
   await expect(form.locator('[data-autosave="ready"]')).toHaveCount(1);
