@@ -30,6 +30,7 @@ pub mod domain;
 pub mod error;
 pub mod instruments;
 mod layout;
+pub mod live;
 pub mod login;
 pub mod messages;
 #[cfg(feature = "ssr")]

@@ -22,6 +22,7 @@ mod m20261130_000013_homework_and_feedback;
 mod m20261130_000014_notifications;
 mod m20261130_000015_due_forms;
 mod m20261130_000016_test_enrolments;
+mod m20261201_000017_care_events;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000014_notifications::Migration),
             Box::new(m20261130_000015_due_forms::Migration),
             Box::new(m20261130_000016_test_enrolments::Migration),
+            Box::new(m20261201_000017_care_events::Migration),
         ]
     }
 }

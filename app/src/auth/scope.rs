@@ -117,6 +117,42 @@ impl CareAccess {
     }
 }
 
+/// Writes a care event for one enrolment of `source` (a decision's SQL source of enrolments):
+/// none when the source does not reach it. See [`EnrolmentScope::record_event`].
+async fn insert_event(
+    db: &impl ConnectionTrait,
+    source: &str,
+    enrolment_id: i64,
+    kind: crate::live::EventKind,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    crate::live::before_event(db).await?;
+    db.execute(statement(
+        db,
+        &format!(
+            "INSERT INTO care_event (care_unit_id, sandbox_id, kind, enrolment_id, created_at) \
+             SELECT e.care_unit_id, e.sandbox_id, $1, e.id, $2 FROM {source} e WHERE e.id = $3"
+        ),
+        vec![kind.code().into(), now.into(), enrolment_id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+impl CareAccess {
+    /// Records a care event of an enrolment this decision reaches, in the transaction of the
+    /// change (`db`). Call [`crate::live::wake`] once it has committed.
+    pub async fn record_event(
+        &self,
+        db: &impl ConnectionTrait,
+        enrolment_id: i64,
+        kind: crate::live::EventKind,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), DbErr> {
+        insert_event(db, &self.enrolments(), enrolment_id, kind, now).await
+    }
+}
+
 /// The gate's decision that a staff member may list the patients in ongoing treatment at the
 /// unit of their assignment.
 #[derive(Debug, Clone, Copy)]
@@ -150,6 +186,66 @@ impl UnitCare {
             self.unit_id,
             in_sandbox("sandbox_id", self.sandbox_id),
             EnrolmentState::ongoing_sql("state")
+        )
+    }
+
+    /// Records a care event of one of the unit's ongoing enrolments, in the transaction of the
+    /// change (`db`). Call [`crate::live::wake`] once it has committed.
+    pub async fn record_event(
+        &self,
+        db: &impl ConnectionTrait,
+        enrolment_id: i64,
+        kind: crate::live::EventKind,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), DbErr> {
+        insert_event(db, &self.enrolments(), enrolment_id, kind, now).await
+    }
+
+    /// `table`'s rows of the unit's ongoing enrolments, as an SQL source.
+    fn of_enrolments(&self, table: &str) -> String {
+        format!(
+            "(SELECT * FROM {table} WHERE enrolment_id IN (SELECT x.id FROM {} x))",
+            self.enrolments()
+        )
+    }
+
+    /// The flags of the unit's ongoing enrolments, open and closed, as an SQL source.
+    pub fn flags(&self) -> String {
+        self.of_enrolments("flag")
+    }
+
+    /// The messages of the unit's ongoing enrolments, as an SQL source.
+    pub fn messages(&self) -> String {
+        self.of_enrolments("message")
+    }
+
+    /// The worksheets and exercise entries of the unit's ongoing enrolments, as an SQL source.
+    pub fn homework(&self) -> String {
+        self.of_enrolments("homework_entry")
+    }
+
+    /// The therapists' feedback on the unit's ongoing enrolments, as an SQL source.
+    pub fn feedback(&self) -> String {
+        self.of_enrolments("module_feedback")
+    }
+
+    /// The questionnaire answers of the unit's ongoing enrolments, as an SQL source.
+    pub fn form_responses(&self) -> String {
+        self.of_enrolments("form_response")
+    }
+
+    /// The pages seen in the unit's ongoing enrolments, as an SQL source.
+    pub fn page_visits(&self) -> String {
+        self.of_enrolments("page_visit")
+    }
+
+    /// The care events of the unit's (and sandbox's) enrolments, as an SQL source: what the
+    /// unit's live dashboards hear of. Test enrolments make none.
+    pub fn events(&self) -> String {
+        format!(
+            "(SELECT * FROM care_event WHERE care_unit_id = {} AND {})",
+            self.unit_id,
+            in_sandbox("sandbox_id", self.sandbox_id)
         )
     }
 }
@@ -363,6 +459,23 @@ pub trait EnrolmentScope: sealed::Sealed {
     /// The therapist's feedback on this enrolment's modules, as an SQL source.
     fn feedback(&self) -> String {
         format!("(SELECT * FROM module_feedback WHERE enrolment_id = {ENROLMENT})")
+    }
+
+    /// Records that this enrolment changed in a way its unit's dashboards show: a care event,
+    /// in the transaction of the change (`db`), of the enrolment's unit and sandbox. A test
+    /// enrolment makes none. Call [`crate::live::wake`] once the transaction has committed.
+    #[allow(async_fn_in_trait)]
+    async fn record_event(
+        &self,
+        db: &impl ConnectionTrait,
+        kind: crate::live::EventKind,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), DbErr> {
+        let source = format!(
+            "(SELECT * FROM enrolment WHERE id = {} AND test_by_staff_id IS NULL)",
+            self.id()
+        );
+        insert_event(db, &source, self.id(), kind, now).await
     }
 }
 

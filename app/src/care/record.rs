@@ -888,7 +888,7 @@ fn locate(
 }
 
 pub async fn page(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     own: &OwnEnrolment,
     module_key: &str,
     step_key: &str,
@@ -927,19 +927,28 @@ pub async fn page(
         .seen
         .contains(&(module_key.to_owned(), step_key.to_owned()));
     if own.may_write() && first {
-        db.execute(statement(
-            db,
-            "INSERT INTO page_visit (enrolment_id, program_version_id, module_key, step_key, first_seen_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (enrolment_id, module_key, step_key) DO NOTHING",
-            vec![
-                own.id().into(),
-                own.version_id().into(),
-                module_key.into(),
-                step_key.into(),
-                Utc::now().into(),
-            ],
-        ))
-        .await?;
+        let now = Utc::now();
+        let txn = db.begin().await?;
+        let added = txn
+            .execute(statement(
+                &txn,
+                "INSERT INTO page_visit (enrolment_id, program_version_id, module_key, step_key, first_seen_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (enrolment_id, module_key, step_key) DO NOTHING",
+                vec![
+                    own.id().into(),
+                    own.version_id().into(),
+                    module_key.into(),
+                    step_key.into(),
+                    now.into(),
+                ],
+            ))
+            .await?;
+        if added.rows_affected() > 0 {
+            own.record_event(&txn, crate::live::EventKind::Progress, now)
+                .await?;
+        }
+        txn.commit().await?;
+        crate::live::wake();
         record
             .seen
             .insert((module_key.to_owned(), step_key.to_owned()));
@@ -1403,7 +1412,13 @@ async fn submit<C: ConnectionTrait + TransactionTrait>(
             crate::notify::enqueue(&txn, to, crate::notify::Template::UrgentFlag, now).await?;
         }
     }
+    let kind = match scored.alerts.is_empty() {
+        true => crate::live::EventKind::Answer,
+        false => crate::live::EventKind::Flag,
+    };
+    own.record_event(&txn, kind, now).await?;
     txn.commit().await?;
+    crate::live::wake();
     Ok(Answered {
         submitted: true,
         urgent,
@@ -1651,7 +1666,10 @@ async fn submit_worksheet<C: ConnectionTrait + TransactionTrait>(
         ))
         .await?;
     if changed.rows_affected() == 1 {
+        own.record_event(&txn, crate::live::EventKind::Homework, now)
+            .await?;
         txn.commit().await?;
+        crate::live::wake();
         return Ok(());
     }
     txn.rollback().await?;
@@ -1713,7 +1731,10 @@ async fn add_entry<C: ConnectionTrait + TransactionTrait>(
         ))
         .await?;
     if inserted.rows_affected() == 1 {
+        own.record_event(&txn, crate::live::EventKind::Homework, now)
+            .await?;
         txn.commit().await?;
+        crate::live::wake();
         return Ok(());
     }
     txn.rollback().await?;
@@ -1872,7 +1893,11 @@ pub async fn give_feedback(
             Utc::now(),
         )
         .await?;
+        enrolment
+            .record_event(&txn, crate::live::EventKind::Feedback, Utc::now())
+            .await?;
         txn.commit().await?;
+        crate::live::wake();
         return Ok(());
     }
     txn.rollback().await?;

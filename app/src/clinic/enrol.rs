@@ -227,6 +227,7 @@ pub async fn enrol<C: ConnectionTrait + TransactionTrait>(
     }
     let now = Utc::now();
     let mut ids = Vec::with_capacity(candidates.len());
+    let mut enrolment_ids = Vec::with_capacity(candidates.len());
     for candidate in &candidates {
         ids.push(find_or_register(&txn, unit, candidate, &contact).await?);
     }
@@ -268,22 +269,25 @@ pub async fn enrol<C: ConnectionTrait + TransactionTrait>(
                 "already_enrolled",
             ));
         }
-        txn.execute(statement(
-            &txn,
-            "INSERT INTO enrolment (patient_id, program_version_id, care_unit_id, \
+        let enrolled = txn
+            .query_one(statement(
+                &txn,
+                "INSERT INTO enrolment (patient_id, program_version_id, care_unit_id, \
                responsible_staff_id, state, started_at, sandbox_id, internal_note) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, '')",
-            vec![
-                patient_id.into(),
-                request.version_id.into(),
-                unit.unit_id().into(),
-                request.responsible_staff_id.into(),
-                EnrolmentState::Active.to_value().into(),
-                now.into(),
-                unit.sandbox_id().into(),
-            ],
-        ))
-        .await?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, '') RETURNING id",
+                vec![
+                    patient_id.into(),
+                    request.version_id.into(),
+                    unit.unit_id().into(),
+                    request.responsible_staff_id.into(),
+                    EnrolmentState::Active.to_value().into(),
+                    now.into(),
+                    unit.sandbox_id().into(),
+                ],
+            ))
+            .await?
+            .ok_or(AppError::Unavailable)?;
+        enrolment_ids.push(enrolled.try_get::<i64>("", "id")?);
         // "You now have access": before the first sign-in, if consent and an address were given.
         let patient = crate::notify::Recipient::Patient(patient_id);
         crate::notify::enqueue(
@@ -294,7 +298,13 @@ pub async fn enrol<C: ConnectionTrait + TransactionTrait>(
         )
         .await?;
     }
+    // Last: an event holds the events' order lock until the commit.
+    for enrolment_id in enrolment_ids {
+        unit.record_event(&txn, enrolment_id, crate::live::EventKind::Enrolment, now)
+            .await?;
+    }
     txn.commit().await?;
+    crate::live::wake();
     Ok(ids)
 }
 

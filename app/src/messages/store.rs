@@ -150,7 +150,7 @@ fn an_hour_ago() -> DateTime<Utc> {
 }
 
 pub async fn send_as_patient(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     own: &OwnEnrolment,
     body: &str,
     key: &str,
@@ -180,7 +180,14 @@ pub async fn send_as_patient(
     if recent >= PATIENT_PER_HOUR {
         return Err(invalid("body", "rate_limited"));
     }
-    insert(db, own.id(), None, &body, key).await.map(drop)
+    let txn = db.begin().await?;
+    if insert(&txn, own.id(), None, &body, key).await? {
+        own.record_event(&txn, crate::live::EventKind::Message, Utc::now())
+            .await?;
+    }
+    txn.commit().await?;
+    crate::live::wake();
+    Ok(())
 }
 
 /// A message from the care team; the patient is notified (in the same transaction) over the
@@ -241,8 +248,17 @@ pub async fn send_as_staff(
             Utc::now(),
         )
         .await?;
+        access
+            .record_event(
+                &txn,
+                enrolment_id,
+                crate::live::EventKind::Message,
+                Utc::now(),
+            )
+            .await?;
     }
     txn.commit().await?;
+    crate::live::wake();
     Ok(())
 }
 
