@@ -9,6 +9,7 @@ mod demo;
 mod emergency;
 mod language;
 pub mod limits;
+pub mod live;
 mod my_data;
 pub mod notify;
 pub mod oidc;
@@ -160,6 +161,7 @@ pub async fn serve(cli: &cli::Cli) -> Result<(), ServeError> {
         }
         None => tracing::info!("notifications are off: no --smtp-url or --sms-gateway-url"),
     }
+    let live = state.live.clone();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
@@ -169,7 +171,11 @@ pub async fn serve(cli: &cli::Cli) -> Result<(), ServeError> {
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Live streams never end by themselves: they must, for the shutdown to finish.
+        live.close();
+    })
     .await?;
     let _ = db.close().await;
     tracing::info!("Lotsen stopped");
@@ -301,6 +307,11 @@ async fn housekeeping(state: AppState, anchors: AnchorSinks) {
         // cut off the end and the rest re-chained.
         if minutes.is_multiple_of(60) {
             record_anchor(&state.db, &anchors).await;
+            match app::live::prune(&state.db, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "old care events deleted"),
+                Err(err) => tracing::error!(error = %err, "deleting old care events failed"),
+            }
         }
         // Every quarter of an hour, scheduled forms that fell due are made and their patients
         // told (a notice without content), also when they do not sign in.

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use sea_orm::DatabaseConnection;
 
 /// The value of our session cookie in the request, if any.
-fn session_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -64,7 +64,14 @@ pub async fn resolve_session(
         }
         return response;
     };
-    let resolved = session::resolve(&state.db, &state.sessions, &token, chrono::Utc::now()).await;
+    // A dashboard's live refresh (`public/live.js`) is not the person's activity: an unattended
+    // screen must still time out. (A client can only shorten its own session this way.)
+    let now = chrono::Utc::now();
+    let resolved = if request.headers().contains_key("lotsen-live") {
+        session::peek(&state.db, &state.sessions, &token, now).await
+    } else {
+        session::resolve(&state.db, &state.sessions, &token, now).await
+    };
     match resolved {
         Ok(Resolved::Valid(principal)) => {
             if principal.staff().is_some() && sent_by_another_site(&request) {

@@ -65,6 +65,8 @@ pub struct Shared {
     pub hsts: Option<HeaderValue>,
     /// Sends the codes that confirm a patient's address (real mode with e-mail or SMS).
     pub codes: Option<app::notify::CodeSender>,
+    /// The live streams' reader of care events.
+    pub live: crate::live::Hub,
 }
 
 impl AppState {
@@ -83,6 +85,7 @@ impl AppState {
             hsts: None,
             overview: Default::default(),
             codes: None,
+            live: Default::default(),
         }))
     }
 

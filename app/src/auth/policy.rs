@@ -54,6 +54,9 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("reply_message", Requirement::Clinical),
     ("give_feedback", Requirement::Role(Role::Therapist)),
     ("unit_patients", Requirement::Clinical),
+    ("dashboard", Requirement::Clinical),
+    ("acknowledge_flag", Requirement::Role(Role::Therapist)),
+    ("resolve_flag", Requirement::Role(Role::Therapist)),
     ("enrolment_choices", Requirement::Clinical),
     ("enrol_patients", Requirement::Clinical),
     ("patient_record", Requirement::Clinical),
@@ -115,6 +118,9 @@ pub const POLICY: &[(&str, Requirement)] = &[
 /// (which patient, which program) happen inside, as for server functions.
 pub const ROUTES: &[(&str, Requirement)] = &[
     ("GET /healthz", Requirement::Public),
+    // The live stream of the unit's care events, for its dashboards (scoped inside to the
+    // assignment's unit and the sandbox).
+    ("GET /mottagning/handelser", Requirement::Clinical),
     ("GET /readyz", Requirement::Public),
     ("POST /sprak", Requirement::Public),
     ("POST /demo/start", Requirement::Public),

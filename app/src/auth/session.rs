@@ -137,12 +137,34 @@ const SESSION_SQL: &str = "SELECT s.id AS session_id, s.sandbox_id AS session_sa
         AND (te.sandbox_id = s.sandbox_id OR (te.sandbox_id IS NULL AND s.sandbox_id IS NULL)) \
     WHERE s.token_hash = $1";
 
-/// Finds the session of `token`, ends it if it has expired, and loads its user.
+/// Finds the session of `token`, ends it if it has expired, and loads its user. The request
+/// counts as activity: the idle timeout starts again.
 pub async fn resolve(
     db: &impl ConnectionTrait,
     config: &SessionConfig,
     token: &str,
     now: DateTime<Utc>,
+) -> Result<Resolved, DbErr> {
+    resolve_with(db, config, token, now, true).await
+}
+
+/// Like [`resolve`], but not activity: what a live stream checks while it is open (its
+/// keep-alives must not keep an idle session alive).
+pub async fn peek(
+    db: &impl ConnectionTrait,
+    config: &SessionConfig,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Resolved, DbErr> {
+    resolve_with(db, config, token, now, false).await
+}
+
+async fn resolve_with(
+    db: &impl ConnectionTrait,
+    config: &SessionConfig,
+    token: &str,
+    now: DateTime<Utc>,
+    activity: bool,
 ) -> Result<Resolved, DbErr> {
     let Some(row) = db
         .query_one(crate::db::statement(
@@ -162,7 +184,7 @@ pub async fn resolve(
         end(db, session_id).await?;
         return Ok(Resolved::Invalid);
     }
-    if now - last_seen_at >= TOUCH_EVERY {
+    if activity && now - last_seen_at >= TOUCH_EVERY {
         touch(db, config, session_id, sandbox_id, now).await?;
     }
     let tag = hash_token(token)[..16].to_owned();
