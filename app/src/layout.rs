@@ -207,6 +207,7 @@ fn error_text(error: &AppError) -> &'static str {
             "contact_for_one_only" => t_string!(i18n, error_contact_for_one_only),
             "too_many_entries" => t_string!(i18n, error_too_many_entries),
             "message_empty" => t_string!(i18n, error_message_empty),
+            "comment_empty" => t_string!(i18n, error_comment_empty),
             "message_too_long" => t_string!(i18n, error_message_too_long),
             "rate_limited" => t_string!(i18n, error_rate_limited),
             "notifications_off" | "not_in_demo" => t_string!(i18n, error_notifications_off),

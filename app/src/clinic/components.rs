@@ -1,8 +1,9 @@
 use super::{
-    EnrolChoices, EnrolPatients, PatientRecord, UnitPatient, enrolment_choices, get_patient_record,
-    unit_patients,
+    AcknowledgeFlag, Dashboard, DashboardPatient, EnrolChoices, EnrolPatients, OpenFlag,
+    PatientRecord, ResolveFlag, enrolment_choices, get_patient_record, unit_dashboard,
 };
 use crate::care::StaffModules;
+use crate::domain::FlagPriority;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::layout::{ErrorNotice, FormNotice, page_title};
@@ -14,19 +15,138 @@ use leptos_router::hooks::use_params_map;
 #[component]
 pub fn ClinicHome() -> impl IntoView {
     let i18n = use_i18n();
-    let patients = Resource::new(|| (), |_| unit_patients());
+    let data = Resource::new(|| (), |_| unit_dashboard());
     view! {
         <Title text=page_title(move || t_string!(i18n, clinic.title).to_string()) />
         <h1>{t!(i18n, clinic.title)}</h1>
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
-                match patients.await {
+                match data.await {
                     // Enrolment is offered to those who may list the unit's patients.
-                    Ok(list) => view! { <PatientList list /> <EnrolSection /> }.into_any(),
+                    Ok(dashboard) => view! { <DashboardView dashboard /> <EnrolSection /> }.into_any(),
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The dashboard: who needs the care team now. Whole HTML from the server; with JavaScript,
+/// `public/live.js` listens to the unit's care events and fetches the dashboard again when one
+/// arrives (the region marked `data-live-region`), without a reload.
+#[component]
+fn DashboardView(dashboard: Dashboard) -> impl IntoView {
+    let i18n = use_i18n();
+    let acknowledge = ServerAction::<AcknowledgeFlag>::new();
+    let resolve = ServerAction::<ResolveFlag>::new();
+    let Dashboard {
+        patients,
+        flags,
+        live_after,
+        handles_flags,
+    } = dashboard;
+    view! {
+        <div class="dashboard" data-live-events=LIVE_EVENTS_PATH data-live-after=live_after.to_string()
+            data-text-live=move || t_string!(i18n, clinic.live_on).to_string()
+            data-text-retry=move || t_string!(i18n, clinic.live_retry).to_string()
+            data-text-stopped=move || t_string!(i18n, clinic.live_stopped).to_string()
+            data-text-updated=move || t_string!(i18n, clinic.live_updated).to_string()>
+            <p class="live-status muted">
+                <span data-live-status role="status">{t!(i18n, clinic.live_off)}</span>
+                " "
+                <a href="/mottagning">{t!(i18n, clinic.refresh)}</a>
+            </p>
+            <FormNotice action=acknowledge />
+            <FormNotice action=resolve />
+            <div data-live-region>
+                <FlagList flags handles_flags acknowledge resolve />
+                <PatientList list=patients />
+            </div>
+        </div>
+        <script type="module" src="/live.js" nonce=leptos::nonce::use_nonce()></script>
+    }
+}
+
+/// Where a dashboard's browser listens for the unit's care events.
+pub const LIVE_EVENTS_PATH: &str = "/mottagning/handelser";
+
+#[component]
+fn FlagList(
+    flags: Vec<OpenFlag>,
+    handles_flags: bool,
+    acknowledge: ServerAction<AcknowledgeFlag>,
+    resolve: ServerAction<ResolveFlag>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let count = flags.len();
+    view! {
+        <section class="flags" aria-labelledby="flags-heading">
+            <h2 id="flags-heading">{t!(i18n, clinic.flags_heading)} " (" {count} ")"</h2>
+            {if flags.is_empty() {
+                view! { <p>{t!(i18n, clinic.no_flags)}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="flag-list">
+                        {flags.into_iter().map(|flag| {
+                            let id = flag.flag_id;
+                            let priority = flag.priority;
+                            let label = move || match priority {
+                                FlagPriority::Urgent => t_string!(i18n, clinic.priority_urgent).to_string(),
+                                FlagPriority::Warning => t_string!(i18n, clinic.priority_warning).to_string(),
+                                FlagPriority::Info => t_string!(i18n, clinic.priority_info).to_string(),
+                            };
+                            let class = match priority {
+                                FlagPriority::Urgent => "card flag urgent",
+                                FlagPriority::Warning => "card flag warning",
+                                FlagPriority::Info => "card flag info",
+                            };
+                            let reason = match &flag.questionnaire {
+                                Some(q) => format!("{q}: {}", flag.reason),
+                                None => flag.reason.clone(),
+                            };
+                            let acknowledged = flag.acknowledged.clone();
+                            view! {
+                                <li class=class data-key=format!("flag-{id}")>
+                                    <p>
+                                        <strong class="priority">{label}</strong> " · "
+                                        <a href=format!("/mottagning/patient/{}", flag.patient_id)>{flag.patient}</a>
+                                    </p>
+                                    <p>{t!(i18n, clinic.flag_reason)} ": " <span class="reason">{reason}</span></p>
+                                    <p class="muted">{t!(i18n, clinic.flag_raised)} " " {flag.raised_at}</p>
+                                    {match acknowledged {
+                                        Some(ack) => view! {
+                                            <p class="acknowledged">{t!(i18n, clinic.flag_acknowledged_by)} " " {ack.by} ", " {ack.at}</p>
+                                        }.into_any(),
+                                        None => view! {
+                                            <p class="not-acknowledged"><strong>{t!(i18n, clinic.flag_new)}</strong></p>
+                                        }.into_any(),
+                                    }}
+                                    {handles_flags.then(|| view! {
+                                        <div class="flag-actions">
+                                            {flag.acknowledged.is_none().then(|| view! {
+                                                <ActionForm action=acknowledge>
+                                                    <input type="hidden" name="flag_id" value=id />
+                                                    <button type="submit" class="primary">{t!(i18n, clinic.flag_acknowledge)}</button>
+                                                </ActionForm>
+                                            })}
+                                            <details>
+                                                <summary>{t!(i18n, clinic.flag_resolve)}</summary>
+                                                <ActionForm action=resolve>
+                                                    <input type="hidden" name="flag_id" value=id />
+                                                    <label for=format!("resolve-{id}")>{t!(i18n, clinic.flag_comment)}</label>
+                                                    <textarea id=format!("resolve-{id}") name="comment" rows="3" required=true maxlength="4000"></textarea>
+                                                    <button type="submit" class="button">{t!(i18n, clinic.flag_resolve_submit)}</button>
+                                                </ActionForm>
+                                            </details>
+                                        </div>
+                                    })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
     }
 }
 
@@ -98,7 +218,7 @@ fn EnrolForm(choices: EnrolChoices, enrol: ServerAction<EnrolPatients>) -> impl 
 }
 
 #[component]
-fn PatientList(list: Vec<UnitPatient>) -> impl IntoView {
+fn PatientList(list: Vec<DashboardPatient>) -> impl IntoView {
     let i18n = use_i18n();
     if list.is_empty() {
         return view! { <p>{t!(i18n, clinic.no_patients)}</p> }.into_any();
@@ -111,15 +231,32 @@ fn PatientList(list: Vec<UnitPatient>) -> impl IntoView {
                     <th scope="col">{t!(i18n, clinic.name)}</th>
                     <th scope="col">{t!(i18n, clinic.personnummer)}</th>
                     <th scope="col">{t!(i18n, clinic.program)}</th>
+                    <th scope="col">{t!(i18n, clinic.col_flags)}</th>
+                    <th scope="col">{t!(i18n, clinic.col_unread)}</th>
+                    <th scope="col">{t!(i18n, clinic.col_feedback)}</th>
+                    <th scope="col">{t!(i18n, clinic.col_activity)}</th>
                 </tr>
             </thead>
             <tbody>
-                {list.into_iter().map(|p| view! {
-                    <tr>
-                        <td><a href=format!("/mottagning/patient/{}", p.patient_id)>{p.name}</a></td>
-                        <td>{p.personnummer}</td>
-                        <td>{p.program}</td>
-                    </tr>
+                {list.into_iter().map(|p| {
+                    let urgent = p.urgent_flags;
+                    view! {
+                        <tr data-key=format!("patient-{}", p.enrolment_id) class:needs-attention={urgent > 0}>
+                            <td><a href=format!("/mottagning/patient/{}", p.patient_id)>{p.name}</a></td>
+                            <td>{p.personnummer}</td>
+                            <td>{p.program}</td>
+                            <td class="flags-cell">
+                                {(urgent > 0).then(|| view! {
+                                    <strong class="urgent">{urgent} " " {t!(i18n, clinic.urgent_short)}</strong>
+                                })}
+                                {(p.other_flags > 0).then(|| view! { " " <span>{p.other_flags}</span> })}
+                                {(urgent == 0 && p.other_flags == 0).then_some("–")}
+                            </td>
+                            <td>{p.unread}</td>
+                            <td>{p.awaiting_feedback}</td>
+                            <td>{p.last_activity.unwrap_or_else(|| "–".to_owned())}</td>
+                        </tr>
+                    }
                 }).collect_view()}
             </tbody>
         </table></div>

@@ -22,6 +22,202 @@ pub struct UnitPatient {
     pub state: crate::domain::EnrolmentState,
 }
 
+/// The therapist's dashboard: the unit's patients in ongoing treatment, most in need first,
+/// and the open flags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub patients: Vec<DashboardPatient>,
+    pub flags: Vec<OpenFlag>,
+    /// The newest care event the dashboard reflects: its live stream starts after it.
+    pub live_after: i64,
+    /// Whether the caller may acknowledge and resolve flags (a therapist of the unit).
+    pub handles_flags: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardPatient {
+    pub patient_id: i64,
+    pub enrolment_id: i64,
+    pub name: String,
+    pub family_name: String,
+    pub personnummer: String,
+    pub program: String,
+    pub state: crate::domain::EnrolmentState,
+    pub urgent_flags: i64,
+    pub other_flags: i64,
+    /// The patient's messages that nobody of the care team has read.
+    pub unread: i64,
+    /// Modules whose worksheets are submitted and have no feedback yet.
+    pub awaiting_feedback: i64,
+    /// The patient's last answer, page, message or homework, Swedish time.
+    pub last_activity: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenFlag {
+    pub flag_id: i64,
+    pub patient_id: i64,
+    pub patient: String,
+    pub priority: crate::domain::FlagPriority,
+    /// The alert rule's code (or another reason's).
+    pub reason: String,
+    /// The questionnaire whose answer raised it.
+    pub questionnaire: Option<String>,
+    /// Swedish time.
+    pub raised_at: String,
+    pub acknowledged: Option<Acknowledged>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acknowledged {
+    pub by: String,
+    pub at: String,
+}
+
+/// The dashboard of the caller's unit. The access log gets a row for each patient shown when
+/// the session first has the unit's dashboard, and after that (a live refresh, a reload) one
+/// for each patient whose care changed since the dashboard it had (see `crate::live`).
+#[endpoint("dashboard")]
+pub async fn unit_dashboard() -> Result<Dashboard, AppError> {
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let db = crate::server::db()?;
+    let unit = crate::auth::gate::unit_for_staff(&principal)?;
+    // Read before the rows: the stream starts after it, so a change committed later makes
+    // the browser fetch the dashboard again.
+    let live_after = crate::live::latest_in_unit(&db, &unit).await?;
+    let patients = queries::dashboard_patients(&db, &unit).await?;
+    let flags = queries::open_flags(&db, &unit).await?;
+    let shown: std::collections::BTreeSet<i64> = patients
+        .iter()
+        .map(|p| p.patient_id)
+        .chain(flags.iter().map(|f| f.patient_id))
+        .collect();
+    // Logged: whoever shown this session has not had logged, and whoever's care changed since
+    // (read after the rows, so every change the rows may hold is counted).
+    let seen = crate::live::seen(&principal.session_tag, unit.unit_id());
+    let (changed, newest) = crate::live::changed_in_unit(&db, &unit, seen.event).await?;
+    let logged: Vec<i64> = patients
+        .iter()
+        .filter(|p| !seen.logged.contains(&p.patient_id) || changed.contains(&p.enrolment_id))
+        .map(|p| p.patient_id)
+        .chain(
+            flags
+                .iter()
+                .map(|f| f.patient_id)
+                .filter(|id| !seen.logged.contains(id)),
+        )
+        .collect::<std::collections::BTreeSet<i64>>()
+        .into_iter()
+        .collect();
+    let entries = logged
+        .iter()
+        .map(|patient_id| {
+            crate::auth::gate::staff_entry(
+                &principal,
+                Some(*patient_id),
+                crate::access_log::Action::List,
+                "dashboard",
+                crate::access_log::Outcome::Allowed,
+            )
+        })
+        .collect();
+    crate::access_log::append_all(&db, entries).await?;
+    let mut remembered = seen.logged;
+    remembered.extend(shown);
+    crate::live::mark_seen(
+        &principal.session_tag,
+        unit.unit_id(),
+        newest.max(live_after),
+        remembered,
+    );
+    Ok(Dashboard {
+        patients,
+        flags,
+        live_after,
+        handles_flags: principal.has_role(crate::auth::Role::Therapist),
+    })
+}
+
+/// Acknowledges an open flag of the caller's unit: someone is on it. Acknowledging one that
+/// is already acknowledged changes nothing; a resolved one answers 409.
+#[endpoint]
+pub async fn acknowledge_flag(flag_id: i64) -> Result<(), AppError> {
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let db = crate::server::db()?;
+    let unit = crate::auth::gate::unit_for_staff(&principal)?;
+    handle_flag(&db, &principal, &unit, flag_id, None).await
+}
+
+/// Resolves a flag of the caller's unit with a comment on how it was handled (logged, kept
+/// with the flag). A resolved flag answers 409.
+#[endpoint]
+pub async fn resolve_flag(flag_id: i64, comment: String) -> Result<(), AppError> {
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let db = crate::server::db()?;
+    let unit = crate::auth::gate::unit_for_staff(&principal)?;
+    let comment = crate::messages::text::clean(&comment).map_err(|e| match e {
+        crate::messages::text::BodyError::Empty => {
+            crate::error::invalid("comment", "comment_empty")
+        }
+        crate::messages::text::BodyError::TooLong => {
+            crate::error::invalid("comment", "message_too_long")
+        }
+    })?;
+    handle_flag(&db, &principal, &unit, flag_id, Some(&comment)).await
+}
+
+/// Acknowledges (`comment` `None`) or resolves a flag, with its care event and access-log row,
+/// in one transaction.
+#[cfg(feature = "ssr")]
+async fn handle_flag(
+    db: &sea_orm::DatabaseConnection,
+    principal: &crate::auth::Principal,
+    unit: &crate::auth::scope::UnitCare,
+    flag_id: i64,
+    comment: Option<&str>,
+) -> Result<(), AppError> {
+    let staff_person_id = principal
+        .staff()
+        .map(|s| s.staff_person_id)
+        .ok_or(AppError::Forbidden)?;
+    let now = chrono::Utc::now();
+    let txn = crate::db::begin_write(db).await?;
+    let Some(flag) = queries::unit_flag(&txn, unit, flag_id).await? else {
+        txn.rollback().await?;
+        return Err(AppError::NotFound);
+    };
+    if flag.resolved {
+        txn.rollback().await?;
+        return Err(AppError::Conflict);
+    }
+    let changed = match comment {
+        None => queries::acknowledge_flag(&txn, unit, flag_id, staff_person_id, now).await?,
+        Some(comment) => {
+            queries::resolve_flag(&txn, unit, flag_id, staff_person_id, comment, now).await?
+        }
+    };
+    if changed {
+        let entry = crate::auth::gate::staff_entry(
+            principal,
+            Some(flag.patient_id),
+            crate::access_log::Action::Write,
+            if comment.is_some() {
+                "flag_resolved"
+            } else {
+                "flag_acknowledged"
+            },
+            crate::access_log::Outcome::Allowed,
+        );
+        crate::access_log::append_all(&txn, vec![entry]).await?;
+        // Last: it holds the events' order lock until the commit.
+        unit.record_event(&txn, flag.enrolment_id, crate::live::EventKind::Flag, now)
+            .await?;
+    }
+    txn.commit().await?;
+    crate::live::wake();
+    Ok(())
+}
+
 /// A patient's record as staff see it, therapist-internal notes included.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PatientRecord {

@@ -1,6 +1,7 @@
-use super::{RecordEnrolment, UnitPatient};
+use super::{Acknowledged, DashboardPatient, OpenFlag, RecordEnrolment, UnitPatient};
 use crate::auth::scope::{CareAccess, UnitCare};
 use crate::db::statement;
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 
 /// The patients in ongoing treatment at the unit.
@@ -82,4 +83,248 @@ pub async fn record_enrolments(
             })
         })
         .collect()
+}
+
+/// The dashboard's rows: the unit's patients in ongoing treatment with what needs the care
+/// team (open flags, unread messages, homework without feedback) and when they last did
+/// something, in one statement.
+pub async fn dashboard_patients(
+    db: &impl ConnectionTrait,
+    unit: &UnitCare,
+) -> Result<Vec<DashboardPatient>, DbErr> {
+    let sql = format!(
+        "SELECT e.id AS enrolment_id, pa.id, pa.given_name, pa.family_name, pa.personnummer, \
+                p.title, e.state, \
+           (SELECT COUNT(*) FROM {flags} f WHERE f.enrolment_id = e.id \
+              AND f.resolved_at IS NULL AND f.priority = 'urgent') AS urgent, \
+           (SELECT COUNT(*) FROM {flags} f WHERE f.enrolment_id = e.id \
+              AND f.resolved_at IS NULL AND f.priority <> 'urgent') AS other_flags, \
+           (SELECT COUNT(*) FROM {messages} m WHERE m.enrolment_id = e.id \
+              AND m.sender_kind = 'patient' AND m.read_at IS NULL) AS unread, \
+           (SELECT COUNT(DISTINCT h.module_key) FROM {homework} h WHERE h.enrolment_id = e.id \
+              AND h.kind = 'worksheet' AND h.submitted_at IS NOT NULL AND NOT EXISTS \
+              (SELECT 1 FROM {feedback} b WHERE b.enrolment_id = e.id \
+                 AND b.module_key = h.module_key)) AS awaiting, \
+           (SELECT MAX(r.submitted_at) FROM {responses} r WHERE r.enrolment_id = e.id) AS last_answer, \
+           (SELECT MAX(v.first_seen_at) FROM {visits} v WHERE v.enrolment_id = e.id) AS last_visit, \
+           (SELECT MAX(m.sent_at) FROM {messages} m WHERE m.enrolment_id = e.id \
+              AND m.sender_kind = 'patient') AS last_message, \
+           (SELECT MAX(h.updated_at) FROM {homework} h WHERE h.enrolment_id = e.id) AS last_homework \
+         FROM {enrolments} e \
+         JOIN patient pa ON pa.id = e.patient_id \
+         JOIN program_version v ON v.id = e.program_version_id \
+         JOIN program p ON p.id = v.program_id",
+        flags = unit.flags(),
+        messages = unit.messages(),
+        homework = unit.homework(),
+        feedback = unit.feedback(),
+        responses = unit.form_responses(),
+        visits = unit.page_visits(),
+        enrolments = unit.enrolments(),
+    );
+    let rows = db.query_all(statement(db, &sql, vec![])).await?;
+    let mut list = rows
+        .into_iter()
+        .map(|row| {
+            let given: String = row.try_get("", "given_name")?;
+            let family: String = row.try_get("", "family_name")?;
+            let personnummer: String = row.try_get("", "personnummer")?;
+            let name = format!("{given} {family}").trim().to_owned();
+            let mut last: Option<DateTime<Utc>> = None;
+            for column in ["last_answer", "last_visit", "last_message", "last_homework"] {
+                let at: Option<DateTime<Utc>> = row.try_get("", column)?;
+                last = last.max(at);
+            }
+            Ok(DashboardPatient {
+                patient_id: row.try_get("", "id")?,
+                enrolment_id: row.try_get("", "enrolment_id")?,
+                name: if name.is_empty() {
+                    personnummer.clone()
+                } else {
+                    name
+                },
+                family_name: family,
+                personnummer,
+                program: row.try_get("", "title")?,
+                state: row.try_get("", "state")?,
+                urgent_flags: row.try_get("", "urgent")?,
+                other_flags: row.try_get("", "other_flags")?,
+                unread: row.try_get("", "unread")?,
+                awaiting_feedback: row.try_get("", "awaiting")?,
+                last_activity: last.map(local_minute),
+            })
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    // Who needs the care team first: urgent flags, other flags, unread messages, homework.
+    list.sort_by(|a, b| {
+        (b.urgent_flags, b.other_flags, b.unread, b.awaiting_feedback)
+            .cmp(&(a.urgent_flags, a.other_flags, a.unread, a.awaiting_feedback))
+            .then_with(|| a.family_name.cmp(&b.family_name))
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.patient_id.cmp(&b.patient_id))
+    });
+    Ok(list)
+}
+
+/// A time as the unit reads it: Swedish local time to the minute.
+fn local_minute(at: DateTime<Utc>) -> String {
+    crate::domain::time::stockholm(at)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// The unit's open flags (not resolved), the most urgent and oldest first.
+pub async fn open_flags(
+    db: &impl ConnectionTrait,
+    unit: &UnitCare,
+) -> Result<Vec<OpenFlag>, DbErr> {
+    let sql = format!(
+        "SELECT f.id, f.priority, f.reason, f.raised_at, f.acknowledged_at, \
+                e.patient_id, pa.given_name, pa.family_name, pa.personnummer, \
+                r.questionnaire_key, s.given_name AS ack_given, s.family_name AS ack_family \
+         FROM {flags} f \
+         JOIN {enrolments} e ON e.id = f.enrolment_id \
+         JOIN patient pa ON pa.id = e.patient_id \
+         LEFT JOIN {responses} r ON r.id = f.response_id \
+         LEFT JOIN staff_person s ON s.id = f.acknowledged_by \
+         WHERE f.resolved_at IS NULL",
+        flags = unit.flags(),
+        enrolments = unit.enrolments(),
+        responses = unit.form_responses(),
+    );
+    let rows = db.query_all(statement(db, &sql, vec![])).await?;
+    let mut flags = rows
+        .into_iter()
+        .map(|row| {
+            let given: String = row.try_get("", "given_name")?;
+            let family: String = row.try_get("", "family_name")?;
+            let personnummer: String = row.try_get("", "personnummer")?;
+            let name = format!("{given} {family}").trim().to_owned();
+            let raised: DateTime<Utc> = row.try_get("", "raised_at")?;
+            let acknowledged: Option<DateTime<Utc>> = row.try_get("", "acknowledged_at")?;
+            let ack_given: Option<String> = row.try_get("", "ack_given")?;
+            let ack_family: Option<String> = row.try_get("", "ack_family")?;
+            Ok((
+                raised,
+                OpenFlag {
+                    flag_id: row.try_get("", "id")?,
+                    patient_id: row.try_get("", "patient_id")?,
+                    patient: if name.is_empty() { personnummer } else { name },
+                    priority: row.try_get("", "priority")?,
+                    reason: row.try_get("", "reason")?,
+                    questionnaire: row.try_get("", "questionnaire_key")?,
+                    raised_at: local_minute(raised),
+                    acknowledged: acknowledged.map(|at| Acknowledged {
+                        by: format!(
+                            "{} {}",
+                            ack_given.unwrap_or_default(),
+                            ack_family.unwrap_or_default()
+                        )
+                        .trim()
+                        .to_owned(),
+                        at: local_minute(at),
+                    }),
+                },
+            ))
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    flags.sort_by(|(a_at, a), (b_at, b)| {
+        b.priority
+            .cmp(&a.priority)
+            .then(a_at.cmp(b_at))
+            .then(a.flag_id.cmp(&b.flag_id))
+    });
+    Ok(flags.into_iter().map(|(_, flag)| flag).collect())
+}
+
+/// A flag of one of the unit's ongoing enrolments, as the care team handles it.
+pub struct UnitFlag {
+    pub enrolment_id: i64,
+    pub patient_id: i64,
+    pub resolved: bool,
+}
+
+/// The flag `flag_id` of one of the unit's ongoing enrolments; `None` when the unit does not
+/// reach it.
+pub async fn unit_flag(
+    db: &impl ConnectionTrait,
+    unit: &UnitCare,
+    flag_id: i64,
+) -> Result<Option<UnitFlag>, DbErr> {
+    let row = db
+        .query_one(statement(
+            db,
+            &format!(
+                "SELECT f.enrolment_id, e.patient_id, f.resolved_at FROM {} f \
+                 JOIN {} e ON e.id = f.enrolment_id WHERE f.id = $1",
+                unit.flags(),
+                unit.enrolments()
+            ),
+            vec![flag_id.into()],
+        ))
+        .await?;
+    row.map(|row| {
+        let resolved: Option<DateTime<Utc>> = row.try_get("", "resolved_at")?;
+        Ok(UnitFlag {
+            enrolment_id: row.try_get("", "enrolment_id")?,
+            patient_id: row.try_get("", "patient_id")?,
+            resolved: resolved.is_some(),
+        })
+    })
+    .transpose()
+}
+
+/// Acknowledges an open flag of the unit's (once: `false` when it was already acknowledged
+/// or resolved), in `db`'s transaction.
+pub async fn acknowledge_flag(
+    db: &impl ConnectionTrait,
+    unit: &UnitCare,
+    flag_id: i64,
+    staff_person_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let done = db
+        .execute(statement(
+            db,
+            &format!(
+                "UPDATE flag SET acknowledged_at = $1, acknowledged_by = $2 \
+                 WHERE id = $3 AND acknowledged_at IS NULL AND resolved_at IS NULL \
+                 AND id IN (SELECT f.id FROM {} f)",
+                unit.flags()
+            ),
+            vec![now.into(), staff_person_id.into(), flag_id.into()],
+        ))
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Resolves an open flag of the unit's with a comment (acknowledging it too if it was not),
+/// in `db`'s transaction: `false` when it was already resolved.
+pub async fn resolve_flag(
+    db: &impl ConnectionTrait,
+    unit: &UnitCare,
+    flag_id: i64,
+    staff_person_id: i64,
+    comment: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let done = db
+        .execute(statement(
+            db,
+            &format!(
+                "UPDATE flag SET resolved_at = $1, resolved_by = $2, resolution = $3, \
+                   acknowledged_at = COALESCE(acknowledged_at, $1), \
+                   acknowledged_by = COALESCE(acknowledged_by, $2) \
+                 WHERE id = $4 AND resolved_at IS NULL AND id IN (SELECT f.id FROM {} f)",
+                unit.flags()
+            ),
+            vec![
+                now.into(),
+                staff_person_id.into(),
+                comment.into(),
+                flag_id.into(),
+            ],
+        ))
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
