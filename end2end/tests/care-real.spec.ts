@@ -50,6 +50,19 @@ test('through the real providers: enrolment, the first form with a risk answer, 
   expect(therapist.url()).not.toContain(who.number);
   await expectAccessible(therapist, hydrated);
 
+  // The dashboard stays open from here on; with JavaScript it listens to the unit's events
+  // over one stream. A mark on the window tells whether the page was ever loaded again.
+  let streamsOpened = 0;
+  if (hydrated) {
+    await expect(therapist.locator('[data-live-status]')).toHaveText('Uppdateras direkt när något händer.');
+    await therapist.evaluate(() => {
+      (window as unknown as { stayed: number }).stayed = 1;
+    });
+    therapist.on('request', (request) => {
+      if (request.url().includes('/mottagning/handelser')) streamsOpened += 1;
+    });
+  }
+
   // The patient signs in with e-ID: the treatment waits for the first form, which blocks.
   const patient = await signedIn(browser, hydrated, 'patient', who.login);
   await toTreatment(patient, hydrated);
@@ -79,6 +92,33 @@ test('through the real providers: enrolment, the first form with a risk answer, 
   await expect(crisis).toContainText('1177');
   await expect(form.getByText(/^Skickat/)).toBeVisible();
   await expectAccessible(patient, hydrated);
+
+  // The therapist's dashboard shows the urgent flag: with JavaScript by itself, without a
+  // reload and over the stream it had (no new connection, no polling); without JavaScript
+  // after its refresh link.
+  if (!hydrated) await therapist.getByRole('link', { name: 'Uppdatera' }).click();
+  const flags = therapist.getByRole('region', { name: /Flaggor att hantera/ });
+  const flag = flags.getByRole('listitem').filter({ hasText: who.name });
+  await expect(flag).toContainText('Brådskande');
+  await expect(flag).toContainText('phq9_item9');
+  await expect(flag).toContainText('Inte kvitterad');
+  if (hydrated) {
+    await expect(therapist.locator('[data-live-status]')).toContainText('Översikten uppdaterades');
+    expect(await therapist.evaluate(() => (window as unknown as { stayed?: number }).stayed)).toBe(1);
+    expect(streamsOpened).toBe(0);
+  }
+  const row = therapist.getByRole('row').filter({ hasText: who.name });
+  await expect(row).toContainText('1 brådskande');
+  await expectAccessible(therapist, hydrated);
+
+  // Acknowledged (someone is on it), then resolved with a comment: off the list.
+  await flag.getByRole('button', { name: 'Kvittera' }).click();
+  await expect(flag).toContainText('Kvitterad av Tove Terapeut');
+  await flag.getByText('Avsluta med kommentar').click();
+  await flag.getByLabel('Hur flaggan hanterades').fill('Ringde patienten: ingen akut risk, plan finns.');
+  await flag.getByRole('button', { name: 'Avsluta flaggan' }).click();
+  await expect(therapist).toHaveURL(/\/mottagning$/);
+  await expect(flags.getByRole('listitem').filter({ hasText: who.name })).toHaveCount(0);
 
   // The first module, now open: a page, then the homework sent.
   await patient.goto(treatment);

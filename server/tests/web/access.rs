@@ -333,6 +333,42 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         [U, D, A, D, D, D, D, D, D, A, A, D],
     ),
     (
+        "dashboard",
+        Object::None,
+        [U, D, A, D, D, D, D, D, D, A, A, D],
+    ),
+    // Flags are handled by the unit's therapists (a patient administrator sees them only).
+    (
+        "acknowledge_flag",
+        Object::SameUnit,
+        [U, D, A, D, D, D, D, D, D, D, A, D],
+    ),
+    (
+        "acknowledge_flag",
+        Object::OtherUnit,
+        [U, D, N, D, D, D, D, D, D, D, N, D],
+    ),
+    (
+        "acknowledge_flag",
+        Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, D, N, D],
+    ),
+    (
+        "resolve_flag",
+        Object::SameUnit,
+        [U, D, A, D, D, D, D, D, D, D, A, D],
+    ),
+    (
+        "resolve_flag",
+        Object::OtherUnit,
+        [U, D, N, D, D, D, D, D, D, D, N, D],
+    ),
+    (
+        "resolve_flag",
+        Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, D, N, D],
+    ),
+    (
         "patient_record",
         Object::Own,
         [U, D, A, D, D, D, D, D, D, A, A, D],
@@ -608,6 +644,10 @@ const PLAIN_MATRIX: &[(&str, [u16; 12])] = &[
     ),
     ("POST /testa/borja-om", [U, D, D, D, D, D, D, D, D, D, D, X]),
     ("POST /testa/avsluta", [U, X, X, X, X, X, X, X, X, X, X, X]),
+    (
+        "GET /mottagning/handelser",
+        [U, D, X, D, D, D, D, D, D, X, X, D],
+    ),
 ];
 
 db_test!(authorization_matrix_covers_every_plain_route, |db| {
@@ -646,7 +686,12 @@ db_test!(authorization_matrix_covers_every_plain_route, |db| {
                 }
                 request.body(Body::empty()).expect("request")
             };
-            let answer = send(&router, request).await;
+            // A live stream that was let in never ends: its status and headers are the answer.
+            let answer = if path == "/mottagning/handelser" {
+                send_head(&router, request).await
+            } else {
+                send(&router, request).await
+            };
             let status = answer.status.as_u16();
             let by_gate = status == 401 || (status == 403 && answer.body.contains(gate_refusal));
             let right = match *expected {
@@ -668,6 +713,43 @@ db_test!(authorization_matrix_covers_every_plain_route, |db| {
         failures.join("\n")
     );
 });
+
+/// A request's status and headers, and its body only when it is not a stream.
+async fn send_head(router: &Router, request: Request<Body>) -> Answer {
+    use tower::ServiceExt;
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    if response.status() == StatusCode::OK {
+        return Answer {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: String::new(),
+            bytes: Vec::new(),
+        };
+    }
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body")
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes,
+    }
+}
+
+/// A fresh open flag on an enrolment, to acknowledge or resolve.
+async fn flag_row(db: &DatabaseConnection, enrolment: i64) -> i64 {
+    db.execute_unprepared(&format!(
+        "INSERT INTO flag (enrolment_id, kind, priority, reason, raised_at) \
+         VALUES ({enrolment}, 'manual', 'warning', 'matrix', CURRENT_TIMESTAMP)"
+    ))
+    .await
+    .expect("flag");
+    count(db, "SELECT MAX(id) FROM flag").await
+}
 
 /// A fresh grant to revoke.
 async fn grant_row(
@@ -865,6 +947,14 @@ async fn arguments(
             );
         }
         _ => {}
+    }
+    if function == "acknowledge_flag" || function == "resolve_flag" {
+        let enrolment = match object {
+            Object::SameUnit => 702,
+            Object::OtherUnit => 703,
+            _ => 704,
+        };
+        return format!("flag_id={}&comment=Klart", flag_row(db, enrolment).await);
     }
     match (function, object) {
         // A role the therapist's clinical role already implies: later rows stay as they are.
@@ -1110,8 +1200,9 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     .await;
     // reply_message adds a write at A1 by each of the three clinical callers, and three refusals
     // for patient 403; give_feedback a write by the therapist and two refusals (the therapists);
-    // enrol_patients a write for the person the therapist enrolled.
-    assert_eq!((allowed, refused, region_b), (7, 8, 0));
+    // enrol_patients a write for the person the therapist enrolled; the dashboard a list row
+    // for each of the unit's two patients; acknowledge_flag and resolve_flag a write each.
+    assert_eq!((allowed, refused, region_b), (11, 8, 0));
     // And the auditor's search, one row for each patient it showed (401, 402 and 403).
     let searches = count(
         &db,
@@ -1120,7 +1211,7 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     .await;
     assert_eq!(searches, 3);
     let report = app::access_log::verify(&db).await.expect("verify");
-    assert_eq!((report.rows, report.broken), (31, None));
+    assert_eq!((report.rows, report.broken), (41, None));
 });
 
 db_test!(patients_never_receive_therapist_internal_notes, |db| {

@@ -7,6 +7,7 @@ mod common;
 mod access;
 mod care;
 mod http;
+mod live;
 mod media;
 mod notify;
 mod trial;
