@@ -266,7 +266,7 @@ pub async fn send_as_staff(
 /// enrolments where the reader is on the care team are marked read, under ongoing care only
 /// (ended treatment and emergency access are read-only).
 pub async fn record_threads(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     access: &CareAccess,
     staff_person_id: i64,
 ) -> Result<BTreeMap<i64, Vec<MessageView>>, AppError> {
@@ -285,21 +285,48 @@ pub async fn record_threads(
 }
 
 async fn mark_read_by_team(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     access: &CareAccess,
     staff_person_id: i64,
 ) -> Result<(), AppError> {
-    db.execute(statement(
-        db,
+    let team = format!(
+        "enrolment_id IN (SELECT e.id FROM {} e WHERE e.responsible_staff_id = $1 OR EXISTS \
+           (SELECT 1 FROM enrolment_therapist t WHERE t.enrolment_id = e.id AND t.staff_person_id = $1))",
+        access.enrolments()
+    );
+    let unread = db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT DISTINCT enrolment_id FROM {} m \
+                 WHERE sender_kind = 'patient' AND read_at IS NULL AND {team}",
+                access.messages()
+            ),
+            vec![staff_person_id.into()],
+        ))
+        .await?;
+    if unread.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    txn.execute(statement(
+        &txn,
         &format!(
-            "UPDATE message SET read_at = $1, read_by_staff_id = $2 \
-             WHERE sender_kind = 'patient' AND read_at IS NULL AND enrolment_id IN \
-               (SELECT e.id FROM {} e WHERE e.responsible_staff_id = $2 OR EXISTS \
-                 (SELECT 1 FROM enrolment_therapist t WHERE t.enrolment_id = e.id AND t.staff_person_id = $2))",
-            access.enrolments()
+            "UPDATE message SET read_at = $2, read_by_staff_id = $1 \
+             WHERE sender_kind = 'patient' AND read_at IS NULL AND {team}"
         ),
-        vec![Utc::now().into(), staff_person_id.into()],
+        vec![staff_person_id.into(), now.into()],
     ))
     .await?;
+    // The care team's dashboards show the unread messages: they change.
+    for row in unread {
+        let enrolment_id: i64 = row.try_get("", "enrolment_id")?;
+        access
+            .record_event(&txn, enrolment_id, crate::live::EventKind::Message, now)
+            .await?;
+    }
+    txn.commit().await?;
+    crate::live::wake();
     Ok(())
 }

@@ -13,7 +13,7 @@ use axum::http::{Request, StatusCode, header};
 use futures_util::StreamExt;
 use lotsen_server::live::Hub;
 use lotsen_server::{AppState, router};
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use std::time::Duration;
 use tower::ServiceExt;
 
@@ -372,6 +372,31 @@ db_test!(
             .await,
             3
         );
+
+        // A message from the patient is unread until the care team opens the record: both
+        // are events (the team's dashboards show the count); a second look changes nothing.
+        db.execute_unprepared("UPDATE enrolment SET responsible_staff_id = 101 WHERE id = 701")
+            .await
+            .expect("team");
+        let messages = || {
+            count(
+                &db,
+                "SELECT COUNT(*) FROM care_event WHERE enrolment_id = 701 AND kind = 'message'",
+            )
+        };
+        let message = format!("enrolment=701&body=Hej&submit_key={}", "c".repeat(64));
+        let sent = send(&router, call("send_message", &message, &patient)).await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        assert_eq!(messages().await, 1);
+        let unread = count(
+            &db,
+            "SELECT COUNT(*) FROM message WHERE enrolment_id = 701 AND read_at IS NULL",
+        );
+        assert_eq!(unread.await, 1);
+        get(&router, "/mottagning/patient/401", &therapist).await;
+        assert_eq!(messages().await, 2, "read by the team");
+        get(&router, "/mottagning/patient/401", &therapist).await;
+        assert_eq!(messages().await, 2, "nothing more to read");
     }
 );
 
@@ -454,7 +479,7 @@ async fn call_at(port: u16, function: &str, body: &str, token: &str) -> u16 {
 db_test!(
     on_postgresql_an_event_through_one_instance_reaches_a_dashboard_on_another_and_none_is_lost,
     |db, url| {
-        use sea_orm::{ConnectionTrait, DbBackend};
+        use sea_orm::DbBackend;
         // SQLite is one process's database: nothing to wake across instances.
         if db.get_database_backend() != DbBackend::Postgres {
             return;
