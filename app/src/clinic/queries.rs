@@ -4,6 +4,24 @@ use crate::db::statement;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 
+/// A patient's name as the unit's lists show it, and the personal identity number: enrolled
+/// by staff and not yet signed in, a person has no name until the e-ID gives one, and is
+/// listed by number.
+fn listed_name(row: &sea_orm::QueryResult) -> Result<(String, String), DbErr> {
+    let given: String = row.try_get("", "given_name")?;
+    let family: String = row.try_get("", "family_name")?;
+    let personnummer: String = row.try_get("", "personnummer")?;
+    let name = format!("{given} {family}").trim().to_owned();
+    Ok((
+        if name.is_empty() {
+            personnummer.clone()
+        } else {
+            name
+        },
+        personnummer,
+    ))
+}
+
 /// The patients in ongoing treatment at the unit.
 pub async fn unit_patients(
     db: &impl ConnectionTrait,
@@ -26,18 +44,10 @@ pub async fn unit_patients(
         .await?;
     rows.into_iter()
         .map(|row| {
-            let given: String = row.try_get("", "given_name")?;
-            let family: String = row.try_get("", "family_name")?;
-            let personnummer: String = row.try_get("", "personnummer")?;
-            // Enrolled by staff and not yet signed in: no name until the e-ID gives one.
-            let name = format!("{given} {family}").trim().to_owned();
+            let (name, personnummer) = listed_name(&row)?;
             Ok(UnitPatient {
                 patient_id: row.try_get("", "id")?,
-                name: if name.is_empty() {
-                    personnummer.clone()
-                } else {
-                    name
-                },
+                name,
                 personnummer,
                 program: row.try_get("", "title")?,
                 state: row.try_get("", "state")?,
@@ -126,10 +136,8 @@ pub async fn dashboard_patients(
     let mut list = rows
         .into_iter()
         .map(|row| {
-            let given: String = row.try_get("", "given_name")?;
             let family: String = row.try_get("", "family_name")?;
-            let personnummer: String = row.try_get("", "personnummer")?;
-            let name = format!("{given} {family}").trim().to_owned();
+            let (name, personnummer) = listed_name(&row)?;
             let mut last: Option<DateTime<Utc>> = None;
             for column in ["last_answer", "last_visit", "last_message", "last_homework"] {
                 let at: Option<DateTime<Utc>> = row.try_get("", column)?;
@@ -138,11 +146,7 @@ pub async fn dashboard_patients(
             Ok(DashboardPatient {
                 patient_id: row.try_get("", "id")?,
                 enrolment_id: row.try_get("", "enrolment_id")?,
-                name: if name.is_empty() {
-                    personnummer.clone()
-                } else {
-                    name
-                },
+                name,
                 family_name: family,
                 personnummer,
                 program: row.try_get("", "title")?,
@@ -196,10 +200,7 @@ pub async fn open_flags(
     let mut flags = rows
         .into_iter()
         .map(|row| {
-            let given: String = row.try_get("", "given_name")?;
-            let family: String = row.try_get("", "family_name")?;
-            let personnummer: String = row.try_get("", "personnummer")?;
-            let name = format!("{given} {family}").trim().to_owned();
+            let (name, _) = listed_name(&row)?;
             let raised: DateTime<Utc> = row.try_get("", "raised_at")?;
             let acknowledged: Option<DateTime<Utc>> = row.try_get("", "acknowledged_at")?;
             let ack_given: Option<String> = row.try_get("", "ack_given")?;
@@ -209,7 +210,7 @@ pub async fn open_flags(
                 OpenFlag {
                     flag_id: row.try_get("", "id")?,
                     patient_id: row.try_get("", "patient_id")?,
-                    patient: if name.is_empty() { personnummer } else { name },
+                    patient: name,
                     priority: row.try_get("", "priority")?,
                     reason: row.try_get("", "reason")?,
                     questionnaire: row.try_get("", "questionnaire_key")?,

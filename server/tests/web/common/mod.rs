@@ -36,6 +36,11 @@ impl Answer {
 /// Sends one request through the router (bodies up to 64 MiB are read).
 pub async fn send(router: &Router, request: Request<Body>) -> Answer {
     let response = router.clone().oneshot(request).await.expect("infallible");
+    read(response).await
+}
+
+/// A response, read whole (bodies up to 64 MiB).
+pub async fn read(response: axum::response::Response) -> Answer {
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = to_bytes(response.into_body(), 64 << 20)
