@@ -20,7 +20,7 @@ function start(box) {
   let fetching = false;
   let again = false;
   let deferred = false;
-  let refusals = 0;
+  let failures = 0;
 
   const region = () => box.querySelector('[data-live-region]');
 
@@ -28,7 +28,6 @@ function start(box) {
     source = new EventSource(`${box.dataset.liveEvents}?after=${encodeURIComponent(after)}`);
     source.addEventListener('open', () => {
       delay = 1000;
-      refusals = 0;
       say('textLive');
     });
     const changed = (event) => {
@@ -44,19 +43,30 @@ function start(box) {
     });
     source.addEventListener('error', () => {
       say('textRetry');
-      // Refused (an answer other than a stream): the browser gives up, so try again later,
-      // from the last event seen. Otherwise the browser reconnects by itself.
-      // After a few refusals in a row (the session is gone), stop: the page says to reload.
-      if (source.readyState === EventSource.CLOSED) {
-        refusals += 1;
-        if (refusals > 5) {
-          say('textStopped');
-          return;
-        }
-        setTimeout(connect, delay);
-        delay = Math.min(delay * 2, 60000);
-      }
+      // Refused (an answer other than a stream): the browser gives up. Unless the session is
+      // gone, try again later, from the last event seen. Otherwise the browser reconnects.
+      if (source.readyState === EventSource.CLOSED) setTimeout(retry, delay);
     });
+  }
+
+  // After a refusal: the dashboard itself says whether the session still stands (a page
+  // without the live box is the sign-in's); a server that does not answer is tried again.
+  async function retry() {
+    delay = Math.min(delay * 2, 60000);
+    try {
+      const response = await fetch(location.href, {
+        credentials: 'same-origin',
+        headers: { Accept: 'text/html', 'Lotsen-Live': '1' },
+        signal: AbortSignal.timeout(20000),
+      });
+      if (response.ok && !(await response.text()).includes('data-live-events')) {
+        say('textStopped');
+        return;
+      }
+    } catch (_) {
+      // Not answering: as below.
+    }
+    connect();
   }
 
   // Several events close together make one fetch.
@@ -120,6 +130,7 @@ function start(box) {
         credentials: 'same-origin',
         // Not the person's activity: the server does not count it against the idle timeout.
         headers: { Accept: 'text/html', 'Lotsen-Live': '1' },
+        signal: AbortSignal.timeout(20000),
       });
       const type = response.headers.get('content-type') || '';
       if (response.ok && !response.redirected && type.startsWith('text/html')) {
@@ -142,18 +153,30 @@ function start(box) {
           });
           say('textUpdated', ` ${time}.`);
           box.dispatchEvent(new CustomEvent('lotsen:live', { bubbles: true }));
+          failures = 0;
         } else if (busy()) {
           deferred = true;
+        } else {
+          failed();
         }
+      } else {
+        failed();
       }
     } catch (_) {
-      // The next event tries again.
+      failed();
     }
     fetching = false;
     if (again) {
       again = false;
       soon();
     }
+  }
+
+  // A refresh that did not come through is tried again, later each time; the status says so.
+  function failed() {
+    failures += 1;
+    say('textRetry');
+    setTimeout(soon, Math.min(1000 * 2 ** failures, 60000));
   }
 
   // A refresh held back while someone wrote goes ahead once they have left the fields empty.

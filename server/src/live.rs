@@ -36,6 +36,9 @@ use std::time::Duration;
 use tokio::sync::{OnceCell, broadcast, watch};
 use tokio::time::Instant;
 
+/// Where a dashboard's browser listens (`app::clinic`'s `LIVE_EVENTS_PATH`).
+pub const EVENTS_PATH: &str = "/mottagning/handelser";
+
 /// How often an open stream checks that its session still stands.
 pub const CHECK_EVERY: Duration = Duration::from_secs(15);
 

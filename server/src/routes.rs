@@ -96,7 +96,7 @@ fn plain_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
     vec![
         ("GET", "/healthz", get(healthz)),
         ("GET", "/readyz", get(readyz)),
-        ("GET", "/mottagning/handelser", get(crate::live::events)),
+        ("GET", crate::live::EVENTS_PATH, get(crate::live::events)),
         ("POST", "/sprak", post(set_language)),
         ("POST", "/demo/start", post(demo_start)),
         ("POST", "/logga-ut", post(sign_out)),

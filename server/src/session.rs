@@ -65,9 +65,13 @@ pub async fn resolve_session(
         return response;
     };
     // A dashboard's live refresh (`public/live.js`) is not the person's activity: an unattended
-    // screen must still time out. (A client can only shorten its own session this way.)
+    // screen must still time out. (A client can only shorten its own session this way; another
+    // site cannot set the header without a CORS preflight, which nothing here answers.)
     let now = chrono::Utc::now();
-    let resolved = if request.headers().contains_key("lotsen-live") {
+    // The same for the live stream itself: a browser reconnects it by itself.
+    let live = request.headers().contains_key("lotsen-live")
+        || request.uri().path() == crate::live::EVENTS_PATH;
+    let resolved = if live {
         session::peek(&state.db, &state.sessions, &token, now).await
     } else {
         session::resolve(&state.db, &state.sessions, &token, now).await

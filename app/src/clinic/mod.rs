@@ -49,7 +49,8 @@ pub struct DashboardPatient {
     pub unread: i64,
     /// Modules whose worksheets are submitted and have no feedback yet.
     pub awaiting_feedback: i64,
-    /// The patient's last answer, page, message or homework, Swedish time.
+    /// The patient's last answer, first view of a page, message or homework sent (what makes
+    /// a care event), Swedish time.
     pub last_activity: Option<String>,
 }
 

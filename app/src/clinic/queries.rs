@@ -119,7 +119,7 @@ pub async fn dashboard_patients(
            (SELECT MAX(v.first_seen_at) FROM {visits} v WHERE v.enrolment_id = e.id) AS last_visit, \
            (SELECT MAX(m.sent_at) FROM {messages} m WHERE m.enrolment_id = e.id \
               AND m.sender_kind = 'patient') AS last_message, \
-           (SELECT MAX(h.updated_at) FROM {homework} h WHERE h.enrolment_id = e.id) AS last_homework \
+           (SELECT MAX(h.submitted_at) FROM {homework} h WHERE h.enrolment_id = e.id) AS last_homework \
          FROM {enrolments} e \
          JOIN patient pa ON pa.id = e.patient_id \
          JOIN program_version v ON v.id = e.program_version_id \

@@ -294,34 +294,25 @@ async fn mark_read_by_team(
            (SELECT 1 FROM enrolment_therapist t WHERE t.enrolment_id = e.id AND t.staff_person_id = $1))",
         access.enrolments()
     );
-    let unread = db
-        .query_all(statement(
-            db,
-            &format!(
-                "SELECT DISTINCT enrolment_id FROM {} m \
-                 WHERE sender_kind = 'patient' AND read_at IS NULL AND {team}",
-                access.messages()
-            ),
-            vec![staff_person_id.into()],
-        ))
-        .await?;
-    if unread.is_empty() {
-        return Ok(());
-    }
     let now = Utc::now();
     let txn = db.begin().await?;
-    txn.execute(statement(
-        &txn,
-        &format!(
-            "UPDATE message SET read_at = $2, read_by_staff_id = $1 \
-             WHERE sender_kind = 'patient' AND read_at IS NULL AND {team}"
-        ),
-        vec![staff_person_id.into(), now.into()],
-    ))
-    .await?;
+    let read = txn
+        .query_all(statement(
+            &txn,
+            &format!(
+                "UPDATE message SET read_at = $2, read_by_staff_id = $1 \
+                 WHERE sender_kind = 'patient' AND read_at IS NULL AND {team} \
+                 RETURNING enrolment_id"
+            ),
+            vec![staff_person_id.into(), now.into()],
+        ))
+        .await?;
+    let threads: std::collections::BTreeSet<i64> = read
+        .iter()
+        .map(|row| row.try_get("", "enrolment_id"))
+        .collect::<Result<_, _>>()?;
     // The care team's dashboards show the unread messages: they change.
-    for row in unread {
-        let enrolment_id: i64 = row.try_get("", "enrolment_id")?;
+    for enrolment_id in threads {
         access
             .record_event(&txn, enrolment_id, crate::live::EventKind::Message, now)
             .await?;
