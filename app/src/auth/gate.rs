@@ -325,6 +325,28 @@ async fn care_relation(
     )
 }
 
+/// An allowed access-log row for each of these patients, by the signed-in staff member in
+/// their chosen assignment (a list shown, an enrolment made).
+pub fn staff_entries(
+    principal: &Principal,
+    patients: impl IntoIterator<Item = i64>,
+    action: Action,
+    object_type: &'static str,
+) -> Vec<Entry> {
+    patients
+        .into_iter()
+        .map(|patient_id| {
+            staff_entry(
+                principal,
+                Some(patient_id),
+                action,
+                object_type,
+                Outcome::Allowed,
+            )
+        })
+        .collect()
+}
+
 /// An access-log row for the signed-in staff member in their chosen assignment.
 pub fn staff_entry(
     principal: &Principal,

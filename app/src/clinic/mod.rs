@@ -39,7 +39,6 @@ pub struct DashboardPatient {
     pub patient_id: i64,
     pub enrolment_id: i64,
     pub name: String,
-    pub family_name: String,
     pub personnummer: String,
     pub program: String,
     pub state: crate::domain::EnrolmentState,
@@ -97,31 +96,23 @@ pub async fn unit_dashboard() -> Result<Dashboard, AppError> {
     // (read after the rows, so every change the rows may hold is counted).
     let seen = crate::live::seen(&principal.session_tag, unit.unit_id());
     let (changed, newest) = crate::live::changed_in_unit(&db, &unit, seen.event).await?;
-    let logged: Vec<i64> = patients
+    let logged: std::collections::BTreeSet<i64> = shown
         .iter()
-        .filter(|p| !seen.logged.contains(&p.patient_id) || changed.contains(&p.enrolment_id))
-        .map(|p| p.patient_id)
+        .copied()
+        .filter(|id| !seen.logged.contains(id))
         .chain(
-            flags
+            patients
                 .iter()
-                .map(|f| f.patient_id)
-                .filter(|id| !seen.logged.contains(id)),
+                .filter(|p| changed.contains(&p.enrolment_id))
+                .map(|p| p.patient_id),
         )
-        .collect::<std::collections::BTreeSet<i64>>()
-        .into_iter()
         .collect();
-    let entries = logged
-        .iter()
-        .map(|patient_id| {
-            crate::auth::gate::staff_entry(
-                &principal,
-                Some(*patient_id),
-                crate::access_log::Action::List,
-                "dashboard",
-                crate::access_log::Outcome::Allowed,
-            )
-        })
-        .collect();
+    let entries = crate::auth::gate::staff_entries(
+        &principal,
+        logged,
+        crate::access_log::Action::List,
+        "dashboard",
+    );
     crate::access_log::append_all(&db, entries).await?;
     let mut remembered = seen.logged;
     remembered.extend(shown);
@@ -254,18 +245,12 @@ pub async fn unit_patients() -> Result<Vec<UnitPatient>, AppError> {
     let db = crate::server::db()?;
     let unit = crate::auth::gate::unit_for_staff(&principal)?;
     let patients = queries::unit_patients(&db, &unit).await?;
-    let entries = patients
-        .iter()
-        .map(|p| {
-            crate::auth::gate::staff_entry(
-                &principal,
-                Some(p.patient_id),
-                crate::access_log::Action::List,
-                "patient_list",
-                crate::access_log::Outcome::Allowed,
-            )
-        })
-        .collect();
+    let entries = crate::auth::gate::staff_entries(
+        &principal,
+        patients.iter().map(|p| p.patient_id),
+        crate::access_log::Action::List,
+        "patient_list",
+    );
     crate::access_log::append_all(&db, entries).await?;
     Ok(patients)
 }
@@ -389,18 +374,12 @@ pub async fn enrol_patients(
     let db = crate::server::db()?;
     let unit = crate::auth::gate::unit_for_staff(&principal)?;
     let enrolled = enrol::enrol(&db, &unit, &request).await?;
-    let entries = enrolled
-        .iter()
-        .map(|patient_id| {
-            crate::auth::gate::staff_entry(
-                &principal,
-                Some(*patient_id),
-                crate::access_log::Action::Write,
-                "enrolment",
-                crate::access_log::Outcome::Allowed,
-            )
-        })
-        .collect();
+    let entries = crate::auth::gate::staff_entries(
+        &principal,
+        enrolled.iter().copied(),
+        crate::access_log::Action::Write,
+        "enrolment",
+    );
     crate::access_log::append_all(&db, entries).await?;
     Ok(enrolled.len())
 }

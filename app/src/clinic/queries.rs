@@ -123,7 +123,8 @@ pub async fn dashboard_patients(
          FROM {enrolments} e \
          JOIN patient pa ON pa.id = e.patient_id \
          JOIN program_version v ON v.id = e.program_version_id \
-         JOIN program p ON p.id = v.program_id",
+         JOIN program p ON p.id = v.program_id \
+         ORDER BY pa.family_name, pa.given_name, pa.id",
         flags = unit.flags(),
         messages = unit.messages(),
         homework = unit.homework(),
@@ -136,7 +137,6 @@ pub async fn dashboard_patients(
     let mut list = rows
         .into_iter()
         .map(|row| {
-            let family: String = row.try_get("", "family_name")?;
             let (name, personnummer) = listed_name(&row)?;
             let mut last: Option<DateTime<Utc>> = None;
             for column in ["last_answer", "last_visit", "last_message", "last_homework"] {
@@ -147,7 +147,6 @@ pub async fn dashboard_patients(
                 patient_id: row.try_get("", "id")?,
                 enrolment_id: row.try_get("", "enrolment_id")?,
                 name,
-                family_name: family,
                 personnummer,
                 program: row.try_get("", "title")?,
                 state: row.try_get("", "state")?,
@@ -159,13 +158,10 @@ pub async fn dashboard_patients(
             })
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
-    // Who needs the care team first: urgent flags, other flags, unread messages, homework.
-    list.sort_by(|a, b| {
-        (b.urgent_flags, b.other_flags, b.unread, b.awaiting_feedback)
-            .cmp(&(a.urgent_flags, a.other_flags, a.unread, a.awaiting_feedback))
-            .then_with(|| a.family_name.cmp(&b.family_name))
-            .then_with(|| a.name.cmp(&b.name))
-            .then_with(|| a.patient_id.cmp(&b.patient_id))
+    // Who needs the care team first: urgent flags, other flags, unread messages, homework;
+    // by name within each (the statement's order, kept by the stable sort).
+    list.sort_by_key(|p| {
+        std::cmp::Reverse((p.urgent_flags, p.other_flags, p.unread, p.awaiting_feedback))
     });
     Ok(list)
 }
