@@ -220,7 +220,7 @@ pub async fn two_regions(db: &DatabaseConnection) {
 }
 
 /// One statement with one parameter, in the engine's placeholder style (`$1` or `?`).
-async fn execute_with(db: &DatabaseConnection, sql: &str, value: sea_orm::Value) {
+pub async fn execute_with(db: &DatabaseConnection, sql: &str, value: sea_orm::Value) {
     let sql = match db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => sql.to_owned(),
         _ => sql.replace("$1", "?"),
@@ -398,6 +398,7 @@ pub fn small_program(title: &str) -> crate::programs::Program {
             }],
         }],
         questionnaires: Vec::new(),
+        follow_up: Default::default(),
         schedules: Vec::new(),
     }
 }
@@ -549,6 +550,7 @@ pub fn care_program() -> crate::programs::Program {
                 item_texts: (1..=7).map(|n| format!("Oro nummer {n}")).collect(),
             },
         ],
+        follow_up: Default::default(),
         schedules: vec![Schedule {
             key: "gad-weekly".to_owned(),
             questionnaire: "gad".to_owned(),

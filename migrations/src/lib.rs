@@ -23,6 +23,7 @@ mod m20261130_000014_notifications;
 mod m20261130_000015_due_forms;
 mod m20261130_000016_test_enrolments;
 mod m20261201_000017_care_events;
+mod m20261201_000018_follow_up_flags;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000015_due_forms::Migration),
             Box::new(m20261130_000016_test_enrolments::Migration),
             Box::new(m20261201_000017_care_events::Migration),
+            Box::new(m20261201_000018_follow_up_flags::Migration),
         ]
     }
 }

@@ -283,6 +283,17 @@ pub struct Cli {
     )]
     pub notify_poll_ms: u64,
 
+    /// Working hours (08–17 on Swedish working days) within which an urgent flag must be
+    /// acknowledged before it is escalated to the unit's patient administrators; 0: never.
+    #[arg(
+        long,
+        env = "LOTSEN_ESCALATE_AFTER_HOURS",
+        global = true,
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u32).range(0..=90)
+    )]
+    pub escalate_after_hours: u32,
+
     /// Log format: readable text for a terminal, or one JSON object per line.
     #[arg(long, env = "LOTSEN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,

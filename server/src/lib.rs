@@ -151,7 +151,11 @@ pub async fn serve(cli: &cli::Cli) -> Result<(), ServeError> {
         file: cli.anchor_file.clone(),
         command: cli.anchor_command.clone(),
     };
-    tokio::spawn(housekeeping(state.clone(), anchors));
+    tokio::spawn(housekeeping(
+        state.clone(),
+        anchors,
+        cli.escalate_after_hours,
+    ));
     match cli.sender_config().map_err(ServeError::Config)? {
         Some(_) if state.demo.is_some() => {
             tracing::warn!("demo mode: notifications are never sent, the sender is off");
@@ -297,7 +301,7 @@ pub async fn record_anchor(db: &sea_orm::DatabaseConnection, sinks: &AnchorSinks
 }
 
 /// Every minute: deletes expired demo sandboxes (with everything in them) and ended sessions.
-async fn housekeeping(state: AppState, anchors: AnchorSinks) {
+async fn housekeeping(state: AppState, anchors: AnchorSinks, escalate_after_hours: u32) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     let mut minutes: u64 = 0;
     loop {
@@ -314,12 +318,24 @@ async fn housekeeping(state: AppState, anchors: AnchorSinks) {
             }
         }
         // Every quarter of an hour, scheduled forms that fell due are made and their patients
-        // told (a notice without content), also when they do not sign in.
+        // told (a notice without content), also when they do not sign in; patients who fell
+        // behind are flagged for their care team, and urgent flags nobody acknowledged in time
+        // are escalated.
         if minutes.is_multiple_of(15) {
             match app::care::sweep_due_forms(&state.db).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(forms = n, "scheduled forms fell due"),
                 Err(err) => tracing::error!(error = %err, "making due forms failed"),
+            }
+            let now = chrono::Utc::now();
+            match app::care::follow_up::sweep(&state.db, now, escalate_after_hours).await {
+                Ok(swept) if swept == Default::default() => {}
+                Ok(swept) => tracing::info!(
+                    raised = swept.raised,
+                    escalated = swept.escalated,
+                    "follow-up flags raised and urgent flags escalated"
+                ),
+                Err(err) => tracing::error!(error = %err, "the follow-up sweep failed"),
             }
         }
         minutes += 1;

@@ -551,6 +551,30 @@ pub(crate) async fn scheduled_enrolments(
         .collect())
 }
 
+/// The ongoing enrolments of real care among `ids` (none of a sandbox, no test): what the
+/// follow-up sweep raises a flag on, found again at the moment it raises it.
+pub(crate) async fn followed_enrolments(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<ScheduledEnrolment>, DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = enrolment::Entity::find()
+        .filter(enrolment::Column::Id.is_in(ids.iter().copied()))
+        .filter(enrolment::Column::SandboxId.is_null())
+        .filter(enrolment::Column::TestByStaffId.is_null())
+        .filter(enrolment::Column::State.is_in(EnrolmentState::ONGOING))
+        .order_by_asc(enrolment::Column::Id)
+        .all(db)
+        .await?;
+    Ok(found
+        .into_iter()
+        .map(|enrolment| ScheduledEnrolment { enrolment })
+        .collect())
+}
+
 /// One of the signed-in patient's own enrolments, as their session reaches it. Its care
 /// record (pages seen, answers, homework) is read and written only through it. The
 /// therapist-internal note is never part of it.

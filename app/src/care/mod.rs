@@ -9,6 +9,8 @@
 
 mod autosave;
 mod components;
+#[cfg(feature = "ssr")]
+pub mod follow_up;
 pub mod homework;
 pub mod progress;
 #[cfg(feature = "ssr")]

@@ -207,6 +207,7 @@ mod tests {
             title: "P".to_owned(),
             description: String::new(),
             questionnaires: Vec::new(),
+            follow_up: Default::default(),
             schedules: Vec::new(),
             modules: vec![
                 module(

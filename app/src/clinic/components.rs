@@ -3,7 +3,7 @@ use super::{
     PatientRecord, ResolveFlag, enrolment_choices, get_patient_record, unit_dashboard,
 };
 use crate::care::StaffModules;
-use crate::domain::FlagPriority;
+use crate::domain::{FlagPriority, flag_reason};
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::layout::{ErrorNotice, FormNotice, page_title};
@@ -70,6 +70,24 @@ fn DashboardView(dashboard: Dashboard) -> impl IntoView {
 /// Where a dashboard's browser listens for the unit's care events.
 pub const LIVE_EVENTS_PATH: &str = "/mottagning/handelser";
 
+/// What raised a flag, as the care team reads it: a follow-up rule by name, an answer's alert
+/// rule by its code and questionnaire.
+fn reason_text(flag: &OpenFlag, locale: Locale) -> String {
+    match flag.reason.as_str() {
+        flag_reason::INACTIVE => td_string!(locale, clinic.reason_inactive).to_owned(),
+        flag_reason::OVERDUE_HOMEWORK => {
+            td_string!(locale, clinic.reason_overdue_homework).to_owned()
+        }
+        flag_reason::UNANSWERED_MESSAGE => {
+            td_string!(locale, clinic.reason_unanswered_message).to_owned()
+        }
+        code => match &flag.questionnaire {
+            Some(q) => format!("{q}: {code}"),
+            None => code.to_owned(),
+        },
+    }
+}
+
 #[component]
 fn FlagList(
     flags: Vec<OpenFlag>,
@@ -100,10 +118,14 @@ fn FlagList(
                                 FlagPriority::Warning => "card flag warning",
                                 FlagPriority::Info => "card flag info",
                             };
-                            let reason = match &flag.questionnaire {
-                                Some(q) => format!("{q}: {}", flag.reason),
-                                None => flag.reason.clone(),
+                            let reason = reason_text(&flag, i18n.get_locale_untracked());
+                            // Where to see what raised it: the thread, the modules, the record.
+                            let source = match flag.reason.as_str() {
+                                flag_reason::UNANSWERED_MESSAGE => format!("#reply-{}-heading", flag.enrolment_id),
+                                _ => String::new(),
                             };
+                            let record = format!("/mottagning/patient/{}{source}", flag.patient_id);
+                            let escalated = flag.escalated_at.clone();
                             let acknowledged = flag.acknowledged.clone();
                             view! {
                                 <li class=class data-key=format!("flag-{id}")>
@@ -111,8 +133,11 @@ fn FlagList(
                                         <strong class="priority">{label}</strong> " · "
                                         <a href=format!("/mottagning/patient/{}", flag.patient_id)>{flag.patient}</a>
                                     </p>
-                                    <p>{t!(i18n, clinic.flag_reason)} ": " <span class="reason">{reason}</span></p>
+                                    <p>{t!(i18n, clinic.flag_reason)} ": " <a class="reason" href=record>{reason}</a></p>
                                     <p class="muted">{t!(i18n, clinic.flag_raised)} " " {flag.raised_at}</p>
+                                    {escalated.map(|at| view! {
+                                        <p class="escalated"><strong>{t!(i18n, clinic.flag_escalated)}</strong> " " {at}</p>
+                                    })}
                                     {match acknowledged {
                                         Some(ack) => view! {
                                             <p class="acknowledged">{t!(i18n, clinic.flag_acknowledged_by)} " " {ack.by} ", " {ack.at}</p>

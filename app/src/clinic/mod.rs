@@ -56,6 +56,7 @@ pub struct DashboardPatient {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenFlag {
     pub flag_id: i64,
+    pub enrolment_id: i64,
     pub patient_id: i64,
     pub patient: String,
     pub priority: crate::domain::FlagPriority,
@@ -66,6 +67,9 @@ pub struct OpenFlag {
     /// Swedish time.
     pub raised_at: String,
     pub acknowledged: Option<Acknowledged>,
+    /// When it was escalated to the unit's patient administrators, not acknowledged in time
+    /// (Swedish time).
+    pub escalated_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

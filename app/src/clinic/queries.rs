@@ -179,8 +179,8 @@ pub async fn open_flags(
     unit: &UnitCare,
 ) -> Result<Vec<OpenFlag>, DbErr> {
     let sql = format!(
-        "SELECT f.id, f.priority, f.reason, f.raised_at, f.acknowledged_at, \
-                e.patient_id, pa.given_name, pa.family_name, pa.personnummer, \
+        "SELECT f.id, f.priority, f.reason, f.raised_at, f.acknowledged_at, f.escalated_at, \
+                f.enrolment_id, e.patient_id, pa.given_name, pa.family_name, pa.personnummer, \
                 r.questionnaire_key, s.given_name AS ack_given, s.family_name AS ack_family \
          FROM {flags} f \
          JOIN {enrolments} e ON e.id = f.enrolment_id \
@@ -199,18 +199,21 @@ pub async fn open_flags(
             let (name, _) = listed_name(&row)?;
             let raised: DateTime<Utc> = row.try_get("", "raised_at")?;
             let acknowledged: Option<DateTime<Utc>> = row.try_get("", "acknowledged_at")?;
+            let escalated: Option<DateTime<Utc>> = row.try_get("", "escalated_at")?;
             let ack_given: Option<String> = row.try_get("", "ack_given")?;
             let ack_family: Option<String> = row.try_get("", "ack_family")?;
             Ok((
                 raised,
                 OpenFlag {
                     flag_id: row.try_get("", "id")?,
+                    enrolment_id: row.try_get("", "enrolment_id")?,
                     patient_id: row.try_get("", "patient_id")?,
                     patient: name,
                     priority: row.try_get("", "priority")?,
                     reason: row.try_get("", "reason")?,
                     questionnaire: row.try_get("", "questionnaire_key")?,
                     raised_at: local_minute(raised),
+                    escalated_at: escalated.map(local_minute),
                     acknowledged: acknowledged.map(|at| Acknowledged {
                         by: format!(
                             "{} {}",

@@ -107,6 +107,17 @@ pub enum FlagKind {
     Manual,
 }
 
+/// The reasons of the flags the server raises by itself when a patient falls behind (see
+/// `care::follow_up`); an answer's flag has its alert rule's code instead.
+pub mod flag_reason {
+    /// The patient has done nothing in the program for the program's set number of days.
+    pub const INACTIVE: &str = "inactive";
+    /// A module's worksheets were not sent within the program's set number of days.
+    pub const OVERDUE_HOMEWORK: &str = "overdue_homework";
+    /// A patient's message had no reply within two working days.
+    pub const UNANSWERED_MESSAGE: &str = "unanswered_message";
+}
+
 /// How soon the care team must act on a flag. Stored in `flag.priority`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]

@@ -190,6 +190,9 @@ pub async fn send_as_patient(
     Ok(())
 }
 
+/// The resolution of an unanswered-message flag that a reply resolved.
+pub const ANSWERED_BY_REPLY: &str = "Besvarad i meddelandetråden / Answered in the thread";
+
 /// A message from the care team; the patient is notified (in the same transaction) over the
 /// channels they consented to.
 pub async fn send_as_staff(
@@ -248,13 +251,26 @@ pub async fn send_as_staff(
             Utc::now(),
         )
         .await?;
+        // A reply is what an unanswered-message flag asked for: it is resolved by it.
+        let now = Utc::now();
+        txn.execute(statement(
+            &txn,
+            "UPDATE flag SET resolved_at = $1, resolved_by = $2, resolution = $3, \
+               acknowledged_at = COALESCE(acknowledged_at, $1), \
+               acknowledged_by = COALESCE(acknowledged_by, $2) \
+             WHERE enrolment_id = $4 AND reason = $5 AND response_id IS NULL \
+               AND resolved_at IS NULL",
+            vec![
+                now.into(),
+                staff_person_id.into(),
+                ANSWERED_BY_REPLY.into(),
+                enrolment_id.into(),
+                crate::care::follow_up::UNANSWERED_MESSAGE.into(),
+            ],
+        ))
+        .await?;
         access
-            .record_event(
-                &txn,
-                enrolment_id,
-                crate::live::EventKind::Message,
-                Utc::now(),
-            )
+            .record_event(&txn, enrolment_id, crate::live::EventKind::Message, now)
             .await?;
     }
     txn.commit().await?;

@@ -61,6 +61,8 @@ pub enum Template {
     FormDue,
     /// To staff: an urgent flag was raised for one of their patients.
     UrgentFlag,
+    /// To a unit's patient administrators: an urgent flag was not acknowledged in time.
+    FlagEscalated,
 }
 
 /// The subject of every e-mail to a patient: the same whatever happened.
@@ -74,12 +76,13 @@ This message cannot be answered.\n\
 In an emergency, call 112.\n";
 
 impl Template {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::TreatmentStarted,
         Self::NewMessage,
         Self::NewFeedback,
         Self::FormDue,
         Self::UrgentFlag,
+        Self::FlagEscalated,
     ];
 
     /// The code stored in the outbox.
@@ -90,6 +93,7 @@ impl Template {
             Self::NewFeedback => "new_feedback",
             Self::FormDue => "form_due",
             Self::UrgentFlag => "urgent_flag",
+            Self::FlagEscalated => "flag_escalated",
         }
     }
 
@@ -99,7 +103,7 @@ impl Template {
 
     /// Whether it goes to staff (else to a patient).
     pub fn to_staff(self) -> bool {
-        matches!(self, Self::UrgentFlag)
+        matches!(self, Self::UrgentFlag | Self::FlagEscalated)
     }
 
     /// Where the link leads, below the public address.
@@ -133,6 +137,10 @@ impl Template {
             Self::UrgentFlag => (
                 "En av dina patienter i Lotsen har en ny brådskande flagga.",
                 "One of your patients in Lotsen has a new urgent flag.",
+            ),
+            Self::FlagEscalated => (
+                "En brådskande flagga i Lotsen har inte kvitterats i tid.",
+                "An urgent flag in Lotsen was not acknowledged in time.",
             ),
         }
     }

@@ -13,6 +13,41 @@ pub struct Program {
     /// format version 1: none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schedules: Vec<Schedule>,
+    /// When the server raises a flag for the care team by itself (absent: the defaults).
+    #[serde(default, skip_serializing_if = "FollowUp::is_default")]
+    pub follow_up: FollowUp,
+}
+
+/// A program's rules for the flags the server raises when a patient falls behind. A day count
+/// of 0 turns that flag off. Days are Swedish calendar days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FollowUp {
+    /// A patient who has done nothing in the program (no page opened, nothing answered or
+    /// sent) for this many days is flagged as inactive.
+    pub inactive_days: u16,
+    /// A module's worksheets not all sent this many days after the patient first opened the
+    /// module are flagged as overdue homework.
+    pub homework_days: u16,
+}
+
+impl FollowUp {
+    /// The most days either may be set to (a year).
+    pub const MAX_DAYS: u16 = 365;
+
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl Default for FollowUp {
+    /// Two weeks without activity; a week for a module's homework.
+    fn default() -> Self {
+        Self {
+            inactive_days: 14,
+            homework_days: 7,
+        }
+    }
 }
 
 impl Program {
@@ -24,6 +59,7 @@ impl Program {
             modules: Vec::new(),
             questionnaires: Vec::new(),
             schedules: Vec::new(),
+            follow_up: FollowUp::default(),
         }
     }
 }

@@ -15,7 +15,7 @@ mod validate;
 pub mod version;
 
 pub use content::{
-    Block, BlockBody, Field, FieldKind, Media, Module, Program, QuestionnaireDef, Schedule,
-    ScheduleStart, Section, ShowIf, ShowOp, Step, Tone, UnlockRule,
+    Block, BlockBody, Field, FieldKind, FollowUp, Media, Module, Program, QuestionnaireDef,
+    Schedule, ScheduleStart, Section, ShowIf, ShowOp, Step, Tone, UnlockRule,
 };
 pub use validate::{Problem, ProblemKind, Rules, caps, validate};

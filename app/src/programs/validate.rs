@@ -96,7 +96,7 @@ pub enum ProblemKind {
         key: String,
     },
     /// A number of days out of its range: a repeat of 1–365 days, a window of 1–365 days, a
-    /// module opening at most 3650 days after enrolment.
+    /// module opening at most 3650 days after enrolment, a follow-up flag after 0–365 days.
     BadDays,
 }
 
@@ -493,6 +493,10 @@ pub fn validate(program: &Program, rules: &Rules) -> Vec<Problem> {
     let mut conditions: Vec<(String, &ShowIf, usize)> = Vec::new();
     if program.modules.is_empty() {
         check.error("modules", ProblemKind::EmptyProgram);
+    }
+    let follow_up = program.follow_up;
+    if follow_up.inactive_days.max(follow_up.homework_days) > crate::programs::FollowUp::MAX_DAYS {
+        check.error("follow_up", ProblemKind::BadDays);
     }
     for (m, module) in program.modules.iter().enumerate() {
         let path = format!("modules[{m}]");

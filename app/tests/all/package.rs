@@ -69,6 +69,7 @@ fn program(image_bytes: u64) -> Program {
             item_texts: Vec::new(),
             instrument: None,
         }],
+        follow_up: Default::default(),
         schedules: vec![Schedule {
             key: "varje-vecka".to_owned(),
             questionnaire: "gad7".to_owned(),

@@ -128,6 +128,7 @@ fn program() -> Program {
             item_texts: Vec::new(),
             instrument: None,
         }],
+        follow_up: Default::default(),
         schedules: Vec::new(),
     }
 }
@@ -659,5 +660,29 @@ fn a_program_larger_than_the_caps_is_refused_at_once() {
         validate(&p, &Rules::default())
             .iter()
             .all(|problem| problem.kind != ProblemKind::TooMany { max: caps::MODULES })
+    );
+}
+
+#[test]
+fn follow_up_days_are_a_year_at_most_and_absent_means_the_defaults() {
+    let mut p = program();
+    p.follow_up.inactive_days = 366;
+    assert_eq!(only(&p), ("follow_up".to_owned(), ProblemKind::BadDays));
+    p.follow_up.inactive_days = 0;
+    p.follow_up.homework_days = 365;
+    assert_eq!(problems(&p), Vec::new());
+
+    // A program stored before the setting existed reads with the defaults (two weeks, one
+    // week), and the defaults are left out of the stored document, so its content (and hash)
+    // is what it was.
+    let stored = app::programs::store::canonical(&program()).expect("canonical");
+    assert!(!stored.contains("follow_up"), "{stored}");
+    let read: Program = serde_json::from_str(&stored).expect("reads");
+    assert_eq!(read.follow_up.inactive_days, 14);
+    assert_eq!(read.follow_up.homework_days, 7);
+    let set = app::programs::store::canonical(&p).expect("canonical");
+    assert!(
+        set.contains(r#""follow_up":{"inactive_days":0,"homework_days":365}"#),
+        "{set}"
     );
 }

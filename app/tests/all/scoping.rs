@@ -103,6 +103,10 @@ const ALLOWED: &[(&str, &str)] = &[
         "a session's test binding holds only for the staff member's own test enrolment at their unit: ids only",
     ),
     (
+        "app/src/care/follow_up.rs",
+        "the server's follow-up sweep: times and counts of ongoing real care (no sandbox, no test) to raise flags and escalate urgent ones; it shows nothing, and raises through the ScheduledEnrolment it finds again",
+    ),
+    (
         "app/src/care/record.rs",
         "the care record: every function takes the patient's OwnEnrolment, staff's StaffEnrolment, or the due-form sweep's ScheduledEnrolment (crate-private: ongoing real care, nothing shown), and stays inside it",
     ),

@@ -729,11 +729,13 @@ async fn send_head(router: &Router, request: Request<Body>) -> Answer {
     }
 }
 
-/// A fresh open flag on an enrolment, to acknowledge or resolve.
+/// A fresh open flag on an enrolment, to acknowledge or resolve (a reason of its own: one
+/// flag per reason is open at a time).
 async fn flag_row(db: &DatabaseConnection, enrolment: i64) -> i64 {
+    let n = count(db, "SELECT COUNT(*) FROM flag").await;
     db.execute_unprepared(&format!(
         "INSERT INTO flag (enrolment_id, kind, priority, reason, raised_at) \
-         VALUES ({enrolment}, 'manual', 'warning', 'matrix', CURRENT_TIMESTAMP)"
+         VALUES ({enrolment}, 'manual', 'warning', 'matrix-{n}', CURRENT_TIMESTAMP)"
     ))
     .await
     .expect("flag");

@@ -6,6 +6,7 @@ mod common;
 
 mod access;
 mod care;
+mod follow_up;
 mod http;
 mod live;
 mod media;

@@ -20,6 +20,9 @@ pub struct Model {
     pub resolved_at: Option<DateTimeUtc>,
     pub resolved_by: Option<i64>,
     pub resolution: Option<String>,
+    /// When an urgent flag nobody acknowledged in time was passed to the unit's patient
+    /// administrators.
+    pub escalated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

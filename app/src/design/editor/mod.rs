@@ -328,9 +328,9 @@ pub fn ProgramEditor(draft: Draft, english: bool, media_hosts: Vec<String>) -> i
         Status::Failed => td_string!(locale, design.failed).to_owned(),
     };
 
-    let (title, description) = doc
+    let (title, description, follow_up) = doc
         .program
-        .with_untracked(|p| (p.title.clone(), p.description.clone()));
+        .with_untracked(|p| (p.title.clone(), p.description.clone(), p.follow_up));
     view! {
         <div class="editor" data-editor=move || if ready.get() { "ready" } else { "loading" }>
             // Until the editor runs in the browser (and for good, without JavaScript).
@@ -384,6 +384,22 @@ pub fn ProgramEditor(draft: Draft, english: bool, media_hosts: Vec<String>) -> i
                 <h2 id="schedules-heading">{td_string!(locale, design.schedules)}</h2>
                 <p class="hint">{td_string!(locale, design.schedules_lead)}</p>
                 {move || { doc.shape.track(); schedules::schedules(doc) }}
+            </section>
+            <section class="follow-up" aria-labelledby="follow-up-heading">
+                <h2 id="follow-up-heading">{td_string!(locale, design.follow_up)}</h2>
+                <p class="hint">{td_string!(locale, design.follow_up_lead)}</p>
+                <div class="field">
+                    <label for="follow-up-inactive">{td_string!(locale, design.follow_up_inactive)}</label>
+                    <input id="follow-up-inactive" type="number" min="0" max="365" inputmode="numeric"
+                        value=follow_up.inactive_days.to_string()
+                        on:input=move |ev| { let v = schedules::days(&value(&ev)).unwrap_or(0); doc.edit(|p| p.follow_up.inactive_days = v) } />
+                </div>
+                <div class="field">
+                    <label for="follow-up-homework">{td_string!(locale, design.follow_up_homework)}</label>
+                    <input id="follow-up-homework" type="number" min="0" max="365" inputmode="numeric"
+                        value=follow_up.homework_days.to_string()
+                        on:input=move |ev| { let v = schedules::days(&value(&ev)).unwrap_or(0); doc.edit(|p| p.follow_up.homework_days = v) } />
+                </div>
             </section>
             <section class="report" aria-labelledby="report-heading">
                 <h2 id="report-heading">{td_string!(locale, design.report)}</h2>

@@ -1,0 +1,275 @@
+//! The flags the server raises by itself, on both engines: a patient inactive for the program's
+//! set days, a module's homework overdue, a message unanswered past two working days; each
+//! raised once (also by two sweeps at once), not again after it was resolved until the patient
+//! acts anew, never for a test enrolment; a reply resolves the message flag. An urgent flag not
+//! acknowledged in time is escalated once to the unit's patient administrators, with a notice
+//! without content.
+
+#![allow(clippy::expect_used)]
+
+use app::care::follow_up::sweep;
+use app::db_test;
+use app::programs::FollowUp;
+use app::testing::{care_program, number as count, set_care_program, two_regions as world};
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+use crate::common::{app, call, get, patient_session, send, staff_session};
+
+/// How many flags of `reason` enrolment `enrolment` has (open or not).
+async fn flags(db: &DatabaseConnection, enrolment: i64, reason: &str) -> i64 {
+    count(
+        db,
+        &format!(
+            "SELECT COUNT(*) FROM flag WHERE enrolment_id = {enrolment} AND reason = '{reason}'"
+        ),
+    )
+    .await
+}
+
+/// One sweep with escalation after four working hours.
+async fn swept(db: &DatabaseConnection, at: DateTime<Utc>) -> app::care::follow_up::Swept {
+    sweep(db, at, 4).await.expect("the sweep")
+}
+
+db_test!(
+    patients_who_fall_behind_are_flagged_once_and_a_reply_answers_the_message_flag,
+    |db| {
+        world(&db).await;
+        // This program waits 20 days before calling a patient inactive, 7 for homework.
+        let mut program = care_program();
+        program.follow_up = FollowUp {
+            inactive_days: 20,
+            homework_days: 7,
+        };
+        set_care_program(&db, &program).await;
+        db.execute_unprepared("UPDATE enrolment SET responsible_staff_id = 101")
+            .await
+            .expect("responsible");
+        let router = app(db.clone());
+        let therapist = staff_session(&db, 101, 301).await;
+        let patient = patient_session(&db, 401).await;
+
+        // The patient opens the homework module and writes to the care team.
+        let opened = get(&router, "/mina-sidor/behandling/701/m4/p5", &patient).await;
+        assert_eq!(opened.status, StatusCode::OK);
+        let message = format!("enrolment=701&body=Hej&submit_key={}", "a".repeat(64));
+        let sent = send(&router, call("send_message", &message, &patient)).await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        let now = Utc::now();
+
+        // A day later nothing is late.
+        assert_eq!(swept(&db, now + Duration::days(1)).await.raised, 0);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM flag").await, 0);
+
+        // Eight days later: the worksheet is a day overdue and the message unanswered for more
+        // than two working days; nobody is inactive yet (20 days).
+        let eight = now + Duration::days(8);
+        assert_eq!(swept(&db, eight).await.raised, 2);
+        assert_eq!(flags(&db, 701, "overdue_homework").await, 1);
+        assert_eq!(flags(&db, 701, "unanswered_message").await, 1);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM flag WHERE enrolment_id <> 701").await,
+            0
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM flag WHERE kind = 'automatic' AND response_id IS NULL \
+                 AND resolved_at IS NULL AND priority IN ('warning', 'info')"
+            )
+            .await,
+            2
+        );
+        // Each is an event for the unit's live dashboards.
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM care_event WHERE kind = 'flag' AND enrolment_id = 701"
+            )
+            .await,
+            2
+        );
+        // A second sweep raises nothing again.
+        assert_eq!(swept(&db, eight).await.raised, 0);
+
+        // The dashboard names them, and the message flag leads to the thread.
+        let dashboard = get(&router, "/mottagning", &therapist).await;
+        assert_eq!(dashboard.status, StatusCode::OK);
+        assert!(
+            dashboard.body.contains("Hemuppgift försenad"),
+            "{}",
+            dashboard.body
+        );
+        assert!(
+            dashboard
+                .body
+                .contains("Meddelande obesvarat i mer än två arbetsdagar")
+        );
+        assert!(
+            dashboard
+                .body
+                .contains("/mottagning/patient/401#reply-701-heading")
+        );
+
+        // The therapist replies: the message flag is resolved by the reply, the other stays.
+        let reply = format!(
+            "patient_id=401&enrolment=701&body=Hej%21&submit_key={}",
+            "b".repeat(64)
+        );
+        let answered = send(&router, call("reply_message", &reply, &therapist)).await;
+        assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM flag WHERE reason = 'unanswered_message' \
+                 AND resolved_at IS NOT NULL AND resolved_by = 101 AND acknowledged_by = 101"
+            )
+            .await,
+            1
+        );
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM flag WHERE resolved_at IS NULL").await,
+            1
+        );
+        assert_eq!(swept(&db, eight).await.raised, 0);
+        assert_eq!(flags(&db, 701, "unanswered_message").await, 1);
+
+        // A test enrolment is never followed up.
+        db.execute_unprepared("UPDATE enrolment SET test_by_staff_id = 107 WHERE id = 703")
+            .await
+            .expect("test enrolment");
+
+        // Three weeks on, the others have been inactive for 20 days: two sweeps at once (two
+        // instances) raise each flag once.
+        let later = now + Duration::days(21);
+        let (a, b) = tokio::join!(swept(&db, later), swept(&db, later));
+        assert_eq!(a.raised + b.raised, 3, "{a:?} {b:?}");
+        for enrolment in [701, 702, 704] {
+            assert_eq!(flags(&db, enrolment, "inactive").await, 1, "{enrolment}");
+        }
+        assert_eq!(flags(&db, 703, "inactive").await, 0);
+
+        // Resolved while the patient still does nothing, it is not raised again; once the
+        // patient acts and falls silent for another 20 days, it is.
+        let inactive_702 = count(
+            &db,
+            "SELECT id FROM flag WHERE enrolment_id = 702 AND reason = 'inactive'",
+        )
+        .await;
+        let resolve = format!("flag_id={inactive_702}&comment=Ringt%20patienten");
+        let resolved = send(&router, call("resolve_flag", &resolve, &therapist)).await;
+        assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+        assert_eq!(swept(&db, later + Duration::days(5)).await.raised, 0);
+        assert_eq!(flags(&db, 702, "inactive").await, 1);
+        let olle = patient_session(&db, 402).await;
+        let back = get(&router, "/mina-sidor/behandling/702/m1/p1", &olle).await;
+        assert_eq!(back.status, StatusCode::OK);
+        // As if he came back two days after the flag was raised (the sweeps ran ahead of the
+        // clock).
+        let returned = later + Duration::days(2);
+        app::testing::execute_with(
+            &db,
+            "UPDATE page_visit SET first_seen_at = $1 WHERE enrolment_id = 702",
+            returned.into(),
+        )
+        .await;
+        assert_eq!(swept(&db, returned + Duration::days(19)).await.raised, 0);
+        assert_eq!(swept(&db, returned + Duration::days(20)).await.raised, 1);
+        assert_eq!(flags(&db, 702, "inactive").await, 2);
+    }
+);
+
+db_test!(
+    an_urgent_flag_nobody_acknowledges_is_escalated_once_to_the_units_patient_administrators,
+    |db| {
+        world(&db).await;
+        // Alva (103, assigned at A1) is made patient administrator at A1; Greta (105, assigned
+        // at A1) is one at A2 only; Viktor (104) is a provider administrator. All have e-mail.
+        db.execute_unprepared(
+            "INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, granted_at) \
+             VALUES (103, 1, 11, 'patient_admin', CURRENT_TIMESTAMP), \
+                    (105, 1, 12, 'patient_admin', CURRENT_TIMESTAMP)",
+        )
+        .await
+        .expect("roles");
+        db.execute_unprepared(
+            "UPDATE staff_person SET email = 'personal@example.se' WHERE id IN (101, 103, 104, 105)",
+        )
+        .await
+        .expect("addresses");
+        db.execute_unprepared("UPDATE enrolment SET responsible_staff_id = 101 WHERE id = 701")
+            .await
+            .expect("responsible");
+        let router = app(db.clone());
+        let therapist = staff_session(&db, 101, 301).await;
+        let patient = patient_session(&db, 401).await;
+
+        // PHQ-9 with item 9 at 1: an urgent flag.
+        let mut body = format!(
+            "enrolment=701&place=block%3Am1%2Fp2%2Fphq&submit_key={}&intent=submit",
+            "c".repeat(64)
+        );
+        for n in 1..=9 {
+            body.push_str(&format!("&answers%5Bphq9_{n}%5D={}", i32::from(n == 9)));
+        }
+        let answered = send(&router, call("answer_form", &body, &patient)).await;
+        assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM flag WHERE priority = 'urgent'").await,
+            1
+        );
+        // An urgent flag of enrolment 702, acknowledged long ago: never escalated.
+        db.execute_unprepared(
+            "INSERT INTO flag (enrolment_id, kind, priority, reason, raised_at, acknowledged_at, acknowledged_by) \
+             VALUES (702, 'manual', 'urgent', 'manual', '2026-01-05 09:00:00+00:00', '2026-01-05 09:30:00+00:00', 101)",
+        )
+        .await
+        .expect("acknowledged flag");
+        let now = Utc::now();
+        let escalations = "SELECT COUNT(*) FROM notification WHERE template = 'flag_escalated'";
+
+        // Within four working hours nothing happens (four working hours are at least four).
+        assert_eq!(swept(&db, now + Duration::hours(1)).await.escalated, 0);
+        // Long after: escalated once, to the unit's patient administrator only.
+        let late = now + Duration::days(10);
+        assert_eq!(swept(&db, late).await.escalated, 1);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM flag WHERE escalated_at IS NOT NULL"
+            )
+            .await,
+            1
+        );
+        assert_eq!(count(&db, escalations).await, 1);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT staff_person_id FROM notification WHERE template = 'flag_escalated'"
+            )
+            .await,
+            103
+        );
+        // Again, and by two instances at once: nothing more.
+        let (a, b) = tokio::join!(swept(&db, late), swept(&db, late));
+        assert_eq!(a.escalated + b.escalated, 0);
+        assert_eq!(count(&db, escalations).await, 1);
+
+        // The therapist's dashboard says it was escalated.
+        let dashboard = get(&router, "/mottagning", &therapist).await;
+        assert!(
+            dashboard
+                .body
+                .contains("eskalerad till patientadministratör"),
+            "{}",
+            dashboard.body
+        );
+        // The notice itself says nothing clinical: the fixed text for staff.
+        let text = app::notify::Template::FlagEscalated.email("https://lotsen.test/mottagning");
+        for word in ["PHQ", "Petra", "Enhet", "självmord", "item"] {
+            assert!(!text.contains(word), "{word}");
+        }
+    }
+);
