@@ -21,6 +21,9 @@ pub mod schedule;
 #[cfg(feature = "ssr")]
 pub mod trial;
 
+#[cfg(feature = "ssr")]
+pub(crate) use record::version_content;
+
 pub use autosave::Autosave;
 pub use components::{DueFormView, ResultsPage, StaffModules, TreatmentPage, TreatmentStepPage};
 

@@ -53,6 +53,36 @@ async fn frame(db: &impl ConnectionTrait, own: &impl EnrolmentScope) -> Result<F
     let program_id: i64 = row.try_get("", "version_program_id")?;
     let hash: Option<String> = row.try_get("", "version_hash")?;
     let unit = care_unit::Model::from_query_result(&row, "")?;
+    let program = content(db, own.version_id(), hash).await?;
+    Ok(Frame {
+        program,
+        program_id,
+        unit,
+    })
+}
+
+/// The content of a program version, parsed (or kept from before when it is published).
+pub(crate) async fn version_content(
+    db: &impl ConnectionTrait,
+    version_id: i64,
+) -> Result<Arc<Program>, AppError> {
+    let hash: Option<String> = db
+        .query_one(statement(
+            db,
+            "SELECT content_hash FROM program_version WHERE id = $1",
+            vec![version_id.into()],
+        ))
+        .await?
+        .ok_or(AppError::NotFound)?
+        .try_get("", "content_hash")?;
+    content(db, version_id, hash).await
+}
+
+async fn content(
+    db: &impl ConnectionTrait,
+    version_id: i64,
+    hash: Option<String>,
+) -> Result<Arc<Program>, AppError> {
     let cached = hash.as_ref().and_then(|h| {
         PUBLISHED
             .lock()
@@ -67,7 +97,7 @@ async fn frame(db: &impl ConnectionTrait, own: &impl EnrolmentScope) -> Result<F
                 .query_one(statement(
                     db,
                     "SELECT content FROM program_version WHERE id = $1",
-                    vec![own.version_id().into()],
+                    vec![version_id.into()],
                 ))
                 .await?
                 .map(|r| r.try_get("", "content"))
@@ -79,7 +109,7 @@ async fn frame(db: &impl ConnectionTrait, own: &impl EnrolmentScope) -> Result<F
                 .map(Arc::new)
                 .ok_or_else(|| {
                     tracing::error!(
-                        version = own.version_id(),
+                        version = version_id,
                         "a followed version has no readable content"
                     );
                     AppError::Unavailable
@@ -96,11 +126,7 @@ async fn frame(db: &impl ConnectionTrait, own: &impl EnrolmentScope) -> Result<F
             program
         }
     };
-    Ok(Frame {
-        program,
-        program_id,
-        unit,
-    })
+    Ok(program)
 }
 
 /// Stored answers: item code → answer.

@@ -1,6 +1,6 @@
 use super::{
     AcknowledgeFlag, Dashboard, DashboardPatient, EnrolChoices, EnrolPatients, OpenFlag,
-    PatientRecord, ResolveFlag, enrolment_choices, get_patient_record, unit_dashboard,
+    PatientRecord, ResolveFlag, ScoreChange, enrolment_choices, get_patient_record, unit_dashboard,
 };
 use crate::care::StaffModules;
 use crate::domain::{FlagPriority, flag_reason};
@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::i18n::*;
 use crate::layout::{ErrorNotice, FormNotice, page_title};
 use crate::messages::StaffThread;
+use crate::programs::render::band_name;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -81,6 +82,10 @@ fn reason_text(flag: &OpenFlag, locale: Locale) -> String {
         flag_reason::UNANSWERED_MESSAGE => {
             td_string!(locale, clinic.reason_unanswered_message).to_owned()
         }
+        "phq9_item9" => td_string!(locale, clinic.reason_phq9_item9).to_owned(),
+        "madrs_s_item9" => td_string!(locale, clinic.reason_madrs_s_item9).to_owned(),
+        "phq9_worsened" => td_string!(locale, clinic.reason_phq9_worsened).to_owned(),
+        "gad7_worsened" => td_string!(locale, clinic.reason_gad7_worsened).to_owned(),
         code => match &flag.questionnaire {
             Some(q) => format!("{q}: {code}"),
             None => code.to_owned(),
@@ -259,6 +264,7 @@ fn PatientList(list: Vec<DashboardPatient>) -> impl IntoView {
                     <th scope="col">{t!(i18n, clinic.col_flags)}</th>
                     <th scope="col">{t!(i18n, clinic.col_unread)}</th>
                     <th scope="col">{t!(i18n, clinic.col_feedback)}</th>
+                    <th scope="col">{t!(i18n, clinic.col_scores)}</th>
                     <th scope="col">{t!(i18n, clinic.col_activity)}</th>
                 </tr>
             </thead>
@@ -279,12 +285,61 @@ fn PatientList(list: Vec<DashboardPatient>) -> impl IntoView {
                             </td>
                             <td>{p.unread}</td>
                             <td>{p.awaiting_feedback}</td>
+                            <td class="scores-cell"><Scores scores=p.scores /></td>
                             <td>{p.last_activity.unwrap_or_else(|| "–".to_owned())}</td>
                         </tr>
                     }
                 }).collect_view()}
             </tbody>
         </table></div>
+    }
+    .into_any()
+}
+
+/// A patient's latest scores: total and band, and the change from the first and the previous
+/// answer, each said in words when it reaches the scale's meaningful change (never by colour
+/// alone).
+#[component]
+fn Scores(scores: Vec<ScoreChange>) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
+    if scores.is_empty() {
+        return view! { "–" }.into_any();
+    }
+    let change = move |score: &ScoreChange, delta: Option<i32>, since: &'static str| {
+        delta.map(|d| {
+            let judged = match (score.is_meaningful(d), d > 0) {
+                (true, true) => Some(("change worse", td_string!(locale, clinic.meaningful_worse))),
+                (true, false) => Some((
+                    "change better",
+                    td_string!(locale, clinic.meaningful_better),
+                )),
+                (false, _) => None,
+            };
+            let class = judged.map_or("change", |(c, _)| c);
+            view! {
+                <span class=class>
+                    {format!("{d:+} {since}")}
+                    {judged.map(|(_, words)| view! { " (" <strong>{words}</strong> ")" })}
+                </span>
+            }
+        })
+    };
+    view! {
+        <ul class="scores">
+            {scores.into_iter().map(|score| {
+                let band = score.band.as_deref().map(|b| format!(" ({})", band_name(b, locale)));
+                let first = change(&score, score.from_first, td_string!(locale, clinic.since_first));
+                let previous = change(&score, score.from_previous, td_string!(locale, clinic.since_previous));
+                view! {
+                    <li>
+                        <span class="score">{score.title.clone()} " " <strong>{score.total}</strong> {band}</span>
+                        {first.map(|f| view! { " · " {f} })}
+                        {previous.map(|p| view! { " · " {p} })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
     }
     .into_any()
 }

@@ -51,6 +51,30 @@ pub struct DashboardPatient {
     /// The patient's last answer, first view of a page, message or homework sent (what makes
     /// a care event), Swedish time.
     pub last_activity: Option<String>,
+    /// Each scale the patient answered in this treatment: the latest total and its change.
+    pub scores: Vec<ScoreChange>,
+}
+
+/// A scale's latest total in one treatment, its band, and how it changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoreChange {
+    /// The questionnaire's title in the program.
+    pub title: String,
+    pub total: i32,
+    pub band: Option<String>,
+    /// The latest total minus the first (`None` when answered once).
+    pub from_first: Option<i32>,
+    /// The latest total minus the one before it (`None` when answered once).
+    pub from_previous: Option<i32>,
+    /// The scale's meaningful change, where one is published (higher is worse).
+    pub meaningful: Option<i32>,
+}
+
+impl ScoreChange {
+    /// Whether a change is at least the scale's meaningful change.
+    pub fn is_meaningful(&self, change: i32) -> bool {
+        self.meaningful.is_some_and(|m| change.abs() >= m)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

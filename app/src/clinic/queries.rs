@@ -1,8 +1,11 @@
-use super::{Acknowledged, DashboardPatient, OpenFlag, RecordEnrolment, UnitPatient};
+use super::{Acknowledged, DashboardPatient, OpenFlag, RecordEnrolment, ScoreChange, UnitPatient};
 use crate::auth::scope::{CareAccess, UnitCare};
 use crate::db::statement;
+use crate::programs::Program;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A patient's name as the unit's lists show it, and the personal identity number: enrolled
 /// by staff and not yet signed in, a person has no name until the e-ID gives one, and is
@@ -104,7 +107,7 @@ pub async fn dashboard_patients(
 ) -> Result<Vec<DashboardPatient>, DbErr> {
     let sql = format!(
         "SELECT e.id AS enrolment_id, pa.id, pa.given_name, pa.family_name, pa.personnummer, \
-                p.title, e.state, \
+                p.title, e.state, e.program_version_id, \
            (SELECT COUNT(*) FROM {flags} f WHERE f.enrolment_id = e.id \
               AND f.resolved_at IS NULL AND f.priority = 'urgent') AS urgent, \
            (SELECT COUNT(*) FROM {flags} f WHERE f.enrolment_id = e.id \
@@ -134,9 +137,31 @@ pub async fn dashboard_patients(
         enrolments = unit.enrolments(),
     );
     let rows = db.query_all(statement(db, &sql, vec![])).await?;
-    let mut list = rows
+    let mut totals = dashboard_totals(db, unit).await?;
+    let mut programs: BTreeMap<i64, Option<Arc<Program>>> = BTreeMap::new();
+    let mut list = Vec::with_capacity(rows.len());
+    for row in rows {
+        let enrolment_id: i64 = row.try_get("", "enrolment_id")?;
+        let version: i64 = row.try_get("", "program_version_id")?;
+        let scores = match totals.remove(&enrolment_id) {
+            None => Vec::new(),
+            Some(answered) => {
+                if !programs.contains_key(&version) {
+                    // A version that cannot be read (logged) shows no scores, not no dashboard.
+                    let program = crate::care::version_content(db, version).await.ok();
+                    programs.insert(version, program);
+                }
+                match programs.get(&version).and_then(Option::as_ref) {
+                    Some(program) => score_changes(program, answered),
+                    None => Vec::new(),
+                }
+            }
+        };
+        list.push((row, enrolment_id, scores));
+    }
+    let mut list = list
         .into_iter()
-        .map(|row| {
+        .map(|(row, enrolment_id, scores)| {
             let (name, personnummer) = listed_name(&row)?;
             let mut last: Option<DateTime<Utc>> = None;
             for column in ["last_answer", "last_visit", "last_message", "last_homework"] {
@@ -145,7 +170,7 @@ pub async fn dashboard_patients(
             }
             Ok(DashboardPatient {
                 patient_id: row.try_get("", "id")?,
-                enrolment_id: row.try_get("", "enrolment_id")?,
+                enrolment_id,
                 name,
                 personnummer,
                 program: row.try_get("", "title")?,
@@ -155,6 +180,7 @@ pub async fn dashboard_patients(
                 unread: row.try_get("", "unread")?,
                 awaiting_feedback: row.try_get("", "awaiting")?,
                 last_activity: last.map(local_minute),
+                scores,
             })
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
@@ -164,6 +190,62 @@ pub async fn dashboard_patients(
         std::cmp::Reverse((p.urgent_flags, p.other_flags, p.unread, p.awaiting_feedback))
     });
     Ok(list)
+}
+
+/// Submitted totals of one treatment: by questionnaire key (in the order first answered), the
+/// totals and bands oldest first.
+type Answered = Vec<(String, Vec<(i32, Option<String>)>)>;
+
+/// The submitted totals of the unit's ongoing treatments, by enrolment, in one statement.
+async fn dashboard_totals(
+    db: &impl ConnectionTrait,
+    unit: &UnitCare,
+) -> Result<BTreeMap<i64, Answered>, DbErr> {
+    let sql = format!(
+        "SELECT r.enrolment_id, r.questionnaire_key, r.total, r.band FROM {} r \
+         WHERE r.state = 'submitted' AND r.total IS NOT NULL \
+         ORDER BY r.enrolment_id, r.submitted_at, r.id",
+        unit.form_responses()
+    );
+    let mut out: BTreeMap<i64, Answered> = BTreeMap::new();
+    for row in db.query_all(statement(db, &sql, vec![])).await? {
+        let key: String = row.try_get("", "questionnaire_key")?;
+        let point = (row.try_get("", "total")?, row.try_get("", "band")?);
+        let answered = out.entry(row.try_get("", "enrolment_id")?).or_default();
+        match answered.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, points)) => points.push(point),
+            None => answered.push((key, vec![point])),
+        }
+    }
+    Ok(out)
+}
+
+/// The latest total of each scored questionnaire, with its change from the first answer and
+/// from the previous one, against the scale's meaningful change.
+fn score_changes(program: &Program, answered: Answered) -> Vec<ScoreChange> {
+    answered
+        .into_iter()
+        .filter_map(|(key, points)| {
+            let def = program.questionnaires.iter().find(|q| q.key == key)?;
+            let instrument = def.instrument()?;
+            let (total, band) = points.last()?.clone();
+            let first = points.first().map(|(t, _)| *t);
+            let previous = points
+                .len()
+                .checked_sub(2)
+                .and_then(|i| points.get(i))
+                .map(|(t, _)| *t);
+            let answered_again = points.len() > 1;
+            Some(ScoreChange {
+                title: def.title.clone(),
+                total,
+                band,
+                from_first: first.filter(|_| answered_again).map(|f| total - f),
+                from_previous: previous.map(|p| total - p),
+                meaningful: instrument.meaningful_change,
+            })
+        })
+        .collect()
 }
 
 /// A time as the unit reads it: Swedish local time to the minute.

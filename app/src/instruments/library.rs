@@ -44,6 +44,16 @@ fn urgent_item(code: &str, item: usize, value: i32) -> AlertRule {
     }
 }
 
+/// The total at least `points` worse than the previous answer: a flag to look at within the
+/// working day, not an emergency.
+fn worsened(code: &str, points: i32) -> AlertRule {
+    AlertRule::WorsenedBy {
+        code: code.to_owned(),
+        points,
+        priority: Priority::Normal,
+    }
+}
+
 fn base(code: &str, name: &str, items: Vec<Item>, band_list: &[(&str, i32, i32)]) -> Instrument {
     Instrument {
         code: code.to_owned(),
@@ -54,6 +64,7 @@ fn base(code: &str, name: &str, items: Vec<Item>, band_list: &[(&str, i32, i32)]
         bands: bands(band_list),
         alerts: Vec::new(),
         criteria: Vec::new(),
+        meaningful_change: None,
     }
 }
 
@@ -80,6 +91,11 @@ fn phq9() -> Instrument {
     );
     // Thoughts of death or self-harm, any answer above "not at all".
     scale.alerts.push(urgent_item("phq9_item9", 8, 1));
+    // Five points: the minimal clinically important difference (Löwe et al., Monitoring
+    // depression treatment outcomes with the PHQ-9, Med Care 2004;42:1194–1201). Five points
+    // worse than the previous answer is flagged for the care team.
+    scale.meaningful_change = Some(5);
+    scale.alerts.push(worsened("phq9_worsened", 5));
     // Major depressive syndrome: item 1 or 2 at ≥ 2, and ≥ 5 of the nine at ≥ 2 (item 9 at ≥ 1).
     let mut five_of: Vec<(usize, i32)> = (0..8).map(|i| (i, 2)).collect();
     five_of.push((8, 1));
@@ -116,6 +132,11 @@ fn gad7() -> Instrument {
         code: "suggests_gad".to_owned(),
         all_of: vec![Condition::TotalAtLeast { value: 10 }],
     });
+    // Four points: the minimal clinically important difference (Toussaint et al., Sensitivity
+    // to change and minimal clinically important difference of the GAD-7, J Affect Disord
+    // 2020;265:395–401). Four points worse than the previous answer is flagged.
+    scale.meaningful_change = Some(4);
+    scale.alerts.push(worsened("gad7_worsened", 4));
     scale
 }
 

@@ -16,6 +16,12 @@ pub struct Instrument {
     pub alerts: Vec<AlertRule>,
     /// Named findings besides the band (e.g. PHQ-9's major depressive syndrome).
     pub criteria: Vec<Criterion>,
+    /// The smallest change of the total that counts as a real change for the patient (the
+    /// minimal clinically important difference), where one is published: the care team sees
+    /// a change at least this large from the first answer or the previous one marked as such.
+    /// Higher totals are worse on every scale that has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meaningful_change: Option<i32>,
 }
 
 /// One item. Item numbers in rules are positions in `Instrument::items`, from 0.

@@ -323,6 +323,43 @@ pub async fn enqueue(
     Ok(added)
 }
 
+/// Queues a notice that must not wait (an escalation): due now, whatever was sent in
+/// [`MIN_GAP`], and a notice already waiting for the recipient on a channel takes its text
+/// (both only say to sign in). How many channels it was queued on: 0 when the recipient has
+/// no address.
+pub async fn enqueue_now(
+    db: &impl ConnectionTrait,
+    recipient: Recipient,
+    template: Template,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let (column, id) = recipient.column();
+    let mut added = 0;
+    for (channel, _) in addresses(db, recipient).await? {
+        added += db
+            .execute(statement(
+                db,
+                &format!(
+                    "INSERT INTO notification ({column}, channel, template, send_after, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT ({column}, channel) \
+                       WHERE sent_at IS NULL AND gave_up_at IS NULL AND {column} IS NOT NULL \
+                     DO UPDATE SET template = excluded.template, send_after = excluded.send_after"
+                ),
+                vec![
+                    id.into(),
+                    channel.code().into(),
+                    template.code().into(),
+                    now.into(),
+                    now.into(),
+                ],
+            ))
+            .await?
+            .rows_affected();
+    }
+    Ok(added)
+}
+
 /// A notification a sender has claimed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Claimed {

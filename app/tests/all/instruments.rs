@@ -339,6 +339,7 @@ fn a_programs_own_form_reverse_scores_weights_subscales_and_alerts_on_worsening(
             priority: Priority::Normal,
         }],
         criteria: vec![],
+        meaningful_change: None,
     };
     assert_eq!(form.range(), (0, 13));
     // calm 1 → 3 points; sleep 2 × 2 = 4; worry 3.
@@ -380,6 +381,7 @@ fn every_kind_of_item_is_checked() {
         bands: vec![],
         alerts: vec![],
         criteria: vec![],
+        meaningful_change: None,
     };
     assert_eq!(form.range(), (0, 31));
     let good = || {

@@ -269,6 +269,7 @@ fn own_form(alerts: Vec<AlertRule>, bands: Vec<Band>) -> Program {
             bands,
             alerts,
             criteria: vec![],
+            meaningful_change: None,
         }),
     });
     page(&mut p, 2).blocks.push(block(

@@ -273,3 +273,93 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    the_dashboard_shows_each_scales_latest_score_with_its_change_and_flags_a_meaningful_worsening,
+    |db| {
+        world(&db).await;
+        // Two earlier PHQ-9 answers in treatment 701 (scheduled forms, say): 14, then 9.
+        db.execute_unprepared(
+            "INSERT INTO form_response (enrolment_id, program_version_id, questionnaire_key, place, \
+               state, answers, total, band, scores, updated_at, submitted_at) VALUES \
+             (701, 601, 'phq', 'schedule:x/0', 'submitted', '{}', 14, 'moderate', '{}', \
+               '2026-01-05 09:00:00+00:00', '2026-01-05 09:00:00+00:00'), \
+             (701, 601, 'phq', 'schedule:x/1', 'submitted', '{}', 9, 'mild', '{}', \
+               '2026-01-12 09:00:00+00:00', '2026-01-12 09:00:00+00:00')",
+        )
+        .await
+        .expect("earlier answers");
+        let router = app(db.clone());
+        let therapist = staff_session(&db, 101, 301).await;
+        let patient = patient_session(&db, 401).await;
+
+        // Now 15: items 1–7 at 2, item 8 at 1, item 9 at 0. Six points worse than last time.
+        let mut body = format!(
+            "enrolment=701&place=block%3Am1%2Fp2%2Fphq&submit_key={}&intent=submit",
+            "d".repeat(64)
+        );
+        for n in 1..=9 {
+            let value = match n {
+                1..=7 => 2,
+                8 => 1,
+                _ => 0,
+            };
+            body.push_str(&format!("&answers%5Bphq9_{n}%5D={value}"));
+        }
+        let answered = send(&router, call("answer_form", &body, &patient)).await;
+        assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM flag WHERE enrolment_id = 701 AND reason = 'phq9_worsened' \
+                 AND priority = 'warning' AND response_id IS NOT NULL"
+            )
+            .await,
+            1
+        );
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM flag WHERE priority = 'urgent'").await,
+            0
+        );
+
+        let dashboard = get(&router, "/mottagning", &therapist).await;
+        assert_eq!(dashboard.status, StatusCode::OK);
+        let row = dashboard
+            .body
+            .split("data-key=\"patient-701\"")
+            .nth(1)
+            .and_then(|rest| rest.split("</tr>").next())
+            .expect("treatment 701's row");
+        let text = row.replace("<!>", "");
+        assert!(
+            text.contains("PHQ-9 <strong>15</strong> (medelsvåra besvär)"),
+            "{text}"
+        );
+        assert!(text.contains("+1 sedan start"), "{text}");
+        assert!(
+            text.contains("+6 sedan förra (<strong>betydande försämring</strong>)"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("+1 sedan start (<strong>"),
+            "1 point is not meaningful"
+        );
+        // The flag names what it is.
+        assert!(
+            dashboard
+                .body
+                .contains("PHQ-9 minst 5 poäng sämre än förra gången")
+        );
+        // A patient who answered nothing has no scores.
+        let other = dashboard
+            .body
+            .split("data-key=\"patient-702\"")
+            .nth(1)
+            .and_then(|rest| rest.split("</tr>").next())
+            .expect("treatment 702's row");
+        assert!(
+            other.contains("<td class=\"scores-cell\">–</td>"),
+            "{other}"
+        );
+    }
+);

@@ -193,6 +193,7 @@ pub(super) fn questionnaires(doc: Doc) -> impl IntoView {
                 bands: Vec::new(),
                 alerts: Vec::new(),
                 criteria: Vec::new(),
+                meaningful_change: None,
             };
             instrument.items.push(new_item(&instrument));
             p.questionnaires.push(QuestionnaireDef {
@@ -535,6 +536,7 @@ mod tests {
                 },
             ],
             criteria: Vec::new(),
+            meaningful_change: None,
         }
     }
 
