@@ -100,7 +100,7 @@ test('through the real providers: enrolment, the first form with a risk answer, 
   const flags = therapist.getByRole('region', { name: /Flaggor att hantera/ });
   const flag = flags.getByRole('listitem').filter({ hasText: who.name });
   await expect(flag).toContainText('Brådskande');
-  await expect(flag).toContainText('phq9_item9');
+  await expect(flag).toContainText('PHQ-9 fråga 9: tankar på döden');
   await expect(flag).toContainText('Inte kvitterad');
   if (hydrated) {
     await expect(therapist.locator('[data-live-status]')).toContainText('Översikten uppdaterades');

@@ -558,21 +558,24 @@ pub(crate) async fn followed_enrolments(
     ids: &[i64],
 ) -> Result<Vec<ScheduledEnrolment>, DbErr> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let mut out = Vec::with_capacity(ids.len());
+    // In chunks: a statement takes a bounded number of parameters.
+    for chunk in ids.chunks(500) {
+        let found = enrolment::Entity::find()
+            .filter(enrolment::Column::Id.is_in(chunk.iter().copied()))
+            .filter(enrolment::Column::SandboxId.is_null())
+            .filter(enrolment::Column::TestByStaffId.is_null())
+            .filter(enrolment::Column::State.is_in(EnrolmentState::ONGOING))
+            .order_by_asc(enrolment::Column::Id)
+            .all(db)
+            .await?;
+        out.extend(
+            found
+                .into_iter()
+                .map(|enrolment| ScheduledEnrolment { enrolment }),
+        );
     }
-    let found = enrolment::Entity::find()
-        .filter(enrolment::Column::Id.is_in(ids.iter().copied()))
-        .filter(enrolment::Column::SandboxId.is_null())
-        .filter(enrolment::Column::TestByStaffId.is_null())
-        .filter(enrolment::Column::State.is_in(EnrolmentState::ONGOING))
-        .order_by_asc(enrolment::Column::Id)
-        .all(db)
-        .await?;
-    Ok(found
-        .into_iter()
-        .map(|enrolment| ScheduledEnrolment { enrolment })
-        .collect())
+    Ok(out)
 }
 
 /// One of the signed-in patient's own enrolments, as their session reaches it. Its care

@@ -48,13 +48,31 @@ struct Due {
     since: DateTime<Utc>,
 }
 
-/// Raises the flags that have come due by `now` and escalates the urgent flags not
-/// acknowledged within `escalate_after_hours` working hours (0: never).
+/// Escalates the urgent flags not acknowledged within `escalate_after_hours` working hours (0:
+/// never) and raises the follow-up flags that have come due by `now`. Both run; the first
+/// error is returned after.
 pub async fn sweep<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     now: DateTime<Utc>,
     escalate_after_hours: u32,
 ) -> Result<Swept, AppError> {
+    // The escalation first and on its own: a failure of the other rules never holds it up.
+    let escalated = match escalate_after_hours {
+        0 => Ok(0),
+        hours => escalate(db, now, hours).await,
+    };
+    let raised = raise_due(db, now).await;
+    Ok(Swept {
+        raised: raised?,
+        escalated: escalated?,
+    })
+}
+
+/// Raises the follow-up flags that have come due by `now`; how many.
+async fn raise_due<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
     let mut due: BTreeMap<i64, Vec<Due>> = BTreeMap::new();
     let candidates = candidates(db).await?;
     let versions: Vec<i64> = {
@@ -116,9 +134,10 @@ pub async fn sweep<C: ConnectionTrait + TransactionTrait>(
         if days == 0 || owed == 0 || opened.sent >= owed {
             continue;
         }
-        let since = opened.opened_at;
-        if now < since + Duration::days(days.into()) || homework_flagged.is_some_and(|f| f >= since)
-        {
+        // A module's homework is late from the day it is due; a flag raised since then (for
+        // this module or an earlier one) covered it.
+        let since = opened.opened_at + Duration::days(days.into());
+        if now < since || homework_flagged.is_some_and(|f| f >= since) {
             continue;
         }
         let list = due.entry(opened.enrolment_id).or_default();
@@ -132,27 +151,23 @@ pub async fn sweep<C: ConnectionTrait + TransactionTrait>(
         }
     }
     due.retain(|_, list| !list.is_empty());
-    let mut swept = Swept::default();
+    let mut raised = 0;
     let ids: Vec<i64> = due.keys().copied().collect();
     for enrolment in followed_enrolments(db, &ids).await? {
         for d in due.get(&enrolment.id()).into_iter().flatten() {
             // One treatment that fails (logged by id) does not stop the others'.
             match raise(db, &enrolment, *d, now).await {
-                Ok(true) => swept.raised += 1,
+                Ok(true) => raised += 1,
                 Ok(false) => {}
                 Err(error) => tracing::error!(
                     enrolment = enrolment.id(),
-                    reason = d.reason,
                     error = %error,
                     "raising a follow-up flag failed"
                 ),
             }
         }
     }
-    if escalate_after_hours > 0 {
-        swept.escalated = escalate(db, now, escalate_after_hours).await?;
-    }
-    Ok(swept)
+    Ok(raised)
 }
 
 /// How many worksheets a module asks for that every patient sees (a worksheet shown only on a
@@ -201,12 +216,16 @@ async fn candidates(db: &impl ConnectionTrait) -> Result<Vec<Candidate>, AppErro
            (SELECT MIN(m.sent_at) FROM message m WHERE m.enrolment_id = e.id \
               AND m.sender_kind = 'patient' AND NOT EXISTS (SELECT 1 FROM message s \
                 WHERE s.enrolment_id = e.id AND s.sender_kind = 'staff' \
-                AND s.sent_at >= m.sent_at)) AS unanswered_since, \
+                AND s.sent_at >= m.sent_at) \
+              AND NOT EXISTS (SELECT 1 FROM flag f WHERE f.enrolment_id = e.id \
+                AND f.response_id IS NULL AND f.reason = '{unanswered_reason}' \
+                AND f.raised_at >= m.sent_at)) AS unanswered_since, \
            {inactive} AS inactive_flagged, {unanswered} AS unanswered_flagged, \
            {homework} AS homework_flagged \
          FROM enrolment e \
          WHERE e.sandbox_id IS NULL AND e.test_by_staff_id IS NULL AND {ongoing} \
          ORDER BY e.id",
+        unanswered_reason = UNANSWERED_MESSAGE,
         inactive = flagged(INACTIVE),
         unanswered = flagged(UNANSWERED_MESSAGE),
         homework = flagged(OVERDUE_HOMEWORK),
@@ -306,15 +325,25 @@ async fn raise<C: ConnectionTrait + TransactionTrait>(
     due: Due,
     now: DateTime<Utc>,
 ) -> Result<bool, AppError> {
+    // A reply committed since the sweep read the thread answers the message after all.
+    let still = match due.reason {
+        UNANSWERED_MESSAGE => {
+            "AND NOT EXISTS (SELECT 1 FROM message s WHERE s.enrolment_id = $1 \
+               AND s.sender_kind = 'staff' AND s.sent_at >= $5)"
+        }
+        _ => "",
+    };
     let txn = begin_write(db).await?;
     let raised = txn
         .execute(statement(
             &txn,
-            "INSERT INTO flag (enrolment_id, kind, priority, reason, raised_at) \
-             SELECT $1, 'automatic', $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM flag \
-               WHERE enrolment_id = $1 AND reason = $3 AND response_id IS NULL \
-               AND raised_at >= $5) \
-             ON CONFLICT DO NOTHING",
+            &format!(
+                "INSERT INTO flag (enrolment_id, kind, priority, reason, raised_at) \
+                 SELECT $1, 'automatic', $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM flag \
+                   WHERE enrolment_id = $1 AND reason = $3 AND response_id IS NULL \
+                   AND raised_at >= $5) {still} \
+                 ON CONFLICT DO NOTHING"
+            ),
             vec![
                 enrolment.id().into(),
                 due.priority.to_value().into(),
@@ -412,17 +441,22 @@ async fn escalate_one<C: ConnectionTrait + TransactionTrait>(
         txn.rollback().await?;
         return Ok(false);
     }
-    let admins = patient_administrators(&txn, enrolment.unit_id(), now).await?;
-    if admins.is_empty() {
-        tracing::warn!(
+    let mut told = 0;
+    for staff in patient_administrators(&txn, enrolment.unit_id(), now).await? {
+        let to = crate::notify::Recipient::Staff(staff);
+        told += crate::notify::enqueue_now(&txn, to, crate::notify::Template::FlagEscalated, now)
+            .await?;
+    }
+    if told == 0 {
+        // Not marked: tried again at every sweep until someone can be told.
+        txn.rollback().await?;
+        tracing::error!(
             flag,
             unit = enrolment.unit_id(),
-            "an urgent flag was escalated, but the unit has no patient administrator to tell"
+            "an urgent flag is not acknowledged in time, and the unit has no patient \
+             administrator with an e-mail address to tell"
         );
-    }
-    for staff in admins {
-        let to = crate::notify::Recipient::Staff(staff);
-        crate::notify::enqueue(&txn, to, crate::notify::Template::FlagEscalated, now).await?;
+        return Ok(false);
     }
     enrolment
         .record_event(&txn, crate::live::EventKind::Flag, now)
@@ -432,8 +466,9 @@ async fn escalate_one<C: ConnectionTrait + TransactionTrait>(
     Ok(true)
 }
 
-/// The staff members who are patient administrators at a unit now: the role granted at the
-/// unit or provider-wide, and an assignment at the unit in force.
+/// The staff members who are patient administrators at an active unit now: the role granted
+/// at the unit or provider-wide, and an assignment for care at the unit in force (what a
+/// session needs to hold the role there).
 async fn patient_administrators(
     db: &impl ConnectionTrait,
     unit: i64,
@@ -446,15 +481,17 @@ async fn patient_administrators(
              JOIN care_unit u ON u.id = $1 \
              JOIN staff_hsa_identity i ON i.staff_person_id = r.staff_person_id \
              JOIN staff_assignment a ON a.staff_hsa_identity_id = i.id AND a.care_unit_id = u.id \
-             WHERE r.role = $2 AND r.revoked_at IS NULL \
+             WHERE r.role = $2 AND r.revoked_at IS NULL AND u.active \
                AND r.care_provider_id = u.care_provider_id \
                AND (r.care_unit_id = u.id OR r.care_unit_id IS NULL) \
+               AND a.commission_purpose = $4 \
                AND (a.valid_to IS NULL OR a.valid_to > $3) \
              ORDER BY r.staff_person_id",
             vec![
                 unit.into(),
                 crate::auth::Role::PatientAdministrator.as_code().into(),
                 now.into(),
+                crate::auth::session::CARE_PURPOSE.into(),
             ],
         ))
         .await?;

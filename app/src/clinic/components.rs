@@ -74,6 +74,12 @@ pub const LIVE_EVENTS_PATH: &str = "/mottagning/handelser";
 /// What raised a flag, as the care team reads it: a follow-up rule by name, an answer's alert
 /// rule by its code and questionnaire.
 fn reason_text(flag: &OpenFlag, locale: Locale) -> String {
+    if let Some(q) = &flag.questionnaire
+        && flag_reason::ALL.contains(&flag.reason.as_str())
+    {
+        // A program's own alert rule that happens to share a follow-up reason's code.
+        return format!("{q}: {}", flag.reason);
+    }
     match flag.reason.as_str() {
         flag_reason::INACTIVE => td_string!(locale, clinic.reason_inactive).to_owned(),
         flag_reason::OVERDUE_HOMEWORK => {

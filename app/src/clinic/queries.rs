@@ -146,10 +146,9 @@ pub async fn dashboard_patients(
         let scores = match totals.remove(&enrolment_id) {
             None => Vec::new(),
             Some(answered) => {
-                if !programs.contains_key(&version) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = programs.entry(version) {
                     // A version that cannot be read (logged) shows no scores, not no dashboard.
-                    let program = crate::care::version_content(db, version).await.ok();
-                    programs.insert(version, program);
+                    slot.insert(crate::care::version_content(db, version).await.ok());
                 }
                 match programs.get(&version).and_then(Option::as_ref) {
                     Some(program) => score_changes(program, answered),

@@ -116,6 +116,7 @@ pub mod flag_reason {
     pub const OVERDUE_HOMEWORK: &str = "overdue_homework";
     /// A patient's message had no reply within two working days.
     pub const UNANSWERED_MESSAGE: &str = "unanswered_message";
+    pub const ALL: [&str; 3] = [INACTIVE, OVERDUE_HOMEWORK, UNANSWERED_MESSAGE];
 }
 
 /// How soon the care team must act on a flag. Stored in `flag.priority`.

@@ -255,11 +255,14 @@ pub async fn send_as_staff(
         let now = Utc::now();
         txn.execute(statement(
             &txn,
-            "UPDATE flag SET resolved_at = $1, resolved_by = $2, resolution = $3, \
-               acknowledged_at = COALESCE(acknowledged_at, $1), \
-               acknowledged_by = COALESCE(acknowledged_by, $2) \
-             WHERE enrolment_id = $4 AND reason = $5 AND response_id IS NULL \
-               AND resolved_at IS NULL",
+            &format!(
+                "UPDATE flag SET resolved_at = $1, resolved_by = $2, resolution = $3, \
+                   acknowledged_at = COALESCE(acknowledged_at, $1), \
+                   acknowledged_by = COALESCE(acknowledged_by, $2) \
+                 WHERE enrolment_id = $4 AND reason = $5 AND response_id IS NULL \
+                   AND resolved_at IS NULL AND enrolment_id IN (SELECT x.id FROM {} x)",
+                access.enrolments()
+            ),
             vec![
                 now.into(),
                 staff_person_id.into(),

@@ -178,6 +178,41 @@ db_test!(
         assert_eq!(swept(&db, returned + Duration::days(19)).await.raised, 0);
         assert_eq!(swept(&db, returned + Duration::days(20)).await.raised, 1);
         assert_eq!(flags(&db, 702, "inactive").await, 2);
+
+        // Treatment 704 (unit B1): a message, its flag resolved by hand (a phone call), then
+        // another message: that one is flagged in its turn.
+        let t0 = returned + Duration::days(20);
+        let rut = patient_session(&db, 404).await;
+        let bo = staff_session(&db, 106, 306).await;
+        let first = format!("enrolment=704&body=Hej&submit_key={}", "c".repeat(64));
+        let sent = send(&router, call("send_message", &first, &rut)).await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        assert_eq!(swept(&db, t0).await.raised, 1);
+        let flag_704 = count(
+            &db,
+            "SELECT id FROM flag WHERE enrolment_id = 704 AND reason = 'unanswered_message'",
+        )
+        .await;
+        let resolve = format!("flag_id={flag_704}&comment=Ringde%20upp");
+        let resolved = send(&router, call("resolve_flag", &resolve, &bo)).await;
+        assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+        assert_eq!(
+            swept(&db, t0).await.raised,
+            0,
+            "the first message is handled"
+        );
+        let second = format!("enrolment=704&body=Igen&submit_key={}", "e".repeat(64));
+        let sent = send(&router, call("send_message", &second, &rut)).await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        app::testing::execute_with(
+            &db,
+            "UPDATE message SET sent_at = $1 WHERE body = 'Igen'",
+            (t0 + Duration::hours(1)).into(),
+        )
+        .await;
+        assert_eq!(swept(&db, t0 + Duration::days(1)).await.raised, 0);
+        assert_eq!(swept(&db, t0 + Duration::days(8)).await.raised, 1);
+        assert_eq!(flags(&db, 704, "unanswered_message").await, 2);
     }
 );
 
@@ -185,17 +220,27 @@ db_test!(
     an_urgent_flag_nobody_acknowledges_is_escalated_once_to_the_units_patient_administrators,
     |db| {
         world(&db).await;
-        // Alva (103, assigned at A1) is made patient administrator at A1; Greta (105, assigned
-        // at A1) is one at A2 only; Viktor (104) is a provider administrator. All have e-mail.
+        // Alva (103) gets an assignment for care at A1 and is made patient administrator there;
+        // Nils (102) is one at A1 too, but only in an administrative assignment (no role with
+        // patient data there); Greta (105, assigned at A1) is one at A2 only; Viktor (104) is
+        // a provider administrator. All but Alva have e-mail, for now.
+        db.execute_unprepared(
+            "INSERT INTO staff_assignment (id, staff_hsa_identity_id, care_unit_id, \
+               commission_hsa_id, commission_name, commission_purpose) \
+             VALUES (309, 203, 11, 'SE-103-V', 'V', 'Vård och behandling')",
+        )
+        .await
+        .expect("assignment");
         db.execute_unprepared(
             "INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, granted_at) \
              VALUES (103, 1, 11, 'patient_admin', CURRENT_TIMESTAMP), \
+                    (102, 1, 11, 'patient_admin', CURRENT_TIMESTAMP), \
                     (105, 1, 12, 'patient_admin', CURRENT_TIMESTAMP)",
         )
         .await
         .expect("roles");
         db.execute_unprepared(
-            "UPDATE staff_person SET email = 'personal@example.se' WHERE id IN (101, 103, 104, 105)",
+            "UPDATE staff_person SET email = 'personal@example.se' WHERE id IN (101, 102, 104, 105)",
         )
         .await
         .expect("addresses");
@@ -232,8 +277,29 @@ db_test!(
 
         // Within four working hours nothing happens (four working hours are at least four).
         assert_eq!(swept(&db, now + Duration::hours(1)).await.escalated, 0);
-        // Long after: escalated once, to the unit's patient administrator only.
+        // Long after, while nobody who may act can be told: not marked, tried again.
         let late = now + Duration::days(10);
+        assert_eq!(swept(&db, late).await.escalated, 0);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM flag WHERE escalated_at IS NOT NULL"
+            )
+            .await,
+            0
+        );
+        assert_eq!(count(&db, escalations).await, 0);
+        // Alva gets an address, and already has a notice waiting (held back by the gap between
+        // notices): the escalation takes its place and is due at once.
+        db.execute_unprepared("UPDATE staff_person SET email = 'alva@example.se' WHERE id = 103")
+            .await
+            .expect("address");
+        db.execute_unprepared(
+            "INSERT INTO notification (staff_person_id, channel, template, send_after, created_at) \
+             VALUES (103, 'email', 'urgent_flag', '2099-01-01 00:00:00+00:00', CURRENT_TIMESTAMP)",
+        )
+        .await
+        .expect("waiting notice");
         assert_eq!(swept(&db, late).await.escalated, 1);
         assert_eq!(
             count(
@@ -251,6 +317,16 @@ db_test!(
             )
             .await,
             103
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM notification WHERE staff_person_id = 103 \
+                 AND send_after < '2098-01-01 00:00:00+00:00'"
+            )
+            .await,
+            1,
+            "one notice, due now"
         );
         // Again, and by two instances at once: nothing more.
         let (a, b) = tokio::join!(swept(&db, late), swept(&db, late));
