@@ -100,6 +100,11 @@ test('a producer builds a program, previews and answers it; a publisher publishe
   await page.getByRole('button', { name: 'Spara' }).click();
   await expect(status).toContainText('Ingenting sparades: title: För lång text');
   await page.getByLabel('Programmets namn').fill('Sov gott');
+  // Follow-up: inactive after 10 days; more than a year is refused by the report.
+  const inactive = page.getByLabel('Flagga som inaktiv efter så många dagar utan aktivitet');
+  await inactive.fill('400');
+  await expect(report).toContainText('follow_up');
+  await inactive.fill('10');
   await page.getByRole('button', { name: 'Spara' }).click();
   await expect(status).toHaveText('Sparat, version av utkastet: 1');
 
@@ -110,6 +115,10 @@ test('a producer builds a program, previews and answers it; a publisher publishe
   await expect(pages).toHaveText(['Välkommen', 'Veckans skattning']);
   await expect(schedules.getByLabel('Schema 1: Öppet antal dagar')).toHaveValue('3');
   await expect(schedules.getByLabel('Schema 1: Måste besvaras innan patienten läser vidare')).toBeChecked();
+  await expect(page.getByLabel('Flagga som inaktiv efter så många dagar utan aktivitet')).toHaveValue('10');
+  await expect(
+    page.getByLabel('Flagga hemuppgift som försenad så många dagar efter att modulen öppnades'),
+  ).toHaveValue('7');
 
   // The publisher reviews what is new and publishes it as 1.0.
   await switchTo(page, 'publisher');
