@@ -1,3 +1,4 @@
+use super::arrange::{Filter, Order, arrange};
 use super::{
     AcknowledgeFlag, Dashboard, DashboardPatient, EnrolChoices, EnrolPatients, OpenFlag,
     PatientRecord, ResolveFlag, ScoreChange, enrolment_choices, get_patient_record, unit_dashboard,
@@ -11,12 +12,19 @@ use crate::messages::StaffThread;
 use crate::programs::render::band_name;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn ClinicHome() -> impl IntoView {
     let i18n = use_i18n();
     let data = Resource::new(|| (), |_| unit_dashboard());
+    let query = use_query_map();
+    let (order, filter) = query.with_untracked(|q| {
+        (
+            Order::from_query(q.get("ordning").as_deref()),
+            Filter::from_query(q.get("visa").as_deref()),
+        )
+    });
     view! {
         <Title text=page_title(move || t_string!(i18n, clinic.title).to_string()) />
         <h1>{t!(i18n, clinic.title)}</h1>
@@ -24,7 +32,7 @@ pub fn ClinicHome() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     // Enrolment is offered to those who may list the unit's patients.
-                    Ok(dashboard) => view! { <DashboardView dashboard /> <EnrolSection /> }.into_any(),
+                    Ok(dashboard) => view! { <DashboardView dashboard order filter /> <EnrolSection /> }.into_any(),
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}
@@ -36,7 +44,7 @@ pub fn ClinicHome() -> impl IntoView {
 /// `public/live.js` listens to the unit's care events and fetches the dashboard again when one
 /// arrives (the region marked `data-live-region`), without a reload.
 #[component]
-fn DashboardView(dashboard: Dashboard) -> impl IntoView {
+fn DashboardView(dashboard: Dashboard, order: Order, filter: Filter) -> impl IntoView {
     let i18n = use_i18n();
     let acknowledge = ServerAction::<AcknowledgeFlag>::new();
     let resolve = ServerAction::<ResolveFlag>::new();
@@ -46,6 +54,17 @@ fn DashboardView(dashboard: Dashboard) -> impl IntoView {
         live_after,
         handles_flags,
     } = dashboard;
+    let total = patients.len();
+    let patients = arrange(patients, order, filter);
+    // The refresh link keeps the order and selection chosen.
+    let here = match (order, filter) {
+        (Order::Need, Filter::All) => "/mottagning".to_owned(),
+        _ => format!(
+            "/mottagning?ordning={}&visa={}",
+            order.code(),
+            filter.code()
+        ),
+    };
     view! {
         <div class="dashboard" data-live-events=LIVE_EVENTS_PATH data-live-after=live_after.to_string()
             data-text-live=move || t_string!(i18n, clinic.live_on).to_string()
@@ -55,13 +74,15 @@ fn DashboardView(dashboard: Dashboard) -> impl IntoView {
             <p class="live-status muted">
                 <span data-live-status role="status">{t!(i18n, clinic.live_off)}</span>
                 " "
-                <a href="/mottagning">{t!(i18n, clinic.refresh)}</a>
+                <a href=here>{t!(i18n, clinic.refresh)}</a>
             </p>
             <FormNotice action=acknowledge />
             <FormNotice action=resolve />
+            // Outside the live region: a choice being made is never replaced by a refresh.
+            <PatientView order filter />
             <div data-live-region>
                 <FlagList flags handles_flags acknowledge resolve />
-                <PatientList list=patients />
+                <PatientList list=patients total />
             </div>
         </div>
         <script type="module" src="/live.js" nonce=leptos::nonce::use_nonce()></script>
@@ -253,15 +274,59 @@ fn EnrolForm(choices: EnrolChoices, enrol: ServerAction<EnrolPatients>) -> impl 
     }
 }
 
+/// How the patients are ordered and which are shown: a plain GET form.
 #[component]
-fn PatientList(list: Vec<DashboardPatient>) -> impl IntoView {
+fn PatientView(order: Order, filter: Filter) -> impl IntoView {
     let i18n = use_i18n();
-    if list.is_empty() {
+    let locale = i18n.get_locale_untracked();
+    let order_name = move |o: Order| match o {
+        Order::Need => td_string!(locale, clinic.order_need),
+        Order::Name => td_string!(locale, clinic.order_name),
+        Order::Activity => td_string!(locale, clinic.order_activity),
+    };
+    let filter_name = move |f: Filter| match f {
+        Filter::All => td_string!(locale, clinic.filter_all),
+        Filter::Flags => td_string!(locale, clinic.filter_flags),
+        Filter::Unread => td_string!(locale, clinic.filter_unread),
+        Filter::Feedback => td_string!(locale, clinic.filter_feedback),
+    };
+    view! {
+        <form method="get" action="/mottagning" class="patient-view">
+            <label for="patient-order">{t!(i18n, clinic.order)}</label>
+            <select id="patient-order" name="ordning">
+                {Order::ALL.into_iter().map(|o| view! {
+                    <option value=o.code() selected=o == order>{order_name(o)}</option>
+                }).collect_view()}
+            </select>
+            <label for="patient-filter">{t!(i18n, clinic.filter)}</label>
+            <select id="patient-filter" name="visa">
+                {Filter::ALL.into_iter().map(|f| view! {
+                    <option value=f.code() selected=f == filter>{filter_name(f)}</option>
+                }).collect_view()}
+            </select>
+            <button type="submit" class="button">{t!(i18n, clinic.show)}</button>
+        </form>
+    }
+}
+
+#[component]
+fn PatientList(list: Vec<DashboardPatient>, total: usize) -> impl IntoView {
+    let i18n = use_i18n();
+    if total == 0 {
         return view! { <p>{t!(i18n, clinic.no_patients)}</p> }.into_any();
+    }
+    let shown = list.len();
+    if shown == 0 {
+        return view! { <p>{t!(i18n, clinic.none_chosen)}</p> }.into_any();
     }
     view! {
         <div class="table-scroll" tabindex="0"><table class="table patients">
-            <caption>{t!(i18n, clinic.patients_caption)}</caption>
+            <caption>
+                {t!(i18n, clinic.patients_caption)}
+                {(shown < total).then(|| view! {
+                    " (" {t!(i18n, clinic.showing)} " " {shown} " " {t!(i18n, clinic.showing_of)} " " {total} ")"
+                })}
+            </caption>
             <thead>
                 <tr>
                     <th scope="col">{t!(i18n, clinic.name)}</th>

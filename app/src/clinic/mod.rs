@@ -1,6 +1,7 @@
 //! The therapist's side: the patients of the unit in the chosen assignment, and one patient's
 //! record. Every patient shown is written to the access log.
 
+pub mod arrange;
 mod components;
 #[cfg(feature = "ssr")]
 pub mod enrol;
@@ -39,6 +40,8 @@ pub struct DashboardPatient {
     pub patient_id: i64,
     pub enrolment_id: i64,
     pub name: String,
+    /// What the list is ordered by when ordered by name (empty until the e-ID gave one).
+    pub family_name: String,
     pub personnummer: String,
     pub program: String,
     pub state: crate::domain::EnrolmentState,

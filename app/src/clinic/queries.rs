@@ -171,6 +171,7 @@ pub async fn dashboard_patients(
                 patient_id: row.try_get("", "id")?,
                 enrolment_id,
                 name,
+                family_name: row.try_get("", "family_name")?,
                 personnummer,
                 program: row.try_get("", "title")?,
                 state: row.try_get("", "state")?,

@@ -426,6 +426,36 @@ db_test!(
                 .body
                 .contains("PHQ-9 minst 5 poäng sämre än förra gången")
         );
+        // Only the patients with open flags, by name: treatment 701 alone, and the table says
+        // how many of how many it shows.
+        let chosen = get(&router, "/mottagning?ordning=namn&visa=flaggor", &therapist).await;
+        assert_eq!(chosen.status, StatusCode::OK);
+        assert!(chosen.body.contains("data-key=\"patient-701\""));
+        assert!(!chosen.body.contains("data-key=\"patient-702\""));
+        assert!(
+            chosen.body.replace("<!>", "").contains("(visar 1 av 2)"),
+            "{}",
+            chosen.body
+        );
+        assert!(chosen.body.contains(r#"<option value="flaggor" selected"#));
+        // By name, every patient; an unknown choice is the default.
+        let by_name = get(&router, "/mottagning?ordning=namn&visa=%3Cx%3E", &therapist).await;
+        let olle = by_name.body.find("data-key=\"patient-702\"").expect("Olle");
+        let petra = by_name
+            .body
+            .find("data-key=\"patient-701\"")
+            .expect("Petra");
+        assert!(olle < petra, "Exempel before Patient");
+        // By need (the default), Petra with her flag comes first.
+        let olle = dashboard
+            .body
+            .find("data-key=\"patient-702\"")
+            .expect("Olle");
+        let petra = dashboard
+            .body
+            .find("data-key=\"patient-701\"")
+            .expect("Petra");
+        assert!(petra < olle, "the flag first");
         // A patient who answered nothing has no scores.
         let other = dashboard
             .body

@@ -250,7 +250,10 @@ db_test!(
         assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
         let now = get(&router, "/mottagning", &therapist).await;
         assert!(now.body.contains("Brådskande"), "{}", now.body);
-        assert!(now.body.contains("PHQ-9 fråga 9: tankar på döden eller att skada sig själv"));
+        assert!(
+            now.body
+                .contains("PHQ-9 fråga 9: tankar på döden eller att skada sig själv")
+        );
         assert!(now.body.contains("Inte kvitterad"));
         assert_eq!(
             dashboard_rows().await,
