@@ -14,6 +14,16 @@ test('a visitor tries Lotsen as therapist, then as the patient, and signs out', 
   const patients = page.getByRole('table', { name: 'Patienter med pågående program på enheten' });
   await expect(patients.getByRole('link')).toHaveText(['Olle Exempel', 'Petra Patient']);
   await expect(page.getByText('Maja Mönster')).toHaveCount(0);
+  // A caseload under way: Olle has done nothing for two weeks (a flag), Petra's question of
+  // yesterday is unread, and her weekly GAD-7 with its change is on her row.
+  const flags = page.locator('.flag-list');
+  await expect(flags.locator('li')).toHaveCount(1);
+  await expect(flags).toContainText('Olle Exempel');
+  await expect(flags).toContainText('Inaktiv');
+  const petra = patients.getByRole('row', { name: /Petra Patient/ });
+  await expect(petra.getByRole('cell').nth(4)).toHaveText('1');
+  await expect(petra).toContainText('GAD-7 8');
+  await expect(petra).toContainText('-4 sedan start (betydande förbättring)');
   await expectAccessible(page, hydrated);
 
   await patients.getByRole('link', { name: 'Petra Patient' }).click();

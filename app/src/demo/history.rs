@@ -1,8 +1,9 @@
 //! Three weeks of treatment behind the demo patient, dated from the sandbox's creation, so a
 //! visitor meets a treatment under way: the weekly GAD-7 answered three times (moderate, then
 //! worse, then better), the first module's homework sent and answered with the therapist's
-//! feedback (which opened the second module), and a read message thread. This week's GAD-7 is
-//! still to answer. Written as the care functions write it (scored by the shared scoring, on
+//! feedback (which opened the second module), and a read message thread. The second week's
+//! worsening raised a flag, which the therapist handled. This week's GAD-7 is still to answer,
+//! and the patient's question of yesterday waits for the therapist. Written as the care functions write it (scored by the shared scoring, on
 //! the version followed), a few dozen rows: sandbox creation stays fast.
 
 use crate::db::statement;
@@ -10,7 +11,7 @@ use crate::domain::time::{stockholm_day, stockholm_offset};
 use crate::instruments::{Answer, score};
 use crate::programs::Program;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbErr};
 use std::collections::BTreeMap;
 
 /// How long ago the demo patient's treatment began.
@@ -50,6 +51,12 @@ const MESSAGES: [(i64, bool, &str); 4] = [
         "Tack för att du berättar. Det är vanligt att det går upp och ner. Pröva att sortera oron som modul 2 visar, så pratar vi om det nästa vecka.",
     ),
 ];
+
+/// The patient's question of yesterday, not yet read by the care team.
+const UNREAD: &str = "Hej! Jag har fastnat på övningen i modul 2. Hur ska jag sortera oron när allt känns lika viktigt?";
+
+/// How the therapist handled the second week's worsening.
+const HANDLED: &str = "Ringde Petra dagen efter. Oron hängde ihop med jobbet; vi lade upp en plan och den sjönk igen.";
 
 /// Where the demo patient's enrolment is, and who wrote to them.
 pub struct Enrolment {
@@ -102,6 +109,13 @@ pub async fn write(
         ))
         .await?;
     }
+    db.execute(statement(
+        db,
+        "INSERT INTO message (enrolment_id, sender_kind, body, idempotency_key, sent_at) \
+         VALUES ($1, 'patient', $2, 'demo-history-unread', $3)",
+        vec![e.id.into(), UNREAD.into(), day(e, DAYS_AGO - 1, 8).into()],
+    ))
+    .await?;
     Ok(())
 }
 
@@ -157,6 +171,30 @@ async fn weekly_answers(
             ],
         ))
         .await?;
+        // The flags its rules raised, handled by the therapist the next day.
+        for alert in &scored.alerts {
+            let handled = sent + Duration::days(1);
+            db.execute(statement(
+                db,
+                "INSERT INTO flag (enrolment_id, kind, priority, reason, response_id, raised_at, \
+                   acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution) \
+                 SELECT $1, 'automatic', $2, $3, r.id, $4, $5, $6, $5, $6, $7 \
+                 FROM form_response r WHERE r.enrolment_id = $1 AND r.place = $8",
+                vec![
+                    e.id.into(),
+                    crate::domain::FlagPriority::of_alert(alert.priority)
+                        .to_value()
+                        .into(),
+                    alert.code.clone().into(),
+                    sent.into(),
+                    handled.into(),
+                    e.therapist.into(),
+                    HANDLED.into(),
+                    place.clone().into(),
+                ],
+            ))
+            .await?;
+        }
         db.execute(statement(
             db,
             "INSERT INTO due_form (enrolment_id, program_version_id, schedule_key, occurrence, \

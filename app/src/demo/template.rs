@@ -140,6 +140,10 @@ const STAFF: [StaffSeed; 8] = [
     },
 ];
 
+/// The demo patient who has been inactive since enrolment, and for how many days.
+const QUIET_PATIENT: &str = "199006022397";
+const QUIET_DAYS: i64 = 16;
+
 /// (personnummer, given name, family name, unit index, therapist-internal note)
 const PATIENTS: [(&str, &str, &str, usize, &str); 3] = [
     (
@@ -324,11 +328,14 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
             .iter()
             .find(|(u, _)| *u == unit)
             .map(|(_, id)| *id);
-        // The patient persona's treatment began weeks ago, and has a history.
+        // The patient persona's treatment began weeks ago, and has a history; another patient
+        // of the same therapist began two weeks ago and has done nothing since.
         let with_history = pnr == PATIENT_PERSONNUMMER;
-        let started_at = match with_history {
-            true => now - chrono::Duration::days(super::history::DAYS_AGO),
-            false => now,
+        let quiet = pnr == QUIET_PATIENT;
+        let started_at = match (with_history, quiet) {
+            (true, _) => now - chrono::Duration::days(super::history::DAYS_AGO),
+            (_, true) => now - chrono::Duration::days(QUIET_DAYS),
+            _ => now,
         };
         let enrolment = enrolment::ActiveModel {
             patient_id: Set(patient.id),
@@ -343,6 +350,20 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
         }
         .insert(db)
         .await?;
+        if quiet {
+            // What the follow-up sweep raises (it does not sweep sandboxes).
+            db.execute(crate::db::statement(
+                db,
+                "INSERT INTO flag (enrolment_id, kind, priority, reason, raised_at) \
+                 VALUES ($1, 'automatic', 'warning', $2, $3)",
+                vec![
+                    enrolment.id.into(),
+                    crate::domain::flag_reason::INACTIVE.into(),
+                    (started_at + chrono::Duration::days(14)).into(),
+                ],
+            ))
+            .await?;
+        }
         if let (true, Some(program)) = (with_history, &enrolled_program) {
             let history = super::history::Enrolment {
                 id: enrolment.id,

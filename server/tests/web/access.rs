@@ -1561,9 +1561,37 @@ db_test!(
             "{}",
             thread.body
         );
+        // The patient's question of yesterday waits for the care team, unread; the second
+        // week's worsening raised a flag that the therapist handled with a comment.
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM message WHERE read_at IS NULL AND sender_kind = 'patient'"
+            )
+            .await,
+            1
+        );
         assert_eq!(
             count(&db, "SELECT COUNT(*) FROM message WHERE read_at IS NULL").await,
-            0
+            1
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM flag WHERE reason = 'gad7_worsened' \
+                 AND resolved_at IS NOT NULL AND resolution <> '' AND response_id IS NOT NULL"
+            )
+            .await,
+            1
+        );
+        // Olle, of the same therapist, has done nothing since enrolment: an open flag.
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM flag WHERE reason = 'inactive' AND resolved_at IS NULL"
+            )
+            .await,
+            1
         );
     }
 );
