@@ -21,7 +21,8 @@ test('a visitor tries Lotsen as therapist, then as the patient, and signs out', 
   await expect(flags).toContainText('Olle Exempel');
   await expect(flags).toContainText('Inaktiv');
   const petra = patients.getByRole('row', { name: /Petra Patient/ });
-  await expect(petra.getByRole('cell').nth(4)).toHaveText('1');
+  await expect(petra.getByRole('cell').nth(5)).toHaveText('1');
+  await expect(page.locator('.caseloads')).toContainText('Patienter per behandlare');
   await expect(petra).toContainText('GAD-7 8');
   await expect(petra).toContainText('-4 sedan start (betydande förbättring)');
   await expectAccessible(page, hydrated);

@@ -88,6 +88,48 @@ fn name_key(name: &str) -> Vec<u32> {
         .collect()
 }
 
+/// One therapist's caseload in the unit: ongoing treatments they are responsible for, and how
+/// many of them have open flags (urgent among them) or unread messages. `None`: treatments
+/// without a responsible therapist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caseload {
+    pub therapist: Option<String>,
+    pub patients: usize,
+    pub flagged: usize,
+    pub urgent: usize,
+    pub unread: usize,
+}
+
+/// The unit's caseloads, by therapist name; those without a responsible therapist last.
+pub fn caseloads(list: &[DashboardPatient]) -> Vec<Caseload> {
+    let mut out: Vec<Caseload> = Vec::new();
+    for p in list {
+        let i = match out.iter().position(|c| c.therapist == p.therapist) {
+            Some(i) => i,
+            None => {
+                out.push(Caseload {
+                    therapist: p.therapist.clone(),
+                    patients: 0,
+                    flagged: 0,
+                    urgent: 0,
+                    unread: 0,
+                });
+                out.len() - 1
+            }
+        };
+        let c = &mut out[i];
+        c.patients += 1;
+        c.flagged += usize::from(p.urgent_flags + p.other_flags > 0);
+        c.urgent += usize::from(p.urgent_flags > 0);
+        c.unread += usize::from(p.unread > 0);
+    }
+    out.sort_by_cached_key(|c| match &c.therapist {
+        Some(name) => (0, name_key(name)),
+        None => (1, Vec::new()),
+    });
+    out
+}
+
 /// The patients to show, in the order to show them. `list` comes in the need order.
 pub fn arrange(list: Vec<DashboardPatient>, order: Order, filter: Filter) -> Vec<DashboardPatient> {
     let mut list: Vec<DashboardPatient> = list.into_iter().filter(|p| filter.keeps(p)).collect();
@@ -121,6 +163,7 @@ mod tests {
             unread,
             awaiting_feedback: 0,
             last_activity: active.map(str::to_owned),
+            therapist: None,
             scores: Vec::new(),
         }
     }
@@ -173,5 +216,46 @@ mod tests {
         assert_eq!(Order::from_query(Some("namn")), Order::Name);
         assert_eq!(Order::from_query(Some("<script>")), Order::Need);
         assert_eq!(Filter::from_query(None), Filter::All);
+    }
+
+    #[test]
+    fn caseloads_count_each_therapists_patients_and_who_needs_them() {
+        let mut list = vec![
+            patient("A A", 1, 1, None),
+            patient("B B", 0, 0, None),
+            patient("C C", 0, 2, None),
+            patient("D D", 3, 0, None),
+        ];
+        list[0].therapist = Some("Östen Ö".to_owned());
+        list[0].urgent_flags = 1;
+        list[1].therapist = Some("Östen Ö".to_owned());
+        list[2].therapist = Some("Anna A".to_owned());
+        let loads = caseloads(&list);
+        assert_eq!(
+            loads,
+            vec![
+                Caseload {
+                    therapist: Some("Anna A".to_owned()),
+                    patients: 1,
+                    flagged: 0,
+                    urgent: 0,
+                    unread: 1
+                },
+                Caseload {
+                    therapist: Some("Östen Ö".to_owned()),
+                    patients: 2,
+                    flagged: 1,
+                    urgent: 1,
+                    unread: 1
+                },
+                Caseload {
+                    therapist: None,
+                    patients: 1,
+                    flagged: 1,
+                    urgent: 0,
+                    unread: 0
+                },
+            ]
+        );
     }
 }

@@ -1,4 +1,4 @@
-use super::arrange::{Filter, Order, arrange};
+use super::arrange::{Caseload, Filter, Order, arrange, caseloads};
 use super::{
     AcknowledgeFlag, Dashboard, DashboardPatient, EnrolChoices, EnrolPatients, OpenFlag,
     PatientRecord, ResolveFlag, ScoreChange, enrolment_choices, get_patient_record, unit_dashboard,
@@ -55,6 +55,7 @@ fn DashboardView(dashboard: Dashboard, order: Order, filter: Filter) -> impl Int
         handles_flags,
     } = dashboard;
     let total = patients.len();
+    let loads = caseloads(&patients);
     let patients = arrange(patients, order, filter);
     // The refresh link keeps the order and selection chosen.
     let here = match (order, filter) {
@@ -83,6 +84,7 @@ fn DashboardView(dashboard: Dashboard, order: Order, filter: Filter) -> impl Int
             <div data-live-region>
                 <FlagList flags handles_flags acknowledge resolve />
                 <PatientList list=patients total />
+                <CaseloadTable loads />
             </div>
         </div>
         <script type="module" src="/live.js" nonce=leptos::nonce::use_nonce()></script>
@@ -274,6 +276,45 @@ fn EnrolForm(choices: EnrolChoices, enrol: ServerAction<EnrolPatients>) -> impl 
     }
 }
 
+/// The unit's caseloads: each therapist's patients, and how many need them.
+#[component]
+fn CaseloadTable(loads: Vec<Caseload>) -> impl IntoView {
+    let i18n = use_i18n();
+    (!loads.is_empty()).then(|| {
+        view! {
+            <section class="caseloads" aria-labelledby="caseloads-heading">
+                <h2 id="caseloads-heading">{t!(i18n, clinic.caseloads_heading)}</h2>
+                <div class="table-scroll" tabindex="0"><table class="table">
+                    <caption class="visually-hidden">{t!(i18n, clinic.caseloads_heading)}</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">{t!(i18n, clinic.col_therapist)}</th>
+                            <th scope="col">{t!(i18n, clinic.col_patients)}</th>
+                            <th scope="col">{t!(i18n, clinic.col_flagged)}</th>
+                            <th scope="col">{t!(i18n, clinic.col_urgent)}</th>
+                            <th scope="col">{t!(i18n, clinic.col_with_unread)}</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {loads.into_iter().map(|c| view! {
+                            <tr>
+                                <th scope="row">{match c.therapist {
+                                    Some(name) => name.into_any(),
+                                    None => t!(i18n, clinic.no_therapist).into_any(),
+                                }}</th>
+                                <td>{c.patients}</td>
+                                <td>{c.flagged}</td>
+                                <td>{c.urgent}</td>
+                                <td>{c.unread}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table></div>
+            </section>
+        }
+    })
+}
+
 /// How the patients are ordered and which are shown: a plain GET form.
 #[component]
 fn PatientView(order: Order, filter: Filter) -> impl IntoView {
@@ -332,6 +373,7 @@ fn PatientList(list: Vec<DashboardPatient>, total: usize) -> impl IntoView {
                     <th scope="col">{t!(i18n, clinic.name)}</th>
                     <th scope="col">{t!(i18n, clinic.personnummer)}</th>
                     <th scope="col">{t!(i18n, clinic.program)}</th>
+                    <th scope="col">{t!(i18n, clinic.col_therapist)}</th>
                     <th scope="col">{t!(i18n, clinic.col_flags)}</th>
                     <th scope="col">{t!(i18n, clinic.col_unread)}</th>
                     <th scope="col">{t!(i18n, clinic.col_feedback)}</th>
@@ -347,6 +389,7 @@ fn PatientList(list: Vec<DashboardPatient>, total: usize) -> impl IntoView {
                             <td><a href=format!("/mottagning/patient/{}", p.patient_id)>{p.name}</a></td>
                             <td>{p.personnummer}</td>
                             <td>{p.program}</td>
+                            <td>{p.therapist.unwrap_or_else(|| "–".to_owned())}</td>
                             <td class="flags-cell">
                                 {(urgent > 0).then(|| view! {
                                     <strong class="urgent">{urgent} " " {t!(i18n, clinic.urgent_short)}</strong>

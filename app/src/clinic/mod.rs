@@ -54,6 +54,8 @@ pub struct DashboardPatient {
     /// The patient's last answer, first view of a page, message or homework sent (what makes
     /// a care event), Swedish time.
     pub last_activity: Option<String>,
+    /// The responsible therapist's name, if one is set.
+    pub therapist: Option<String>,
     /// Each scale the patient answered in this treatment: the latest total and its change.
     pub scores: Vec<ScoreChange>,
 }

@@ -108,6 +108,7 @@ pub async fn dashboard_patients(
     let sql = format!(
         "SELECT e.id AS enrolment_id, pa.id, pa.given_name, pa.family_name, pa.personnummer, \
                 p.title, e.state, e.program_version_id, \
+                s.given_name AS therapist_given, s.family_name AS therapist_family, \
            (SELECT COUNT(*) FROM {flags} f WHERE f.enrolment_id = e.id \
               AND f.resolved_at IS NULL AND f.priority = 'urgent') AS urgent, \
            (SELECT COUNT(*) FROM {flags} f WHERE f.enrolment_id = e.id \
@@ -127,6 +128,7 @@ pub async fn dashboard_patients(
          JOIN patient pa ON pa.id = e.patient_id \
          JOIN program_version v ON v.id = e.program_version_id \
          JOIN program p ON p.id = v.program_id \
+         LEFT JOIN staff_person s ON s.id = e.responsible_staff_id \
          ORDER BY pa.family_name, pa.given_name, pa.id",
         flags = unit.flags(),
         messages = unit.messages(),
@@ -180,6 +182,15 @@ pub async fn dashboard_patients(
                 unread: row.try_get("", "unread")?,
                 awaiting_feedback: row.try_get("", "awaiting")?,
                 last_activity: last.map(local_minute),
+                therapist: {
+                    let given: Option<String> = row.try_get("", "therapist_given")?;
+                    let family: Option<String> = row.try_get("", "therapist_family")?;
+                    given.map(|g| {
+                        format!("{g} {}", family.unwrap_or_default())
+                            .trim()
+                            .to_owned()
+                    })
+                },
                 scores,
             })
         })

@@ -112,6 +112,21 @@ db_test!(
                 .body
                 .contains("/mottagning/patient/401#reply-701-heading")
         );
+        // Each patient's responsible therapist, and the unit's caseload per therapist: Tove
+        // has both of unit A1's patients, one of them flagged, none urgent, one with an unread
+        // message.
+        let caseloads = dashboard
+            .body
+            .split("caseloads-heading")
+            .nth(2)
+            .expect("the caseload table")
+            .replace("<!>", "");
+        assert!(
+            caseloads.contains(
+                "<th scope=\"row\">Tove Terapeut</th><td>2</td><td>1</td><td>0</td><td>1</td>"
+            ),
+            "{caseloads}"
+        );
 
         // The therapist replies: the message flag is resolved by the reply, the other stays.
         let reply = format!(
