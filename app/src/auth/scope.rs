@@ -533,22 +533,7 @@ pub(crate) async fn scheduled_enrolments(
     db: &impl ConnectionTrait,
     versions: &[i64],
 ) -> Result<Vec<ScheduledEnrolment>, DbErr> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-    if versions.is_empty() {
-        return Ok(Vec::new());
-    }
-    let found = enrolment::Entity::find()
-        .filter(enrolment::Column::ProgramVersionId.is_in(versions.iter().copied()))
-        .filter(enrolment::Column::SandboxId.is_null())
-        .filter(enrolment::Column::TestByStaffId.is_null())
-        .filter(enrolment::Column::State.is_in(EnrolmentState::ONGOING))
-        .order_by_asc(enrolment::Column::Id)
-        .all(db)
-        .await?;
-    Ok(found
-        .into_iter()
-        .map(|enrolment| ScheduledEnrolment { enrolment })
-        .collect())
+    ongoing_real_care(db, enrolment::Column::ProgramVersionId, versions).await
 }
 
 /// The ongoing enrolments of real care among `ids` (none of a sandbox, no test): what the
@@ -557,12 +542,21 @@ pub(crate) async fn followed_enrolments(
     db: &impl ConnectionTrait,
     ids: &[i64],
 ) -> Result<Vec<ScheduledEnrolment>, DbErr> {
+    ongoing_real_care(db, enrolment::Column::Id, ids).await
+}
+
+/// The ongoing enrolments of real care whose `column` is one of `values`, by id.
+async fn ongoing_real_care(
+    db: &impl ConnectionTrait,
+    column: enrolment::Column,
+    values: &[i64],
+) -> Result<Vec<ScheduledEnrolment>, DbErr> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-    let mut out = Vec::with_capacity(ids.len());
+    let mut out = Vec::new();
     // In chunks: a statement takes a bounded number of parameters.
-    for chunk in ids.chunks(500) {
+    for chunk in values.chunks(500) {
         let found = enrolment::Entity::find()
-            .filter(enrolment::Column::Id.is_in(chunk.iter().copied()))
+            .filter(column.is_in(chunk.iter().copied()))
             .filter(enrolment::Column::SandboxId.is_null())
             .filter(enrolment::Column::TestByStaffId.is_null())
             .filter(enrolment::Column::State.is_in(EnrolmentState::ONGOING))
@@ -575,6 +569,8 @@ pub(crate) async fn followed_enrolments(
                 .map(|enrolment| ScheduledEnrolment { enrolment }),
         );
     }
+    // Chunks of versions each come in id order; together too.
+    out.sort_by_key(|e| e.enrolment.id);
     Ok(out)
 }
 
