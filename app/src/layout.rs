@@ -188,6 +188,8 @@ fn error_text(error: &AppError) -> &'static str {
             "deactivated" => t_string!(i18n, error_activation_ended),
             "missing_answer" => t_string!(i18n, error_missing_answer),
             "treatment_ended" => t_string!(i18n, error_treatment_ended),
+            "urgent_flags_open" => t_string!(i18n, error_urgent_flags_open),
+            "end_reason_unknown" => t_string!(i18n, error_end_reason_unknown),
             "not_a_number" | "not_allowed" | "out_of_range" | "too_long" | "unknown_item"
             | "invalid_answer" | "not_a_date" | "not_a_time" | "unknown_field" | "no_draft" => {
                 t_string!(i18n, error_answer_invalid)

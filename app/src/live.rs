@@ -43,10 +43,12 @@ pub enum EventKind {
     Enrolment,
     /// The patient saw a page for the first time.
     Progress,
+    /// The treatment moved to the maintenance phase or ended.
+    Treatment,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::Answer,
         EventKind::Flag,
         EventKind::Message,
@@ -54,6 +56,7 @@ impl EventKind {
         EventKind::Feedback,
         EventKind::Enrolment,
         EventKind::Progress,
+        EventKind::Treatment,
     ];
 
     pub fn code(self) -> &'static str {
@@ -65,6 +68,7 @@ impl EventKind {
             EventKind::Feedback => "feedback",
             EventKind::Enrolment => "enrolment",
             EventKind::Progress => "progress",
+            EventKind::Treatment => "treatment",
         }
     }
 

@@ -3,7 +3,7 @@ use crate::account::AccountPage;
 use crate::audit::AuditPage;
 use crate::care::{DueFormView, ResultsPage, TreatmentPage, TreatmentStepPage};
 use crate::catalogue::CataloguePage;
-use crate::clinic::{ClinicHome, PatientRecordPage};
+use crate::clinic::{ClinicHome, PatientRecordPage, RecordSummaryPage};
 use crate::design::{DesignPage, ProgramsPage, ReviewPage};
 use crate::i18n::*;
 use crate::layout::{Layout, NotFound, provide_site_session};
@@ -85,6 +85,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/mottagning/patient/:id")
                             view=PatientRecordPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/mottagning/patient/:id/sammanfattning/:enrolment")
+                            view=RecordSummaryPage
                             ssr=SsrMode::Async
                         />
                         <Route path=path!("/konto") view=AccountPage ssr=SsrMode::Async />

@@ -79,3 +79,41 @@ test('two visitors get separate sandboxes and never see each other', async ({
   await first.context.close();
   await second.context.close();
 });
+
+test('the therapist reads a summary for the record and ends a treatment with a reason', async ({
+  page,
+  hydrated,
+}) => {
+  await open(page, '/', hydrated);
+  await page.getByRole('button', { name: 'Prova som behandlare' }).click();
+  await expect(page).toHaveURL(/\/mottagning$/);
+  const patients = page.getByRole('table', { name: 'Patienter med pågående program på enheten' });
+
+  // Petra's summary: fixed content, the weekly GAD-7 from start to now with bands, and the
+  // worsening flag with how it was handled; the therapist's internal note is not in it.
+  await patients.getByRole('link', { name: 'Petra Patient' }).click();
+  await page.getByRole('link', { name: 'Sammanfattning för journalen' }).first().click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Sammanfattning för journalen');
+  const text = page.getByLabel('Markera allt och kopiera till journalsystemet');
+  await expect(text).toHaveValue(/Patient: Petra Patient, \d{12}/);
+  await expect(text).toHaveValue(/Status: Pågående behandling/);
+  await expect(text).toHaveValue(/GAD-7: Vid start 12 \(måttliga besvär\) [\d-]+; senaste 8 \(lindriga besvär\)/);
+  await expect(text).toHaveValue(/Varning: GAD-7 minst 4 poäng sämre än förra gången\..* Avslutad .* av Tove Terapeut: /);
+  await expect(text).not.toHaveValue(/Följ upp sömnen/);
+  await expectAccessible(page, hydrated);
+
+  // Olle has done nothing for two weeks: the therapist ends his treatment, saying why. His
+  // inactivity flag is resolved with it, and he leaves the unit's list.
+  await open(page, '/mottagning', hydrated);
+  await patients.getByRole('link', { name: 'Olle Exempel' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Olle Exempel');
+  await page.getByLabel('Skäl till avslut').selectOption({ label: 'Patienten har slutat delta och går inte att nå' });
+  await page.getByRole('button', { name: 'Avsluta behandlingen' }).click();
+  await expect(page.locator('.treatment-state')).toHaveText(
+    'Avslutad: Patienten har slutat delta och går inte att nå',
+  );
+  await expect(page.getByRole('button', { name: 'Avsluta behandlingen' })).toHaveCount(0);
+  await open(page, '/mottagning', hydrated);
+  await expect(patients.getByRole('link')).toHaveText(['Petra Patient']);
+  await expect(page.locator('.flag-list li')).toHaveCount(0);
+});

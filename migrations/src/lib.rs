@@ -24,6 +24,7 @@ mod m20261130_000015_due_forms;
 mod m20261130_000016_test_enrolments;
 mod m20261201_000017_care_events;
 mod m20261201_000018_follow_up_flags;
+mod m20261201_000019_treatment_end;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000016_test_enrolments::Migration),
             Box::new(m20261201_000017_care_events::Migration),
             Box::new(m20261201_000018_follow_up_flags::Migration),
+            Box::new(m20261201_000019_treatment_end::Migration),
         ]
     }
 }

@@ -60,6 +60,8 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("enrolment_choices", Requirement::Clinical),
     ("enrol_patients", Requirement::Clinical),
     ("patient_record", Requirement::Clinical),
+    ("record_summary", Requirement::Clinical),
+    ("change_treatment", Requirement::Role(Role::Therapist)),
     ("audit_search", Requirement::Role(Role::Auditor)),
     ("unit_staff", Requirement::Role(Role::AccessAdministrator)),
     ("grant_role", Requirement::Role(Role::AccessAdministrator)),

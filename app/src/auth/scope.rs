@@ -431,6 +431,11 @@ pub trait EnrolmentScope: sealed::Sealed {
         statement(db, &bound, values)
     }
 
+    /// This enrolment's own row, as an SQL source.
+    fn enrolment_row(&self) -> String {
+        format!("(SELECT * FROM enrolment WHERE id = {ENROLMENT})")
+    }
+
     /// This enrolment's pages seen, as an SQL source.
     fn page_visits(&self) -> String {
         format!("(SELECT * FROM page_visit WHERE enrolment_id = {ENROLMENT})")
@@ -611,6 +616,16 @@ pub struct StaffEnrolment {
 impl StaffEnrolment {
     pub fn may_write(&self) -> bool {
         self.may_write
+    }
+
+    /// The therapist responsible for the treatment, if one is set.
+    pub fn responsible_staff_id(&self) -> Option<i64> {
+        self.responsible_staff_id
+    }
+
+    /// This enrolment's flags, as an SQL source (bound by [`EnrolmentScope::statement`]).
+    pub fn flags(&self) -> String {
+        format!("(SELECT * FROM flag WHERE enrolment_id = {ENROLMENT})")
     }
 
     /// Whether a staff member is on the treatment's care team: its responsible therapist or

@@ -19,6 +19,8 @@ pub mod results;
 #[cfg(feature = "ssr")]
 pub mod schedule;
 #[cfg(feature = "ssr")]
+pub mod treatment;
+#[cfg(feature = "ssr")]
 pub mod trial;
 
 #[cfg(feature = "ssr")]
@@ -450,4 +452,19 @@ pub(crate) async fn staff_modules(
         }
     }
     Ok(out)
+}
+
+/// Each scale's totals in a treatment a staff member's access reached, for the charts on the
+/// patient's record (chart ids made unique per treatment).
+#[cfg(feature = "ssr")]
+pub(crate) async fn staff_results(
+    db: &impl sea_orm::ConnectionTrait,
+    enrolment: &crate::auth::scope::StaffEnrolment,
+) -> Result<Vec<results::Series>, AppError> {
+    use crate::auth::scope::EnrolmentScope;
+    let mut list = record::results(db, enrolment).await?;
+    for series in &mut list {
+        series.key = format!("{}-{}", enrolment.id(), series.key);
+    }
+    Ok(list)
 }

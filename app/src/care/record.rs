@@ -379,11 +379,27 @@ pub async fn treatment(
     })
 }
 
+/// Each module's title and how far the patient has come in it, under the version followed.
+pub async fn module_statuses(
+    db: &impl ConnectionTrait,
+    scope: &impl EnrolmentScope,
+) -> Result<Vec<(String, ModuleStatus)>, AppError> {
+    let Frame { program, .. } = frame(db, scope).await?;
+    let record = care_rows(db, scope).await?.record;
+    let statuses = progress::statuses(&program, &record);
+    Ok(program
+        .modules
+        .iter()
+        .map(|m| m.title.clone())
+        .zip(statuses)
+        .collect())
+}
+
 /// Each scale's submitted totals in this enrolment, oldest first, with the scale's range and
 /// bands from the version the patient follows. Questionnaires without a total are left out.
 pub async fn results(
     db: &impl ConnectionTrait,
-    own: &OwnEnrolment,
+    own: &impl EnrolmentScope,
 ) -> Result<Vec<super::results::Series>, AppError> {
     use super::results::{Point, Series};
     let Frame { program, .. } = frame(db, own).await?;
@@ -1329,6 +1345,27 @@ async fn submit<C: ConnectionTrait + TransactionTrait>(
     let urgent = scored.alerts.iter().any(|a| a.priority == Priority::Urgent);
     let now = Utc::now();
     let txn = begin_write(db).await?;
+    // The treatment is read again, and held against a change of state until the commit: a
+    // therapist ending it at this moment waits for this answer and sees its flag (an urgent one
+    // stops the ending), or this answer finds the treatment ended. A flag is never raised on a
+    // treatment no dashboard shows.
+    let state = txn
+        .query_one(own.statement(
+            &txn,
+            &format!(
+                "SELECT e.state FROM {} e{}",
+                own.enrolment_row(),
+                crate::db::share_lock(&txn)
+            ),
+            vec![],
+        ))
+        .await?
+        .map(|row| row.try_get::<crate::domain::EnrolmentState>("", "state"))
+        .transpose()?;
+    if !state.is_some_and(crate::domain::EnrolmentState::is_ongoing) {
+        txn.rollback().await?;
+        return Err(invalid("enrolment", "treatment_ended"));
+    }
     txn.execute(statement(
         &txn,
         "INSERT INTO form_response \

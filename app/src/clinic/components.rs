@@ -1,9 +1,12 @@
+use super::ChangeTreatment;
 use super::arrange::{Caseload, Filter, Order, arrange, caseloads};
+use super::summary::{end_reason_label, state_label, summary_href};
 use super::{
     AcknowledgeFlag, Dashboard, DashboardPatient, EnrolChoices, EnrolPatients, OpenFlag,
     PatientRecord, ResolveFlag, ScoreChange, enrolment_choices, get_patient_record, unit_dashboard,
 };
 use crate::care::StaffModules;
+use crate::care::results::ScaleResults;
 use crate::domain::{FlagPriority, flag_reason};
 use crate::error::AppError;
 use crate::i18n::*;
@@ -97,13 +100,18 @@ pub const LIVE_EVENTS_PATH: &str = "/mottagning/handelser";
 /// What raised a flag, as the care team reads it: a follow-up rule by name, an answer's alert
 /// rule by its code and questionnaire.
 fn reason_text(flag: &OpenFlag, locale: Locale) -> String {
-    if let Some(q) = &flag.questionnaire
-        && flag_reason::ALL.contains(&flag.reason.as_str())
+    reason_label(&flag.reason, flag.questionnaire.as_deref(), locale)
+}
+
+/// A flag's reason code (and the questionnaire whose answer raised it) in words.
+pub(crate) fn reason_label(reason: &str, questionnaire: Option<&str>, locale: Locale) -> String {
+    if let Some(q) = questionnaire
+        && flag_reason::ALL.contains(&reason)
     {
         // A program's own alert rule that happens to share a follow-up reason's code.
-        return format!("{q}: {}", flag.reason);
+        return format!("{q}: {reason}");
     }
-    match flag.reason.as_str() {
+    match reason {
         flag_reason::INACTIVE => td_string!(locale, clinic.reason_inactive).to_owned(),
         flag_reason::OVERDUE_HOMEWORK => {
             td_string!(locale, clinic.reason_overdue_homework).to_owned()
@@ -115,10 +123,19 @@ fn reason_text(flag: &OpenFlag, locale: Locale) -> String {
         "madrs_s_item9" => td_string!(locale, clinic.reason_madrs_s_item9).to_owned(),
         "phq9_worsened" => td_string!(locale, clinic.reason_phq9_worsened).to_owned(),
         "gad7_worsened" => td_string!(locale, clinic.reason_gad7_worsened).to_owned(),
-        code => match &flag.questionnaire {
+        code => match questionnaire {
             Some(q) => format!("{q}: {code}"),
             None => code.to_owned(),
         },
+    }
+}
+
+/// A flag's priority in words.
+pub(crate) fn priority_label(priority: FlagPriority, locale: Locale) -> &'static str {
+    match priority {
+        FlagPriority::Urgent => td_string!(locale, clinic.priority_urgent),
+        FlagPriority::Warning => td_string!(locale, clinic.priority_warning),
+        FlagPriority::Info => td_string!(locale, clinic.priority_info),
     }
 }
 
@@ -495,10 +512,13 @@ fn Record(record: PatientRecord) -> impl IntoView {
     let i18n = use_i18n();
     let reply = ServerAction::<crate::messages::ReplyMessage>::new();
     let give = ServerAction::<crate::care::GiveFeedback>::new();
+    let change = ServerAction::<ChangeTreatment>::new();
     let patient_id = record.patient_id;
+    let locale = i18n.get_locale_untracked();
     view! {
         <FormNotice action=reply />
         <FormNotice action=give />
+        <FormNotice action=change />
         <h1>{record.name}</h1>
         <p>{t!(i18n, clinic.personnummer)} ": " {record.personnummer}</p>
         <h2>{t!(i18n, clinic.enrolments)}</h2>
@@ -506,7 +526,13 @@ fn Record(record: PatientRecord) -> impl IntoView {
             {record.enrolments.into_iter().map(|e| view! {
                 <li class="card">
                     <h3>{e.program}</h3>
-                    <p>{e.care_unit} " · " {e.started}</p>
+                    <p>
+                        {e.care_unit} " · " {e.started} " – " {e.ended.clone().unwrap_or_else(|| t_string!(i18n, summary.ongoing).to_owned())}
+                        " · " <span class="treatment-state">{state_label(e.state, locale)}
+                        {e.end_reason.map(|r| format!(": {}", end_reason_label(r, locale)))}</span>
+                        {e.maintenance_from.clone().map(|from| format!(" ({} {from})", t_string!(i18n, summary.maintenance_from).to_lowercase()))}
+                    </p>
+                    <p><a href=summary_href(patient_id, e.enrolment_id)>{t!(i18n, summary.link)}</a></p>
                     {(!e.internal_note.is_empty()).then(|| view! {
                         <p class="internal-note">
                             <strong>{t!(i18n, clinic.internal_note)} ": "</strong>
@@ -515,9 +541,58 @@ fn Record(record: PatientRecord) -> impl IntoView {
                     })}
                     <StaffModules patient_id enrolment_id=e.enrolment_id modules=e.modules feedback_key=e.feedback_key give />
                     <StaffThread patient_id enrolment_id=e.enrolment_id messages=e.messages reply_key=e.reply_key reply />
+                    {e.results.into_iter().map(|series| view! { <ScaleResults series /> }).collect_view()}
+                    {e.may_change.then(|| view! {
+                        <TreatmentPhase patient_id enrolment_id=e.enrolment_id state=e.state change />
+                    })}
                 </li>
             }).collect_view()}
         </ul>
+    }
+}
+
+/// Moving a treatment on: to the maintenance phase, or to its end with a reason.
+#[component]
+fn TreatmentPhase(
+    patient_id: i64,
+    enrolment_id: i64,
+    state: crate::domain::EnrolmentState,
+    change: ServerAction<ChangeTreatment>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
+    let heading = format!("phase-{enrolment_id}");
+    let labelled_by = heading.clone();
+    let reason_field = format!("end-reason-{enrolment_id}");
+    let options = crate::domain::EndReason::ALL
+        .into_iter()
+        .map(|r| view! { <option value=r.code()>{end_reason_label(r, locale)}</option> })
+        .collect_view();
+    view! {
+        <section class="treatment-phase" aria-labelledby=labelled_by>
+            <h4 id=heading>{t!(i18n, summary.phase_heading)}</h4>
+            {(state == crate::domain::EnrolmentState::Active).then(|| view! {
+                <ActionForm action=change attr:class="phase-form">
+                    <input type="hidden" name="patient_id" value=patient_id />
+                    <input type="hidden" name="enrolment" value=enrolment_id />
+                    <input type="hidden" name="to" value="maintenance" />
+                    <p>{t!(i18n, summary.maintenance_hint)}</p>
+                    <button type="submit">{t!(i18n, summary.to_maintenance)}</button>
+                </ActionForm>
+            })}
+            <ActionForm action=change attr:class="phase-form">
+                <input type="hidden" name="patient_id" value=patient_id />
+                <input type="hidden" name="enrolment" value=enrolment_id />
+                <input type="hidden" name="to" value="ended" />
+                <p>{t!(i18n, summary.end_hint)}</p>
+                <label for=reason_field.clone()>{t!(i18n, summary.end_reason)}</label>
+                <select id=reason_field name="reason" required=true>
+                    <option value="">{t!(i18n, summary.choose_reason)}</option>
+                    {options}
+                </select>
+                <button type="submit" class="danger">{t!(i18n, summary.end_submit)}</button>
+            </ActionForm>
+        </section>
     }
 }
 

@@ -7,8 +7,10 @@ mod components;
 pub mod enrol;
 #[cfg(feature = "ssr")]
 mod queries;
+pub mod summary;
 
 pub use components::{ClinicHome, PatientRecordPage};
+pub use summary::RecordSummaryPage;
 
 use crate::error::AppError;
 use lotsen_macros::endpoint;
@@ -269,6 +271,15 @@ pub struct RecordEnrolment {
     pub modules: Vec<crate::care::StaffModule>,
     /// A key for the feedback forms, for a therapist while feedback may be given.
     pub feedback_key: Option<String>,
+    /// Swedish days.
+    pub maintenance_from: Option<String>,
+    pub ended: Option<String>,
+    pub end_reason: Option<crate::domain::EndReason>,
+    /// Whether the caller may move the treatment on (a therapist on its care team, while it
+    /// is going on at the caller's unit).
+    pub may_change: bool,
+    /// Each scale's totals, for the charts and tables.
+    pub results: Vec<crate::care::results::Series>,
 }
 
 /// The patients with an ongoing enrolment at the caller's unit. Each one listed is logged.
@@ -309,6 +320,7 @@ pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppErr
     let mut threads = crate::messages::store::record_threads(&db, &access, staff_person_id).await?;
     let mut modules = crate::care::staff_modules(&db, &access, staff_person_id).await?;
     let therapist = principal.has_role(crate::auth::Role::Therapist);
+    let reached = access.reached_enrolments(&db).await?;
     for enrolment in &mut enrolments {
         enrolment.messages = threads.remove(&enrolment.enrolment_id).unwrap_or_default();
         enrolment.modules = modules.remove(&enrolment.enrolment_id).unwrap_or_default();
@@ -317,6 +329,17 @@ pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppErr
             if therapist {
                 enrolment.feedback_key = Some(crate::auth::session::new_token()?);
             }
+        }
+        if let Some(scope) = reached
+            .iter()
+            .find(|e| crate::auth::scope::EnrolmentScope::id(*e) == enrolment.enrolment_id)
+        {
+            enrolment.may_change =
+                therapist && scope.may_write() && scope.on_team(&db, staff_person_id).await?;
+            // A version that cannot be read (logged) shows no charts, not no record.
+            enrolment.results = crate::care::staff_results(&db, scope)
+                .await
+                .unwrap_or_default();
         }
     }
     // Therapist-internal notes are the therapists' own: a patient administrator, who starts
@@ -332,6 +355,67 @@ pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppErr
         personnummer: patient.personnummer.clone(),
         enrolments,
     })
+}
+
+/// The summary of one of the patient's treatments for the medical record (read, and logged as
+/// a read of the patient's record).
+#[endpoint("record_summary")]
+pub async fn get_record_summary(
+    patient_id: i64,
+    enrolment: i64,
+) -> Result<summary::RecordSummary, AppError> {
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let db = crate::server::db()?;
+    let access = crate::auth::gate::patient_for_staff(
+        &db,
+        &principal,
+        patient_id,
+        crate::access_log::Action::Read,
+        "record_summary",
+    )
+    .await?;
+    let enrolment = access
+        .enrolment(&db, enrolment)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::care::treatment::summary(&db, &access, &enrolment).await
+}
+
+/// A therapist on the treatment's care team moves it to the maintenance phase (`to` =
+/// `maintenance`) or ends it (`to` = `ended`) with one of the fixed reasons. An urgent flag
+/// still open stops the ending (422 `urgent_flags_open`).
+#[endpoint]
+pub async fn change_treatment(
+    patient_id: i64,
+    enrolment: i64,
+    to: String,
+    #[server(default)] reason: String,
+) -> Result<(), AppError> {
+    use crate::care::treatment::Change;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let db = crate::server::db()?;
+    let access = crate::auth::gate::patient_for_staff(
+        &db,
+        &principal,
+        patient_id,
+        crate::access_log::Action::Write,
+        "treatment",
+    )
+    .await?;
+    let staff = principal.staff().ok_or(AppError::Forbidden)?;
+    let change = match to.as_str() {
+        "maintenance" => Change::Maintenance,
+        "ended" => Change::End(
+            crate::domain::EndReason::from_code(&reason)
+                .ok_or_else(|| crate::error::invalid("reason", "end_reason_unknown"))?,
+        ),
+        _ => return Err(crate::error::invalid("to", "unknown_change")),
+    };
+    let enrolment = access
+        .enrolment(&db, enrolment)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::care::treatment::change(&db, &enrolment, staff.staff_person_id, change).await
 }
 
 /// What a patient may be enrolled on at the caller's unit, and who may be responsible.

@@ -68,7 +68,8 @@ pub async fn record_enrolments(
         .query_all(statement(
             db,
             &format!(
-                "SELECT e.id, p.title, u.name, e.state, e.started_at, e.internal_note \
+                "SELECT e.id, p.title, u.name, e.state, e.started_at, e.internal_note, \
+                        e.maintenance_at, e.ended_at, e.end_reason \
                  FROM {} e \
                  JOIN program_version v ON v.id = e.program_version_id \
                  JOIN program p ON p.id = v.program_id \
@@ -82,7 +83,22 @@ pub async fn record_enrolments(
     rows.into_iter()
         .map(|row| {
             let started: chrono::DateTime<chrono::Utc> = row.try_get("", "started_at")?;
+            let day = |at: DateTime<Utc>| {
+                crate::domain::time::stockholm_day(at)
+                    .format("%Y-%m-%d")
+                    .to_string()
+            };
+            let maintenance: Option<DateTime<Utc>> = row.try_get("", "maintenance_at")?;
+            let ended: Option<DateTime<Utc>> = row.try_get("", "ended_at")?;
+            let reason: Option<String> = row.try_get("", "end_reason")?;
             Ok(RecordEnrolment {
+                maintenance_from: maintenance.map(day),
+                ended: ended.map(day),
+                end_reason: reason
+                    .as_deref()
+                    .and_then(crate::domain::EndReason::from_code),
+                may_change: false,
+                results: Vec::new(),
                 enrolment_id: row.try_get("", "id")?,
                 program: row.try_get("", "title")?,
                 care_unit: row.try_get("", "name")?,

@@ -51,6 +51,16 @@ pub async fn begin_write<C: TransactionTrait + ConnectionTrait>(
     Ok(txn)
 }
 
+/// The locking clause that makes a `SELECT` in a write transaction hold its rows against a
+/// concurrent `UPDATE` until the commit (`FOR SHARE`) on PostgreSQL; nothing on SQLite, where
+/// [`begin_write`] already holds the whole database.
+pub fn share_lock(db: &impl ConnectionTrait) -> &'static str {
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => " FOR SHARE",
+        _ => "",
+    }
+}
+
 /// The placeholder a scope's SQL source puts where its enrolment's id goes.
 pub(crate) const SCOPE_PARAMETER: &str = "$enrolment";
 

@@ -119,6 +119,47 @@ pub mod flag_reason {
     pub const ALL: [&str; 3] = [INACTIVE, OVERDUE_HOMEWORK, UNANSWERED_MESSAGE];
 }
 
+/// Why a treatment ended, as the therapist states it: a fixed list, so the record summary and
+/// the statistics read the same codes. Stored in `enrolment.end_reason` as its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The program was worked through as planned.
+    Completed,
+    /// The patient asked to stop.
+    PatientRequest,
+    /// The patient stopped taking part and could not be reached.
+    NoContact,
+    /// The patient needs another kind of care (referred on, or care at the unit instead).
+    OtherCare,
+    /// None of these.
+    Other,
+}
+
+impl EndReason {
+    pub const ALL: [Self; 5] = [
+        Self::Completed,
+        Self::PatientRequest,
+        Self::NoContact,
+        Self::OtherCare,
+        Self::Other,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::PatientRequest => "patient_request",
+            Self::NoContact => "no_contact",
+            Self::OtherCare => "other_care",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
 /// How soon the care team must act on a flag. Stored in `flag.priority`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]

@@ -8,7 +8,9 @@ pub mod time;
 #[cfg(feature = "ssr")]
 pub mod workdays;
 
-pub use care::{EnrolmentState, FlagKind, FlagPriority, ProviderKind, ResponseState, flag_reason};
+pub use care::{
+    EndReason, EnrolmentState, FlagKind, FlagPriority, ProviderKind, ResponseState, flag_reason,
+};
 pub use identifiers::{HsaId, IdentifierError, OrgNumber, Personnummer};
 
 // Ids stay plain `i64`. Typed ids (`PatientId`, …) were defined here but used nowhere; what they

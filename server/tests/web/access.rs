@@ -599,6 +599,40 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         Object::SameUnit,
         [U, D, A, D, D, D, D, D, D, A, A, D],
     ),
+    // A treatment's summary for the record is read by the unit's clinical staff.
+    (
+        "record_summary",
+        Object::SameUnit,
+        [U, D, A, D, D, D, D, D, D, A, A, D],
+    ),
+    (
+        "record_summary",
+        Object::OtherUnit,
+        [U, D, D, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "record_summary",
+        Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, N, N, D],
+    ),
+    // Moving a treatment on is its care team's: not the patient administrator's, nor another
+    // therapist's. Last: it changes the treatment rows above read (to maintenance: still
+    // going on).
+    (
+        "change_treatment",
+        Object::SameUnit,
+        [U, D, A, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "change_treatment",
+        Object::OtherUnit,
+        [U, D, D, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "change_treatment",
+        Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, D, N, D],
+    ),
 ];
 
 /// Past the gate of a plain route: whatever the handler answers, but not the gate's refusal.
@@ -905,6 +939,10 @@ async fn arguments(
                  &fields%5Bnight%5D=2026-11-29"
             );
         }
+        "record_summary" => return format!("patient_id={patient}&enrolment={staff_enrolment}"),
+        "change_treatment" => {
+            return format!("patient_id={patient}&enrolment={staff_enrolment}&to=maintenance");
+        }
         "give_feedback" => {
             return format!(
                 "patient_id={patient}&enrolment={staff_enrolment}&module=m1&body=Bra&submit_key={key}"
@@ -1192,8 +1230,10 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     // reply_message adds a write at A1 by each of the three clinical callers, and three refusals
     // for patient 403; give_feedback a write by the therapist and two refusals (the therapists);
     // enrol_patients a write for the person the therapist enrolled; the dashboard a list row
-    // for each of the unit's two patients; acknowledge_flag and resolve_flag a write each.
-    assert_eq!((allowed, refused, region_b), (11, 8, 0));
+    // for each of the unit's two patients; acknowledge_flag and resolve_flag a write each;
+    // record_summary a read by the therapist and three refusals at A2 (the clinical callers);
+    // change_treatment a write by the therapist and two refusals (the therapists).
+    assert_eq!((allowed, refused, region_b), (13, 13, 0));
     // And the auditor's search, one row for each patient it showed (401, 402 and 403).
     let searches = count(
         &db,
@@ -1202,7 +1242,7 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     .await;
     assert_eq!(searches, 3);
     let report = app::access_log::verify(&db).await.expect("verify");
-    assert_eq!((report.rows, report.broken), (41, None));
+    assert_eq!((report.rows, report.broken), (51, None));
 });
 
 db_test!(patients_never_receive_therapist_internal_notes, |db| {

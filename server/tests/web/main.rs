@@ -11,4 +11,5 @@ mod http;
 mod live;
 mod media;
 mod notify;
+mod treatment;
 mod trial;

@@ -18,6 +18,12 @@ pub struct Model {
     pub internal_note: String,
     /// Set for a test enrolment: the producer or publisher who walks a program in it.
     pub test_by_staff_id: Option<i64>,
+    /// When the treatment entered the maintenance phase.
+    pub maintenance_at: Option<DateTimeUtc>,
+    /// Why the treatment ended (`EndReason`'s code).
+    pub end_reason: Option<String>,
+    /// The staff member who ended it.
+    pub ended_by: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
