@@ -190,6 +190,7 @@ fn error_text(error: &AppError) -> &'static str {
             "treatment_ended" => t_string!(i18n, error_treatment_ended),
             "urgent_flags_open" => t_string!(i18n, error_urgent_flags_open),
             "end_reason_unknown" => t_string!(i18n, error_end_reason_unknown),
+            "responsible_needed" => t_string!(i18n, error_responsible_needed),
             "not_a_number" | "not_allowed" | "out_of_range" | "too_long" | "unknown_item"
             | "invalid_answer" | "not_a_date" | "not_a_time" | "unknown_field" | "no_draft" => {
                 t_string!(i18n, error_answer_invalid)

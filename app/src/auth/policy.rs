@@ -62,6 +62,7 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("patient_record", Requirement::Clinical),
     ("record_summary", Requirement::Clinical),
     ("change_treatment", Requirement::Role(Role::Therapist)),
+    ("change_care_team", Requirement::Clinical),
     ("audit_search", Requirement::Role(Role::Auditor)),
     ("unit_staff", Requirement::Role(Role::AccessAdministrator)),
     ("grant_role", Requirement::Role(Role::AccessAdministrator)),

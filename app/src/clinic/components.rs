@@ -1,10 +1,10 @@
-use super::ChangeTreatment;
 use super::arrange::{Caseload, Filter, Order, arrange, caseloads};
 use super::summary::{end_reason_label, state_label, summary_href};
 use super::{
     AcknowledgeFlag, Dashboard, DashboardPatient, EnrolChoices, EnrolPatients, OpenFlag,
     PatientRecord, ResolveFlag, ScoreChange, enrolment_choices, get_patient_record, unit_dashboard,
 };
+use super::{ChangeCareTeam, ChangeTreatment};
 use crate::care::StaffModules;
 use crate::care::results::ScaleResults;
 use crate::domain::{FlagPriority, flag_reason};
@@ -513,12 +513,14 @@ fn Record(record: PatientRecord) -> impl IntoView {
     let reply = ServerAction::<crate::messages::ReplyMessage>::new();
     let give = ServerAction::<crate::care::GiveFeedback>::new();
     let change = ServerAction::<ChangeTreatment>::new();
+    let team = ServerAction::<ChangeCareTeam>::new();
     let patient_id = record.patient_id;
     let locale = i18n.get_locale_untracked();
     view! {
         <FormNotice action=reply />
         <FormNotice action=give />
         <FormNotice action=change />
+        <FormNotice action=team />
         <h1>{record.name}</h1>
         <p>{t!(i18n, clinic.personnummer)} ": " {record.personnummer}</p>
         <h2>{t!(i18n, clinic.enrolments)}</h2>
@@ -533,6 +535,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
                         {e.maintenance_from.clone().map(|from| format!(" ({} {from})", t_string!(i18n, summary.maintenance_from).to_lowercase()))}
                     </p>
                     <p><a href=summary_href(patient_id, e.enrolment_id)>{t!(i18n, summary.link)}</a></p>
+                    <CareTeamSection patient_id enrolment_id=e.enrolment_id team=e.team.clone() may_manage=e.may_manage_team action=team />
                     {(!e.internal_note.is_empty()).then(|| view! {
                         <p class="internal-note">
                             <strong>{t!(i18n, clinic.internal_note)} ": "</strong>
@@ -548,6 +551,103 @@ fn Record(record: PatientRecord) -> impl IntoView {
                 </li>
             }).collect_view()}
         </ul>
+    }
+}
+
+/// The treatment's care team, and for whoever may change it, the forms to do so.
+#[component]
+fn CareTeamSection(
+    patient_id: i64,
+    enrolment_id: i64,
+    team: super::CareTeam,
+    may_manage: bool,
+    action: ServerAction<ChangeCareTeam>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let heading = format!("team-{enrolment_id}");
+    let labelled_by = heading.clone();
+    let hidden = move |what: &'static str| {
+        view! {
+            <input type="hidden" name="patient_id" value=patient_id />
+            <input type="hidden" name="enrolment" value=enrolment_id />
+            <input type="hidden" name="action" value=what />
+        }
+    };
+    let members = team
+        .members
+        .iter()
+        .map(|m| {
+            let role = if m.responsible {
+                t_string!(i18n, team.responsible)
+            } else {
+                t_string!(i18n, team.co_therapist)
+            };
+            let remove = (may_manage && !m.responsible).then(|| {
+                let label = format!("{} {}", t_string!(i18n, team.remove), m.name);
+                let id = m.staff_person_id;
+                view! {
+                    <ActionForm action attr:class="inline-form">
+                        {hidden("remove")}
+                        <input type="hidden" name="staff_person_id" value=id />
+                        <button type="submit" aria-label=label>{t!(i18n, team.remove_short)}</button>
+                    </ActionForm>
+                }
+            });
+            view! { <li>{m.name.clone()} " (" {role} ") " {remove}</li> }
+        })
+        .collect_view();
+    let no_responsible = !team.members.iter().any(|m| m.responsible);
+    // Who could become responsible: the co-therapists and the unit's other therapists.
+    let responsible_options = team
+        .members
+        .iter()
+        .filter(|m| !m.responsible)
+        .map(|m| (m.staff_person_id, m.name.clone()))
+        .chain(
+            team.candidates
+                .iter()
+                .map(|c| (c.staff_person_id, c.name.clone())),
+        )
+        .map(|(id, name)| view! { <option value=id>{name}</option> })
+        .collect_view();
+    let add_options = team
+        .candidates
+        .iter()
+        .map(|c| view! { <option value=c.staff_person_id>{c.name.clone()}</option> })
+        .collect_view();
+    let responsible_field = format!("responsible-{enrolment_id}");
+    let add_field = format!("co-therapist-{enrolment_id}");
+    let manage = may_manage.then(|| {
+        view! {
+            <ActionForm action attr:class="team-form">
+                {hidden("responsible")}
+                <label for=responsible_field.clone()>{t!(i18n, team.new_responsible)}</label>
+                <select id=responsible_field name="staff_person_id" required=true>
+                    <option value="">{t!(i18n, team.choose)}</option>
+                    {responsible_options}
+                </select>
+                <button type="submit">{t!(i18n, team.make_responsible)}</button>
+            </ActionForm>
+            {(!team.candidates.is_empty()).then(|| view! {
+                <ActionForm action attr:class="team-form">
+                    {hidden("add")}
+                    <label for=add_field.clone()>{t!(i18n, team.add_label)}</label>
+                    <select id=add_field.clone() name="staff_person_id" required=true>
+                        <option value="">{t!(i18n, team.choose)}</option>
+                        {add_options}
+                    </select>
+                    <button type="submit">{t!(i18n, team.add)}</button>
+                </ActionForm>
+            })}
+        }
+    });
+    view! {
+        <section class="care-team" aria-labelledby=labelled_by>
+            <h4 id=heading>{t!(i18n, team.heading)}</h4>
+            {no_responsible.then(|| view! { <p>{t!(i18n, clinic.no_therapist)}</p> })}
+            <ul class="team-members">{members}</ul>
+            {manage}
+        </section>
     }
 }
 

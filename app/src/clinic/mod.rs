@@ -8,6 +8,8 @@ pub mod enrol;
 #[cfg(feature = "ssr")]
 mod queries;
 pub mod summary;
+#[cfg(feature = "ssr")]
+mod team;
 
 pub use components::{ClinicHome, PatientRecordPage};
 pub use summary::RecordSummaryPage;
@@ -280,6 +282,26 @@ pub struct RecordEnrolment {
     pub may_change: bool,
     /// Each scale's totals, for the charts and tables.
     pub results: Vec<crate::care::results::Series>,
+    /// The care team; who could join it only when the caller may change it.
+    pub team: CareTeam,
+    /// Whether the caller may change the care team (the unit's patient administrator, or a
+    /// therapist on the team, while the treatment goes on at the caller's unit).
+    pub may_manage_team: bool,
+}
+
+/// A treatment's care team: the responsible therapist first, then the co-therapists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CareTeam {
+    pub members: Vec<TeamMember>,
+    /// The unit's therapists not on the team.
+    pub candidates: Vec<TherapistChoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub staff_person_id: i64,
+    pub name: String,
+    pub responsible: bool,
 }
 
 /// The patients with an ongoing enrolment at the caller's unit. Each one listed is logged.
@@ -321,6 +343,8 @@ pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppErr
     let mut modules = crate::care::staff_modules(&db, &access, staff_person_id).await?;
     let therapist = principal.has_role(crate::auth::Role::Therapist);
     let reached = access.reached_enrolments(&db).await?;
+    // The caller's unit, for who could join a care team (none under emergency access).
+    let unit = crate::auth::gate::unit_for_staff(&principal).ok();
     for enrolment in &mut enrolments {
         enrolment.messages = threads.remove(&enrolment.enrolment_id).unwrap_or_default();
         enrolment.modules = modules.remove(&enrolment.enrolment_id).unwrap_or_default();
@@ -334,8 +358,19 @@ pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppErr
             .iter()
             .find(|e| crate::auth::scope::EnrolmentScope::id(*e) == enrolment.enrolment_id)
         {
-            enrolment.may_change =
-                therapist && scope.may_write() && scope.on_team(&db, staff_person_id).await?;
+            let on_team = scope.on_team(&db, staff_person_id).await?;
+            enrolment.may_change = therapist && scope.may_write() && on_team;
+            enrolment.may_manage_team = scope.may_write()
+                && (principal.has_role(crate::auth::Role::PatientAdministrator)
+                    || (therapist && on_team));
+            let mut team = match &unit {
+                Some(unit) => team::team(&db, unit, scope).await?,
+                None => CareTeam::default(),
+            };
+            if !enrolment.may_manage_team {
+                team.candidates.clear();
+            }
+            enrolment.team = team;
             // A version that cannot be read (logged) shows no charts, not no record.
             enrolment.results = crate::care::staff_results(&db, scope)
                 .await
@@ -416,6 +451,45 @@ pub async fn change_treatment(
         .await?
         .ok_or(AppError::NotFound)?;
     crate::care::treatment::change(&db, &enrolment, staff.staff_person_id, change).await
+}
+
+/// Changes a treatment's care team (`action`: `responsible`, `add` or `remove`, for the staff
+/// member `staff_person_id`): the unit's patient administrator, or a therapist on the team,
+/// while the treatment goes on.
+#[endpoint]
+pub async fn change_care_team(
+    patient_id: i64,
+    enrolment: i64,
+    action: String,
+    staff_person_id: i64,
+) -> Result<(), AppError> {
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let db = crate::server::db()?;
+    let access = crate::auth::gate::patient_for_staff(
+        &db,
+        &principal,
+        patient_id,
+        crate::access_log::Action::Write,
+        "care_team",
+    )
+    .await?;
+    let unit = crate::auth::gate::unit_for_staff(&principal)?;
+    let me = principal
+        .staff()
+        .ok_or(AppError::Forbidden)?
+        .staff_person_id;
+    let change = team::TeamChange::parse(&action, staff_person_id)?;
+    let enrolment = access
+        .enrolment(&db, enrolment)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let administrator = principal.has_role(crate::auth::Role::PatientAdministrator);
+    let on_team =
+        principal.has_role(crate::auth::Role::Therapist) && enrolment.on_team(&db, me).await?;
+    if !administrator && !on_team {
+        return Err(AppError::Forbidden);
+    }
+    team::change(&db, &unit, &enrolment, change).await
 }
 
 /// What a patient may be enrolled on at the caller's unit, and who may be responsible.

@@ -99,6 +99,8 @@ pub async fn record_enrolments(
                     .and_then(crate::domain::EndReason::from_code),
                 may_change: false,
                 results: Vec::new(),
+                team: super::CareTeam::default(),
+                may_manage_team: false,
                 enrolment_id: row.try_get("", "id")?,
                 program: row.try_get("", "title")?,
                 care_unit: row.try_get("", "name")?,

@@ -107,6 +107,10 @@ const ALLOWED: &[(&str, &str)] = &[
         "the server's follow-up sweep: times and counts of ongoing real care (no sandbox, no test) to raise flags and escalate urgent ones; it shows nothing, and raises through the ScheduledEnrolment it finds again",
     ),
     (
+        "app/src/clinic/team.rs",
+        "a treatment's care team (enrolment_therapist): changed only for the StaffEnrolment the gate reached, by its own row",
+    ),
+    (
         "app/src/care/record.rs",
         "the care record: every function takes the patient's OwnEnrolment, staff's StaffEnrolment, or the due-form sweep's ScheduledEnrolment (crate-private: ongoing real care, nothing shown), and stays inside it",
     ),

@@ -633,6 +633,22 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         Object::OtherRegion,
         [U, D, N, D, D, D, D, D, D, D, N, D],
     ),
+    // The care team is changed by the unit's patient administrator or a therapist on it.
+    (
+        "change_care_team",
+        Object::SameUnit,
+        [U, D, A, D, D, D, D, D, D, A, D, D],
+    ),
+    (
+        "change_care_team",
+        Object::OtherUnit,
+        [U, D, D, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "change_care_team",
+        Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, N, N, D],
+    ),
 ];
 
 /// Past the gate of a plain route: whatever the handler answers, but not the gate's refusal.
@@ -940,6 +956,12 @@ async fn arguments(
             );
         }
         "record_summary" => return format!("patient_id={patient}&enrolment={staff_enrolment}"),
+        // The responsible therapist joining again: allowed, and changes nothing later rows see.
+        "change_care_team" => {
+            return format!(
+                "patient_id={patient}&enrolment={staff_enrolment}&action=add&staff_person_id=101"
+            );
+        }
         "change_treatment" => {
             return format!("patient_id={patient}&enrolment={staff_enrolment}&to=maintenance");
         }
@@ -1232,8 +1254,9 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     // enrol_patients a write for the person the therapist enrolled; the dashboard a list row
     // for each of the unit's two patients; acknowledge_flag and resolve_flag a write each;
     // record_summary a read by the therapist and three refusals at A2 (the clinical callers);
-    // change_treatment a write by the therapist and two refusals (the therapists).
-    assert_eq!((allowed, refused, region_b), (13, 13, 0));
+    // change_treatment a write by the therapist and two refusals (the therapists);
+    // change_care_team a write by the therapist and three refusals (the clinical callers).
+    assert_eq!((allowed, refused, region_b), (14, 16, 0));
     // And the auditor's search, one row for each patient it showed (401, 402 and 403).
     let searches = count(
         &db,
@@ -1242,7 +1265,7 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     .await;
     assert_eq!(searches, 3);
     let report = app::access_log::verify(&db).await.expect("verify");
-    assert_eq!((report.rows, report.broken), (51, None));
+    assert_eq!((report.rows, report.broken), (57, None));
 });
 
 db_test!(patients_never_receive_therapist_internal_notes, |db| {

@@ -271,3 +271,145 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    the_patient_administrator_reassigns_a_treatment_and_the_care_team_follows,
+    |db| {
+        world(&db).await;
+        for statement in [
+            "INSERT INTO staff_person (id, given_name, family_name) VALUES (120, 'Ines', 'Invånaradmin'), (121, 'Tor', 'Teamlös')",
+            "INSERT INTO staff_hsa_identity (id, staff_person_id, hsa_id) VALUES (220, 120, 'SE-120'), (221, 121, 'SE-121')",
+            "INSERT INTO staff_assignment (id, staff_hsa_identity_id, care_unit_id, commission_hsa_id, commission_name, commission_purpose) VALUES \
+               (320, 220, 11, 'SE-120-U', 'V', 'Vård och behandling'), (321, 221, 11, 'SE-121-U', 'V', 'Vård och behandling')",
+            "INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, granted_at) VALUES \
+               (120, 1, 11, 'patient_admin', CURRENT_TIMESTAMP), (121, 1, 11, 'therapist', CURRENT_TIMESTAMP)",
+            "UPDATE enrolment SET responsible_staff_id = 101 WHERE id = 701",
+        ] {
+            db.execute_unprepared(statement).await.expect("staff");
+        }
+        let router = app(db.clone());
+        let administrator = staff_session(&db, 120, 320).await;
+        let tove = staff_session(&db, 101, 301).await;
+        let tor = staff_session(&db, 121, 321).await;
+        let team = |action: &str, person: i64| {
+            format!("patient_id=401&enrolment=701&action={action}&staff_person_id={person}")
+        };
+        let responsible = |db: sea_orm::DatabaseConnection| async move {
+            count(
+                &db,
+                "SELECT responsible_staff_id FROM enrolment WHERE id = 701",
+            )
+            .await
+        };
+        let co_therapists = |db: sea_orm::DatabaseConnection| async move {
+            count(
+                &db,
+                "SELECT COUNT(*) FROM enrolment_therapist WHERE enrolment_id = 701",
+            )
+            .await
+        };
+
+        // Tove is away: the patient administrator makes Tor responsible. Tove is off the team
+        // now and may not change it; Tor is on it.
+        let moved = send(
+            &router,
+            call(
+                "change_care_team",
+                &team("responsible", 121),
+                &administrator,
+            ),
+        )
+        .await;
+        assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+        assert_eq!(responsible(db.clone()).await, 121);
+        let off = send(&router, call("change_care_team", &team("add", 101), &tove)).await;
+        assert_eq!(off.status, StatusCode::FORBIDDEN, "{}", off.body);
+
+        // Tor brings Nils in; a therapist of another region's unit cannot join; the
+        // responsible therapist is replaced, never removed.
+        let added = send(&router, call("change_care_team", &team("add", 102), &tor)).await;
+        assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+        assert_eq!(co_therapists(db.clone()).await, 1);
+        let stranger = send(&router, call("change_care_team", &team("add", 106), &tor)).await;
+        assert_eq!(
+            stranger.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            stranger.body
+        );
+        assert!(
+            stranger.body.contains("not_a_therapist"),
+            "{}",
+            stranger.body
+        );
+        let alone = send(
+            &router,
+            call("change_care_team", &team("remove", 121), &tor),
+        )
+        .await;
+        assert_eq!(
+            alone.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            alone.body
+        );
+        assert!(alone.body.contains("responsible_needed"), "{}", alone.body);
+        assert_eq!(
+            (
+                responsible(db.clone()).await,
+                co_therapists(db.clone()).await
+            ),
+            (121, 1)
+        );
+
+        // The record names the team; the dashboard names Tor as Petra's therapist.
+        let record = get(&router, "/mottagning/patient/401", &administrator).await;
+        let text = record.body.replace("<!>", "");
+        assert!(text.contains("Tor Teamlös (ansvarig)"), "{}", record.body);
+        assert!(
+            text.contains("Nils Utanuppdrag (medbehandlare)"),
+            "{}",
+            record.body
+        );
+        let dashboard = send(&router, call("dashboard", "", &administrator)).await;
+        assert!(
+            dashboard.body.contains("\"therapist\":\"Tor Teamlös\""),
+            "{}",
+            dashboard.body
+        );
+
+        // Nils becomes responsible in Tor's place: he leaves the co-therapists; Tor, no longer
+        // responsible, is off the team.
+        let handed = send(
+            &router,
+            call("change_care_team", &team("responsible", 102), &tor),
+        )
+        .await;
+        assert_eq!(handed.status, StatusCode::OK, "{}", handed.body);
+        assert_eq!(
+            (
+                responsible(db.clone()).await,
+                co_therapists(db.clone()).await
+            ),
+            (102, 0)
+        );
+        // Three changes, three events for the dashboards; each call a write in the access log.
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM care_event WHERE kind = 'treatment' AND enrolment_id = 701"
+            )
+            .await,
+            3
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM access_log WHERE patient_id = 401 AND object_type = 'care_team' \
+                 AND action = 'write' AND outcome = 'allowed'"
+            )
+            .await,
+            6
+        );
+    }
+);
