@@ -102,6 +102,16 @@ test('the therapist reads a summary for the record and ends a treatment with a r
   await expect(text).not.toHaveValue(/Följ upp sömnen/);
   await expectAccessible(page, hydrated);
 
+  // Back on her record: the care team, and a dated internal note the therapist writes.
+  await page.getByRole('link', { name: 'Till patienten' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Petra Patient');
+  await expect(page.locator('.team-members')).toContainText('Tove Terapeut (ansvarig)');
+  await page.getByLabel('Ny anteckning').fill('Stäm av sömndagboken nästa vecka.');
+  await page.getByRole('button', { name: 'Spara anteckningen' }).click();
+  await expect(page.locator('.notes li')).toHaveCount(1);
+  await expect(page.locator('.notes')).toContainText('Stäm av sömndagboken nästa vecka.');
+  await expect(page.locator('.notes')).toContainText('Tove Terapeut');
+
   // Olle has done nothing for two weeks: the therapist ends his treatment, saying why. His
   // inactivity flag is resolved with it, and he leaves the unit's list.
   await open(page, '/mottagning', hydrated);

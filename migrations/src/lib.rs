@@ -25,6 +25,7 @@ mod m20261130_000016_test_enrolments;
 mod m20261201_000017_care_events;
 mod m20261201_000018_follow_up_flags;
 mod m20261201_000019_treatment_end;
+mod m20261201_000020_care_notes;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000017_care_events::Migration),
             Box::new(m20261201_000018_follow_up_flags::Migration),
             Box::new(m20261201_000019_treatment_end::Migration),
+            Box::new(m20261201_000020_care_notes::Migration),
         ]
     }
 }

@@ -623,6 +623,12 @@ impl StaffEnrolment {
         self.responsible_staff_id
     }
 
+    /// This enrolment's therapist-internal notes, as an SQL source (bound by
+    /// [`EnrolmentScope::statement`]). Staff only: no patient's scope has it.
+    pub fn notes(&self) -> String {
+        format!("(SELECT * FROM care_note WHERE enrolment_id = {ENROLMENT})")
+    }
+
     /// This enrolment's flags, as an SQL source (bound by [`EnrolmentScope::statement`]).
     pub fn flags(&self) -> String {
         format!("(SELECT * FROM flag WHERE enrolment_id = {ENROLMENT})")

@@ -4,7 +4,7 @@ use super::{
     AcknowledgeFlag, Dashboard, DashboardPatient, EnrolChoices, EnrolPatients, OpenFlag,
     PatientRecord, ResolveFlag, ScoreChange, enrolment_choices, get_patient_record, unit_dashboard,
 };
-use super::{ChangeCareTeam, ChangeTreatment};
+use super::{AddNote, ChangeCareTeam, ChangeTreatment};
 use crate::care::StaffModules;
 use crate::care::results::ScaleResults;
 use crate::domain::{FlagPriority, flag_reason};
@@ -514,6 +514,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
     let give = ServerAction::<crate::care::GiveFeedback>::new();
     let change = ServerAction::<ChangeTreatment>::new();
     let team = ServerAction::<ChangeCareTeam>::new();
+    let note = ServerAction::<AddNote>::new();
     let patient_id = record.patient_id;
     let locale = i18n.get_locale_untracked();
     view! {
@@ -521,6 +522,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
         <FormNotice action=give />
         <FormNotice action=change />
         <FormNotice action=team />
+        <FormNotice action=note />
         <h1>{record.name}</h1>
         <p>{t!(i18n, clinic.personnummer)} ": " {record.personnummer}</p>
         <h2>{t!(i18n, clinic.enrolments)}</h2>
@@ -536,12 +538,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
                     </p>
                     <p><a href=summary_href(patient_id, e.enrolment_id)>{t!(i18n, summary.link)}</a></p>
                     <CareTeamSection patient_id enrolment_id=e.enrolment_id team=e.team.clone() may_manage=e.may_manage_team action=team />
-                    {(!e.internal_note.is_empty()).then(|| view! {
-                        <p class="internal-note">
-                            <strong>{t!(i18n, clinic.internal_note)} ": "</strong>
-                            {e.internal_note}
-                        </p>
-                    })}
+                    <InternalNotes patient_id enrolment_id=e.enrolment_id legacy=e.internal_note notes=e.notes may_note=e.may_note action=note />
                     <StaffModules patient_id enrolment_id=e.enrolment_id modules=e.modules feedback_key=e.feedback_key give />
                     <StaffThread patient_id enrolment_id=e.enrolment_id messages=e.messages reply_key=e.reply_key reply />
                     {e.results.into_iter().map(|series| view! { <ScaleResults series /> }).collect_view()}
@@ -552,6 +549,60 @@ fn Record(record: PatientRecord) -> impl IntoView {
             }).collect_view()}
         </ul>
     }
+}
+
+/// Therapist-internal notes (the one written at enrolment first, then the dated ones, newest
+/// first) and the form for a new one. Nothing is shown when there is nothing for the caller.
+#[component]
+fn InternalNotes(
+    patient_id: i64,
+    enrolment_id: i64,
+    legacy: String,
+    notes: Vec<super::Note>,
+    may_note: bool,
+    action: ServerAction<AddNote>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    if legacy.is_empty() && notes.is_empty() && !may_note {
+        return ().into_any();
+    }
+    let heading = format!("notes-{enrolment_id}");
+    let labelled_by = heading.clone();
+    let field = format!("note-{enrolment_id}");
+    let items = notes
+        .into_iter()
+        .map(|n| {
+            view! {
+                <li class="internal-note">
+                    <p class="muted">{n.written_at} " · " {n.author}</p>
+                    <p class="message-body">{n.body}</p>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="internal-notes" aria-labelledby=labelled_by>
+            <h4 id=heading>{t!(i18n, clinic.internal_notes)}</h4>
+            <p class="muted">{t!(i18n, clinic.internal_notes_lead)}</p>
+            {(!legacy.is_empty()).then(|| view! {
+                <p class="internal-note">
+                    <strong>{t!(i18n, clinic.internal_note)} ": "</strong>
+                    {legacy}
+                </p>
+            })}
+            <ul class="notes">{items}</ul>
+            {may_note.then(|| view! {
+                <ActionForm action attr:class="note-form">
+                    <input type="hidden" name="patient_id" value=patient_id />
+                    <input type="hidden" name="enrolment" value=enrolment_id />
+                    <label for=field.clone()>{t!(i18n, clinic.new_note)}</label>
+                    <textarea id=field.clone() name="body" rows="3" maxlength=crate::messages::text::MAX_CHARS required=true></textarea>
+                    <button type="submit">{t!(i18n, clinic.save_note)}</button>
+                </ActionForm>
+            })}
+        </section>
+    }
+    .into_any()
 }
 
 /// The treatment's care team, and for whoever may change it, the forms to do so.

@@ -6,6 +6,8 @@ mod components;
 #[cfg(feature = "ssr")]
 pub mod enrol;
 #[cfg(feature = "ssr")]
+mod notes;
+#[cfg(feature = "ssr")]
 mod queries;
 pub mod summary;
 #[cfg(feature = "ssr")]
@@ -287,6 +289,19 @@ pub struct RecordEnrolment {
     /// Whether the caller may change the care team (the unit's patient administrator, or a
     /// therapist on the team, while the treatment goes on at the caller's unit).
     pub may_manage_team: bool,
+    /// Therapist-internal notes, newest first: for therapists only.
+    pub notes: Vec<Note>,
+    /// Whether the caller may write a note (a therapist on the team, treatment going on).
+    pub may_note: bool,
+}
+
+/// A therapist-internal note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub author: String,
+    /// Swedish time, to the minute.
+    pub written_at: String,
+    pub body: String,
 }
 
 /// A treatment's care team: the responsible therapist first, then the co-therapists.
@@ -371,6 +386,10 @@ pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppErr
                 team.candidates.clear();
             }
             enrolment.team = team;
+            if therapist {
+                enrolment.notes = notes::notes(&db, scope).await?;
+                enrolment.may_note = scope.may_write() && on_team;
+            }
             // A version that cannot be read (logged) shows no charts, not no record.
             enrolment.results = crate::care::staff_results(&db, scope)
                 .await
@@ -451,6 +470,31 @@ pub async fn change_treatment(
         .await?
         .ok_or(AppError::NotFound)?;
     crate::care::treatment::change(&db, &enrolment, staff.staff_person_id, change).await
+}
+
+/// A therapist on the treatment's care team writes a therapist-internal note (never shown to
+/// the patient, nor to a patient administrator).
+#[endpoint]
+pub async fn add_note(patient_id: i64, enrolment: i64, body: String) -> Result<(), AppError> {
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let db = crate::server::db()?;
+    let access = crate::auth::gate::patient_for_staff(
+        &db,
+        &principal,
+        patient_id,
+        crate::access_log::Action::Write,
+        "internal_note",
+    )
+    .await?;
+    let me = principal
+        .staff()
+        .ok_or(AppError::Forbidden)?
+        .staff_person_id;
+    let enrolment = access
+        .enrolment(&db, enrolment)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    notes::add(&db, &enrolment, me, &body).await
 }
 
 /// Changes a treatment's care team (`action`: `responsible`, `add` or `remove`, for the staff

@@ -101,6 +101,8 @@ pub async fn record_enrolments(
                 results: Vec::new(),
                 team: super::CareTeam::default(),
                 may_manage_team: false,
+                notes: Vec::new(),
+                may_note: false,
                 enrolment_id: row.try_get("", "id")?,
                 program: row.try_get("", "title")?,
                 care_unit: row.try_get("", "name")?,

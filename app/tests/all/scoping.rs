@@ -52,6 +52,8 @@ const PATTERNS: &[&str] = &[
     "INTO message",
     "UPDATE message",
     "flag::",
+    "FROM care_note",
+    "JOIN care_note",
 ];
 
 /// Files that may name them, and why.

@@ -633,6 +633,22 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         Object::OtherRegion,
         [U, D, N, D, D, D, D, D, D, D, N, D],
     ),
+    // Internal notes are written by a therapist on the care team.
+    (
+        "add_note",
+        Object::SameUnit,
+        [U, D, A, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "add_note",
+        Object::OtherUnit,
+        [U, D, D, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "add_note",
+        Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, D, N, D],
+    ),
     // The care team is changed by the unit's patient administrator or a therapist on it.
     (
         "change_care_team",
@@ -962,6 +978,9 @@ async fn arguments(
                 "patient_id={patient}&enrolment={staff_enrolment}&action=add&staff_person_id=101"
             );
         }
+        "add_note" => {
+            return format!("patient_id={patient}&enrolment={staff_enrolment}&body=Anteckning");
+        }
         "change_treatment" => {
             return format!("patient_id={patient}&enrolment={staff_enrolment}&to=maintenance");
         }
@@ -1255,8 +1274,9 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     // for each of the unit's two patients; acknowledge_flag and resolve_flag a write each;
     // record_summary a read by the therapist and three refusals at A2 (the clinical callers);
     // change_treatment a write by the therapist and two refusals (the therapists);
-    // change_care_team a write by the therapist and three refusals (the clinical callers).
-    assert_eq!((allowed, refused, region_b), (14, 16, 0));
+    // change_care_team a write by the therapist and three refusals (the clinical callers);
+    // add_note a write by the therapist and two refusals (the therapists).
+    assert_eq!((allowed, refused, region_b), (15, 18, 0));
     // And the auditor's search, one row for each patient it showed (401, 402 and 403).
     let searches = count(
         &db,
@@ -1265,7 +1285,7 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     .await;
     assert_eq!(searches, 3);
     let report = app::access_log::verify(&db).await.expect("verify");
-    assert_eq!((report.rows, report.broken), (57, None));
+    assert_eq!((report.rows, report.broken), (61, None));
 });
 
 db_test!(patients_never_receive_therapist_internal_notes, |db| {

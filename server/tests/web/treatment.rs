@@ -29,6 +29,22 @@ fn phq(value: i32, item9: i32, key: char) -> String {
     body
 }
 
+/// A patient administrator (120) and a second therapist (121) at unit A1, and Tove (101)
+/// responsible for Petra's treatment (701).
+async fn unit_staff(db: &sea_orm::DatabaseConnection) {
+    for statement in [
+        "INSERT INTO staff_person (id, given_name, family_name) VALUES (120, 'Ines', 'Invånaradmin'), (121, 'Tor', 'Teamlös')",
+        "INSERT INTO staff_hsa_identity (id, staff_person_id, hsa_id) VALUES (220, 120, 'SE-120'), (221, 121, 'SE-121')",
+        "INSERT INTO staff_assignment (id, staff_hsa_identity_id, care_unit_id, commission_hsa_id, commission_name, commission_purpose) VALUES \
+           (320, 220, 11, 'SE-120-U', 'V', 'Vård och behandling'), (321, 221, 11, 'SE-121-U', 'V', 'Vård och behandling')",
+        "INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, granted_at) VALUES \
+           (120, 1, 11, 'patient_admin', CURRENT_TIMESTAMP), (121, 1, 11, 'therapist', CURRENT_TIMESTAMP)",
+        "UPDATE enrolment SET responsible_staff_id = 101 WHERE id = 701",
+    ] {
+        db.execute_unprepared(statement).await.expect("staff");
+    }
+}
+
 fn change(to: &str, reason: &str) -> String {
     format!("patient_id=401&enrolment=701&to={to}&reason={reason}")
 }
@@ -276,17 +292,7 @@ db_test!(
     the_patient_administrator_reassigns_a_treatment_and_the_care_team_follows,
     |db| {
         world(&db).await;
-        for statement in [
-            "INSERT INTO staff_person (id, given_name, family_name) VALUES (120, 'Ines', 'Invånaradmin'), (121, 'Tor', 'Teamlös')",
-            "INSERT INTO staff_hsa_identity (id, staff_person_id, hsa_id) VALUES (220, 120, 'SE-120'), (221, 121, 'SE-121')",
-            "INSERT INTO staff_assignment (id, staff_hsa_identity_id, care_unit_id, commission_hsa_id, commission_name, commission_purpose) VALUES \
-               (320, 220, 11, 'SE-120-U', 'V', 'Vård och behandling'), (321, 221, 11, 'SE-121-U', 'V', 'Vård och behandling')",
-            "INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, granted_at) VALUES \
-               (120, 1, 11, 'patient_admin', CURRENT_TIMESTAMP), (121, 1, 11, 'therapist', CURRENT_TIMESTAMP)",
-            "UPDATE enrolment SET responsible_staff_id = 101 WHERE id = 701",
-        ] {
-            db.execute_unprepared(statement).await.expect("staff");
-        }
+        unit_staff(&db).await;
         let router = app(db.clone());
         let administrator = staff_session(&db, 120, 320).await;
         let tove = staff_session(&db, 101, 301).await;
@@ -411,5 +417,64 @@ db_test!(
             .await,
             6
         );
+    }
+);
+
+db_test!(
+    internal_notes_are_the_therapists_and_reach_no_patient_nor_administrator,
+    |db| {
+        world(&db).await;
+        unit_staff(&db).await;
+        let router = app(db.clone());
+        let tove = staff_session(&db, 101, 301).await;
+        let tor = staff_session(&db, 121, 321).await;
+        let administrator = staff_session(&db, 120, 320).await;
+        let patient = patient_session(&db, 401).await;
+        let note = "patient_id=401&enrolment=701&body=NOTE-SECRET+ring+f%C3%B6re+modul+3";
+
+        // Tove, on the care team, writes a note; an empty one is refused; Tor, a therapist of
+        // the unit off the team, may not write one.
+        let written = send(&router, call("add_note", note, &tove)).await;
+        assert_eq!(written.status, StatusCode::OK, "{}", written.body);
+        let empty = send(
+            &router,
+            call("add_note", "patient_id=401&enrolment=701&body=+", &tove),
+        )
+        .await;
+        assert_eq!(
+            empty.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            empty.body
+        );
+        let off = send(&router, call("add_note", note, &tor)).await;
+        assert_eq!(off.status, StatusCode::FORBIDDEN, "{}", off.body);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM care_note").await, 1);
+
+        // The therapists read it, dated and signed, on the record.
+        let page = get(&router, "/mottagning/patient/401", &tor).await;
+        let text = page.body.replace("<!>", "");
+        assert!(text.contains("NOTE-SECRET ring före modul 3"), "{text}");
+        assert!(text.contains("· Tove Terapeut"), "{text}");
+
+        // Nobody else does: not the patient administrator, not the patient (the treatment,
+        // their data), not the summary for the record.
+        for (function, body, token) in [
+            ("patient_record", "patient_id=401", &administrator),
+            ("record_summary", "patient_id=401&enrolment=701", &tove),
+            ("my_treatment", "enrolment=701", &patient),
+            ("my_data", "", &patient),
+        ] {
+            let answer = send(&router, call(function, body, token)).await;
+            assert_eq!(answer.status, StatusCode::OK, "{function}: {}", answer.body);
+            assert!(
+                !answer.body.contains("NOTE-SECRET"),
+                "{function}: {}",
+                answer.body
+            );
+        }
+        let page = get(&router, "/mottagning/patient/401", &administrator).await;
+        assert!(!page.body.contains("NOTE-SECRET"), "{}", page.body);
+        assert!(!page.body.contains("Interna anteckningar"), "{}", page.body);
     }
 );
