@@ -26,6 +26,7 @@ mod m20261201_000017_care_events;
 mod m20261201_000018_follow_up_flags;
 mod m20261201_000019_treatment_end;
 mod m20261201_000020_care_notes;
+mod m20261201_000021_module_overrides;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000018_follow_up_flags::Migration),
             Box::new(m20261201_000019_treatment_end::Migration),
             Box::new(m20261201_000020_care_notes::Migration),
+            Box::new(m20261201_000021_module_overrides::Migration),
         ]
     }
 }

@@ -53,6 +53,7 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("save_homework", Requirement::PatientOrTester),
     ("reply_message", Requirement::Clinical),
     ("give_feedback", Requirement::Role(Role::Therapist)),
+    ("set_module", Requirement::Role(Role::Therapist)),
     ("unit_patients", Requirement::Clinical),
     ("dashboard", Requirement::Clinical),
     ("acknowledge_flag", Requirement::Role(Role::Therapist)),

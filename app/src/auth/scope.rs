@@ -461,6 +461,12 @@ pub trait EnrolmentScope: sealed::Sealed {
         format!("(SELECT * FROM due_form WHERE enrolment_id = {ENROLMENT})")
     }
 
+    /// What the therapist decided about this enrolment's modules (opened early, hidden), as
+    /// an SQL source.
+    fn module_overrides(&self) -> String {
+        format!("(SELECT * FROM module_override WHERE enrolment_id = {ENROLMENT})")
+    }
+
     /// The therapist's feedback on this enrolment's modules, as an SQL source.
     fn feedback(&self) -> String {
         format!("(SELECT * FROM module_feedback WHERE enrolment_id = {ENROLMENT})")

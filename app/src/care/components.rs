@@ -175,12 +175,13 @@ fn ModuleItem(module: ModuleView, enrolment: i64) -> impl IntoView {
     let heading = format!("module-{}", module.key);
     let labelled_by = heading.clone();
     let status = match module.status {
-        ModuleStatus::Locked => t_string!(i18n, care.status_locked),
+        // (A hidden module is not listed to the patient.)
+        ModuleStatus::Locked | ModuleStatus::Hidden => t_string!(i18n, care.status_locked),
         ModuleStatus::Open => t_string!(i18n, care.status_open),
         ModuleStatus::Finished => t_string!(i18n, care.status_finished),
     };
     let class = match module.status {
-        ModuleStatus::Locked => "card module locked",
+        ModuleStatus::Locked | ModuleStatus::Hidden => "card module locked",
         ModuleStatus::Open => "card module open",
         ModuleStatus::Finished => "card module finished",
     };
@@ -708,6 +709,7 @@ pub fn StaffModules(
     /// A key for the feedback forms, for a therapist while feedback may be given.
     feedback_key: Option<String>,
     give: ServerAction<super::GiveFeedback>,
+    set: ServerAction<super::SetModule>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let heading = format!("modules-{enrolment_id}");
@@ -719,7 +721,36 @@ pub fn StaffModules(
                 ModuleStatus::Locked => t_string!(i18n, care.staff_locked),
                 ModuleStatus::Open => t_string!(i18n, care.status_open),
                 ModuleStatus::Finished => t_string!(i18n, care.status_finished),
+                ModuleStatus::Hidden => t_string!(i18n, care.staff_hidden),
             };
+            // Open now (when locked), hide (when shown), back to the program's rule (when hidden
+            // or opened early: "reset" is also how an early opening is taken back).
+            let controls = module.may_set.then(|| {
+                let actions: Vec<(&'static str, &'static str)> = match module.status {
+                    ModuleStatus::Hidden => vec![("reset", t_string!(i18n, care.module_show))],
+                    ModuleStatus::Locked => vec![
+                        ("unlock", t_string!(i18n, care.module_unlock)),
+                        ("hide", t_string!(i18n, care.module_hide)),
+                    ],
+                    _ => vec![("hide", t_string!(i18n, care.module_hide))],
+                };
+                actions
+                    .into_iter()
+                    .map(|(action, label)| {
+                        let key = module.key.clone();
+                        let name = format!("{label}: {}", module.title);
+                        view! {
+                            <ActionForm action=set attr:class="inline-form">
+                                <input type="hidden" name="patient_id" value=patient_id />
+                                <input type="hidden" name="enrolment" value=enrolment_id />
+                                <input type="hidden" name="module" value=key />
+                                <input type="hidden" name="action" value=action />
+                                <button type="submit" aria-label=name>{label}</button>
+                            </ActionForm>
+                        }
+                    })
+                    .collect_view()
+            });
             let homework = module
                 .homework
                 .into_iter()
@@ -760,7 +791,8 @@ pub fn StaffModules(
                 });
             view! {
                 <li class="staff-module">
-                    <h5>{module.title} " – " <span class="module-status">{status}</span></h5>
+                    <h5>{module.title.clone()} " – " <span class="module-status">{status}</span></h5>
+                    {controls}
                     {homework}
                     {module.feedback.map(|feedback| view! { <Feedback feedback staff=true /> })}
                     {form}

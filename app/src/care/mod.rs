@@ -142,6 +142,9 @@ pub struct StaffModule {
     /// Feedback may be given now: treatment going on at the caller's unit, the module open, none
     /// given yet.
     pub may_give_feedback: bool,
+    /// The caller may open the module early, hide it or put it back under its rule (a
+    /// therapist on the care team, treatment going on).
+    pub may_set: bool,
 }
 
 /// A submitted worksheet or exercise entry, with its fields' labels.
@@ -421,6 +424,39 @@ pub async fn give_feedback(
         &submit_key,
     )
     .await
+}
+
+/// A therapist on the treatment's care team opens a module early (`action` `unlock`), hides it
+/// from the patient (`hide`), or puts it back under the program's rule (`reset`).
+#[endpoint]
+pub async fn set_module(
+    patient_id: i64,
+    enrolment: i64,
+    module: String,
+    action: String,
+) -> Result<(), AppError> {
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let db = crate::server::db()?;
+    let access = crate::auth::gate::patient_for_staff(
+        &db,
+        &principal,
+        patient_id,
+        crate::access_log::Action::Write,
+        "module",
+    )
+    .await?;
+    let staff = principal.staff().ok_or(AppError::Forbidden)?;
+    let action = match action.as_str() {
+        "unlock" => record::ModuleAction::Unlock,
+        "hide" => record::ModuleAction::Hide,
+        "reset" => record::ModuleAction::Reset,
+        _ => return Err(crate::error::invalid("action", "unknown_change")),
+    };
+    let enrolment = access
+        .enrolment(&db, enrolment)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    record::set_module(&db, &enrolment, staff.staff_person_id, &module, action).await
 }
 
 /// Makes the due forms of every ongoing treatment of real care that have fallen due, and tells

@@ -28,6 +28,10 @@ pub struct Record {
     pub feedback: BTreeSet<String>,
     /// Swedish calendar days since enrolment (the day of enrolment is 0).
     pub day: i64,
+    /// Module keys the therapist opened before their rule would.
+    pub unlocked: BTreeSet<String>,
+    /// Module keys the therapist hid from the patient.
+    pub hidden: BTreeSet<String>,
     /// The open due forms: (schedule key, instance number).
     pub due: Vec<(String, u32)>,
     /// The due forms answered: (schedule key, instance number).
@@ -41,11 +45,14 @@ pub enum ModuleStatus {
     Open,
     /// Open, its last page seen and its worksheets submitted.
     Finished,
+    /// Hidden from the patient by the therapist: not shown, its content refused, and the
+    /// module after it does not wait for it.
+    Hidden,
 }
 
 impl ModuleStatus {
     pub fn is_open(self) -> bool {
-        self != Self::Locked
+        matches!(self, Self::Open | Self::Finished)
     }
 }
 
@@ -110,19 +117,30 @@ fn finished(module: &Module, record: &Record) -> bool {
 /// Each module's status, in order. A module opens by its rule: `Open` at once;
 /// `AfterPrevious` when the module before it is finished; `AfterFeedback` when the therapist
 /// has given feedback on the module before it; `AfterDays(n)` on the n-th day after enrolment.
-/// The first module has nothing before it (but waits for its day under `AfterDays`).
+/// The first module has nothing before it (but waits for its day under `AfterDays`). The
+/// therapist may open a module early (it is open whatever its rule) or hide it (the module
+/// after it then looks past it, to the one before).
 pub fn statuses(program: &Program, record: &Record) -> Vec<ModuleStatus> {
     let mut out: Vec<ModuleStatus> = Vec::with_capacity(program.modules.len());
     for (index, module) in program.modules.iter().enumerate() {
-        let previous = index.checked_sub(1).map(|i| (&program.modules[i], out[i]));
-        let open = match (module.unlock, previous) {
-            (UnlockRule::AfterDays { days }, _) => record.day >= i64::from(days),
-            (UnlockRule::Open, _) | (_, None) => true,
-            (UnlockRule::AfterPrevious, Some((_, status))) => status == ModuleStatus::Finished,
-            (UnlockRule::AfterFeedback, Some((before, status))) => {
-                status.is_open() && record.feedback.contains(&before.key)
-            }
-        };
+        if record.hidden.contains(&module.key) {
+            out.push(ModuleStatus::Hidden);
+            continue;
+        }
+        // The nearest module before it that the patient is shown.
+        let previous = (0..index)
+            .rev()
+            .find(|&i| out[i] != ModuleStatus::Hidden)
+            .map(|i| (&program.modules[i], out[i]));
+        let open = record.unlocked.contains(&module.key)
+            || match (module.unlock, previous) {
+                (UnlockRule::AfterDays { days }, _) => record.day >= i64::from(days),
+                (UnlockRule::Open, _) | (_, None) => true,
+                (UnlockRule::AfterPrevious, Some((_, status))) => status == ModuleStatus::Finished,
+                (UnlockRule::AfterFeedback, Some((before, status))) => {
+                    status.is_open() && record.feedback.contains(&before.key)
+                }
+            };
         out.push(match open {
             false => ModuleStatus::Locked,
             true if finished(module, record) => ModuleStatus::Finished,
@@ -282,6 +300,26 @@ mod tests {
         program.modules[0].unlock = UnlockRule::AfterDays { days: 1 };
         record.day = 0;
         assert_eq!(statuses(&program, &record)[0], ModuleStatus::Locked);
+    }
+
+    #[test]
+    fn the_therapist_opens_a_module_early_or_hides_one_that_the_next_then_skips() {
+        use ModuleStatus::*;
+        let program = program();
+        let mut record = Record::default();
+        // m3 waits for feedback on m2; opened early it is open at once, whatever came before.
+        record.unlocked.insert("m3".to_owned());
+        assert_eq!(statuses(&program, &record), [Open, Locked, Open]);
+        record.unlocked.clear();
+        // m2 hidden: m3 waits for feedback on m1 instead (the module before it that is shown).
+        record.hidden.insert("m2".to_owned());
+        assert_eq!(statuses(&program, &record), [Open, Hidden, Locked]);
+        record.feedback.insert("m1".to_owned());
+        assert_eq!(statuses(&program, &record), [Open, Hidden, Open]);
+        // Hidden beats opened early, and a hidden module is not open.
+        record.unlocked.insert("m2".to_owned());
+        assert_eq!(statuses(&program, &record)[1], Hidden);
+        assert!(!Hidden.is_open());
     }
 
     #[test]

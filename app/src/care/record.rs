@@ -159,6 +159,7 @@ mod kind {
     pub const FEEDBACK: i64 = 4;
     pub const DUE: i64 = 5;
     pub const UNREAD: i64 = 6;
+    pub const OVERRIDE: i64 = 7;
 }
 
 /// The branches of the one statement that [`care_rows`] runs, each over one of the scope's
@@ -185,7 +186,11 @@ fn care_rows_sql(scope: &impl EnrolmentScope) -> String {
          UNION ALL SELECT {due}, schedule_key, state, due_on, closes_on, occurrence, NULL, NULL \
            FROM {due_forms} d \
          UNION ALL SELECT {unread}, NULL, NULL, NULL, NULL, COUNT(*), NULL, NULL FROM {messages} m \
-           WHERE sender_kind = 'staff' AND read_at IS NULL",
+           WHERE sender_kind = 'staff' AND read_at IS NULL \
+         UNION ALL SELECT {overridden}, module_key, NULL, NULL, NULL, \
+                CASE WHEN hidden THEN 1 ELSE 0 END, \
+                CASE WHEN unlocked_at IS NULL THEN 0 ELSE 1 END, NULL \
+           FROM {overrides} o",
         answer = kind::ANSWER,
         visit = kind::VISIT,
         worksheet = kind::WORKSHEET,
@@ -193,6 +198,8 @@ fn care_rows_sql(scope: &impl EnrolmentScope) -> String {
         feedback = kind::FEEDBACK,
         due = kind::DUE,
         unread = kind::UNREAD,
+        overridden = kind::OVERRIDE,
+        overrides = scope.module_overrides(),
         responses = scope.form_responses(),
         visits = scope.page_visits(),
         homework = scope.homework(),
@@ -275,6 +282,15 @@ async fn care_rows(
                     .unwrap_or(0),
             }),
             kind::UNREAD => out.unread_messages = number("n1")?.unwrap_or(0),
+            kind::OVERRIDE => {
+                let module_key = text_or_empty("k1")?;
+                if number("n1")? == Some(1) {
+                    out.record.hidden.insert(module_key.clone());
+                }
+                if number("n2")? == Some(1) {
+                    out.record.unlocked.insert(module_key);
+                }
+            }
             _ => {}
         }
     }
@@ -360,6 +376,7 @@ pub async fn treatment(
         .modules
         .iter()
         .enumerate()
+        .filter(|(index, _)| statuses[*index] != ModuleStatus::Hidden)
         .map(|(index, module)| ModuleView {
             key: module.key.clone(),
             title: module.title.clone(),
@@ -481,7 +498,10 @@ fn triggered(program: &Program, statuses: &[ModuleStatus], starts: &ScheduleStar
             status_of(module) == Some(ModuleStatus::Finished)
         }
         ScheduleStart::ProgramFinished => {
-            !statuses.is_empty() && statuses.iter().all(|s| *s == ModuleStatus::Finished)
+            statuses.contains(&ModuleStatus::Finished)
+                && statuses
+                    .iter()
+                    .all(|s| matches!(s, ModuleStatus::Finished | ModuleStatus::Hidden))
         }
     }
 }
@@ -1887,11 +1907,99 @@ pub async fn staff_modules(
                     && enrolment.may_write()
                     && status.is_open()
                     && feedback.is_none(),
+                may_set: on_team && enrolment.may_write(),
                 feedback,
                 homework: answers.remove(&module.key).unwrap_or_default(),
             }
         })
         .collect())
+}
+
+/// What a therapist does to one module of one patient's treatment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleAction {
+    /// Open it now, whatever its rule (and show it, if it was hidden).
+    Unlock,
+    /// Hide it from the patient.
+    Hide,
+    /// Back to the program's rule: shown, and opened when the rule says.
+    Reset,
+}
+
+/// A therapist on the care team opens a module early, hides it, or puts it back under the
+/// program's rule, while the treatment goes on. Doing what is done already changes nothing.
+pub async fn set_module(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    enrolment: &StaffEnrolment,
+    staff_person_id: i64,
+    module_key: &str,
+    action: ModuleAction,
+) -> Result<(), AppError> {
+    if !enrolment.on_team(db, staff_person_id).await? {
+        return Err(AppError::Forbidden);
+    }
+    if !enrolment.may_write() {
+        return Err(invalid("enrolment", "treatment_ended"));
+    }
+    let Frame { program, .. } = frame(db, enrolment).await?;
+    if !program.modules.iter().any(|m| m.key == module_key) {
+        return Err(AppError::NotFound);
+    }
+    let now = Utc::now();
+    let txn = begin_write(db).await?;
+    let changed = match action {
+        ModuleAction::Reset => txn
+            .execute(enrolment.statement(
+                &txn,
+                &format!(
+                    "DELETE FROM module_override WHERE module_key = $1 \
+                     AND enrolment_id IN (SELECT x.id FROM {} x)",
+                    enrolment.enrolment_row()
+                ),
+                vec![module_key.into()],
+            ))
+            .await?
+            .rows_affected(),
+        ModuleAction::Unlock | ModuleAction::Hide => {
+            let hide = action == ModuleAction::Hide;
+            let unlocked: Option<chrono::DateTime<Utc>> = (!hide).then_some(now);
+            // An early opening is kept while the module is hidden, and shown again with it.
+            txn.execute(enrolment.statement(
+                &txn,
+                &format!(
+                    "INSERT INTO module_override \
+                       (enrolment_id, module_key, unlocked_at, hidden, changed_by, changed_at) \
+                     SELECT x.id, $1, $2, $3, $4, $5 FROM {} x WHERE 1 = 1 \
+                     ON CONFLICT (enrolment_id, module_key) DO UPDATE SET \
+                       unlocked_at = COALESCE(module_override.unlocked_at, excluded.unlocked_at), \
+                       hidden = excluded.hidden, changed_by = excluded.changed_by, \
+                       changed_at = excluded.changed_at \
+                     WHERE module_override.hidden <> excluded.hidden \
+                       OR (module_override.unlocked_at IS NULL AND excluded.unlocked_at IS NOT NULL)",
+                    enrolment.enrolment_row()
+                ),
+                vec![
+                    module_key.into(),
+                    unlocked.into(),
+                    hide.into(),
+                    staff_person_id.into(),
+                    now.into(),
+                ],
+            ))
+            .await?
+            .rows_affected()
+        }
+    };
+    if changed > 0 {
+        enrolment
+            .record_event(&txn, crate::live::EventKind::Progress, now)
+            .await?;
+        txn.commit().await?;
+        crate::live::wake();
+    } else {
+        txn.rollback().await?;
+    }
+    Ok(())
 }
 
 /// The therapist's feedback on a module the patient has open: given once per module (a retry

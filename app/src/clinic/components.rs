@@ -515,6 +515,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
     let change = ServerAction::<ChangeTreatment>::new();
     let team = ServerAction::<ChangeCareTeam>::new();
     let note = ServerAction::<AddNote>::new();
+    let set = ServerAction::<crate::care::SetModule>::new();
     let patient_id = record.patient_id;
     let locale = i18n.get_locale_untracked();
     view! {
@@ -523,6 +524,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
         <FormNotice action=change />
         <FormNotice action=team />
         <FormNotice action=note />
+        <FormNotice action=set />
         <h1>{record.name}</h1>
         <p>{t!(i18n, clinic.personnummer)} ": " {record.personnummer}</p>
         <h2>{t!(i18n, clinic.enrolments)}</h2>
@@ -539,7 +541,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
                     <p><a href=summary_href(patient_id, e.enrolment_id)>{t!(i18n, summary.link)}</a></p>
                     <CareTeamSection patient_id enrolment_id=e.enrolment_id team=e.team.clone() may_manage=e.may_manage_team action=team />
                     <InternalNotes patient_id enrolment_id=e.enrolment_id legacy=e.internal_note notes=e.notes may_note=e.may_note action=note />
-                    <StaffModules patient_id enrolment_id=e.enrolment_id modules=e.modules feedback_key=e.feedback_key give />
+                    <StaffModules patient_id enrolment_id=e.enrolment_id modules=e.modules feedback_key=e.feedback_key give set />
                     <StaffThread patient_id enrolment_id=e.enrolment_id messages=e.messages reply_key=e.reply_key reply />
                     {e.results.into_iter().map(|series| view! { <ScaleResults series /> }).collect_view()}
                     {e.may_change.then(|| view! {

@@ -54,6 +54,8 @@ const PATTERNS: &[&str] = &[
     "flag::",
     "FROM care_note",
     "JOIN care_note",
+    "FROM module_override",
+    "JOIN module_override",
 ];
 
 /// Files that may name them, and why.

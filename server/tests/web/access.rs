@@ -633,6 +633,22 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         Object::OtherRegion,
         [U, D, N, D, D, D, D, D, D, D, N, D],
     ),
+    // A module is opened early or hidden by a therapist on the care team.
+    (
+        "set_module",
+        Object::SameUnit,
+        [U, D, A, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "set_module",
+        Object::OtherUnit,
+        [U, D, D, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "set_module",
+        Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, D, N, D],
+    ),
     // Internal notes are written by a therapist on the care team.
     (
         "add_note",
@@ -978,6 +994,12 @@ async fn arguments(
                 "patient_id={patient}&enrolment={staff_enrolment}&action=add&staff_person_id=101"
             );
         }
+        // The first module is open anyway: opening it early changes nothing later rows see.
+        "set_module" => {
+            return format!(
+                "patient_id={patient}&enrolment={staff_enrolment}&module=m1&action=unlock"
+            );
+        }
         "add_note" => {
             return format!("patient_id={patient}&enrolment={staff_enrolment}&body=Anteckning");
         }
@@ -1275,8 +1297,9 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     // record_summary a read by the therapist and three refusals at A2 (the clinical callers);
     // change_treatment a write by the therapist and two refusals (the therapists);
     // change_care_team a write by the therapist and three refusals (the clinical callers);
-    // add_note a write by the therapist and two refusals (the therapists).
-    assert_eq!((allowed, refused, region_b), (15, 18, 0));
+    // add_note and set_module a write by the therapist and two refusals (the therapists)
+    // each.
+    assert_eq!((allowed, refused, region_b), (16, 20, 0));
     // And the auditor's search, one row for each patient it showed (401, 402 and 403).
     let searches = count(
         &db,
@@ -1285,7 +1308,7 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     .await;
     assert_eq!(searches, 3);
     let report = app::access_log::verify(&db).await.expect("verify");
-    assert_eq!((report.rows, report.broken), (61, None));
+    assert_eq!((report.rows, report.broken), (65, None));
 });
 
 db_test!(patients_never_receive_therapist_internal_notes, |db| {

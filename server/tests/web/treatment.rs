@@ -478,3 +478,70 @@ db_test!(
         assert!(!page.body.contains("Interna anteckningar"), "{}", page.body);
     }
 );
+
+db_test!(
+    a_therapist_opens_a_module_early_and_hides_one_from_the_patient,
+    |db| {
+        world(&db).await;
+        unit_staff(&db).await;
+        let router = app(db.clone());
+        let tove = staff_session(&db, 101, 301).await;
+        let tor = staff_session(&db, 121, 321).await;
+        let patient = patient_session(&db, 401).await;
+        let set = |module: &str, action: &str| {
+            format!("patient_id=401&enrolment=701&module={module}&action={action}")
+        };
+
+        // m2 waits for m1 to be finished: its page is refused until Tove opens it.
+        let locked = get(&router, "/mina-sidor/behandling/701/m2/p3", &patient).await;
+        assert_ne!(locked.status, StatusCode::OK);
+        assert!(!locked.body.contains("LOCKED-MODULE-TEXT"));
+        let off = send(&router, call("set_module", &set("m2", "unlock"), &tor)).await;
+        assert_eq!(off.status, StatusCode::FORBIDDEN, "{}", off.body);
+        let opened = send(&router, call("set_module", &set("m2", "unlock"), &tove)).await;
+        assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+        let page = get(&router, "/mina-sidor/behandling/701/m2/p3", &patient).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("LOCKED-MODULE-TEXT"));
+
+        // m4 hidden: gone from the patient's overview, its page refused; the record says so.
+        let hidden = send(&router, call("set_module", &set("m4", "hide"), &tove)).await;
+        assert_eq!(hidden.status, StatusCode::OK, "{}", hidden.body);
+        let overview = get(&router, "/mina-sidor/behandling/701", &patient).await;
+        let text = overview.body.replace("<!>", "");
+        assert!(
+            text.contains("Modul m3") && !text.contains("Modul m4"),
+            "{text}"
+        );
+        let page = get(&router, "/mina-sidor/behandling/701/m4/p5", &patient).await;
+        assert_ne!(page.status, StatusCode::OK);
+        let record = get(&router, "/mottagning/patient/401", &tove).await;
+        assert!(
+            record
+                .body
+                .replace("<!>", "")
+                .contains("Modul m4 – <span class=\"module-status\">Dold för patienten")
+        );
+
+        // Shown again, as the program says; a module the version lacks, or an unknown action,
+        // is refused and changes nothing.
+        let shown = send(&router, call("set_module", &set("m4", "reset"), &tove)).await;
+        assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+        let overview = get(&router, "/mina-sidor/behandling/701", &patient).await;
+        assert!(overview.body.replace("<!>", "").contains("Modul m4"));
+        let missing = send(&router, call("set_module", &set("m9", "hide"), &tove)).await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
+        let odd = send(&router, call("set_module", &set("m4", "delete"), &tove)).await;
+        assert_eq!(odd.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", odd.body);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM module_override").await, 1);
+        // A repeat changes nothing, and makes no event for the dashboards.
+        let events =
+            "SELECT COUNT(*) FROM care_event WHERE kind = 'progress' AND enrolment_id = 701";
+        let before = count(&db, events).await;
+        let again = send(&router, call("set_module", &set("m2", "unlock"), &tove)).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+        assert_eq!(count(&db, events).await, before);
+        // Each change was one (unlock, hide, show), beside the patient's first view of a page.
+        assert_eq!(before, 4);
+    }
+);
