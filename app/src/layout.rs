@@ -191,6 +191,11 @@ fn error_text(error: &AppError) -> &'static str {
             "urgent_flags_open" => t_string!(i18n, error_urgent_flags_open),
             "end_reason_unknown" => t_string!(i18n, error_end_reason_unknown),
             "responsible_needed" => t_string!(i18n, error_responsible_needed),
+            "extra_form_open" => t_string!(i18n, error_extra_form_open),
+            "extra_form_days" => t_string!(i18n, error_extra_form_days),
+            "unknown_questionnaire" => t_string!(i18n, error_unknown_questionnaire),
+            "unknown_module" => t_string!(i18n, error_unknown_module),
+            "unknown_change" => t_string!(i18n, error_unknown_change),
             "not_a_number" | "not_allowed" | "out_of_range" | "too_long" | "unknown_item"
             | "invalid_answer" | "not_a_date" | "not_a_time" | "unknown_field" | "no_draft" => {
                 t_string!(i18n, error_answer_invalid)

@@ -112,6 +112,14 @@ test('the therapist reads a summary for the record and ends a treatment with a r
   await expect(page.locator('.notes')).toContainText('Stäm av sömndagboken nästa vecka.');
   await expect(page.locator('.notes')).toContainText('Tove Terapeut');
 
+  // An extra GAD-7 for Petra now, open five days: her record lists it as open.
+  await page.getByLabel('Formulär', { exact: true }).selectOption({ label: 'GAD-7' });
+  await page.getByLabel('Antal dagar det är öppet').fill('5');
+  await page.getByRole('button', { name: 'Be patienten besvara formuläret' }).click();
+  await expect(page.locator('.extra-form')).toHaveCount(1);
+  await expect(page.locator('.extra-form')).toContainText('GAD-7');
+  await expect(page.locator('.extra-state')).toContainText('öppet till och med');
+
   // Olle has done nothing for two weeks: the therapist ends his treatment, saying why. His
   // inactivity flag is resolved with it, and he leaves the unit's list.
   await open(page, '/mottagning', hydrated);

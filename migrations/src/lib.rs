@@ -27,6 +27,7 @@ mod m20261201_000018_follow_up_flags;
 mod m20261201_000019_treatment_end;
 mod m20261201_000020_care_notes;
 mod m20261201_000021_module_overrides;
+mod m20261202_000022_extra_forms;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000019_treatment_end::Migration),
             Box::new(m20261201_000020_care_notes::Migration),
             Box::new(m20261201_000021_module_overrides::Migration),
+            Box::new(m20261202_000022_extra_forms::Migration),
         ]
     }
 }

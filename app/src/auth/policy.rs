@@ -54,6 +54,8 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("reply_message", Requirement::Clinical),
     ("give_feedback", Requirement::Role(Role::Therapist)),
     ("set_module", Requirement::Role(Role::Therapist)),
+    ("request_form", Requirement::Role(Role::Therapist)),
+    ("withdraw_form", Requirement::Role(Role::Therapist)),
     ("unit_patients", Requirement::Clinical),
     ("dashboard", Requirement::Clinical),
     ("acknowledge_flag", Requirement::Role(Role::Therapist)),

@@ -488,6 +488,31 @@ pub trait EnrolmentScope: sealed::Sealed {
         );
         insert_event(db, &source, self.id(), kind, now).await
     }
+
+    /// Reads the enrolment's state again in the transaction of a change (`txn`) and holds the
+    /// row against a change of state until the commit (PostgreSQL; SQLite's write transaction
+    /// holds everything): a treatment ended since it was read refuses the change (422
+    /// `treatment_ended`), and an ending at this moment waits for the change. Call it first.
+    #[allow(async_fn_in_trait)]
+    async fn hold_ongoing(&self, txn: &impl ConnectionTrait) -> Result<(), crate::error::AppError> {
+        let state = txn
+            .query_one(self.statement(
+                txn,
+                &format!(
+                    "SELECT e.state FROM {} e{}",
+                    self.enrolment_row(),
+                    crate::db::share_lock(txn)
+                ),
+                vec![],
+            ))
+            .await?
+            .map(|row| row.try_get::<EnrolmentState>("", "state"))
+            .transpose()?;
+        match state {
+            Some(state) if state.is_ongoing() => Ok(()),
+            _ => Err(crate::error::invalid("enrolment", "treatment_ended")),
+        }
+    }
 }
 
 /// The scope of one enrolment row the decision reached: its sources come from the row.

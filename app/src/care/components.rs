@@ -699,6 +699,94 @@ fn HomeworkField(field: Field, id: String, value: String, disabled: bool) -> imp
     view! { <div class="field">{label}{input}</div> }
 }
 
+/// A treatment's extra forms on the patient's record: those asked for, newest first, with a
+/// button to withdraw one still open, and for a therapist on the care team the form to ask for
+/// another. Nothing is shown when there is nothing for the caller.
+#[component]
+pub fn ExtraFormsSection(
+    patient_id: i64,
+    enrolment_id: i64,
+    extra: super::ExtraForms,
+    request: ServerAction<super::RequestForm>,
+    withdraw: ServerAction<super::WithdrawForm>,
+) -> impl IntoView {
+    use super::ExtraFormState;
+    let i18n = use_i18n();
+    if extra.forms.is_empty() && extra.choices.is_empty() {
+        return ().into_any();
+    }
+    let may_ask = !extra.choices.is_empty();
+    let heading = format!("extra-{enrolment_id}");
+    let labelled_by = heading.clone();
+    let hidden = move || {
+        view! {
+            <input type="hidden" name="patient_id" value=patient_id />
+            <input type="hidden" name="enrolment" value=enrolment_id />
+        }
+    };
+    let items = extra
+        .forms
+        .into_iter()
+        .map(|form| {
+            let state = match form.state {
+                ExtraFormState::Open => format!(
+                    "{} {}",
+                    t_string!(i18n, care.extra_open_until),
+                    form.last_day
+                ),
+                ExtraFormState::Answered => t_string!(i18n, care.extra_answered).to_owned(),
+                ExtraFormState::Closed => t_string!(i18n, care.extra_closed).to_owned(),
+            };
+            let control = (may_ask && form.state == ExtraFormState::Open).then(|| {
+                let label = format!("{}: {}", t_string!(i18n, care.extra_withdraw), form.title);
+                view! {
+                    <ActionForm action=withdraw attr:class="inline-form">
+                        {hidden()}
+                        <input type="hidden" name="schedule" value=form.schedule.clone() />
+                        <button type="submit" aria-label=label>{t!(i18n, care.extra_withdraw)}</button>
+                    </ActionForm>
+                }
+            });
+            view! {
+                <li class="extra-form">
+                    <strong>{form.title}</strong> " · " {t!(i18n, care.extra_asked)} " " {form.asked_on}
+                    " · " <span class="extra-state">{state}</span> " " {control}
+                </li>
+            }
+        })
+        .collect_view();
+    let ask = may_ask.then(|| {
+        let questionnaire = format!("extra-q-{enrolment_id}");
+        let days = format!("extra-days-{enrolment_id}");
+        let options = extra
+            .choices
+            .into_iter()
+            .map(|c| view! { <option value=c.key>{c.title}</option> })
+            .collect_view();
+        view! {
+            <ActionForm action=request attr:class="extra-form-request">
+                {hidden()}
+                <label for=questionnaire.clone()>{t!(i18n, care.extra_questionnaire)}</label>
+                <select id=questionnaire name="questionnaire" required=true>{options}</select>
+                <label for=days.clone()>{t!(i18n, care.extra_days)}</label>
+                <input id=days type="number" name="days" inputmode="numeric"
+                    min=*super::EXTRA_DAYS.start() max=*super::EXTRA_DAYS.end()
+                    value=super::EXTRA_DAYS_DEFAULT required=true />
+                <button type="submit">{t!(i18n, care.extra_request)}</button>
+            </ActionForm>
+        }
+    });
+    view! {
+        <section class="extra-forms" aria-labelledby=labelled_by>
+            <h4 id=heading>{t!(i18n, care.extra_heading)}</h4>
+            <p class="muted">{t!(i18n, care.extra_lead)}</p>
+            <ul>{items}</ul>
+            {ask}
+        </section>
+    }
+    .into_any()
+}
+
 /// A treatment's modules on the patient's record at the unit: how far the patient has come, the
 /// homework they submitted, and the feedback given or a form to give it.
 #[component]

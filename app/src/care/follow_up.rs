@@ -334,6 +334,10 @@ async fn raise<C: ConnectionTrait + TransactionTrait>(
         _ => "",
     };
     let txn = begin_write(db).await?;
+    // A treatment ended since the sweep read it gets no flag: the row is held (PostgreSQL) so
+    // that an ending waits for this commit, or this insert sees the ending.
+    let ongoing = crate::domain::EnrolmentState::ongoing_sql("o.state");
+    let lock = crate::db::share_lock(&txn);
     let raised = txn
         .execute(statement(
             &txn,
@@ -342,6 +346,7 @@ async fn raise<C: ConnectionTrait + TransactionTrait>(
                  SELECT $1, 'automatic', $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM flag \
                    WHERE enrolment_id = $1 AND reason = $3 AND response_id IS NULL \
                    AND raised_at >= $5) {still} \
+                 AND EXISTS (SELECT 1 FROM enrolment o WHERE o.id = $1 AND {ongoing}{lock}) \
                  ON CONFLICT DO NOTHING"
             ),
             vec![

@@ -27,7 +27,9 @@ pub mod trial;
 pub(crate) use record::version_content;
 
 pub use autosave::Autosave;
-pub use components::{DueFormView, ResultsPage, StaffModules, TreatmentPage, TreatmentStepPage};
+pub use components::{
+    DueFormView, ExtraFormsSection, ResultsPage, StaffModules, TreatmentPage, TreatmentStepPage,
+};
 
 use crate::error::AppError;
 use crate::programs::{QuestionnaireDef, Step};
@@ -67,6 +69,61 @@ impl DueFormLink {
     pub fn href(&self, enrolment_id: i64) -> String {
         due_form_href(enrolment_id, &self.schedule)
     }
+}
+
+/// The schedule key of an extra form: a questionnaire of the program that a therapist asked the
+/// patient to answer now, outside its schedule. Program keys never hold a dot.
+pub const EXTRA_PREFIX: &str = "extra.";
+
+/// How many days an extra form may stay open (from the day it is asked for), and the default.
+pub const EXTRA_DAYS: std::ops::RangeInclusive<u32> = 1..=28;
+pub const EXTRA_DAYS_DEFAULT: u32 = 7;
+
+/// The schedule key of an extra form of `questionnaire`.
+pub fn extra_schedule(questionnaire: &str) -> String {
+    format!("{EXTRA_PREFIX}{questionnaire}")
+}
+
+/// The questionnaire of an extra form's schedule key; `None` for a program's schedule.
+pub fn extra_questionnaire(schedule: &str) -> Option<&str> {
+    schedule.strip_prefix(EXTRA_PREFIX)
+}
+
+/// Where an extra form asked for stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtraFormState {
+    /// The patient may answer it now.
+    Open,
+    Answered,
+    /// Its last day passed, or the therapist withdrew it, before it was answered.
+    Closed,
+}
+
+/// An extra form on the patient's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtraForm {
+    pub schedule: String,
+    pub title: String,
+    /// Swedish days, `YYYY-MM-DD`: when it was asked for, and its last day.
+    pub asked_on: String,
+    pub last_day: String,
+    pub state: ExtraFormState,
+}
+
+/// A questionnaire of the program that may be asked for as an extra form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormChoice {
+    pub key: String,
+    pub title: String,
+}
+
+/// A treatment's extra forms, newest first, and what the caller may ask for (nothing unless
+/// they are a therapist on its care team while it goes on).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtraForms {
+    pub forms: Vec<ExtraForm>,
+    pub choices: Vec<FormChoice>,
 }
 
 /// A scheduled questionnaire's page: the open instance to answer, or the one just sent.
@@ -457,6 +514,71 @@ pub async fn set_module(
         .await?
         .ok_or(AppError::NotFound)?;
     record::set_module(&db, &enrolment, staff.staff_person_id, &module, action).await
+}
+
+/// A therapist on the treatment's care team asks the patient to answer one of the program's
+/// questionnaires now, open for `days` days (1–28): the patient is told, without content, that
+/// a form waits. One extra form of a questionnaire is open at a time.
+#[endpoint]
+pub async fn request_form(
+    patient_id: i64,
+    enrolment: i64,
+    questionnaire: String,
+    days: u32,
+) -> Result<(), AppError> {
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let db = crate::server::db()?;
+    let access = crate::auth::gate::patient_for_staff(
+        &db,
+        &principal,
+        patient_id,
+        crate::access_log::Action::Write,
+        "extra_form",
+    )
+    .await?;
+    let staff = principal.staff().ok_or(AppError::Forbidden)?;
+    let enrolment = access
+        .enrolment(&db, enrolment)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    record::request_form(&db, &enrolment, staff.staff_person_id, &questionnaire, days).await
+}
+
+/// A therapist on the treatment's care team withdraws an extra form the patient has not
+/// answered. Withdrawing one that is no longer open changes nothing.
+#[endpoint]
+pub async fn withdraw_form(
+    patient_id: i64,
+    enrolment: i64,
+    schedule: String,
+) -> Result<(), AppError> {
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let db = crate::server::db()?;
+    let access = crate::auth::gate::patient_for_staff(
+        &db,
+        &principal,
+        patient_id,
+        crate::access_log::Action::Write,
+        "extra_form",
+    )
+    .await?;
+    let staff = principal.staff().ok_or(AppError::Forbidden)?;
+    let enrolment = access
+        .enrolment(&db, enrolment)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    record::withdraw_form(&db, &enrolment, staff.staff_person_id, &schedule).await
+}
+
+/// The extra forms of a treatment a staff member's access reached, and what `reader` may ask
+/// for.
+#[cfg(feature = "ssr")]
+pub(crate) async fn staff_extra_forms(
+    db: &impl sea_orm::ConnectionTrait,
+    enrolment: &crate::auth::scope::StaffEnrolment,
+    reader: i64,
+) -> Result<ExtraForms, AppError> {
+    record::extra_forms(db, enrolment, reader).await
 }
 
 /// Makes the due forms of every ongoing treatment of real care that have fallen due, and tells

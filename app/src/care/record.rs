@@ -506,6 +506,24 @@ fn triggered(program: &Program, statuses: &[ModuleStatus], starts: &ScheduleStar
     }
 }
 
+/// The questionnaire a schedule key asks, and whether it holds back the pages: a schedule of
+/// the program, or an extra form of one of its questionnaires (never blocking). `None` for a
+/// key the program does not have.
+fn asked_by<'p>(program: &'p Program, key: &str) -> Option<(&'p QuestionnaireDef, bool)> {
+    let (questionnaire, blocking) = match super::extra_questionnaire(key) {
+        Some(q) => (q, false),
+        None => {
+            let s = program.schedules.iter().find(|s| s.key == key)?;
+            (s.questionnaire.as_str(), s.blocking)
+        }
+    };
+    program
+        .questionnaires
+        .iter()
+        .find(|q| q.key == questionnaire)
+        .map(|q| (q, blocking))
+}
+
 /// One due-form row of an enrolment, as the patient's pages need it.
 struct DueRow {
     schedule_key: String,
@@ -577,7 +595,36 @@ async fn refresh_due(
     today: NaiveDate,
 ) -> Result<Changes, AppError> {
     let mut changes = Changes::default();
-    if program.schedules.is_empty() || !own.state().is_ongoing() {
+    if !own.state().is_ongoing() {
+        return Ok(changes);
+    }
+    let now = Utc::now();
+    let today_text = day_text(today);
+    // An extra form whose last day passed lapses (and another of its questionnaire may be
+    // asked for).
+    if rows.iter().any(|r| {
+        super::extra_questionnaire(&r.schedule_key).is_some()
+            && r.is_open()
+            && r.closes_on <= today_text
+    }) {
+        db.execute(statement(
+            db,
+            &format!(
+                "UPDATE due_form SET state = '{EXPIRED}', updated_at = $1 \
+                 WHERE enrolment_id = $2 AND schedule_key LIKE $3 \
+                 AND state IN ('{PLANNED}', '{SHOWN}') AND closes_on <= $4"
+            ),
+            vec![
+                now.into(),
+                own.id().into(),
+                format!("{}%", super::EXTRA_PREFIX).into(),
+                today_text.clone().into(),
+            ],
+        ))
+        .await?;
+        changes.stale = true;
+    }
+    if program.schedules.is_empty() {
         return Ok(changes);
     }
     let started = crate::domain::time::stockholm_day(own.started_at());
@@ -587,8 +634,6 @@ async fn refresh_due(
         .filter_map(|r| Some((r.schedule_key.as_str(), parse_day(&r.due_on)?)))
         .collect();
     let statuses = progress::statuses(program, record);
-    let now = Utc::now();
-    let today_text = day_text(today);
     for s in &program.schedules {
         let anchor = match &s.starts {
             ScheduleStart::Enrolment => Some(started),
@@ -813,32 +858,44 @@ fn read_due(
         if !row.is_open() || row.due_on > today_text || row.closes_on <= today_text {
             continue;
         }
-        // A schedule the followed version no longer has is not asked.
-        let Some(s) = program.schedules.iter().find(|s| s.key == row.schedule_key) else {
+        // A schedule or questionnaire the followed version no longer has is not asked.
+        let Some((questionnaire, blocking)) = asked_by(program, &row.schedule_key) else {
             continue;
         };
         record.due.push((row.schedule_key.clone(), row.occurrence));
-        links.push(due_link(program, s, &row.due_on, &row.closes_on));
+        links.push(due_link(
+            &row.schedule_key,
+            questionnaire,
+            blocking,
+            &row.due_on,
+            &row.closes_on,
+        ));
     }
     links.sort_by_key(|l| !l.blocking);
     links
 }
 
-fn due_link(program: &Program, s: &Schedule, due_on: &str, closes_on: &str) -> DueFormLink {
-    let last_day = parse_day(closes_on)
-        .and_then(|d| d.pred_opt())
-        .map_or_else(|| closes_on.to_owned(), day_text);
+fn due_link(
+    schedule: &str,
+    questionnaire: &QuestionnaireDef,
+    blocking: bool,
+    due_on: &str,
+    closes_on: &str,
+) -> DueFormLink {
     DueFormLink {
-        schedule: s.key.clone(),
-        title: program
-            .questionnaires
-            .iter()
-            .find(|q| q.key == s.questionnaire)
-            .map_or_else(|| s.questionnaire.clone(), |q| q.title.clone()),
+        schedule: schedule.to_owned(),
+        title: questionnaire.title.clone(),
         due_on: due_on.to_owned(),
-        last_day,
-        blocking: s.blocking,
+        last_day: last_day(closes_on),
+        blocking,
     }
+}
+
+/// The last day a form is open: the day before the one it closes on.
+fn last_day(closes_on: &str) -> String {
+    parse_day(closes_on)
+        .and_then(|d| d.pred_opt())
+        .map_or_else(|| closes_on.to_owned(), day_text)
 }
 
 /// The patient's record for their own pages: pages, answers, homework, feedback, the day of
@@ -869,17 +926,8 @@ pub async fn due_form(
 ) -> Result<DueFormPage, AppError> {
     let Frame { program, unit, .. } = frame(db, own).await?;
     let (CareRows { record, due, .. }, links) = own_record(db, own, &program).await?;
-    let s = program
-        .schedules
-        .iter()
-        .find(|s| s.key == key)
-        .ok_or(AppError::NotFound)?;
-    let questionnaire = program
-        .questionnaires
-        .iter()
-        .find(|q| q.key == s.questionnaire)
-        .cloned()
-        .ok_or(AppError::NotFound)?;
+    let (def, blocking) = asked_by(&program, key).ok_or(AppError::NotFound)?;
+    let questionnaire = def.clone();
     let open = record.due.iter().find(|(k, _)| k == key).map(|(_, n)| *n);
     let row = match open {
         Some(n) => due
@@ -914,7 +962,7 @@ pub async fn due_form(
     let due = links
         .into_iter()
         .find(|l| l.schedule == key)
-        .unwrap_or_else(|| due_link(&program, s, &row.due_on, &row.closes_on));
+        .unwrap_or_else(|| due_link(key, def, blocking, &row.due_on, &row.closes_on));
     Ok(DueFormPage {
         enrolment_id: own.id(),
         program: program.title.clone(),
@@ -1244,12 +1292,9 @@ fn questionnaire_at<'p>(
             if !record.due.contains(&instance) && !record.due_answered.contains(&instance) {
                 return Err(AppError::NotFound);
             }
-            let s = program
-                .schedules
-                .iter()
-                .find(|s| s.key == key)
-                .ok_or(AppError::NotFound)?;
-            s.questionnaire.clone()
+            return asked_by(program, key)
+                .map(|(q, _)| q)
+                .ok_or(AppError::NotFound);
         }
         None => {
             let (_, block) = block_at(program, record, place)?;
@@ -1369,22 +1414,9 @@ async fn submit<C: ConnectionTrait + TransactionTrait>(
     // therapist ending it at this moment waits for this answer and sees its flag (an urgent one
     // stops the ending), or this answer finds the treatment ended. A flag is never raised on a
     // treatment no dashboard shows.
-    let state = txn
-        .query_one(own.statement(
-            &txn,
-            &format!(
-                "SELECT e.state FROM {} e{}",
-                own.enrolment_row(),
-                crate::db::share_lock(&txn)
-            ),
-            vec![],
-        ))
-        .await?
-        .map(|row| row.try_get::<crate::domain::EnrolmentState>("", "state"))
-        .transpose()?;
-    if !state.is_some_and(crate::domain::EnrolmentState::is_ongoing) {
+    if let Err(error) = own.hold_ongoing(&txn).await {
         txn.rollback().await?;
-        return Err(invalid("enrolment", "treatment_ended"));
+        return Err(error);
     }
     txn.execute(statement(
         &txn,
@@ -1943,10 +1975,14 @@ pub async fn set_module(
     }
     let Frame { program, .. } = frame(db, enrolment).await?;
     if !program.modules.iter().any(|m| m.key == module_key) {
-        return Err(AppError::NotFound);
+        return Err(invalid("module", "unknown_module"));
     }
     let now = Utc::now();
     let txn = begin_write(db).await?;
+    if let Err(error) = enrolment.hold_ongoing(&txn).await {
+        txn.rollback().await?;
+        return Err(error);
+    }
     let changed = match action {
         ModuleAction::Reset => txn
             .execute(enrolment.statement(
@@ -1991,6 +2027,219 @@ pub async fn set_module(
         }
     };
     if changed > 0 {
+        enrolment
+            .record_event(&txn, crate::live::EventKind::Progress, now)
+            .await?;
+        txn.commit().await?;
+        crate::live::wake();
+    } else {
+        txn.rollback().await?;
+    }
+    Ok(())
+}
+
+/// The treatment's extra forms, newest first, and the questionnaires `reader` may ask for (a
+/// therapist on the care team, while the treatment goes on at the reader's unit).
+pub async fn extra_forms(
+    db: &impl ConnectionTrait,
+    enrolment: &StaffEnrolment,
+    reader: i64,
+) -> Result<super::ExtraForms, AppError> {
+    use super::{ExtraForm, ExtraFormState, FormChoice};
+    let Frame { program, .. } = frame(db, enrolment).await?;
+    let today = day_text(crate::domain::time::stockholm_day(Utc::now()));
+    let mut forms: Vec<(&DueRow, ExtraForm)> = Vec::new();
+    let rows = due_rows(db, enrolment).await?;
+    for row in &rows {
+        let Some(questionnaire) = super::extra_questionnaire(&row.schedule_key) else {
+            continue;
+        };
+        let state = if row.state == ANSWERED {
+            ExtraFormState::Answered
+        } else if row.is_open() && row.closes_on > today {
+            ExtraFormState::Open
+        } else {
+            ExtraFormState::Closed
+        };
+        let title = program
+            .questionnaires
+            .iter()
+            .find(|q| q.key == questionnaire)
+            .map_or_else(|| questionnaire.to_owned(), |q| q.title.clone());
+        forms.push((
+            row,
+            ExtraForm {
+                schedule: row.schedule_key.clone(),
+                title,
+                asked_on: row.due_on.clone(),
+                last_day: last_day(&row.closes_on),
+                state,
+            },
+        ));
+    }
+    forms.sort_by(|(a, _), (b, _)| {
+        (&b.due_on, &b.schedule_key, b.occurrence).cmp(&(&a.due_on, &a.schedule_key, a.occurrence))
+    });
+    let may_ask = enrolment.may_write() && enrolment.on_team(db, reader).await?;
+    let choices = if may_ask {
+        program
+            .questionnaires
+            .iter()
+            .filter(|q| q.worded().is_some())
+            .map(|q| FormChoice {
+                key: q.key.clone(),
+                title: q.title.clone(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(super::ExtraForms {
+        forms: forms.into_iter().map(|(_, f)| f).collect(),
+        choices,
+    })
+}
+
+/// A therapist on the care team asks the patient to answer one of the program's questionnaires
+/// now, open for `days` days from today (Swedish days): a due form the patient's pages show
+/// like a scheduled one, never blocking. The patient is told, without content. One extra form
+/// of a questionnaire is open at a time: asking again while one is open is refused (422).
+pub async fn request_form(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    enrolment: &StaffEnrolment,
+    staff_person_id: i64,
+    questionnaire: &str,
+    days: u32,
+) -> Result<(), AppError> {
+    if !enrolment.on_team(db, staff_person_id).await? {
+        return Err(AppError::Forbidden);
+    }
+    if !enrolment.may_write() {
+        return Err(invalid("enrolment", "treatment_ended"));
+    }
+    if !super::EXTRA_DAYS.contains(&days) {
+        return Err(invalid("days", "extra_form_days"));
+    }
+    let Frame { program, .. } = frame(db, enrolment).await?;
+    if !program
+        .questionnaires
+        .iter()
+        .any(|q| q.key == questionnaire && q.worded().is_some())
+    {
+        return Err(invalid("questionnaire", "unknown_questionnaire"));
+    }
+    let schedule = super::extra_schedule(questionnaire);
+    let now = Utc::now();
+    let today = crate::domain::time::stockholm_day(now);
+    let closes = today + chrono::Days::new(u64::from(days));
+    let txn = begin_write(db).await?;
+    if let Err(error) = enrolment.hold_ongoing(&txn).await {
+        txn.rollback().await?;
+        return Err(error);
+    }
+    // One whose last day passed lapses first: it no longer holds the questionnaire's place.
+    txn.execute(enrolment.statement(
+        &txn,
+        &format!(
+            "UPDATE due_form SET state = '{EXPIRED}', updated_at = $1 \
+             WHERE schedule_key = $2 AND state IN ('{PLANNED}', '{SHOWN}') AND closes_on <= $3 \
+             AND enrolment_id IN (SELECT x.id FROM {} x)",
+            enrolment.enrolment_row()
+        ),
+        vec![now.into(), schedule.clone().into(), day_text(today).into()],
+    ))
+    .await?;
+    let next: i64 = match txn
+        .query_one(enrolment.statement(
+            &txn,
+            &format!(
+                "SELECT CAST(COALESCE(MAX(occurrence) + 1, 0) AS BIGINT) AS next FROM {} d \
+                 WHERE schedule_key = $1",
+                enrolment.due_forms()
+            ),
+            vec![schedule.clone().into()],
+        ))
+        .await?
+    {
+        Some(row) => row.try_get("", "next")?,
+        None => 0,
+    };
+    // An open one of the questionnaire (or the same request made at once) wins.
+    let made = txn
+        .execute(enrolment.statement(
+            &txn,
+            &format!(
+                "INSERT INTO due_form (enrolment_id, program_version_id, schedule_key, occurrence, \
+                   questionnaire_key, due_on, closes_on, blocking, state, requested_by, \
+                   created_at, updated_at) \
+                 SELECT x.id, x.program_version_id, $1, $2, $3, $4, $5, $6, '{PLANNED}', $7, $8, $8 \
+                 FROM {} x WHERE 1 = 1 ON CONFLICT DO NOTHING",
+                enrolment.enrolment_row()
+            ),
+            vec![
+                schedule.into(),
+                next.into(),
+                questionnaire.into(),
+                day_text(today).into(),
+                day_text(closes).into(),
+                false.into(),
+                staff_person_id.into(),
+                now.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    if made == 0 {
+        txn.rollback().await?;
+        return Err(invalid("questionnaire", "extra_form_open"));
+    }
+    let to = crate::notify::Recipient::Patient(enrolment.patient_id());
+    crate::notify::enqueue(&txn, to, crate::notify::Template::FormDue, now).await?;
+    enrolment
+        .record_event(&txn, crate::live::EventKind::Progress, now)
+        .await?;
+    txn.commit().await?;
+    crate::live::wake();
+    Ok(())
+}
+
+/// A therapist on the care team withdraws an extra form the patient has not answered: it
+/// closes, and the patient's pages no longer ask it. One no longer open changes nothing.
+pub async fn withdraw_form(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    enrolment: &StaffEnrolment,
+    staff_person_id: i64,
+    schedule: &str,
+) -> Result<(), AppError> {
+    if !enrolment.on_team(db, staff_person_id).await? {
+        return Err(AppError::Forbidden);
+    }
+    if !enrolment.may_write() {
+        return Err(invalid("enrolment", "treatment_ended"));
+    }
+    if super::extra_questionnaire(schedule).is_none() {
+        return Err(AppError::NotFound);
+    }
+    let now = Utc::now();
+    let txn = begin_write(db).await?;
+    if let Err(error) = enrolment.hold_ongoing(&txn).await {
+        txn.rollback().await?;
+        return Err(error);
+    }
+    let closed = txn
+        .execute(enrolment.statement(
+            &txn,
+            &format!(
+                "UPDATE due_form SET state = '{EXPIRED}', updated_at = $1 \
+                 WHERE schedule_key = $2 AND state IN ('{PLANNED}', '{SHOWN}') \
+                 AND enrolment_id IN (SELECT x.id FROM {} x)",
+                enrolment.enrolment_row()
+            ),
+            vec![now.into(), schedule.into()],
+        ))
+        .await?
+        .rows_affected();
+    if closed > 0 {
         enrolment
             .record_event(&txn, crate::live::EventKind::Progress, now)
             .await?;

@@ -126,9 +126,8 @@ pub async fn change(
         txn.execute(enrolment.statement(
             &txn,
             &format!(
-                "UPDATE flag SET resolved_at = $1, resolved_by = $2, resolution = $3, \
-                   acknowledged_at = COALESCE(acknowledged_at, $1), \
-                   acknowledged_by = COALESCE(acknowledged_by, $2) \
+                // Resolved, not acknowledged: nobody looked at them, and the summary says so.
+                "UPDATE flag SET resolved_at = $1, resolved_by = $2, resolution = $3 \
                  WHERE resolved_at IS NULL AND id IN (SELECT f.id FROM {} f)",
                 enrolment.flags()
             ),
@@ -237,6 +236,8 @@ pub async fn summary(
     let modules = super::record::module_statuses(db, enrolment)
         .await?
         .into_iter()
+        // A module hidden from the patient was not part of their treatment.
+        .filter(|(_, status)| *status != ModuleStatus::Hidden)
         .map(|(title, status)| SummaryModule {
             title,
             done: status == ModuleStatus::Finished,

@@ -5,8 +5,8 @@ use super::{
     PatientRecord, ResolveFlag, ScoreChange, enrolment_choices, get_patient_record, unit_dashboard,
 };
 use super::{AddNote, ChangeCareTeam, ChangeTreatment};
-use crate::care::StaffModules;
 use crate::care::results::ScaleResults;
+use crate::care::{ExtraFormsSection, StaffModules};
 use crate::domain::{FlagPriority, flag_reason};
 use crate::error::AppError;
 use crate::i18n::*;
@@ -516,6 +516,8 @@ fn Record(record: PatientRecord) -> impl IntoView {
     let team = ServerAction::<ChangeCareTeam>::new();
     let note = ServerAction::<AddNote>::new();
     let set = ServerAction::<crate::care::SetModule>::new();
+    let request = ServerAction::<crate::care::RequestForm>::new();
+    let withdraw = ServerAction::<crate::care::WithdrawForm>::new();
     let patient_id = record.patient_id;
     let locale = i18n.get_locale_untracked();
     view! {
@@ -525,6 +527,8 @@ fn Record(record: PatientRecord) -> impl IntoView {
         <FormNotice action=team />
         <FormNotice action=note />
         <FormNotice action=set />
+        <FormNotice action=request />
+        <FormNotice action=withdraw />
         <h1>{record.name}</h1>
         <p>{t!(i18n, clinic.personnummer)} ": " {record.personnummer}</p>
         <h2>{t!(i18n, clinic.enrolments)}</h2>
@@ -542,6 +546,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
                     <CareTeamSection patient_id enrolment_id=e.enrolment_id team=e.team.clone() may_manage=e.may_manage_team action=team />
                     <InternalNotes patient_id enrolment_id=e.enrolment_id legacy=e.internal_note notes=e.notes may_note=e.may_note action=note />
                     <StaffModules patient_id enrolment_id=e.enrolment_id modules=e.modules feedback_key=e.feedback_key give set />
+                    <ExtraFormsSection patient_id enrolment_id=e.enrolment_id extra=e.extra request withdraw />
                     <StaffThread patient_id enrolment_id=e.enrolment_id messages=e.messages reply_key=e.reply_key reply />
                     {e.results.into_iter().map(|series| view! { <ScaleResults series /> }).collect_view()}
                     {e.may_change.then(|| view! {

@@ -293,6 +293,8 @@ pub struct RecordEnrolment {
     pub notes: Vec<Note>,
     /// Whether the caller may write a note (a therapist on the team, treatment going on).
     pub may_note: bool,
+    /// The extra forms asked for, and what the caller may ask for (a therapist on the team).
+    pub extra: crate::care::ExtraForms,
 }
 
 /// A therapist-internal note.
@@ -390,10 +392,20 @@ pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppErr
                 enrolment.notes = notes::notes(&db, scope).await?;
                 enrolment.may_note = scope.may_write() && on_team;
             }
-            // A version that cannot be read (logged) shows no charts, not no record.
-            enrolment.results = crate::care::staff_results(&db, scope)
-                .await
-                .unwrap_or_default();
+            // A version that cannot be read (logged where it is read) shows no charts or
+            // extra forms, not no record; another failure is the record's.
+            enrolment.results = match crate::care::staff_results(&db, scope).await {
+                Err(AppError::Unavailable) => Vec::new(),
+                other => other?,
+            };
+            enrolment.extra =
+                match crate::care::staff_extra_forms(&db, scope, staff_person_id).await {
+                    Err(AppError::Unavailable) => crate::care::ExtraForms::default(),
+                    other => other?,
+                };
+            if !therapist {
+                enrolment.extra.choices.clear();
+            }
         }
     }
     // Therapist-internal notes are the therapists' own: a patient administrator, who starts
@@ -533,7 +545,10 @@ pub async fn change_care_team(
     if !administrator && !on_team {
         return Err(AppError::Forbidden);
     }
-    team::change(&db, &unit, &enrolment, change).await
+    // The responsible therapist, or the patient administrator, hands the treatment over; a
+    // co-therapist who takes it keeps the one it was with on the team.
+    let keep_previous = !administrator && enrolment.responsible_staff_id() != Some(me);
+    team::change(&db, &unit, &enrolment, change, keep_previous).await
 }
 
 /// What a patient may be enrolled on at the caller's unit, and who may be responsible.

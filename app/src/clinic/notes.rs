@@ -62,15 +62,21 @@ pub async fn add(
         return Err(invalid("enrolment", "treatment_ended"));
     }
     let body = crate::messages::text::clean(body).map_err(|e| invalid("body", e.code()))?;
-    db.execute(enrolment.statement(
-        db,
-        &format!(
-            "INSERT INTO care_note (enrolment_id, author_staff_id, body, written_at) \
-             SELECT x.id, $1, $2, $3 FROM {} x",
-            enrolment.enrolment_row()
-        ),
-        vec![staff_person_id.into(), body.into(), Utc::now().into()],
-    ))
-    .await?;
+    // The state is read again in the insert: a treatment ended since takes no note.
+    let written = db
+        .execute(enrolment.statement(
+            db,
+            &format!(
+                "INSERT INTO care_note (enrolment_id, author_staff_id, body, written_at) \
+                 SELECT x.id, $1, $2, $3 FROM {} x WHERE {}",
+                enrolment.enrolment_row(),
+                crate::domain::EnrolmentState::ongoing_sql("x.state")
+            ),
+            vec![staff_person_id.into(), body.into(), Utc::now().into()],
+        ))
+        .await?;
+    if written.rows_affected() == 0 {
+        return Err(invalid("enrolment", "treatment_ended"));
+    }
     Ok(())
 }

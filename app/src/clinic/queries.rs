@@ -103,6 +103,7 @@ pub async fn record_enrolments(
                 may_manage_team: false,
                 notes: Vec::new(),
                 may_note: false,
+                extra: Default::default(),
                 enrolment_id: row.try_get("", "id")?,
                 program: row.try_get("", "title")?,
                 care_unit: row.try_get("", "name")?,

@@ -89,12 +89,15 @@ async fn name_of(db: &impl ConnectionTrait, staff_person_id: i64) -> Result<Stri
 
 /// Changes the care team of a treatment at the caller's unit. The person joining must be a
 /// therapist of that unit (422 `not_a_therapist`); the responsible therapist is replaced, not
-/// removed (422 `responsible_needed`). A change that is made already changes nothing.
+/// removed (422 `responsible_needed`); with `keep_previous` the one replaced stays on the team
+/// as a co-therapist (nobody loses a patient from their caseload by a colleague's change). A
+/// change that is made already changes nothing.
 pub async fn change(
     db: &(impl ConnectionTrait + TransactionTrait),
     unit: &UnitCare,
     enrolment: &StaffEnrolment,
     change: TeamChange,
+    keep_previous: bool,
 ) -> Result<(), AppError> {
     if !enrolment.may_write() || enrolment.unit_id() != unit.unit_id() {
         return Err(invalid("enrolment", "treatment_ended"));
@@ -113,6 +116,20 @@ pub async fn change(
     let txn = begin_write(db).await?;
     let changed = match change {
         TeamChange::Responsible(id) => {
+            if keep_previous {
+                txn.execute(enrolment.statement(
+                    &txn,
+                    &format!(
+                        "INSERT INTO enrolment_therapist (enrolment_id, staff_person_id) \
+                         SELECT x.id, x.responsible_staff_id FROM {} x \
+                         WHERE x.responsible_staff_id IS NOT NULL AND x.responsible_staff_id <> $1 \
+                         ON CONFLICT (enrolment_id, staff_person_id) DO NOTHING",
+                        enrolment.enrolment_row()
+                    ),
+                    vec![id.into()],
+                ))
+                .await?;
+            }
             let updated = txn
                 .execute(enrolment.statement(
                     &txn,

@@ -56,6 +56,11 @@ const PATTERNS: &[&str] = &[
     "JOIN care_note",
     "FROM module_override",
     "JOIN module_override",
+    "INTO care_note",
+    "INTO module_override",
+    "INTO enrolment_therapist",
+    "UPDATE enrolment",
+    "UPDATE flag",
 ];
 
 /// Files that may name them, and why.
@@ -113,6 +118,18 @@ const ALLOWED: &[(&str, &str)] = &[
     (
         "app/src/clinic/team.rs",
         "a treatment's care team (enrolment_therapist): changed only for the StaffEnrolment the gate reached, by its own row",
+    ),
+    (
+        "app/src/clinic/notes.rs",
+        "therapist-internal notes: written and read only through the StaffEnrolment the gate reached (its row, its notes source)",
+    ),
+    (
+        "app/src/care/treatment.rs",
+        "the treatment's phase and end: changes only the StaffEnrolment's own row and the flags of its flags source",
+    ),
+    (
+        "app/src/clinic/queries.rs",
+        "a flag is acknowledged or resolved only among the flags of the caller's unit (UnitCare's source)",
     ),
     (
         "app/src/care/record.rs",

@@ -649,6 +649,37 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         Object::OtherRegion,
         [U, D, N, D, D, D, D, D, D, D, N, D],
     ),
+    // An extra form is asked for, and withdrawn, by a therapist on the care team.
+    (
+        "request_form",
+        Object::SameUnit,
+        [U, D, A, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "request_form",
+        Object::OtherUnit,
+        [U, D, D, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "request_form",
+        Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, D, N, D],
+    ),
+    (
+        "withdraw_form",
+        Object::SameUnit,
+        [U, D, A, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "withdraw_form",
+        Object::OtherUnit,
+        [U, D, D, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "withdraw_form",
+        Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, D, N, D],
+    ),
     // Internal notes are written by a therapist on the care team.
     (
         "add_note",
@@ -1003,6 +1034,15 @@ async fn arguments(
         "add_note" => {
             return format!("patient_id={patient}&enrolment={staff_enrolment}&body=Anteckning");
         }
+        // Asked for once (by the therapist), and withdrawn in the next rows.
+        "request_form" => {
+            return format!(
+                "patient_id={patient}&enrolment={staff_enrolment}&questionnaire=phq&days=7"
+            );
+        }
+        "withdraw_form" => {
+            return format!("patient_id={patient}&enrolment={staff_enrolment}&schedule=extra.phq");
+        }
         "change_treatment" => {
             return format!("patient_id={patient}&enrolment={staff_enrolment}&to=maintenance");
         }
@@ -1297,9 +1337,9 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     // record_summary a read by the therapist and three refusals at A2 (the clinical callers);
     // change_treatment a write by the therapist and two refusals (the therapists);
     // change_care_team a write by the therapist and three refusals (the clinical callers);
-    // add_note and set_module a write by the therapist and two refusals (the therapists)
-    // each.
-    assert_eq!((allowed, refused, region_b), (16, 20, 0));
+    // add_note, set_module, request_form and withdraw_form a write by the therapist and two
+    // refusals (the therapists) each.
+    assert_eq!((allowed, refused, region_b), (18, 24, 0));
     // And the auditor's search, one row for each patient it showed (401, 402 and 403).
     let searches = count(
         &db,
@@ -1308,7 +1348,7 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     .await;
     assert_eq!(searches, 3);
     let report = app::access_log::verify(&db).await.expect("verify");
-    assert_eq!((report.rows, report.broken), (65, None));
+    assert_eq!((report.rows, report.broken), (73, None));
 });
 
 db_test!(patients_never_receive_therapist_internal_notes, |db| {

@@ -18,8 +18,13 @@ const PLACE: &str = "block%3Am1%2Fp2%2Fphq";
 
 /// PHQ-9 with every item `value` and item 9 `item9`, submitted.
 fn phq(value: i32, item9: i32, key: char) -> String {
+    phq_at(PLACE, value, item9, key)
+}
+
+/// The same, at another place (URL-encoded).
+fn phq_at(place: &str, value: i32, item9: i32, key: char) -> String {
     let mut body = format!(
-        "enrolment=701&place={PLACE}&submit_key={}&intent=submit",
+        "enrolment=701&place={place}&submit_key={}&intent=submit",
         key.to_string().repeat(64)
     );
     for n in 1..=9 {
@@ -384,11 +389,28 @@ db_test!(
             dashboard.body
         );
 
-        // Nils becomes responsible in Tor's place: he leaves the co-therapists; Tor, no longer
-        // responsible, is off the team.
+        // Tor brings Tove back; Tove, a co-therapist, takes the treatment over: she leaves the
+        // co-therapists, and Tor, who did not hand it over, stays on the team as one.
+        let back = send(&router, call("change_care_team", &team("add", 101), &tor)).await;
+        assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+        let taken = send(
+            &router,
+            call("change_care_team", &team("responsible", 101), &tove),
+        )
+        .await;
+        assert_eq!(taken.status, StatusCode::OK, "{}", taken.body);
+        assert_eq!(
+            (
+                responsible(db.clone()).await,
+                co_therapists(db.clone()).await
+            ),
+            (101, 2)
+        );
+        // Tove hands it to Nils: he leaves the co-therapists; Tove, who handed it over, is off
+        // the team; Tor stays.
         let handed = send(
             &router,
-            call("change_care_team", &team("responsible", 102), &tor),
+            call("change_care_team", &team("responsible", 102), &tove),
         )
         .await;
         assert_eq!(handed.status, StatusCode::OK, "{}", handed.body);
@@ -397,16 +419,16 @@ db_test!(
                 responsible(db.clone()).await,
                 co_therapists(db.clone()).await
             ),
-            (102, 0)
+            (102, 1)
         );
-        // Three changes, three events for the dashboards; each call a write in the access log.
+        // Five changes, five events for the dashboards; each call a write in the access log.
         assert_eq!(
             count(
                 &db,
                 "SELECT COUNT(*) FROM care_event WHERE kind = 'treatment' AND enrolment_id = 701"
             )
             .await,
-            3
+            5
         );
         assert_eq!(
             count(
@@ -415,7 +437,7 @@ db_test!(
                  AND action = 'write' AND outcome = 'allowed'"
             )
             .await,
-            6
+            8
         );
     }
 );
@@ -530,7 +552,13 @@ db_test!(
         let overview = get(&router, "/mina-sidor/behandling/701", &patient).await;
         assert!(overview.body.replace("<!>", "").contains("Modul m4"));
         let missing = send(&router, call("set_module", &set("m9", "hide"), &tove)).await;
-        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
+        assert_eq!(
+            missing.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            missing.body
+        );
+        assert!(missing.body.contains("unknown_module"), "{}", missing.body);
         let odd = send(&router, call("set_module", &set("m4", "delete"), &tove)).await;
         assert_eq!(odd.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", odd.body);
         assert_eq!(count(&db, "SELECT COUNT(*) FROM module_override").await, 1);
@@ -543,5 +571,227 @@ db_test!(
         assert_eq!(count(&db, events).await, before);
         // Each change was one (unlock, hide, show), beside the patient's first view of a page.
         assert_eq!(before, 4);
+    }
+);
+
+db_test!(
+    an_extra_form_the_therapist_asks_for_is_answered_scored_and_flagged_or_withdrawn,
+    |db| {
+        world(&db).await;
+        unit_staff(&db).await;
+        db.execute_unprepared(
+            "UPDATE patient SET email = 'petra@example.se', notify_by_email = TRUE WHERE id = 401",
+        )
+        .await
+        .expect("contact");
+        let router = app(db.clone());
+        let tove = staff_session(&db, 101, 301).await;
+        let tor = staff_session(&db, 121, 321).await;
+        let administrator = staff_session(&db, 120, 320).await;
+        let patient = patient_session(&db, 401).await;
+        let ask = |questionnaire: &str, days: i32| {
+            format!("patient_id=401&enrolment=701&questionnaire={questionnaire}&days={days}")
+        };
+        let withdraw = |schedule: &str| format!("patient_id=401&enrolment=701&schedule={schedule}");
+        let extra = |db: sea_orm::DatabaseConnection, state: &'static str| async move {
+            count(
+                &db,
+                &format!(
+                    "SELECT COUNT(*) FROM due_form WHERE enrolment_id = 701 \
+                     AND schedule_key LIKE 'extra.%' AND state = '{state}'"
+                ),
+            )
+            .await
+        };
+        let link = r#"href="/mina-sidor/formular/701/extra.phq""#;
+
+        // Tove, on the care team, asks Petra for a PHQ-9 now, open three days: Petra is told
+        // that a form waits (its kind only), and her treatment lists it.
+        let asked = send(&router, call("request_form", &ask("phq", 3), &tove)).await;
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+        assert_eq!(extra(db.clone(), "planned").await, 1);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM notification WHERE patient_id = 401 AND template = 'form_due'"
+            )
+            .await,
+            1
+        );
+        let overview = get(&router, "/mina-sidor/behandling/701", &patient).await;
+        assert!(overview.body.contains(link), "{}", overview.body);
+
+        // Asked again while open, for a day count out of range, for a questionnaire the
+        // program lacks, or by Tor (off the team): refused, nothing made.
+        for (body, session, status, code) in [
+            (
+                ask("phq", 7),
+                &tove,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "extra_form_open",
+            ),
+            (
+                ask("gad", 0),
+                &tove,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "extra_form_days",
+            ),
+            (
+                ask("gad", 29),
+                &tove,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "extra_form_days",
+            ),
+            (
+                ask("nope", 7),
+                &tove,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_questionnaire",
+            ),
+            (ask("gad", 7), &tor, StatusCode::FORBIDDEN, ""),
+            (ask("gad", 7), &administrator, StatusCode::FORBIDDEN, ""),
+        ] {
+            let refused = send(&router, call("request_form", &body, session)).await;
+            assert_eq!(refused.status, status, "{body}: {}", refused.body);
+            assert!(refused.body.contains(code), "{body}: {}", refused.body);
+        }
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM due_form WHERE schedule_key LIKE 'extra.%'"
+            )
+            .await,
+            1
+        );
+
+        // Petra opens it and answers item 9 with 1: scored, and an urgent flag raised.
+        let form = get(&router, "/mina-sidor/formular/701/extra.phq", &patient).await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        assert!(form.body.contains("Fråga nummer 9"));
+        let sent = send(
+            &router,
+            call(
+                "answer_form",
+                &phq_at("schedule%3Aextra.phq%2F0", 1, 1, 'e'),
+                &patient,
+            ),
+        )
+        .await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        assert_eq!(extra(db.clone(), "answered").await, 1);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM flag f JOIN form_response r ON r.id = f.response_id \
+                 WHERE f.enrolment_id = 701 AND f.priority = 'urgent' AND f.resolved_at IS NULL \
+                 AND r.place = 'schedule:extra.phq/0' AND r.total = 9"
+            )
+            .await,
+            1
+        );
+        let overview = get(&router, "/mina-sidor/behandling/701", &patient).await;
+        assert!(!overview.body.contains(link), "answered: no longer asked");
+        let record = get(&router, "/mottagning/patient/401", &tove).await;
+        let text = record.body.replace("<!>", "");
+        assert!(text.contains("Extra formulär"), "{}", record.body);
+        assert!(text.contains("besvarat"), "{}", record.body);
+
+        // Asked for again, then withdrawn by Tove: closed, no longer asked; Tor may not
+        // withdraw; withdrawing again changes nothing.
+        let again = send(&router, call("request_form", &ask("phq", 7), &tove)).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM due_form WHERE schedule_key = 'extra.phq' AND occurrence = 1"
+            )
+            .await,
+            1
+        );
+        let foreign = send(&router, call("withdraw_form", &withdraw("extra.phq"), &tor)).await;
+        assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{}", foreign.body);
+        let scheduled = send(
+            &router,
+            call("withdraw_form", &withdraw("gad-weekly"), &tove),
+        )
+        .await;
+        assert_eq!(
+            scheduled.status,
+            StatusCode::NOT_FOUND,
+            "{}",
+            scheduled.body
+        );
+        let events =
+            "SELECT COUNT(*) FROM care_event WHERE kind = 'progress' AND enrolment_id = 701";
+        let before = count(&db, events).await;
+        let withdrawn = send(
+            &router,
+            call("withdraw_form", &withdraw("extra.phq"), &tove),
+        )
+        .await;
+        assert_eq!(withdrawn.status, StatusCode::OK, "{}", withdrawn.body);
+        assert_eq!(extra(db.clone(), "expired").await, 1);
+        assert_eq!(count(&db, events).await, before + 1);
+        let twice = send(
+            &router,
+            call("withdraw_form", &withdraw("extra.phq"), &tove),
+        )
+        .await;
+        assert_eq!(twice.status, StatusCode::OK, "{}", twice.body);
+        assert_eq!(count(&db, events).await, before + 1);
+        let overview = get(&router, "/mina-sidor/behandling/701", &patient).await;
+        assert!(!overview.body.contains(link), "withdrawn: no longer asked");
+        let gone = get(&router, "/mina-sidor/formular/701/extra.phq", &patient).await;
+        assert!(
+            gone.body.contains("Summa: 9"),
+            "the page shows the one answered: {}",
+            gone.body
+        );
+
+        // A GAD-7 open one day, its day past: it lapses unanswered, and may be asked again.
+        let gad = send(&router, call("request_form", &ask("gad", 1), &tove)).await;
+        assert_eq!(gad.status, StatusCode::OK, "{}", gad.body);
+        db.execute_unprepared(
+            "UPDATE due_form SET due_on = '2020-01-01', closes_on = '2020-01-02' \
+             WHERE schedule_key = 'extra.gad'",
+        )
+        .await
+        .expect("a day past");
+        let overview = get(&router, "/mina-sidor/behandling/701", &patient).await;
+        assert!(!overview.body.contains("extra.gad"), "{}", overview.body);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM due_form WHERE schedule_key = 'extra.gad' AND state = 'expired'"
+            )
+            .await,
+            1
+        );
+        let renewed = send(&router, call("request_form", &ask("gad", 1), &tove)).await;
+        assert_eq!(renewed.status, StatusCode::OK, "{}", renewed.body);
+
+        // The patient administrator sees the extra forms, and no form to ask for one.
+        let overseen = get(&router, "/mottagning/patient/401", &administrator).await;
+        let text = overseen.body.replace("<!>", "");
+        assert!(text.contains("stängt utan svar"), "{}", overseen.body);
+        assert!(
+            !text.contains("name=\"questionnaire\""),
+            "{}",
+            overseen.body
+        );
+        let own = get(&router, "/mottagning/patient/401", &tove).await;
+        assert!(own.body.contains("name=\"questionnaire\""), "{}", own.body);
+
+        // Each therapist's call a write in the access log (13: Tor's too, the care team
+        // decides after the gate); the administrator's role was refused before any patient.
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM access_log WHERE patient_id = 401 \
+                 AND object_type = 'extra_form' AND action = 'write'"
+            )
+            .await,
+            13
+        );
     }
 );
