@@ -109,8 +109,8 @@ pub fn Layout(children: Children) -> impl IntoView {
     }
 }
 
-/// Shown while a producer or publisher tests a program as a patient: what this is, and the two
-/// ways out of it (start over, stop).
+/// Shown while a producer or publisher tests a program as a patient: what this is, the
+/// therapist's side of the test, and the two ways out of it (start over, stop).
 #[component]
 fn TestBanner() -> impl IntoView {
     let i18n = use_i18n();
@@ -122,6 +122,7 @@ fn TestBanner() -> impl IntoView {
                     " "
                     {t!(i18n, trial.banner_text)}
                 </p>
+                <a class="button" href="/testa/behandlare">{t!(i18n, trial.as_therapist)}</a>
                 <form method="post" action="/testa/borja-om">
                     <button type="submit" class="button">{t!(i18n, trial.restart)}</button>
                 </form>

@@ -1,7 +1,7 @@
 use crate::access::{AccessAdminPage, ProviderAdminPage};
 use crate::account::AccountPage;
 use crate::audit::AuditPage;
-use crate::care::{DueFormView, ResultsPage, TreatmentPage, TreatmentStepPage};
+use crate::care::{DueFormView, ResultsPage, TestTherapistPage, TreatmentPage, TreatmentStepPage};
 use crate::catalogue::CataloguePage;
 use crate::clinic::{ClinicHome, PatientRecordPage, RecordSummaryPage};
 use crate::design::{DesignPage, ProgramsPage, ReviewPage};
@@ -104,6 +104,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/behorigheter") view=AccessAdminPage ssr=SsrMode::Async />
                         <Route path=path!("/vardgivare") view=ProviderAdminPage ssr=SsrMode::Async />
                         <Route path=path!("/katalog") view=CataloguePage ssr=SsrMode::Async />
+                        <Route path=path!("/testa/behandlare") view=TestTherapistPage ssr=SsrMode::Async />
                         <Route path=path!("/program") view=ProgramsPage ssr=SsrMode::Async />
                         <Route path=path!("/program/:id") view=DesignPage ssr=SsrMode::Async />
                         <Route path=path!("/program/:id/granska") view=ReviewPage ssr=SsrMode::Async />

@@ -414,6 +414,17 @@ test('a publisher tests a version as a patient, starts over, and stops', async (
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Vad är oro?');
   await expectAccessible(page, hydrated);
 
+  // From the therapist's side, as the test's therapist: feedback on the first module opens
+  // the second for the test patient.
+  await page.getByRole('link', { name: 'Se som behandlare' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Testet sett från behandlarens sida');
+  await expectAccessible(page, hydrated);
+  await page.getByLabel('Återkoppling på modulen').fill('Bra början.');
+  await page.getByRole('button', { name: 'Skicka återkopplingen' }).click();
+  await expect(page.locator('.staff-module h5').nth(1)).toContainText('Oroliga tankar – Öppen');
+  await page.getByRole('link', { name: 'Tillbaka till patientens sida' }).click();
+  await expect(second.getByText('Öppen')).toBeVisible();
+
   // Starting over is a new test; stopping goes back to the review, as the publisher again.
   await page.getByRole('button', { name: 'Börja om' }).click();
   await expect(page).toHaveURL(/\/mina-sidor\/behandling\/\d+$/);

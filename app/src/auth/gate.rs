@@ -124,6 +124,14 @@ pub fn check(requirement: Requirement, principal: Option<&Principal>) -> Result<
             Some(_) => Ok(()),
             None => Err(AppError::Forbidden),
         },
+        Requirement::RoleOrTester(role) => {
+            let principal = signed_in()?;
+            if principal.test.is_some() || principal.has_role(role) {
+                Ok(())
+            } else {
+                Err(AppError::Forbidden)
+            }
+        }
         Requirement::Clinical => {
             let staff = signed_in()?.staff().ok_or(AppError::Forbidden)?;
             let for_care = staff.assignment.as_ref().is_some_and(|a| a.for_care);
@@ -263,6 +271,56 @@ pub async fn own_enrolment(
         .await?
         .ok_or_else(|| refuse(AppError::NotFound))?;
     Ok((db, enrolment))
+}
+
+/// The test principal's test enrolment `enrolment_id`, seen from the therapist's side (the
+/// producer or publisher testing the program is its therapist): 403 for anyone but a test
+/// principal, 404 for any other enrolment. With the tester's staff id. Test data is the
+/// tester's own, not a patient's: nothing is written to the access log.
+pub async fn test_as_therapist(
+    principal: &Principal,
+    enrolment_id: i64,
+) -> Result<(DatabaseConnection, scope::StaffEnrolment, i64), AppError> {
+    let own = scope::OwnCare::of(principal)
+        .filter(scope::OwnCare::is_test)
+        .ok_or_else(|| refuse(AppError::Forbidden))?;
+    let tester = principal
+        .staff()
+        .ok_or_else(|| refuse(AppError::Forbidden))?
+        .staff_person_id;
+    let db = crate::server::db()?;
+    let enrolment = own
+        .test_as_therapist(&db, tester)
+        .await?
+        .filter(|e| scope::EnrolmentScope::id(e) == enrolment_id)
+        .ok_or_else(|| refuse(AppError::NotFound))?;
+    Ok((db, enrolment, tester))
+}
+
+/// One treatment a staff member changes as its therapist: reached through the patient's care
+/// relation ([`patient_for_staff`], logged as a write of `object_type`), or, for a test
+/// principal, their own test enrolment ([`test_as_therapist`]). With the caller's staff id;
+/// whether they are on its care team is the change's own check.
+pub async fn treatment_for_therapist(
+    principal: &Principal,
+    patient_id: i64,
+    enrolment_id: i64,
+    object_type: &'static str,
+) -> Result<(DatabaseConnection, scope::StaffEnrolment, i64), AppError> {
+    if principal.test.is_some() {
+        return test_as_therapist(principal, enrolment_id).await;
+    }
+    let db = crate::server::db()?;
+    let access = patient_for_staff(&db, principal, patient_id, Action::Write, object_type).await?;
+    let me = principal
+        .staff()
+        .ok_or(AppError::Forbidden)?
+        .staff_person_id;
+    let enrolment = access
+        .enrolment(&db, enrolment_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((db, enrolment, me))
 }
 
 /// The gate's decision for the patient list of the caller's unit.

@@ -19,6 +19,9 @@ pub enum Requirement {
     PatientOrTester,
     /// A test principal: a producer or publisher whose session is bound to a test enrolment.
     Tester,
+    /// Staff holding this role, or a test principal acting as their test's therapist (the
+    /// function reaches only their test enrolment then).
+    RoleOrTester(Role),
     /// Staff in an assignment for care and treatment, holding a clinical role at its unit.
     Clinical,
     /// Staff holding this role in the chosen assignment.
@@ -46,16 +49,17 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("my_treatment", Requirement::PatientOrTester),
     ("my_page", Requirement::PatientOrTester),
     ("my_due_form", Requirement::PatientOrTester),
+    ("test_as_therapist", Requirement::Tester),
     ("answer_form", Requirement::PatientOrTester),
     ("my_results", Requirement::PatientOrTester),
     ("my_messages", Requirement::PatientOrTester),
     ("send_message", Requirement::PatientOrTester),
     ("save_homework", Requirement::PatientOrTester),
     ("reply_message", Requirement::Clinical),
-    ("give_feedback", Requirement::Role(Role::Therapist)),
-    ("set_module", Requirement::Role(Role::Therapist)),
-    ("request_form", Requirement::Role(Role::Therapist)),
-    ("withdraw_form", Requirement::Role(Role::Therapist)),
+    ("give_feedback", Requirement::RoleOrTester(Role::Therapist)),
+    ("set_module", Requirement::RoleOrTester(Role::Therapist)),
+    ("request_form", Requirement::RoleOrTester(Role::Therapist)),
+    ("withdraw_form", Requirement::RoleOrTester(Role::Therapist)),
     ("unit_patients", Requirement::Clinical),
     ("dashboard", Requirement::Clinical),
     ("acknowledge_flag", Requirement::Role(Role::Therapist)),

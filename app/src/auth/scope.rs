@@ -311,6 +311,35 @@ impl OwnCare {
         )
     }
 
+    /// A test principal's test enrolment seen from the therapist's side: the producer or
+    /// publisher testing the program (`tester`) is its therapist, and it may be changed while
+    /// it goes on. `None` for a patient's scope, or when the test is not the tester's.
+    pub async fn test_as_therapist(
+        &self,
+        db: &impl ConnectionTrait,
+        tester: i64,
+    ) -> Result<Option<StaffEnrolment>, DbErr> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let Some(only) = self.only else {
+            return Ok(None);
+        };
+        let found = enrolment::Entity::find_by_id(only)
+            .filter(enrolment::Column::PatientId.eq(self.patient_id))
+            .filter(enrolment::Column::TestByStaffId.eq(tester))
+            .one(db)
+            .await?;
+        Ok(found.filter(|e| self.reaches(e)).map(|e| StaffEnrolment {
+            id: e.id,
+            version_id: e.program_version_id,
+            unit_id: e.care_unit_id,
+            state: e.state,
+            may_write: e.state.is_ongoing(),
+            responsible_staff_id: Some(tester),
+            patient_id: e.patient_id,
+            started_at: e.started_at,
+        }))
+    }
+
     /// One of the patient's own enrolments, by id: `None` when it is not theirs (or not of
     /// their sandbox), which the caller answers as "not found".
     pub async fn enrolment(

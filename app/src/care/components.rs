@@ -699,6 +699,67 @@ fn HomeworkField(field: Field, id: String, value: String, disabled: bool) -> imp
     view! { <div class="field">{label}{input}</div> }
 }
 
+/// `/testa/behandlare`: the producer's or publisher's test from the therapist's side.
+#[component]
+pub fn TestTherapistPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let seen = Resource::new(|| (), |_| super::test_as_therapist());
+    view! {
+        <Title text=page_title(move || t_string!(i18n, trial.therapist_title).to_string()) />
+        <h1>{t!(i18n, trial.therapist_title)}</h1>
+        <p>{t!(i18n, trial.therapist_lead)}</p>
+        <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            {move || Suspend::new(async move {
+                match seen.await {
+                    Ok(seen) => view! { <TestTherapist seen /> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TestTherapist(seen: super::TestTherapistView) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
+    let give = ServerAction::<super::GiveFeedback>::new();
+    let set = ServerAction::<super::SetModule>::new();
+    let request = ServerAction::<super::RequestForm>::new();
+    let withdraw = ServerAction::<super::WithdrawForm>::new();
+    let super::TestTherapistView {
+        patient_id,
+        enrolment_id,
+        program,
+        modules,
+        feedback_key,
+        results,
+        flags,
+        extra,
+    } = seen;
+    let no_flags = flags.is_empty();
+    let flags = flags
+        .iter()
+        .map(|flag| view! { <li>{crate::clinic::summary::flag_text(flag, locale)}</li> })
+        .collect_view();
+    view! {
+        <FormNotice action=give />
+        <FormNotice action=set />
+        <FormNotice action=request />
+        <FormNotice action=withdraw />
+        <p><a href=super::treatment_href(enrolment_id)>{t!(i18n, trial.back_to_patient)}</a></p>
+        <section class="card" aria-labelledby="test-therapist-program">
+            <h2 id="test-therapist-program">{program}</h2>
+            <h3>{t!(i18n, summary.flags)}</h3>
+            {no_flags.then(|| view! { <p>{t!(i18n, summary.no_flags)}</p> })}
+            <ul class="summary-flags">{flags}</ul>
+            <StaffModules patient_id enrolment_id modules feedback_key give set />
+            <ExtraFormsSection patient_id enrolment_id extra request withdraw />
+            {results.into_iter().map(|series| view! { <ScaleResults series /> }).collect_view()}
+        </section>
+    }
+}
+
 /// A treatment's extra forms on the patient's record: those asked for, newest first, with a
 /// button to withdraw one still open, and for a therapist on the care team the form to ask for
 /// another. Nothing is shown when there is nothing for the caller.

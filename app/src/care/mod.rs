@@ -28,7 +28,8 @@ pub(crate) use record::version_content;
 
 pub use autosave::Autosave;
 pub use components::{
-    DueFormView, ExtraFormsSection, ResultsPage, StaffModules, TreatmentPage, TreatmentStepPage,
+    DueFormView, ExtraFormsSection, ResultsPage, StaffModules, TestTherapistPage, TreatmentPage,
+    TreatmentStepPage,
 };
 
 use crate::error::AppError;
@@ -458,29 +459,10 @@ pub async fn give_feedback(
     submit_key: String,
 ) -> Result<(), AppError> {
     let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let db = crate::server::db()?;
-    let access = crate::auth::gate::patient_for_staff(
-        &db,
-        &principal,
-        patient_id,
-        crate::access_log::Action::Write,
-        "feedback",
-    )
-    .await?;
-    let staff = principal.staff().ok_or(AppError::Forbidden)?;
-    let enrolment = access
-        .enrolment(&db, enrolment)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    record::give_feedback(
-        &db,
-        &enrolment,
-        staff.staff_person_id,
-        &module,
-        &body,
-        &submit_key,
-    )
-    .await
+    let (db, enrolment, me) =
+        crate::auth::gate::treatment_for_therapist(&principal, patient_id, enrolment, "feedback")
+            .await?;
+    record::give_feedback(&db, &enrolment, me, &module, &body, &submit_key).await
 }
 
 /// A therapist on the treatment's care team opens a module early (`action` `unlock`), hides it
@@ -493,27 +475,16 @@ pub async fn set_module(
     action: String,
 ) -> Result<(), AppError> {
     let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let db = crate::server::db()?;
-    let access = crate::auth::gate::patient_for_staff(
-        &db,
-        &principal,
-        patient_id,
-        crate::access_log::Action::Write,
-        "module",
-    )
-    .await?;
-    let staff = principal.staff().ok_or(AppError::Forbidden)?;
+    let (db, enrolment, me) =
+        crate::auth::gate::treatment_for_therapist(&principal, patient_id, enrolment, "module")
+            .await?;
     let action = match action.as_str() {
         "unlock" => record::ModuleAction::Unlock,
         "hide" => record::ModuleAction::Hide,
         "reset" => record::ModuleAction::Reset,
         _ => return Err(crate::error::invalid("action", "unknown_change")),
     };
-    let enrolment = access
-        .enrolment(&db, enrolment)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    record::set_module(&db, &enrolment, staff.staff_person_id, &module, action).await
+    record::set_module(&db, &enrolment, me, &module, action).await
 }
 
 /// A therapist on the treatment's care team asks the patient to answer one of the program's
@@ -527,21 +498,10 @@ pub async fn request_form(
     days: u32,
 ) -> Result<(), AppError> {
     let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let db = crate::server::db()?;
-    let access = crate::auth::gate::patient_for_staff(
-        &db,
-        &principal,
-        patient_id,
-        crate::access_log::Action::Write,
-        "extra_form",
-    )
-    .await?;
-    let staff = principal.staff().ok_or(AppError::Forbidden)?;
-    let enrolment = access
-        .enrolment(&db, enrolment)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    record::request_form(&db, &enrolment, staff.staff_person_id, &questionnaire, days).await
+    let (db, enrolment, me) =
+        crate::auth::gate::treatment_for_therapist(&principal, patient_id, enrolment, "extra_form")
+            .await?;
+    record::request_form(&db, &enrolment, me, &questionnaire, days).await
 }
 
 /// A therapist on the treatment's care team withdraws an extra form the patient has not
@@ -553,21 +513,52 @@ pub async fn withdraw_form(
     schedule: String,
 ) -> Result<(), AppError> {
     let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let db = crate::server::db()?;
-    let access = crate::auth::gate::patient_for_staff(
-        &db,
-        &principal,
-        patient_id,
-        crate::access_log::Action::Write,
-        "extra_form",
-    )
-    .await?;
-    let staff = principal.staff().ok_or(AppError::Forbidden)?;
-    let enrolment = access
-        .enrolment(&db, enrolment)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    record::withdraw_form(&db, &enrolment, staff.staff_person_id, &schedule).await
+    let (db, enrolment, me) =
+        crate::auth::gate::treatment_for_therapist(&principal, patient_id, enrolment, "extra_form")
+            .await?;
+    record::withdraw_form(&db, &enrolment, me, &schedule).await
+}
+
+/// A producer's or publisher's test of a program, seen from the therapist's side: what a
+/// therapist would see of this patient, and the same controls (feedback, modules, extra forms).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestTherapistView {
+    /// The test patient and enrolment, for the forms.
+    pub patient_id: i64,
+    pub enrolment_id: i64,
+    pub program: String,
+    pub modules: Vec<StaffModule>,
+    /// A key for the feedback forms while the test goes on.
+    pub feedback_key: Option<String>,
+    pub results: Vec<results::Series>,
+    /// Every flag the test's answers raised, oldest first.
+    pub flags: Vec<crate::clinic::summary::SummaryFlag>,
+    pub extra: ExtraForms,
+}
+
+/// The tester's test enrolment from the therapist's side (only while their session is bound
+/// to the test: 403 otherwise). Test data is the tester's own:
+/// nothing is logged as a patient's.
+#[endpoint]
+pub async fn test_as_therapist() -> Result<TestTherapistView, AppError> {
+    use crate::auth::scope::EnrolmentScope;
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let bound = principal.test.ok_or(AppError::Forbidden)?.enrolment_id;
+    let (db, enrolment, me) = crate::auth::gate::test_as_therapist(&principal, bound).await?;
+    let program = record::version_content(&db, enrolment.version_id()).await?;
+    Ok(TestTherapistView {
+        patient_id: enrolment.patient_id(),
+        enrolment_id: enrolment.id(),
+        program: program.title.clone(),
+        modules: record::staff_modules(&db, &enrolment, me).await?,
+        feedback_key: match enrolment.may_write() {
+            true => Some(crate::auth::session::new_token()?),
+            false => None,
+        },
+        results: record::results(&db, &enrolment).await?,
+        flags: treatment::flags(&db, &enrolment).await?,
+        extra: record::extra_forms(&db, &enrolment, me).await?,
+    })
 }
 
 /// The extra forms of a treatment a staff member's access reached, and what `reader` may ask

@@ -245,6 +245,37 @@ pub async fn summary(
         .collect();
     let scores = super::record::results(db, enrolment).await?;
 
+    let flags = flags(db, enrolment).await?;
+
+    let patient = access.patient();
+    Ok(RecordSummary {
+        patient_id: patient.id,
+        enrolment_id: enrolment.id(),
+        name: format!("{} {}", patient.given_name, patient.family_name)
+            .trim()
+            .to_owned(),
+        personnummer: patient.personnummer.clone(),
+        program: facts.try_get("", "title")?,
+        version: format!("{major}.{minor}"),
+        care_unit: facts.try_get("", "name")?,
+        state: facts.try_get("", "state")?,
+        started: day(started),
+        maintenance_from: maintenance.map(day),
+        ended: ended.map(day),
+        end_reason: end_reason.as_deref().and_then(EndReason::from_code),
+        therapists,
+        modules,
+        scores,
+        flags,
+        made_at: minute(Utc::now()),
+    })
+}
+
+/// Every flag of the treatment, oldest first, with how each was handled.
+pub(crate) async fn flags(
+    db: &impl ConnectionTrait,
+    enrolment: &StaffEnrolment,
+) -> Result<Vec<SummaryFlag>, AppError> {
     let rows = db
         .query_all(enrolment.statement(
             db,
@@ -302,27 +333,5 @@ pub async fn summary(
                 .transpose()?,
         });
     }
-
-    let patient = access.patient();
-    Ok(RecordSummary {
-        patient_id: patient.id,
-        enrolment_id: enrolment.id(),
-        name: format!("{} {}", patient.given_name, patient.family_name)
-            .trim()
-            .to_owned(),
-        personnummer: patient.personnummer.clone(),
-        program: facts.try_get("", "title")?,
-        version: format!("{major}.{minor}"),
-        care_unit: facts.try_get("", "name")?,
-        state: facts.try_get("", "state")?,
-        started: day(started),
-        maintenance_from: maintenance.map(day),
-        ended: ended.map(day),
-        end_reason: end_reason.as_deref().and_then(EndReason::from_code),
-        therapists,
-        modules,
-        scores,
-        flags,
-        made_at: minute(Utc::now()),
-    })
+    Ok(flags)
 }

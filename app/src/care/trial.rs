@@ -4,7 +4,10 @@
 //! - The test enrolment is an ordinary enrolment row marked `test_by_staff_id`, at the unit of
 //!   the tester's assignment, of a test patient who belongs to the tester (personal identity
 //!   number `T` and the staff id: no real number can equal it, so no sign-in, look-up or
-//!   enrolment of a real person ever finds it). It has no care team.
+//!   enrolment of a real person ever finds it). It has no care team: from the therapist's side
+//!   (`/testa/behandlare`, [`crate::auth::gate::test_as_therapist`]) the tester is its
+//!   therapist, and gives feedback, opens or hides modules and asks for extra forms with the
+//!   therapist's own server functions, which reach only the test enrolment for them.
 //! - The tester's own session is bound to it ([`crate::auth::TestBinding`]): while bound, the
 //!   session reaches that one enrolment as a patient reaches their own, checked again on every
 //!   request (their own enrolment, at their assignment's unit, while they hold a program role).

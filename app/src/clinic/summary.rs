@@ -143,7 +143,7 @@ fn score_text(series: &Series, ended: bool, locale: Locale) -> String {
 }
 
 /// One flag's line: when, how urgent, why, and how it was handled.
-fn flag_text(flag: &SummaryFlag, locale: Locale) -> String {
+pub(crate) fn flag_text(flag: &SummaryFlag, locale: Locale) -> String {
     let mut text = format!(
         "{} {}: {}.",
         flag.raised_at,

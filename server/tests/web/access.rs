@@ -268,17 +268,17 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
     (
         "give_feedback",
         Object::SameUnit,
-        [U, D, A, D, D, D, D, D, D, D, D, D],
+        [U, D, A, D, D, D, D, D, D, D, D, N],
     ),
     (
         "give_feedback",
         Object::OtherUnit,
-        [U, D, D, D, D, D, D, D, D, D, D, D],
+        [U, D, D, D, D, D, D, D, D, D, D, N],
     ),
     (
         "give_feedback",
         Object::OtherRegion,
-        [U, D, N, D, D, D, D, D, D, D, N, D],
+        [U, D, N, D, D, D, D, D, D, D, N, N],
     ),
     (
         "reply_message",
@@ -637,48 +637,55 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
     (
         "set_module",
         Object::SameUnit,
-        [U, D, A, D, D, D, D, D, D, D, D, D],
+        [U, D, A, D, D, D, D, D, D, D, D, N],
     ),
     (
         "set_module",
         Object::OtherUnit,
-        [U, D, D, D, D, D, D, D, D, D, D, D],
+        [U, D, D, D, D, D, D, D, D, D, D, N],
     ),
     (
         "set_module",
         Object::OtherRegion,
-        [U, D, N, D, D, D, D, D, D, D, N, D],
+        [U, D, N, D, D, D, D, D, D, D, N, N],
+    ),
+    // The test from the therapist's side: the tester's own, nobody else's. (A tester calling
+    // the therapist's changes reaches only their test enrolment: any other is not found.)
+    (
+        "test_as_therapist",
+        Object::Own,
+        [U, D, D, D, D, D, D, D, D, D, D, A],
     ),
     // An extra form is asked for, and withdrawn, by a therapist on the care team.
     (
         "request_form",
         Object::SameUnit,
-        [U, D, A, D, D, D, D, D, D, D, D, D],
+        [U, D, A, D, D, D, D, D, D, D, D, N],
     ),
     (
         "request_form",
         Object::OtherUnit,
-        [U, D, D, D, D, D, D, D, D, D, D, D],
+        [U, D, D, D, D, D, D, D, D, D, D, N],
     ),
     (
         "request_form",
         Object::OtherRegion,
-        [U, D, N, D, D, D, D, D, D, D, N, D],
+        [U, D, N, D, D, D, D, D, D, D, N, N],
     ),
     (
         "withdraw_form",
         Object::SameUnit,
-        [U, D, A, D, D, D, D, D, D, D, D, D],
+        [U, D, A, D, D, D, D, D, D, D, D, N],
     ),
     (
         "withdraw_form",
         Object::OtherUnit,
-        [U, D, D, D, D, D, D, D, D, D, D, D],
+        [U, D, D, D, D, D, D, D, D, D, D, N],
     ),
     (
         "withdraw_form",
         Object::OtherRegion,
-        [U, D, N, D, D, D, D, D, D, D, N, D],
+        [U, D, N, D, D, D, D, D, D, D, N, N],
     ),
     // Internal notes are written by a therapist on the care team.
     (
@@ -1035,6 +1042,7 @@ async fn arguments(
             return format!("patient_id={patient}&enrolment={staff_enrolment}&body=Anteckning");
         }
         // Asked for once (by the therapist), and withdrawn in the next rows.
+        "test_as_therapist" => return String::new(),
         "request_form" => {
             return format!(
                 "patient_id={patient}&enrolment={staff_enrolment}&questionnaire=phq&days=7"

@@ -365,3 +365,139 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    a_producer_sees_the_test_from_the_therapists_side_and_acts_as_its_therapist,
+    |db| {
+        world(&db).await;
+        let router = app(db.clone());
+        let producer = staff_session(&db, 107, 307).await;
+        let therapist = staff_session(&db, 101, 301).await;
+        let e = start(&router, &producer, "1.0").await;
+        let p = count(
+            &db,
+            &format!("SELECT patient_id FROM enrolment WHERE id = {e}"),
+        )
+        .await;
+        let change = |function: &'static str, rest: &str| {
+            let body = format!("patient_id={p}&enrolment={e}&{rest}");
+            let router = router.clone();
+            let producer = producer.clone();
+            async move { ask(&router, function, &body, &producer).await }
+        };
+
+        // As the patient: an urgent PHQ-9. From the therapist's side (linked from the test's
+        // banner): the flag, and the modules with their controls.
+        let sent = ask(&router, "answer_form", &urgent_phq(e), &producer).await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        let overview = get(&router, &format!("/mina-sidor/behandling/{e}"), &producer).await;
+        assert!(overview.body.contains(r#"href="/testa/behandlare""#));
+        let seen = get(&router, "/testa/behandlare", &producer).await;
+        assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+        let text = seen.body.replace("<!>", "");
+        assert!(
+            text.contains("Testet sett från behandlarens sida"),
+            "{}",
+            seen.body
+        );
+        assert!(text.contains("Brådskande"), "{}", seen.body);
+        assert!(
+            text.contains("Modul m5 – <span class=\"module-status\">Låst"),
+            "{}",
+            seen.body
+        );
+
+        // As its therapist: feedback on module 4 opens module 5 (after feedback); module 2,
+        // waiting for module 1 to be finished, is opened now. The patient's side meets both.
+        let locked = get(
+            &router,
+            &format!("/mina-sidor/behandling/{e}/m2/p3"),
+            &producer,
+        )
+        .await;
+        assert_eq!(locked.status, StatusCode::FORBIDDEN);
+        let given = change(
+            "give_feedback",
+            &format!("module=m4&body=Bra+jobbat&submit_key={}", "d".repeat(64)),
+        )
+        .await;
+        assert_eq!(given.status, StatusCode::OK, "{}", given.body);
+        let opened = change("set_module", "module=m2&action=unlock").await;
+        assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+        let m5 = get(
+            &router,
+            &format!("/mina-sidor/behandling/{e}/m5/p6"),
+            &producer,
+        )
+        .await;
+        assert!(m5.body.contains("AFTER-FEEDBACK-TEXT"), "{}", m5.body);
+        let m2 = get(
+            &router,
+            &format!("/mina-sidor/behandling/{e}/m2/p3"),
+            &producer,
+        )
+        .await;
+        assert!(m2.body.contains("LOCKED-MODULE-TEXT"), "{}", m2.body);
+        let asked = change("request_form", "questionnaire=gad&days=7").await;
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+        let overview = get(&router, &format!("/mina-sidor/behandling/{e}"), &producer).await;
+        assert!(
+            overview
+                .body
+                .contains(&format!("/mina-sidor/formular/{e}/extra.gad"))
+        );
+
+        // The test reaches nothing else: as the test's therapist, no real treatment; as a
+        // therapist, not the test. None of it is care: no care event, no notice, no log row
+        // of a patient.
+        let real = ask(
+            &router,
+            "set_module",
+            "patient_id=401&enrolment=701&module=m2&action=unlock",
+            &producer,
+        )
+        .await;
+        assert_eq!(real.status, StatusCode::NOT_FOUND, "{}", real.body);
+        let test = ask(
+            &router,
+            "set_module",
+            &format!("patient_id={p}&enrolment={e}&module=m2&action=hide"),
+            &therapist,
+        )
+        .await;
+        assert_ne!(test.status, StatusCode::OK, "{}", test.body);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM module_override WHERE hidden = TRUE"
+            )
+            .await,
+            0
+        );
+        assert_eq!(
+            count(
+                &db,
+                &format!("SELECT COUNT(*) FROM care_event WHERE enrolment_id = {e}")
+            )
+            .await,
+            0
+        );
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM notification").await, 0);
+        assert_eq!(
+            count(
+                &db,
+                &format!(
+                    "SELECT COUNT(*) FROM access_log WHERE patient_id = {p} AND outcome = 'allowed'"
+                )
+            )
+            .await,
+            0
+        );
+
+        // The test ended, its therapist's side is closed.
+        let stopped = send(&router, form_post("/testa/avsluta", "", &producer)).await;
+        assert_eq!(stopped.status, StatusCode::SEE_OTHER, "{}", stopped.body);
+        let closed = ask(&router, "test_as_therapist", "", &producer).await;
+        assert_eq!(closed.status, StatusCode::FORBIDDEN, "{}", closed.body);
+    }
+);
