@@ -460,9 +460,15 @@ pub trait EnrolmentScope: sealed::Sealed {
         statement(db, &bound, values)
     }
 
-    /// This enrolment's own row, as an SQL source.
+    /// This enrolment's own row, as an SQL source, without the therapist-internal note (no
+    /// patient's scope carries it).
     fn enrolment_row(&self) -> String {
-        format!("(SELECT * FROM enrolment WHERE id = {ENROLMENT})")
+        format!(
+            "(SELECT id, patient_id, program_version_id, care_unit_id, responsible_staff_id, \
+               state, started_at, ended_at, handed_over_to_unit_id, sandbox_id, \
+               test_by_staff_id, maintenance_at, end_reason, ended_by \
+             FROM enrolment WHERE id = {ENROLMENT})"
+        )
     }
 
     /// This enrolment's pages seen, as an SQL source.

@@ -1311,6 +1311,37 @@ fn questionnaire_at<'p>(
         .ok_or(AppError::NotFound)
 }
 
+/// The answer to a send of `submit_key` at `place` that was submitted already, if one was.
+async fn submitted_before(
+    db: &impl ConnectionTrait,
+    own: &OwnEnrolment,
+    place: &str,
+    submit_key: &str,
+) -> Result<Option<Answered>, AppError> {
+    let row = db
+        .query_one(own.statement(
+            db,
+            &format!(
+                "SELECT scores FROM {} r WHERE place = $1 AND idempotency_key = $2 AND state = $3",
+                own.form_responses()
+            ),
+            vec![
+                place.into(),
+                submit_key.into(),
+                ResponseState::Submitted.to_value().into(),
+            ],
+        ))
+        .await?;
+    row.map(|row| {
+        let scores: String = row.try_get("", "scores")?;
+        Ok(Answered {
+            submitted: true,
+            urgent: is_urgent(&scores),
+        })
+    })
+    .transpose()
+}
+
 pub async fn answer<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     own: &OwnEnrolment,
@@ -1320,6 +1351,13 @@ pub async fn answer<C: ConnectionTrait + TransactionTrait>(
     intent: FormIntent,
 ) -> Result<Answered, AppError> {
     if !own.may_write() {
+        // A send that went through before the treatment ended, retried (its answer lost on
+        // the way), is answered as it was.
+        if intent == FormIntent::Submit
+            && let Some(done) = submitted_before(db, own, place, submit_key).await?
+        {
+            return Ok(done);
+        }
         return Err(invalid("enrolment", "treatment_ended"));
     }
     crate::messages::store::check_key(submit_key)?;

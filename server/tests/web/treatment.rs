@@ -226,6 +226,12 @@ db_test!(
             "{}",
             late.body
         );
+        assert!(late.body.contains("treatment_ended"), "{}", late.body);
+        // The send made before the end, retried (its answer lost on the way), is answered as
+        // it was: sent, urgent.
+        let retried = send(&router, call("answer_form", &phq(2, 1, 'a'), &patient)).await;
+        assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+        assert!(retried.body.contains("\"urgent\":true"), "{}", retried.body);
         let treatment = get(&router, "/mina-sidor/behandling/701", &patient).await;
         assert_eq!(treatment.status, StatusCode::OK);
         let dashboard = send(&router, call("dashboard", "", &therapist)).await;
