@@ -28,6 +28,7 @@ mod m20261201_000019_treatment_end;
 mod m20261201_000020_care_notes;
 mod m20261201_000021_module_overrides;
 mod m20261202_000022_extra_forms;
+mod m20261202_000023_handovers;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000020_care_notes::Migration),
             Box::new(m20261201_000021_module_overrides::Migration),
             Box::new(m20261202_000022_extra_forms::Migration),
+            Box::new(m20261202_000023_handovers::Migration),
         ]
     }
 }

@@ -70,6 +70,7 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("record_summary", Requirement::Clinical),
     ("change_treatment", Requirement::Role(Role::Therapist)),
     ("change_care_team", Requirement::Clinical),
+    ("hand_over", Requirement::Clinical),
     ("add_note", Requirement::Role(Role::Therapist)),
     ("audit_search", Requirement::Role(Role::Auditor)),
     ("unit_staff", Requirement::Role(Role::AccessAdministrator)),

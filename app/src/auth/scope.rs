@@ -89,10 +89,16 @@ impl CareAccess {
     }
 
     /// The patient's enrolments this decision reaches, as an SQL source to select from: those
-    /// at the caller's unit, or, under emergency access, at the caller's care provider.
+    /// at the caller's unit and those it handed over to another (read only: see
+    /// [`CareAccess::enrolment`]), or, under emergency access, those at the caller's care
+    /// provider. How long a handed-over one stays reached is the gate's decision (its basis).
     pub fn enrolments(&self) -> String {
         let reach = match self.basis {
-            Basis::Ongoing | Basis::Recent => format!("care_unit_id = {}", self.unit_id),
+            Basis::Ongoing | Basis::Recent => format!(
+                "(care_unit_id = {unit} OR id IN \
+                   (SELECT h.enrolment_id FROM enrolment_handover h WHERE h.from_unit_id = {unit}))",
+                unit = self.unit_id
+            ),
             Basis::Emergency { .. } => format!(
                 "care_unit_id IN (SELECT id FROM care_unit WHERE care_provider_id = {})",
                 self.provider_id
@@ -794,7 +800,10 @@ impl CareAccess {
                     version_id: row.try_get("", "program_version_id")?,
                     unit_id: row.try_get("", "care_unit_id")?,
                     state,
-                    may_write: self.may_write() && state.is_ongoing(),
+                    // A treatment handed over to another unit is only read here.
+                    may_write: self.may_write()
+                        && state.is_ongoing()
+                        && row.try_get::<i64>("", "care_unit_id")? == self.unit_id,
                     responsible_staff_id: row.try_get("", "responsible_staff_id")?,
                     patient_id: row.try_get("", "patient_id")?,
                     started_at: row.try_get("", "started_at")?,
@@ -813,8 +822,9 @@ pub(super) struct Relation {
     pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Every enrolment of a patient of the sandbox, with its unit's care provider: what the gate
-/// decides from (the patient's lookup already matched the sandbox).
+/// Every enrolment of a patient of the sandbox, with its unit's care provider, and every
+/// handover of one (as a treatment of the unit that handed it over, ended when it was handed
+/// over): what the gate decides from (the patient's lookup already matched the sandbox).
 pub(super) async fn relations(
     db: &impl ConnectionTrait,
     patient: &patient::Model,
@@ -825,8 +835,14 @@ pub(super) async fn relations(
             &format!(
                 "SELECT e.care_unit_id, u.care_provider_id, e.state, e.ended_at \
                  FROM enrolment e JOIN care_unit u ON u.id = e.care_unit_id \
-                 WHERE e.patient_id = $1 AND {} AND e.test_by_staff_id IS NULL",
-                in_sandbox("e.sandbox_id", patient.sandbox_id)
+                 WHERE e.patient_id = $1 AND {sandbox} AND e.test_by_staff_id IS NULL \
+                 UNION ALL \
+                 SELECT h.from_unit_id, u.care_provider_id, '{handed}', h.handed_over_at \
+                 FROM enrolment_handover h JOIN enrolment e ON e.id = h.enrolment_id \
+                 JOIN care_unit u ON u.id = h.from_unit_id \
+                 WHERE e.patient_id = $1 AND {sandbox} AND e.test_by_staff_id IS NULL",
+                sandbox = in_sandbox("e.sandbox_id", patient.sandbox_id),
+                handed = sea_orm::ActiveEnum::to_value(&EnrolmentState::HandedOver),
             ),
             vec![patient.id.into()],
         ))

@@ -4,7 +4,7 @@ use super::{
     AcknowledgeFlag, Dashboard, DashboardPatient, EnrolChoices, EnrolPatients, OpenFlag,
     PatientRecord, ResolveFlag, ScoreChange, enrolment_choices, get_patient_record, unit_dashboard,
 };
-use super::{AddNote, ChangeCareTeam, ChangeTreatment};
+use super::{AddNote, ChangeCareTeam, ChangeTreatment, HandOver};
 use crate::care::results::ScaleResults;
 use crate::care::{ExtraFormsSection, StaffModules};
 use crate::domain::{FlagPriority, flag_reason};
@@ -518,6 +518,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
     let set = ServerAction::<crate::care::SetModule>::new();
     let request = ServerAction::<crate::care::RequestForm>::new();
     let withdraw = ServerAction::<crate::care::WithdrawForm>::new();
+    let hand = ServerAction::<HandOver>::new();
     let patient_id = record.patient_id;
     let locale = i18n.get_locale_untracked();
     view! {
@@ -529,6 +530,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
         <FormNotice action=set />
         <FormNotice action=request />
         <FormNotice action=withdraw />
+        <FormNotice action=hand />
         <h1>{record.name}</h1>
         <p>{t!(i18n, clinic.personnummer)} ": " {record.personnummer}</p>
         <h2>{t!(i18n, clinic.enrolments)}</h2>
@@ -543,6 +545,9 @@ fn Record(record: PatientRecord) -> impl IntoView {
                         {e.maintenance_from.clone().map(|from| format!(" ({} {from})", t_string!(i18n, summary.maintenance_from).to_lowercase()))}
                     </p>
                     <p><a href=summary_href(patient_id, e.enrolment_id)>{t!(i18n, summary.link)}</a></p>
+                    {e.handed_to.clone().map(|to| view! {
+                        <p class="handed-over">{t!(i18n, clinic.handed_to)} " " {to} ". " {t!(i18n, clinic.handed_to_read_only)}</p>
+                    })}
                     <CareTeamSection patient_id enrolment_id=e.enrolment_id team=e.team.clone() may_manage=e.may_manage_team action=team />
                     <InternalNotes patient_id enrolment_id=e.enrolment_id legacy=e.internal_note notes=e.notes may_note=e.may_note action=note />
                     <StaffModules patient_id enrolment_id=e.enrolment_id modules=e.modules feedback_key=e.feedback_key give set />
@@ -552,10 +557,46 @@ fn Record(record: PatientRecord) -> impl IntoView {
                     {e.may_change.then(|| view! {
                         <TreatmentPhase patient_id enrolment_id=e.enrolment_id state=e.state change />
                     })}
+                    <Handover patient_id enrolment_id=e.enrolment_id units=e.handover_units action=hand />
                 </li>
             }).collect_view()}
         </ul>
     }
+}
+
+/// The form to hand the treatment over to another unit of the care provider, for whoever may.
+#[component]
+fn Handover(
+    patient_id: i64,
+    enrolment_id: i64,
+    units: Vec<super::UnitChoice>,
+    action: ServerAction<HandOver>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    if units.is_empty() {
+        return ().into_any();
+    }
+    let heading = format!("handover-{enrolment_id}");
+    let labelled_by = heading.clone();
+    let field = format!("handover-unit-{enrolment_id}");
+    let options = units
+        .into_iter()
+        .map(|u| view! { <option value=u.unit_id>{u.name}</option> })
+        .collect_view();
+    view! {
+        <section class="handover" aria-labelledby=labelled_by>
+            <h4 id=heading>{t!(i18n, clinic.handover_heading)}</h4>
+            <p class="muted">{t!(i18n, clinic.handover_lead)}</p>
+            <ActionForm action attr:class="handover-form">
+                <input type="hidden" name="patient_id" value=patient_id />
+                <input type="hidden" name="enrolment" value=enrolment_id />
+                <label for=field.clone()>{t!(i18n, clinic.handover_unit)}</label>
+                <select id=field name="unit_id" required=true>{options}</select>
+                <button type="submit">{t!(i18n, clinic.handover_button)}</button>
+            </ActionForm>
+        </section>
+    }
+    .into_any()
 }
 
 /// Therapist-internal notes (the one written at enrolment first, then the dated ones, newest

@@ -6,6 +6,8 @@ mod components;
 #[cfg(feature = "ssr")]
 pub mod enrol;
 #[cfg(feature = "ssr")]
+mod handover;
+#[cfg(feature = "ssr")]
 mod notes;
 #[cfg(feature = "ssr")]
 mod queries;
@@ -295,6 +297,10 @@ pub struct RecordEnrolment {
     pub may_note: bool,
     /// The extra forms asked for, and what the caller may ask for (a therapist on the team).
     pub extra: crate::care::ExtraForms,
+    /// Where the caller may hand the treatment over to (empty unless they may).
+    pub handover_units: Vec<UnitChoice>,
+    /// Where it was handed over to, when it is read at the unit that handed it over.
+    pub handed_to: Option<String>,
 }
 
 /// A therapist-internal note.
@@ -386,6 +392,15 @@ pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppErr
             };
             if !enrolment.may_manage_team {
                 team.candidates.clear();
+            } else {
+                enrolment.handover_units = handover::targets(&db, scope).await?;
+            }
+            if unit
+                .is_some_and(|u| u.unit_id() != crate::auth::scope::EnrolmentScope::unit_id(scope))
+                && !matches!(access.basis(), crate::auth::scope::Basis::Emergency { .. })
+            {
+                // Handed over from here: read only, at its new unit.
+                enrolment.handed_to = Some(enrolment.care_unit.clone());
             }
             enrolment.team = team;
             if therapist {
@@ -540,15 +555,60 @@ pub async fn change_care_team(
         .await?
         .ok_or(AppError::NotFound)?;
     let administrator = principal.has_role(crate::auth::Role::PatientAdministrator);
-    let on_team =
-        principal.has_role(crate::auth::Role::Therapist) && enrolment.on_team(&db, me).await?;
-    if !administrator && !on_team {
+    let therapist = principal.has_role(crate::auth::Role::Therapist);
+    // A treatment without a responsible therapist (handed over here, or the therapist
+    // removed) may be taken on by any of the unit's therapists.
+    let unclaimed = therapist && enrolment.responsible_staff_id().is_none();
+    let on_team = therapist && enrolment.on_team(&db, me).await?;
+    if !administrator && !on_team && !unclaimed {
         return Err(AppError::Forbidden);
     }
     // The responsible therapist, or the patient administrator, hands the treatment over; a
     // co-therapist who takes it keeps the one it was with on the team.
     let keep_previous = !administrator && enrolment.responsible_staff_id() != Some(me);
     team::change(&db, &unit, &enrolment, change, keep_previous).await
+}
+
+/// Hands a treatment over to another unit of the care provider where its version is active
+/// (the unit's patient administrator or a therapist on the care team, while it goes on here).
+/// Logged as a write at this unit and as a handover received at the other.
+#[endpoint]
+pub async fn hand_over(patient_id: i64, enrolment: i64, unit_id: i64) -> Result<(), AppError> {
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let db = crate::server::db()?;
+    let access = crate::auth::gate::patient_for_staff(
+        &db,
+        &principal,
+        patient_id,
+        crate::access_log::Action::Write,
+        "handover",
+    )
+    .await?;
+    let me = principal
+        .staff()
+        .ok_or(AppError::Forbidden)?
+        .staff_person_id;
+    let enrolment = access
+        .enrolment(&db, enrolment)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let administrator = principal.has_role(crate::auth::Role::PatientAdministrator);
+    let on_team =
+        principal.has_role(crate::auth::Role::Therapist) && enrolment.on_team(&db, me).await?;
+    if !administrator && !on_team {
+        return Err(AppError::Forbidden);
+    }
+    let unit = handover::hand_over(&db, &enrolment, unit_id, me).await?;
+    let mut received = crate::auth::gate::staff_entry(
+        &principal,
+        Some(patient_id),
+        crate::access_log::Action::Write,
+        "handover_received",
+        crate::access_log::Outcome::Allowed,
+    );
+    received.care_unit_hsa_id = Some(unit.hsa_id);
+    crate::access_log::append_all(&db, vec![received]).await?;
+    Ok(())
 }
 
 /// What a patient may be enrolled on at the caller's unit, and who may be responsible.
@@ -569,6 +629,14 @@ pub struct VersionChoice {
 pub struct TherapistChoice {
     pub staff_person_id: i64,
     pub name: String,
+}
+
+/// A unit a treatment may be handed over to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitChoice {
+    pub unit_id: i64,
+    pub name: String,
+    pub hsa_id: String,
 }
 
 /// What the enrolment form asks for, checked by `enrol`.

@@ -104,6 +104,8 @@ pub async fn record_enrolments(
                 notes: Vec::new(),
                 may_note: false,
                 extra: Default::default(),
+                handover_units: Vec::new(),
+                handed_to: None,
                 enrolment_id: row.try_get("", "id")?,
                 program: row.try_get("", "title")?,
                 care_unit: row.try_get("", "name")?,

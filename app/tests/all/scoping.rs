@@ -61,6 +61,9 @@ const PATTERNS: &[&str] = &[
     "INTO enrolment_therapist",
     "UPDATE enrolment",
     "UPDATE flag",
+    "FROM enrolment_handover",
+    "JOIN enrolment_handover",
+    "INTO enrolment_handover",
 ];
 
 /// Files that may name them, and why.
@@ -118,6 +121,10 @@ const ALLOWED: &[(&str, &str)] = &[
     (
         "app/src/clinic/team.rs",
         "a treatment's care team (enrolment_therapist): changed only for the StaffEnrolment the gate reached, by its own row",
+    ),
+    (
+        "app/src/clinic/handover.rs",
+        "a handover moves only the StaffEnrolment the gate reached, by its own row, and lists units (no patient data)",
     ),
     (
         "app/src/clinic/notes.rs",

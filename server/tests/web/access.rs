@@ -704,6 +704,23 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         [U, D, N, D, D, D, D, D, D, D, N, D],
     ),
     // The care team is changed by the unit's patient administrator or a therapist on it.
+    // A handover, by the unit's patient administrator or a therapist on the care team: let
+    // in, and refused as input here (the version is active at no other unit of the provider).
+    (
+        "hand_over",
+        Object::SameUnit,
+        [U, D, V, D, D, D, D, D, D, V, D, D],
+    ),
+    (
+        "hand_over",
+        Object::OtherUnit,
+        [U, D, D, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "hand_over",
+        Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, N, N, D],
+    ),
     (
         "change_care_team",
         Object::SameUnit,
@@ -1043,6 +1060,9 @@ async fn arguments(
         }
         // Asked for once (by the therapist), and withdrawn in the next rows.
         "test_as_therapist" => return String::new(),
+        "hand_over" => {
+            return format!("patient_id={patient}&enrolment={staff_enrolment}&unit_id=12");
+        }
         "request_form" => {
             return format!(
                 "patient_id={patient}&enrolment={staff_enrolment}&questionnaire=phq&days=7"
@@ -1346,8 +1366,9 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     // change_treatment a write by the therapist and two refusals (the therapists);
     // change_care_team a write by the therapist and three refusals (the clinical callers);
     // add_note, set_module, request_form and withdraw_form a write by the therapist and two
-    // refusals (the therapists) each.
-    assert_eq!((allowed, refused, region_b), (18, 24, 0));
+    // refusals (the therapists) each; hand_over a write by the therapist and three refusals
+    // (the clinical callers).
+    assert_eq!((allowed, refused, region_b), (19, 27, 0));
     // And the auditor's search, one row for each patient it showed (401, 402 and 403).
     let searches = count(
         &db,
@@ -1356,7 +1377,7 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     .await;
     assert_eq!(searches, 3);
     let report = app::access_log::verify(&db).await.expect("verify");
-    assert_eq!((report.rows, report.broken), (73, None));
+    assert_eq!((report.rows, report.broken), (79, None));
 });
 
 db_test!(patients_never_receive_therapist_internal_notes, |db| {

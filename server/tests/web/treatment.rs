@@ -801,3 +801,153 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    a_treatment_handed_over_within_the_provider_moves_with_its_record_and_the_old_unit_only_reads_it,
+    |db| {
+        world(&db).await;
+        unit_staff(&db).await;
+        db.execute_unprepared(
+            "INSERT INTO staff_person (id, given_name, family_name) VALUES (130, 'Alma', 'Andraenheten'); \
+             INSERT INTO staff_hsa_identity (id, staff_person_id, hsa_id) VALUES (230, 130, 'SE-130'); \
+             INSERT INTO staff_assignment (id, staff_hsa_identity_id, care_unit_id, commission_hsa_id, \
+               commission_name, commission_purpose) VALUES (330, 230, 12, 'SE-130-U', 'V', 'Vård och behandling'); \
+             INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, granted_at) \
+               VALUES (130, 1, 12, 'therapist', CURRENT_TIMESTAMP); \
+             INSERT INTO program_activation (program_version_id, care_unit_id, activated_at) \
+               VALUES (601, 12, CURRENT_TIMESTAMP); \
+             INSERT INTO enrolment_therapist (enrolment_id, staff_person_id) VALUES (701, 121)",
+        )
+        .await
+        .expect("a therapist at A2, the version active there, a co-therapist at A1");
+        let router = app(db.clone());
+        let tove = staff_session(&db, 101, 301).await;
+        let alma = staff_session(&db, 130, 330).await;
+        let patient = patient_session(&db, 401).await;
+        let to = |unit: i64| format!("patient_id=401&enrolment=701&unit_id={unit}");
+
+        // Petra's urgent answer, before the handover.
+        let answered = send(&router, call("answer_form", &phq(2, 1, 'a'), &patient)).await;
+        assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
+        let record = get(&router, "/mottagning/patient/401", &tove).await;
+        assert!(record.body.contains("Lämna över behandlingen"), "{}", record.body);
+
+        // Not to another care provider's unit, nor to its own: refused, nothing moved.
+        for unit in [21, 11] {
+            let refused = send(&router, call("hand_over", &to(unit), &tove)).await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+            assert!(refused.body.contains("not_a_handover_unit"), "{}", refused.body);
+        }
+        assert_eq!(count(&db, "SELECT care_unit_id FROM enrolment WHERE id = 701").await, 11);
+
+        // Tove hands it over to A2: it moves with its record; the care team stays behind.
+        let handed = send(&router, call("hand_over", &to(12), &tove)).await;
+        assert_eq!(handed.status, StatusCode::OK, "{}", handed.body);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM enrolment WHERE id = 701 AND care_unit_id = 12 \
+                 AND responsible_staff_id IS NULL AND state = 'active'"
+            )
+            .await,
+            1
+        );
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM enrolment_therapist WHERE enrolment_id = 701").await,
+            0
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM enrolment_handover WHERE enrolment_id = 701 \
+                 AND from_unit_id = 11 AND to_unit_id = 12 AND handed_over_by = 101"
+            )
+            .await,
+            1
+        );
+        // Logged at both units (each call a write at A1, the two refused ones too; the
+        // handover received at A2); a care event at each.
+        let logged = |object: &'static str, unit: &'static str| {
+            let db = db.clone();
+            async move {
+                count(
+                    &db,
+                    &format!(
+                        "SELECT COUNT(*) FROM access_log WHERE patient_id = 401 AND action = 'write' \
+                         AND outcome = 'allowed' AND object_type = '{object}' \
+                         AND care_unit_hsa_id = 'SE2321000016-{unit}'"
+                    ),
+                )
+                .await
+            }
+        };
+        assert_eq!(logged("handover", "A1").await, 3);
+        assert_eq!(logged("handover_received", "A2").await, 1);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(DISTINCT care_unit_id) FROM care_event \
+                 WHERE enrolment_id = 701 AND kind = 'treatment'"
+            )
+            .await,
+            2
+        );
+
+        // A1 reads it, read only, and says where it went; it changes nothing there now.
+        let record = get(&router, "/mottagning/patient/401", &tove).await;
+        assert_eq!(record.status, StatusCode::OK, "{}", record.body);
+        let text = record.body.replace("<!>", "");
+        assert!(text.contains("Överlämnad till Enhet A2"), "{}", record.body);
+        assert!(!text.contains("Lämna över behandlingen"), "{}", record.body);
+        for (function, body) in [
+            ("hand_over", to(12)),
+            ("change_treatment", change("maintenance", "")),
+            ("add_note", "patient_id=401&enrolment=701&body=Sent".to_owned()),
+        ] {
+            let refused = send(&router, call(function, &body, &tove)).await;
+            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{function}: {}", refused.body);
+        }
+        let dashboard = send(&router, call("dashboard", "", &tove)).await;
+        assert!(!dashboard.body.contains("\"enrolment_id\":701"), "{}", dashboard.body);
+
+        // A2: on the dashboard with its urgent flag; Alma takes it on, and works on it.
+        let dashboard = send(&router, call("dashboard", "", &alma)).await;
+        assert_eq!(dashboard.status, StatusCode::OK, "{}", dashboard.body);
+        assert!(dashboard.body.contains("\"enrolment_id\":701"), "{}", dashboard.body);
+        assert!(dashboard.body.contains("\"urgent_flags\":1"), "{}", dashboard.body);
+        let taken = send(
+            &router,
+            call(
+                "change_care_team",
+                "patient_id=401&enrolment=701&action=responsible&staff_person_id=130",
+                &alma,
+            ),
+        )
+        .await;
+        assert_eq!(taken.status, StatusCode::OK, "{}", taken.body);
+        let opened = send(
+            &router,
+            call(
+                "set_module",
+                "patient_id=401&enrolment=701&module=m2&action=unlock",
+                &alma,
+            ),
+        )
+        .await;
+        assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+        let record = get(&router, "/mottagning/patient/401", &alma).await;
+        assert!(record.body.contains("PHQ-9"), "{}", record.body);
+        // The patient goes on where she was.
+        let page = get(&router, "/mina-sidor/behandling/701/m2/p3", &patient).await;
+        assert!(page.body.contains("LOCKED-MODULE-TEXT"), "{}", page.body);
+
+        // Ninety days on, A1 no longer reaches it.
+        db.execute_unprepared(
+            "UPDATE enrolment_handover SET handed_over_at = '2000-01-01T00:00:00+00:00'",
+        )
+        .await
+        .expect("long ago");
+        let record = get(&router, "/mottagning/patient/401", &tove).await;
+        assert_eq!(record.status, StatusCode::FORBIDDEN, "{}", record.body);
+    }
+);

@@ -1,0 +1,109 @@
+//! Handover within one care provider: a treatment moves, with its whole record (answers,
+//! homework, messages, flags, due forms), to another of the provider's active units where the
+//! same version is active. Its care team stays behind: the receiving unit's patient
+//! administrator or therapists make one of theirs responsible. The unit that handed it over
+//! keeps reading the record, never writing to it, for as long as after a treatment it ended
+//! (`RECENT_CARE_DAYS`, through `enrolment_handover`). Another care provider gets a new
+//! enrolment of its own: the treatment here ends (reason "needs other care") and no data moves.
+
+use super::UnitChoice;
+use crate::auth::scope::{EnrolmentScope, StaffEnrolment};
+use crate::db::{begin_write, statement};
+use crate::error::{AppError, invalid};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+
+/// The units the treatment may be handed over to: the same care provider's other active units
+/// where its version is active, by name.
+pub async fn targets(
+    db: &impl ConnectionTrait,
+    enrolment: &StaffEnrolment,
+) -> Result<Vec<UnitChoice>, AppError> {
+    let rows = db
+        .query_all(statement(
+            db,
+            "SELECT u.id, u.name, u.hsa_id FROM care_unit u \
+             WHERE u.active = TRUE AND u.id <> $1 \
+               AND u.care_provider_id = (SELECT f.care_provider_id FROM care_unit f WHERE f.id = $1) \
+               AND EXISTS (SELECT 1 FROM program_activation a WHERE a.care_unit_id = u.id \
+                 AND a.program_version_id = $2 AND a.deactivated_at IS NULL) \
+             ORDER BY u.name, u.id",
+            vec![enrolment.unit_id().into(), enrolment.version_id().into()],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(UnitChoice {
+                unit_id: row.try_get("", "id")?,
+                name: row.try_get("", "name")?,
+                hsa_id: row.try_get("", "hsa_id")?,
+            })
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(AppError::from)
+}
+
+/// Hands the treatment over to `to` (one of [`targets`]: else 422 `not_a_handover_unit`), by
+/// `by`, while it goes on at the caller's unit. A care event at each unit moves their
+/// dashboards. The receiving unit, for its access-log row.
+pub async fn hand_over(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    enrolment: &StaffEnrolment,
+    to: i64,
+    by: i64,
+) -> Result<UnitChoice, AppError> {
+    if !enrolment.may_write() {
+        return Err(invalid("enrolment", "treatment_ended"));
+    }
+    let unit = targets(db, enrolment)
+        .await?
+        .into_iter()
+        .find(|u| u.unit_id == to)
+        .ok_or_else(|| invalid("unit_id", "not_a_handover_unit"))?;
+    let now = chrono::Utc::now();
+    let txn = begin_write(db).await?;
+    if let Err(error) = enrolment.hold_ongoing(&txn).await {
+        txn.rollback().await?;
+        return Err(error);
+    }
+    // The handing unit's dashboards drop the row...
+    enrolment
+        .record_event(&txn, crate::live::EventKind::Treatment, now)
+        .await?;
+    txn.execute(enrolment.statement(
+        &txn,
+        &format!(
+            "INSERT INTO enrolment_handover \
+               (enrolment_id, from_unit_id, to_unit_id, handed_over_at, handed_over_by) \
+             SELECT x.id, x.care_unit_id, $1, $2, $3 FROM {} x",
+            enrolment.enrolment_row()
+        ),
+        vec![to.into(), now.into(), by.into()],
+    ))
+    .await?;
+    txn.execute(enrolment.statement(
+        &txn,
+        &format!(
+            "DELETE FROM enrolment_therapist WHERE enrolment_id IN (SELECT x.id FROM {} x)",
+            enrolment.enrolment_row()
+        ),
+        vec![],
+    ))
+    .await?;
+    txn.execute(enrolment.statement(
+        &txn,
+        &format!(
+            "UPDATE enrolment SET care_unit_id = $1, responsible_staff_id = NULL \
+             WHERE id IN (SELECT x.id FROM {} x)",
+            enrolment.enrolment_row()
+        ),
+        vec![to.into()],
+    ))
+    .await?;
+    // ...and the receiving unit's show it (the event takes the row's unit now).
+    enrolment
+        .record_event(&txn, crate::live::EventKind::Treatment, now)
+        .await?;
+    txn.commit().await?;
+    crate::live::wake();
+    Ok(unit)
+}
