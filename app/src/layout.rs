@@ -198,6 +198,7 @@ fn error_text(error: &AppError) -> &'static str {
             "unknown_module" => t_string!(i18n, error_unknown_module),
             "unknown_change" => t_string!(i18n, error_unknown_change),
             "not_a_handover_unit" => t_string!(i18n, error_not_a_handover_unit),
+            "handed_over" => t_string!(i18n, error_handed_over),
             "not_a_number" | "not_allowed" | "out_of_range" | "too_long" | "unknown_item"
             | "invalid_answer" | "not_a_date" | "not_a_time" | "unknown_field" | "no_draft" => {
                 t_string!(i18n, error_answer_invalid)

@@ -187,8 +187,9 @@ pub fn public(endpoint: Endpoint) -> Result<Option<Principal>, AppError> {
 /// the decision itself ([`CareAccess`]): queries of the patient's data take it, and reach no
 /// further than it allows.
 ///
-/// - Treatment at the caller's unit, going on or ended less than [`RECENT_CARE_DAYS`] ago:
-///   allowed, logged (read only once ended).
+/// - Treatment at the caller's unit, going on or ended (or handed over to another unit) less
+///   than [`RECENT_CARE_DAYS`] ago: allowed, logged (read only once ended; a treatment handed
+///   over is reached, read only, for that time).
 /// - An emergency grant of the caller's assignment for this patient, not yet expired, at a unit
 ///   that still allows emergency access: allowed, logged with the grant's reason and flagged.
 /// - The patient has data elsewhere at the same care provider: refused (403), logged.
@@ -246,12 +247,21 @@ pub async fn patient_for_staff(
     };
     access_log::append(db, entry).await?;
     match basis {
-        Some(basis) => Ok(CareAccess::new(
-            patient,
-            assignment.care_unit_id,
-            assignment.care_provider_id,
-            basis,
-        )),
+        Some(basis) => {
+            // What this unit handed over to another recently, it still reads (never writes).
+            let since = chrono::Utc::now() - chrono::Duration::days(RECENT_CARE_DAYS);
+            let handed_over = match basis {
+                Basis::Emergency { .. } => Vec::new(),
+                _ => scope::handed_over_from(db, &patient, assignment.care_unit_id, since).await?,
+            };
+            Ok(CareAccess::new(
+                patient,
+                assignment.care_unit_id,
+                assignment.care_provider_id,
+                basis,
+            )
+            .with_handed_over(handed_over))
+        }
         None => Err(refuse(AppError::Forbidden)),
     }
 }

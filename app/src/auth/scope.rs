@@ -15,8 +15,10 @@
 //! reaches that one ([`OwnCare::of`]).
 //!
 //! Ended and handed-over treatment: the unit that had it keeps reading the patient's record
-//! (never writing to it) for [`RECENT_CARE_DAYS`] days after it ended, for follow-up and the
-//! hand-over; after that, only emergency access opens it.
+//! (never writing to it) for [`RECENT_CARE_DAYS`] days after it ended or was handed over to
+//! another unit of the care provider (`enrolment_handover`: the treatment, as it goes on there,
+//! is reached by id from the handing unit's decisions), for follow-up and the hand-over; after
+//! that, only emergency access opens it.
 
 use crate::db::entities::{enrolment, patient};
 use crate::db::statement;
@@ -54,6 +56,9 @@ pub struct CareAccess {
     unit_id: i64,
     provider_id: i64,
     basis: Basis,
+    /// The patient's enrolments the caller's unit handed over to another unit less than
+    /// [`RECENT_CARE_DAYS`] ago: read only.
+    handed_over: Vec<i64>,
 }
 
 impl CareAccess {
@@ -68,7 +73,14 @@ impl CareAccess {
             unit_id,
             provider_id,
             basis,
+            handed_over: Vec::new(),
         }
+    }
+
+    /// The decision reaches these enrolments too, handed over from the caller's unit recently.
+    pub(super) fn with_handed_over(mut self, enrolment_ids: Vec<i64>) -> Self {
+        self.handed_over = enrolment_ids;
+        self
     }
 
     pub fn patient(&self) -> &patient::Model {
@@ -89,16 +101,22 @@ impl CareAccess {
     }
 
     /// The patient's enrolments this decision reaches, as an SQL source to select from: those
-    /// at the caller's unit and those it handed over to another (read only: see
-    /// [`CareAccess::enrolment`]), or, under emergency access, those at the caller's care
-    /// provider. How long a handed-over one stays reached is the gate's decision (its basis).
+    /// at the caller's unit and those it handed over to another less than
+    /// [`RECENT_CARE_DAYS`] ago (read only: see [`CareAccess::enrolment`]), or, under emergency
+    /// access, those at the caller's care provider.
     pub fn enrolments(&self) -> String {
         let reach = match self.basis {
-            Basis::Ongoing | Basis::Recent => format!(
-                "(care_unit_id = {unit} OR id IN \
-                   (SELECT h.enrolment_id FROM enrolment_handover h WHERE h.from_unit_id = {unit}))",
-                unit = self.unit_id
-            ),
+            Basis::Ongoing | Basis::Recent if self.handed_over.is_empty() => {
+                format!("care_unit_id = {}", self.unit_id)
+            }
+            Basis::Ongoing | Basis::Recent => {
+                let ids: Vec<String> = self.handed_over.iter().map(i64::to_string).collect();
+                format!(
+                    "(care_unit_id = {} OR id IN ({}))",
+                    self.unit_id,
+                    ids.join(", ")
+                )
+            }
             Basis::Emergency { .. } => format!(
                 "care_unit_id IN (SELECT id FROM care_unit WHERE care_provider_id = {})",
                 self.provider_id
@@ -536,23 +554,52 @@ pub trait EnrolmentScope: sealed::Sealed {
     /// `treatment_ended`), and an ending at this moment waits for the change. Call it first.
     #[allow(async_fn_in_trait)]
     async fn hold_ongoing(&self, txn: &impl ConnectionTrait) -> Result<(), crate::error::AppError> {
-        let state = txn
+        let row = txn
             .query_one(self.statement(
                 txn,
                 &format!(
-                    "SELECT e.state FROM {} e{}",
+                    "SELECT e.state, e.care_unit_id FROM {} e{}",
                     self.enrolment_row(),
                     crate::db::share_lock(txn)
                 ),
                 vec![],
             ))
-            .await?
-            .map(|row| row.try_get::<EnrolmentState>("", "state"))
-            .transpose()?;
-        match state {
-            Some(state) if state.is_ongoing() => Ok(()),
-            _ => Err(crate::error::invalid("enrolment", "treatment_ended")),
+            .await?;
+        let Some(row) = row else {
+            return Err(crate::error::invalid("enrolment", "treatment_ended"));
+        };
+        if !row.try_get::<EnrolmentState>("", "state")?.is_ongoing() {
+            return Err(crate::error::invalid("enrolment", "treatment_ended"));
         }
+        // Staff change a treatment only at its unit: one handed over since is not theirs.
+        if self.changed_at_its_unit() && row.try_get::<i64>("", "care_unit_id")? != self.unit_id() {
+            return Err(crate::error::invalid("enrolment", "handed_over"));
+        }
+        Ok(())
+    }
+
+    /// Whether changes through this scope are made at the enrolment's unit (staff's), so that
+    /// one handed over since refuses them; a patient's follow their treatment anywhere.
+    fn changed_at_its_unit(&self) -> bool {
+        false
+    }
+
+    /// Records a care event of this enrolment for `unit_id` (where it was before a handover,
+    /// whose dashboards drop it), in the transaction of the change.
+    #[allow(async_fn_in_trait)]
+    async fn record_event_for_unit(
+        &self,
+        db: &impl ConnectionTrait,
+        unit_id: i64,
+        kind: crate::live::EventKind,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), DbErr> {
+        let source = format!(
+            "(SELECT id, {unit_id} AS care_unit_id, sandbox_id FROM enrolment \
+              WHERE id = {} AND test_by_staff_id IS NULL)",
+            self.id()
+        );
+        insert_event(db, &source, self.id(), kind, now).await
     }
 }
 
@@ -737,6 +784,10 @@ impl EnrolmentScope for StaffEnrolment {
         self.id
     }
 
+    fn changed_at_its_unit(&self) -> bool {
+        true
+    }
+
     fn version_id(&self) -> i64 {
         self.version_id
     }
@@ -857,6 +908,31 @@ pub(super) async fn relations(
                 ended_at: row.try_get("", "ended_at")?,
             })
         })
+        .collect()
+}
+
+/// The patient's enrolments that `unit_id` handed over to another unit since `since`.
+pub(super) async fn handed_over_from(
+    db: &impl ConnectionTrait,
+    patient: &patient::Model,
+    unit_id: i64,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<i64>, DbErr> {
+    let rows = db
+        .query_all(statement(
+            db,
+            &format!(
+                "SELECT DISTINCT h.enrolment_id FROM enrolment_handover h \
+                 JOIN enrolment e ON e.id = h.enrolment_id \
+                 WHERE e.patient_id = $1 AND {} AND e.test_by_staff_id IS NULL \
+                   AND h.from_unit_id = $2 AND h.handed_over_at >= $3 ORDER BY h.enrolment_id",
+                in_sandbox("e.sandbox_id", patient.sandbox_id)
+            ),
+            vec![patient.id.into(), unit_id.into(), since.into()],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|row| row.try_get("", "enrolment_id"))
         .collect()
 }
 

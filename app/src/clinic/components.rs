@@ -548,7 +548,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
                     {e.handed_to.clone().map(|to| view! {
                         <p class="handed-over">{t!(i18n, clinic.handed_to)} " " {to} ". " {t!(i18n, clinic.handed_to_read_only)}</p>
                     })}
-                    <CareTeamSection patient_id enrolment_id=e.enrolment_id team=e.team.clone() may_manage=e.may_manage_team action=team />
+                    <CareTeamSection patient_id enrolment_id=e.enrolment_id team=e.team.clone() may_manage=e.may_manage_team take_as=e.take_as action=team />
                     <InternalNotes patient_id enrolment_id=e.enrolment_id legacy=e.internal_note notes=e.notes may_note=e.may_note action=note />
                     <StaffModules patient_id enrolment_id=e.enrolment_id modules=e.modules feedback_key=e.feedback_key give set />
                     <ExtraFormsSection patient_id enrolment_id=e.enrolment_id extra=e.extra request withdraw />
@@ -660,10 +660,24 @@ fn CareTeamSection(
     enrolment_id: i64,
     team: super::CareTeam,
     may_manage: bool,
+    /// The caller's staff id, when they may take the treatment on (it has no responsible
+    /// therapist).
+    take_as: Option<i64>,
     action: ServerAction<ChangeCareTeam>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let heading = format!("team-{enrolment_id}");
+    let take = take_as.filter(|_| !may_manage).map(|me| {
+        view! {
+            <ActionForm action attr:class="inline-form">
+                <input type="hidden" name="patient_id" value=patient_id />
+                <input type="hidden" name="enrolment" value=enrolment_id />
+                <input type="hidden" name="action" value="responsible" />
+                <input type="hidden" name="staff_person_id" value=me />
+                <button type="submit">{t!(i18n, team.take)}</button>
+            </ActionForm>
+        }
+    });
     let labelled_by = heading.clone();
     let hidden = move |what: &'static str| {
         view! {
@@ -745,6 +759,7 @@ fn CareTeamSection(
             <h4 id=heading>{t!(i18n, team.heading)}</h4>
             {no_responsible.then(|| view! { <p>{t!(i18n, clinic.no_therapist)}</p> })}
             <ul class="team-members">{members}</ul>
+            {take}
             {manage}
         </section>
     }

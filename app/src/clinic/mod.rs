@@ -301,6 +301,9 @@ pub struct RecordEnrolment {
     pub handover_units: Vec<UnitChoice>,
     /// Where it was handed over to, when it is read at the unit that handed it over.
     pub handed_to: Option<String>,
+    /// The caller's staff id, when they may take on the treatment (a therapist of its unit,
+    /// and it has no responsible therapist).
+    pub take_as: Option<i64>,
 }
 
 /// A therapist-internal note.
@@ -371,7 +374,10 @@ pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppErr
     for enrolment in &mut enrolments {
         enrolment.messages = threads.remove(&enrolment.enrolment_id).unwrap_or_default();
         enrolment.modules = modules.remove(&enrolment.enrolment_id).unwrap_or_default();
-        if access.may_write() && enrolment.state.is_ongoing() {
+        let writable = reached.iter().any(|e| {
+            crate::auth::scope::EnrolmentScope::id(e) == enrolment.enrolment_id && e.may_write()
+        });
+        if writable {
             enrolment.reply_key = Some(crate::auth::session::new_token()?);
             if therapist {
                 enrolment.feedback_key = Some(crate::auth::session::new_token()?);
@@ -403,6 +409,9 @@ pub async fn get_patient_record(patient_id: i64) -> Result<PatientRecord, AppErr
                 enrolment.handed_to = Some(enrolment.care_unit.clone());
             }
             enrolment.team = team;
+            if therapist && scope.may_write() && scope.responsible_staff_id().is_none() {
+                enrolment.take_as = Some(staff_person_id);
+            }
             if therapist {
                 enrolment.notes = notes::notes(&db, scope).await?;
                 enrolment.may_note = scope.may_write() && on_team;
@@ -556,9 +565,11 @@ pub async fn change_care_team(
         .ok_or(AppError::NotFound)?;
     let administrator = principal.has_role(crate::auth::Role::PatientAdministrator);
     let therapist = principal.has_role(crate::auth::Role::Therapist);
-    // A treatment without a responsible therapist (handed over here, or the therapist
-    // removed) may be taken on by any of the unit's therapists.
-    let unclaimed = therapist && enrolment.responsible_staff_id().is_none();
+    // A treatment without a responsible therapist (handed over here) may be taken on by any
+    // of the unit's therapists: themselves made responsible, nothing else.
+    let unclaimed = therapist
+        && enrolment.responsible_staff_id().is_none()
+        && change == team::TeamChange::Responsible(me);
     let on_team = therapist && enrolment.on_team(&db, me).await?;
     if !administrator && !on_team && !unclaimed {
         return Err(AppError::Forbidden);
@@ -598,17 +609,21 @@ pub async fn hand_over(patient_id: i64, enrolment: i64, unit_id: i64) -> Result<
     if !administrator && !on_team {
         return Err(AppError::Forbidden);
     }
-    let unit = handover::hand_over(&db, &enrolment, unit_id, me).await?;
-    let mut received = crate::auth::gate::staff_entry(
-        &principal,
-        Some(patient_id),
-        crate::access_log::Action::Write,
-        "handover_received",
-        crate::access_log::Outcome::Allowed,
-    );
-    received.care_unit_hsa_id = Some(unit.hsa_id);
-    crate::access_log::append_all(&db, vec![received]).await?;
-    Ok(())
+    // The receiving unit's row: the unit that holds the record now, by the caller, who has
+    // no assignment there (their own unit is in their row of the gate).
+    let logged = |unit: &UnitChoice| {
+        let mut received = crate::auth::gate::staff_entry(
+            &principal,
+            Some(patient_id),
+            crate::access_log::Action::Write,
+            "handover_received",
+            crate::access_log::Outcome::Allowed,
+        );
+        received.assignment_hsa_id = None;
+        received.care_unit_hsa_id = Some(unit.hsa_id.clone());
+        received
+    };
+    handover::hand_over(&db, &enrolment, unit_id, me, logged).await
 }
 
 /// What a patient may be enrolled on at the caller's unit, and who may be responsible.

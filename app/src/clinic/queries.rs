@@ -106,6 +106,7 @@ pub async fn record_enrolments(
                 extra: Default::default(),
                 handover_units: Vec::new(),
                 handed_to: None,
+                take_as: None,
                 enrolment_id: row.try_get("", "id")?,
                 program: row.try_get("", "title")?,
                 care_unit: row.try_get("", "name")?,

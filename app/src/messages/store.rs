@@ -206,25 +206,22 @@ pub async fn send_as_staff(
     if !access.may_write() {
         return Err(AppError::Forbidden);
     }
-    let state = db
-        .query_one(statement(
-            db,
-            &format!(
-                "SELECT e.state, e.patient_id FROM {} e WHERE e.id = $1",
-                access.enrolments()
-            ),
-            vec![enrolment_id.into()],
-        ))
+    let enrolment = access
+        .enrolment(db, enrolment_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let patient_id: i64 = state.try_get("", "patient_id")?;
-    let state: crate::domain::EnrolmentState = state.try_get("", "state")?;
+    let patient_id = crate::auth::scope::EnrolmentScope::patient_id(&enrolment);
+    let state = crate::auth::scope::EnrolmentScope::state(&enrolment);
     check_key(key)?;
     if already_sent(db, enrolment_id, key).await? {
         return Ok(());
     }
     if !state.is_ongoing() {
         return Err(invalid("enrolment", "treatment_ended"));
+    }
+    // Handed over to another unit: read here, answered there.
+    if !enrolment.may_write() {
+        return Err(AppError::Forbidden);
     }
     let body = text::clean(body).map_err(|e| invalid("body", e.code()))?;
     // The staff member's own messages of the last hour, to anyone.

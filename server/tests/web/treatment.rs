@@ -910,11 +910,28 @@ db_test!(
         let dashboard = send(&router, call("dashboard", "", &tove)).await;
         assert!(!dashboard.body.contains("\"enrolment_id\":701"), "{}", dashboard.body);
 
-        // A2: on the dashboard with its urgent flag; Alma takes it on, and works on it.
+        // A2: on the dashboard with its urgent flag; Alma takes it on (only herself made
+        // responsible: nothing else of a team she is not on), and works on it.
         let dashboard = send(&router, call("dashboard", "", &alma)).await;
         assert_eq!(dashboard.status, StatusCode::OK, "{}", dashboard.body);
         assert!(dashboard.body.contains("\"enrolment_id\":701"), "{}", dashboard.body);
         assert!(dashboard.body.contains("\"urgent_flags\":1"), "{}", dashboard.body);
+        let record = get(&router, "/mottagning/patient/401", &alma).await;
+        assert!(
+            record.body.contains("Ta på dig behandlingen som ansvarig behandlare"),
+            "{}",
+            record.body
+        );
+        let added = send(
+            &router,
+            call(
+                "change_care_team",
+                "patient_id=401&enrolment=701&action=add&staff_person_id=130",
+                &alma,
+            ),
+        )
+        .await;
+        assert_eq!(added.status, StatusCode::FORBIDDEN, "{}", added.body);
         let taken = send(
             &router,
             call(
@@ -941,13 +958,40 @@ db_test!(
         let page = get(&router, "/mina-sidor/behandling/701/m2/p3", &patient).await;
         assert!(page.body.contains("LOCKED-MODULE-TEXT"), "{}", page.body);
 
-        // Ninety days on, A1 no longer reaches it.
+        // Petra starts another treatment at A1: A1 writes to that one, still not to the one
+        // it handed over (its thread is answered at A2).
+        db.execute_unprepared(
+            "INSERT INTO enrolment (id, patient_id, program_version_id, care_unit_id, state, \
+               started_at, internal_note, responsible_staff_id) \
+             VALUES (705, 401, 601, 11, 'active', CURRENT_TIMESTAMP, '', 101)",
+        )
+        .await
+        .expect("a second treatment at A1");
+        let reply = |enrolment: i64, k: char| {
+            format!(
+                "patient_id=401&enrolment={enrolment}&body=Hej&submit_key={}",
+                k.to_string().repeat(64)
+            )
+        };
+        let moved = send(&router, call("reply_message", &reply(701, 'a'), &tove)).await;
+        assert_eq!(moved.status, StatusCode::FORBIDDEN, "{}", moved.body);
+        let own = send(&router, call("reply_message", &reply(705, 'b'), &tove)).await;
+        assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM message WHERE enrolment_id = 701 AND sender_kind = 'staff'").await,
+            0
+        );
+
+        // Ninety days on, A1 no longer reaches the one it handed over.
         db.execute_unprepared(
             "UPDATE enrolment_handover SET handed_over_at = '2000-01-01T00:00:00+00:00'",
         )
         .await
         .expect("long ago");
         let record = get(&router, "/mottagning/patient/401", &tove).await;
-        assert_eq!(record.status, StatusCode::FORBIDDEN, "{}", record.body);
+        assert_eq!(record.status, StatusCode::OK, "{}", record.body);
+        assert!(!record.body.contains("Överlämnad till"), "{}", record.body);
+        let gone = send(&router, call("reply_message", &reply(701, 'c'), &tove)).await;
+        assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.body);
     }
 );
