@@ -203,6 +203,20 @@ pub async fn patient_for_staff(
     action: Action,
     object_type: &'static str,
 ) -> Result<CareAccess, AppError> {
+    let (entry, access) = decide(db, principal, patient_id, action, object_type).await?;
+    access_log::append(db, entry).await?;
+    access.ok_or_else(|| refuse(AppError::Forbidden))
+}
+
+/// The decision of [`patient_for_staff`] and its access-log row, not yet written: the access,
+/// or `None` when refused (the row says so). A patient not reached at all is 404, with no row.
+async fn decide(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    patient_id: i64,
+    action: Action,
+    object_type: &'static str,
+) -> Result<(Entry, Option<CareAccess>), AppError> {
     let assignment = clinical_assignment(principal)?;
     let Some(patient) = scope::patient_in_sandbox(db, patient_id, principal.sandbox_id).await?
     else {
@@ -237,33 +251,36 @@ pub async fn patient_for_staff(
     // emergency access are read-only, so a write under them is refused (and logged so).
     let basis = match basis {
         Some(b) if action == Action::Write && b != Basis::Ongoing => {
-            entry.action = Action::Write;
-            entry.reason = None;
-            entry.needs_follow_up = false;
-            entry.outcome = Outcome::Refused;
+            refuse_write(&mut entry);
             None
         }
         other => other,
     };
-    access_log::append(db, entry).await?;
-    match basis {
-        Some(basis) => {
-            // What this unit handed over to another recently, it still reads (never writes).
-            let since = chrono::Utc::now() - chrono::Duration::days(RECENT_CARE_DAYS);
-            let handed_over = match basis {
-                Basis::Emergency { .. } => Vec::new(),
-                _ => scope::handed_over_from(db, &patient, assignment.care_unit_id, since).await?,
-            };
-            Ok(CareAccess::new(
-                patient,
-                assignment.care_unit_id,
-                assignment.care_provider_id,
-                basis,
-            )
-            .with_handed_over(handed_over))
-        }
-        None => Err(refuse(AppError::Forbidden)),
-    }
+    let Some(basis) = basis else {
+        return Ok((entry, None));
+    };
+    // What this unit handed over to another recently, it still reads (never writes).
+    let since = chrono::Utc::now() - chrono::Duration::days(RECENT_CARE_DAYS);
+    let handed_over = match basis {
+        Basis::Emergency { .. } => Vec::new(),
+        _ => scope::handed_over_from(db, &patient, assignment.care_unit_id, since).await?,
+    };
+    let access = CareAccess::new(
+        patient,
+        assignment.care_unit_id,
+        assignment.care_provider_id,
+        basis,
+    )
+    .with_handed_over(handed_over);
+    Ok((entry, Some(access)))
+}
+
+/// Turns a row into that of a refused write.
+fn refuse_write(entry: &mut Entry) {
+    entry.action = Action::Write;
+    entry.reason = None;
+    entry.needs_follow_up = false;
+    entry.outcome = Outcome::Refused;
 }
 
 /// The signed-in patient's own enrolment `enrolment_id`, past the endpoint's policy: 403 for
@@ -307,30 +324,85 @@ pub async fn test_as_therapist(
     Ok((db, enrolment, tester))
 }
 
-/// One treatment a staff member changes as its therapist: reached through the patient's care
-/// relation ([`patient_for_staff`], logged as a write of `object_type`), or, for a test
-/// principal, their own test enrolment ([`test_as_therapist`]). With the caller's staff id;
-/// whether they are on its care team is the change's own check.
-pub async fn treatment_for_therapist(
+/// Who, besides the treatment's unit, a change of a treatment needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changer {
+    /// A therapist on the treatment's care team.
+    Team,
+    /// The unit's patient administrator, or a therapist on the care team.
+    TeamOrAdministrator,
+    /// As [`Changer::TeamOrAdministrator`], or (`claims`: the change makes the caller its
+    /// responsible therapist) any of the unit's therapists, while the treatment has no
+    /// responsible therapist (it was handed over here).
+    TeamAdministratorOrClaim { claims: bool },
+}
+
+impl Changer {
+    async fn allows(
+        self,
+        db: &DatabaseConnection,
+        principal: &Principal,
+        enrolment: &scope::StaffEnrolment,
+        me: i64,
+    ) -> Result<bool, AppError> {
+        let therapist = principal.has_role(super::Role::Therapist);
+        let administrator = principal.has_role(super::Role::PatientAdministrator);
+        let claim = match self {
+            Changer::Team => {
+                return Ok(therapist && enrolment.on_team(db, me).await?);
+            }
+            Changer::TeamOrAdministrator => false,
+            Changer::TeamAdministratorOrClaim { claims } => {
+                claims && therapist && enrolment.responsible_staff_id().is_none()
+            }
+        };
+        Ok(administrator || claim || (therapist && enrolment.on_team(db, me).await?))
+    }
+}
+
+/// One treatment a staff member changes: reached through the patient's care relation (as
+/// [`patient_for_staff`], a write of `object_type`) and allowed to `who`, or, for a test
+/// principal, their own test enrolment ([`test_as_therapist`]: its therapist, so only a
+/// [`Changer::Team`] change). With the caller's staff id.
+///
+/// The access-log row says what the caller was let do: a change that the caller's role or
+/// place on the care team does not allow is logged as a refused write (403), as is an
+/// enrolment of the patient that the access does not reach (404).
+pub async fn treatment_for_staff(
     principal: &Principal,
     patient_id: i64,
     enrolment_id: i64,
     object_type: &'static str,
+    who: Changer,
 ) -> Result<(DatabaseConnection, scope::StaffEnrolment, i64), AppError> {
     if principal.test.is_some() {
+        if who != Changer::Team {
+            return Err(refuse(AppError::Forbidden));
+        }
         return test_as_therapist(principal, enrolment_id).await;
     }
     let db = crate::server::db()?;
-    let access = patient_for_staff(&db, principal, patient_id, Action::Write, object_type).await?;
     let me = principal
         .staff()
-        .ok_or(AppError::Forbidden)?
+        .ok_or_else(|| refuse(AppError::Forbidden))?
         .staff_person_id;
-    let enrolment = access
-        .enrolment(&db, enrolment_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok((db, enrolment, me))
+    let (mut entry, access) =
+        decide(&db, principal, patient_id, Action::Write, object_type).await?;
+    let decision = match &access {
+        None => Err(AppError::Forbidden),
+        Some(access) => match access.enrolment(&db, enrolment_id).await? {
+            None => Err(AppError::NotFound),
+            Some(enrolment) if who.allows(&db, principal, &enrolment, me).await? => Ok(enrolment),
+            Some(_) => Err(AppError::Forbidden),
+        },
+    };
+    if decision.is_err() {
+        refuse_write(&mut entry);
+    }
+    access_log::append(&db, entry).await?;
+    decision
+        .map(|enrolment| (db, enrolment, me))
+        .map_err(refuse)
 }
 
 /// The gate's decision for the patient list of the caller's unit.

@@ -548,6 +548,28 @@ pub trait EnrolmentScope: sealed::Sealed {
         insert_event(db, &source, self.id(), kind, now).await
     }
 
+    /// Ends the transaction of a change: when something `changed`, records the care event
+    /// `kind` (see [`EnrolmentScope::record_event`]), commits and wakes the live readers;
+    /// otherwise rolls back. Returns `changed`.
+    #[allow(async_fn_in_trait)]
+    async fn commit_if(
+        &self,
+        txn: sea_orm::DatabaseTransaction,
+        changed: bool,
+        kind: crate::live::EventKind,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, DbErr> {
+        if changed {
+            // Last: the event holds the events' order lock until the commit.
+            self.record_event(&txn, kind, now).await?;
+            txn.commit().await?;
+            crate::live::wake();
+        } else {
+            txn.rollback().await?;
+        }
+        Ok(changed)
+    }
+
     /// Reads the enrolment's state again in the transaction of a change (`txn`) and holds the
     /// row against a change of state until the commit (PostgreSQL; SQLite's write transaction
     /// holds everything): a treatment ended since it was read refuses the change (422

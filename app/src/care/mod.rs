@@ -447,6 +447,10 @@ pub async fn save_homework(
     record::save_homework(&db, &enrolment, &place, &fields, &submit_key, intent).await
 }
 
+/// The therapist's changes of a treatment are its care team's.
+#[cfg(feature = "ssr")]
+const TEAM: crate::auth::gate::Changer = crate::auth::gate::Changer::Team;
+
 /// A therapist on the treatment's care team (its responsible therapist or a co-therapist) gives
 /// feedback on a module: the patient reads it, and a module that opens "after feedback" opens.
 /// Once per module.
@@ -460,7 +464,7 @@ pub async fn give_feedback(
 ) -> Result<(), AppError> {
     let principal = crate::auth::gate::enter(ENDPOINT)?;
     let (db, enrolment, me) =
-        crate::auth::gate::treatment_for_therapist(&principal, patient_id, enrolment, "feedback")
+        crate::auth::gate::treatment_for_staff(&principal, patient_id, enrolment, "feedback", TEAM)
             .await?;
     record::give_feedback(&db, &enrolment, me, &module, &body, &submit_key).await
 }
@@ -476,7 +480,7 @@ pub async fn set_module(
 ) -> Result<(), AppError> {
     let principal = crate::auth::gate::enter(ENDPOINT)?;
     let (db, enrolment, me) =
-        crate::auth::gate::treatment_for_therapist(&principal, patient_id, enrolment, "module")
+        crate::auth::gate::treatment_for_staff(&principal, patient_id, enrolment, "module", TEAM)
             .await?;
     let action = match action.as_str() {
         "unlock" => record::ModuleAction::Unlock,
@@ -498,9 +502,14 @@ pub async fn request_form(
     days: u32,
 ) -> Result<(), AppError> {
     let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let (db, enrolment, me) =
-        crate::auth::gate::treatment_for_therapist(&principal, patient_id, enrolment, "extra_form")
-            .await?;
+    let (db, enrolment, me) = crate::auth::gate::treatment_for_staff(
+        &principal,
+        patient_id,
+        enrolment,
+        "extra_form",
+        TEAM,
+    )
+    .await?;
     record::request_form(&db, &enrolment, me, &questionnaire, days).await
 }
 
@@ -513,9 +522,14 @@ pub async fn withdraw_form(
     schedule: String,
 ) -> Result<(), AppError> {
     let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let (db, enrolment, me) =
-        crate::auth::gate::treatment_for_therapist(&principal, patient_id, enrolment, "extra_form")
-            .await?;
+    let (db, enrolment, me) = crate::auth::gate::treatment_for_staff(
+        &principal,
+        patient_id,
+        enrolment,
+        "extra_form",
+        TEAM,
+    )
+    .await?;
     record::withdraw_form(&db, &enrolment, me, &schedule).await
 }
 

@@ -1818,14 +1818,17 @@ async fn submit_worksheet<C: ConnectionTrait + TransactionTrait>(
             ],
         ))
         .await?;
-    if changed.rows_affected() == 1 {
-        own.record_event(&txn, crate::live::EventKind::Homework, now)
-            .await?;
-        txn.commit().await?;
-        crate::live::wake();
+    if own
+        .commit_if(
+            txn,
+            changed.rows_affected() == 1,
+            crate::live::EventKind::Homework,
+            now,
+        )
+        .await?
+    {
         return Ok(());
     }
-    txn.rollback().await?;
     // Submitted before, maybe by this very submit at the same moment.
     match homework_with_key(db, own, submit_key).await? {
         Some(earlier) if earlier == (place.to_owned(), values.clone()) => Ok(()),
@@ -1883,14 +1886,17 @@ async fn add_entry<C: ConnectionTrait + TransactionTrait>(
             ],
         ))
         .await?;
-    if inserted.rows_affected() == 1 {
-        own.record_event(&txn, crate::live::EventKind::Homework, now)
-            .await?;
-        txn.commit().await?;
-        crate::live::wake();
+    if own
+        .commit_if(
+            txn,
+            inserted.rows_affected() == 1,
+            crate::live::EventKind::Homework,
+            now,
+        )
+        .await?
+    {
         return Ok(());
     }
-    txn.rollback().await?;
     // The key was used at the same moment: the same entry is a retry, anything else is not kept.
     match homework_with_key(db, own, submit_key).await? {
         Some(earlier) if earlier == (place.to_owned(), values.clone()) => Ok(()),
@@ -2064,15 +2070,9 @@ pub async fn set_module(
             .rows_affected()
         }
     };
-    if changed > 0 {
-        enrolment
-            .record_event(&txn, crate::live::EventKind::Progress, now)
-            .await?;
-        txn.commit().await?;
-        crate::live::wake();
-    } else {
-        txn.rollback().await?;
-    }
+    enrolment
+        .commit_if(txn, changed > 0, crate::live::EventKind::Progress, now)
+        .await?;
     Ok(())
 }
 
@@ -2277,15 +2277,9 @@ pub async fn withdraw_form(
         ))
         .await?
         .rows_affected();
-    if closed > 0 {
-        enrolment
-            .record_event(&txn, crate::live::EventKind::Progress, now)
-            .await?;
-        txn.commit().await?;
-        crate::live::wake();
-    } else {
-        txn.rollback().await?;
-    }
+    enrolment
+        .commit_if(txn, closed > 0, crate::live::EventKind::Progress, now)
+        .await?;
     Ok(())
 }
 

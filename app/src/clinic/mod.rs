@@ -483,16 +483,6 @@ pub async fn change_treatment(
 ) -> Result<(), AppError> {
     use crate::care::treatment::Change;
     let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let db = crate::server::db()?;
-    let access = crate::auth::gate::patient_for_staff(
-        &db,
-        &principal,
-        patient_id,
-        crate::access_log::Action::Write,
-        "treatment",
-    )
-    .await?;
-    let staff = principal.staff().ok_or(AppError::Forbidden)?;
     let change = match to.as_str() {
         "maintenance" => Change::Maintenance,
         "ended" => Change::End(
@@ -501,11 +491,15 @@ pub async fn change_treatment(
         ),
         _ => return Err(crate::error::invalid("to", "unknown_change")),
     };
-    let enrolment = access
-        .enrolment(&db, enrolment)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    crate::care::treatment::change(&db, &enrolment, staff.staff_person_id, change).await
+    let (db, enrolment, me) = crate::auth::gate::treatment_for_staff(
+        &principal,
+        patient_id,
+        enrolment,
+        "treatment",
+        crate::auth::gate::Changer::Team,
+    )
+    .await?;
+    crate::care::treatment::change(&db, &enrolment, me, change).await
 }
 
 /// A therapist on the treatment's care team writes a therapist-internal note (never shown to
@@ -513,23 +507,14 @@ pub async fn change_treatment(
 #[endpoint]
 pub async fn add_note(patient_id: i64, enrolment: i64, body: String) -> Result<(), AppError> {
     let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let db = crate::server::db()?;
-    let access = crate::auth::gate::patient_for_staff(
-        &db,
+    let (db, enrolment, me) = crate::auth::gate::treatment_for_staff(
         &principal,
         patient_id,
-        crate::access_log::Action::Write,
+        enrolment,
         "internal_note",
+        crate::auth::gate::Changer::Team,
     )
     .await?;
-    let me = principal
-        .staff()
-        .ok_or(AppError::Forbidden)?
-        .staff_person_id;
-    let enrolment = access
-        .enrolment(&db, enrolment)
-        .await?
-        .ok_or(AppError::NotFound)?;
     notes::add(&db, &enrolment, me, &body).await
 }
 
@@ -544,38 +529,24 @@ pub async fn change_care_team(
     staff_person_id: i64,
 ) -> Result<(), AppError> {
     let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let db = crate::server::db()?;
-    let access = crate::auth::gate::patient_for_staff(
-        &db,
-        &principal,
-        patient_id,
-        crate::access_log::Action::Write,
-        "care_team",
-    )
-    .await?;
     let unit = crate::auth::gate::unit_for_staff(&principal)?;
-    let me = principal
-        .staff()
-        .ok_or(AppError::Forbidden)?
-        .staff_person_id;
     let change = team::TeamChange::parse(&action, staff_person_id)?;
-    let enrolment = access
-        .enrolment(&db, enrolment)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let administrator = principal.has_role(crate::auth::Role::PatientAdministrator);
-    let therapist = principal.has_role(crate::auth::Role::Therapist);
     // A treatment without a responsible therapist (handed over here) may be taken on by any
     // of the unit's therapists: themselves made responsible, nothing else.
-    let unclaimed = therapist
-        && enrolment.responsible_staff_id().is_none()
-        && change == team::TeamChange::Responsible(me);
-    let on_team = therapist && enrolment.on_team(&db, me).await?;
-    if !administrator && !on_team && !unclaimed {
-        return Err(AppError::Forbidden);
-    }
+    let claims = principal
+        .staff()
+        .is_some_and(|s| change == team::TeamChange::Responsible(s.staff_person_id));
+    let (db, enrolment, me) = crate::auth::gate::treatment_for_staff(
+        &principal,
+        patient_id,
+        enrolment,
+        "care_team",
+        crate::auth::gate::Changer::TeamAdministratorOrClaim { claims },
+    )
+    .await?;
     // The responsible therapist, or the patient administrator, hands the treatment over; a
     // co-therapist who takes it keeps the one it was with on the team.
+    let administrator = principal.has_role(crate::auth::Role::PatientAdministrator);
     let keep_previous = !administrator && enrolment.responsible_staff_id() != Some(me);
     team::change(&db, &unit, &enrolment, change, keep_previous).await
 }
@@ -586,29 +557,14 @@ pub async fn change_care_team(
 #[endpoint]
 pub async fn hand_over(patient_id: i64, enrolment: i64, unit_id: i64) -> Result<(), AppError> {
     let principal = crate::auth::gate::enter(ENDPOINT)?;
-    let db = crate::server::db()?;
-    let access = crate::auth::gate::patient_for_staff(
-        &db,
+    let (db, enrolment, me) = crate::auth::gate::treatment_for_staff(
         &principal,
         patient_id,
-        crate::access_log::Action::Write,
+        enrolment,
         "handover",
+        crate::auth::gate::Changer::TeamOrAdministrator,
     )
     .await?;
-    let me = principal
-        .staff()
-        .ok_or(AppError::Forbidden)?
-        .staff_person_id;
-    let enrolment = access
-        .enrolment(&db, enrolment)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let administrator = principal.has_role(crate::auth::Role::PatientAdministrator);
-    let on_team =
-        principal.has_role(crate::auth::Role::Therapist) && enrolment.on_team(&db, me).await?;
-    if !administrator && !on_team {
-        return Err(AppError::Forbidden);
-    }
     // The receiving unit's row: the unit that holds the record now, by the caller, who has
     // no assignment there (their own unit is in their row of the gate).
     let logged = |unit: &UnitChoice| {

@@ -173,16 +173,9 @@ pub async fn change(
             remove_member(&txn, enrolment, id).await? > 0
         }
     };
-    if changed {
-        // Last: it holds the events' order lock until the commit.
-        enrolment
-            .record_event(&txn, crate::live::EventKind::Treatment, now)
-            .await?;
-        txn.commit().await?;
-        crate::live::wake();
-    } else {
-        txn.rollback().await?;
-    }
+    enrolment
+        .commit_if(txn, changed, crate::live::EventKind::Treatment, now)
+        .await?;
     Ok(())
 }
 

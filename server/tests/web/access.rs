@@ -1369,6 +1369,24 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     // refusals (the therapists) each; hand_over a write by the therapist and three refusals
     // (the clinical callers).
     assert_eq!((allowed, refused, region_b), (19, 27, 0));
+    // The therapist off the care team is let write at patient 402 only what the unit's
+    // clinical staff may (a reply in the care team's thread, a flag acknowledged and
+    // resolved): each of the eight changes of the treatment they tried (feedback, a module, an
+    // extra form asked for and withdrawn, the phase, a note, a handover, the care team) is
+    // logged as a refused write, none as an allowed one.
+    let off_team = |outcome: &str| {
+        format!(
+            "SELECT COUNT(*) FROM access_log WHERE user_hsa_id = 'SE-121' AND patient_id = 402 \
+             AND action = 'write' AND outcome = '{outcome}'"
+        )
+    };
+    assert_eq!(
+        (
+            count(&db, &off_team("allowed")).await,
+            count(&db, &off_team("refused")).await
+        ),
+        (3, 8)
+    );
     // And the auditor's search, one row for each patient it showed (401, 402 and 403).
     let searches = count(
         &db,
