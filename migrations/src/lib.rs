@@ -29,6 +29,7 @@ mod m20261201_000020_care_notes;
 mod m20261201_000021_module_overrides;
 mod m20261202_000022_extra_forms;
 mod m20261202_000023_handovers;
+mod m20261202_000024_auth_changes;
 
 pub struct Migrator;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000021_module_overrides::Migration),
             Box::new(m20261202_000022_extra_forms::Migration),
             Box::new(m20261202_000023_handovers::Migration),
+            Box::new(m20261202_000024_auth_changes::Migration),
         ]
     }
 }

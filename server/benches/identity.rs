@@ -1,7 +1,7 @@
 //! What identity costs a request, measured in one run on both engines (`make bench`):
 //!
 //! - session validation: a server function called with a valid session cookie against the
-//!   same call without one;
+//!   same call without one, with the session cache (`app::auth::cache`) and without it;
 //! - an access-log write: one append of the hash chain on its own against the whole request
 //!   that performs it (a therapist opening a patient record), and so the request without it.
 //!
@@ -15,6 +15,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use app::access_log::{self, Action, Entry, Outcome};
+use app::auth::cache::SessionCache;
 use app::auth::session::{self, SESSION_COOKIE, SessionConfig, Subject};
 use app::testing::{Engine, TestDb, two_regions};
 use axum::Router;
@@ -61,6 +62,10 @@ async fn bench(engine: Engine, n: u32) {
     two_regions(&db).await;
     let mut state = AppState::with_defaults(db.clone());
     state.limits = Limits::new(LimitConfig::unlimited());
+    let mut uncached = state.clone();
+    uncached.session_cache = SessionCache::off();
+    let cache = state.session_cache.clone();
+    let uncached = router(uncached);
     let router = router(state);
     let token = session::create(
         &db,
@@ -90,7 +95,19 @@ async fn bench(engine: Engine, n: u32) {
         sandbox_id: None,
     };
 
+    // PostgreSQL: the cache is on once its listener (started by the first request) listens.
+    call(&router, post("/api/whoami", "", Some(&token))).await;
+    for _ in 0..500 {
+        if cache.is_on(&db) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(cache.is_on(&db), "the session cache is on");
+    let hits_before = cache.hits();
+
     let (mut anonymous, mut signed_in, mut record, mut append) = (vec![], vec![], vec![], vec![]);
+    let mut without_cache = vec![];
     for _ in 0..ROUNDS {
         let start = Instant::now();
         for _ in 0..n {
@@ -102,6 +119,11 @@ async fn bench(engine: Engine, n: u32) {
             call(&router, post("/api/whoami", "", Some(&token))).await;
         }
         signed_in.push(start.elapsed() / n);
+        let start = Instant::now();
+        for _ in 0..n {
+            call(&uncached, post("/api/whoami", "", Some(&token))).await;
+        }
+        without_cache.push(start.elapsed() / n);
         let start = Instant::now();
         for _ in 0..n {
             call(
@@ -121,9 +143,11 @@ async fn bench(engine: Engine, n: u32) {
     }
     let report = access_log::verify(&db).await.expect("verify");
     assert_eq!(report.broken, None);
-    let (a, s, r, w) = (
+    let hits = cache.hits() - hits_before;
+    let (a, s, u, r, w) = (
         median(anonymous),
         median(signed_in),
+        median(without_cache),
         median(record),
         median(append),
     );
@@ -135,6 +159,15 @@ async fn bench(engine: Engine, n: u32) {
         micros(s),
         micros(s.saturating_sub(a)),
         micros(s) / micros(a)
+    );
+    println!(
+        "  the same without the cache      {:>8.0} µs   session validation +{:.0} µs",
+        micros(u),
+        micros(u.saturating_sub(a)),
+    );
+    println!(
+        "  checks answered from the cache  {hits} of {} signed-in calls",
+        2 * ROUNDS as u32 * n
     );
     println!("  patient record (logs one read)  {:>8.0} µs", micros(r));
     println!(

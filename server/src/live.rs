@@ -363,8 +363,15 @@ impl Stream {
     async fn check_session(&mut self) {
         self.next_check = Instant::now() + self.state.live.0.check_every;
         let now = chrono::Utc::now();
-        let peeked =
-            app::auth::session::peek(&self.state.db, &self.state.sessions, &self.token, now).await;
+        let peeked = app::auth::session::resolve_cached(
+            &self.state.db,
+            &self.state.sessions,
+            &self.state.session_cache,
+            &self.token,
+            now,
+            false,
+        )
+        .await;
         let stands = match peeked {
             Ok(Resolved::Valid(principal)) => {
                 principal.session_id == self.principal.session_id

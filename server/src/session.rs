@@ -71,18 +71,30 @@ pub async fn resolve_session(
     // The same for the live stream itself: a browser reconnects it by itself.
     let live = request.headers().contains_key("lotsen-live")
         || request.uri().path() == crate::live::EVENTS_PATH;
-    let resolved = if live {
-        session::peek(&state.db, &state.sessions, &token, now).await
-    } else {
-        session::resolve(&state.db, &state.sessions, &token, now).await
-    };
+    state.session_cache.listen(&state.db);
+    let resolved = session::resolve_cached(
+        &state.db,
+        &state.sessions,
+        &state.session_cache,
+        &token,
+        now,
+        !live,
+    )
+    .await;
     match resolved {
         Ok(Resolved::Valid(principal)) => {
             if principal.staff().is_some() && sent_by_another_site(&request) {
                 return continue_page(request.uri());
             }
+            let session = principal.session_id;
+            let own_change = app::auth::cache::OwnSessionChanged::default();
+            request.extensions_mut().insert(own_change.clone());
             request.extensions_mut().insert(*principal);
-            next.run(request).await
+            let response = next.run(request).await;
+            if own_change.is_set() {
+                state.session_cache.changed(&format!("s{session}"));
+            }
+            response
         }
         Ok(Resolved::Invalid) => {
             let mut response = next.run(request).await;

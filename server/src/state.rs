@@ -67,6 +67,8 @@ pub struct Shared {
     pub codes: Option<app::notify::CodeSender>,
     /// The live streams' reader of care events.
     pub live: crate::live::Hub,
+    /// Who each session token is, kept while nothing about them changes.
+    pub session_cache: app::auth::cache::SessionCache,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ impl AppState {
             overview: Default::default(),
             codes: None,
             live: Default::default(),
+            session_cache: Default::default(),
         }))
     }
 

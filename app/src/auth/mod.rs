@@ -9,6 +9,8 @@ mod roles;
 pub use roles::{Me, Role, UserKind};
 
 #[cfg(feature = "ssr")]
+pub mod cache;
+#[cfg(feature = "ssr")]
 pub mod gate;
 pub mod policy;
 #[cfg(feature = "ssr")]

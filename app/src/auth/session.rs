@@ -2,6 +2,7 @@
 //! the database holds its sha256, who it belongs to and when it expires. A new token is made at
 //! every sign-in (and every demo persona switch), so a token seen before sign-in is worthless.
 
+use super::cache::{Cached, SessionCache};
 use super::principal::{Assignment, Principal, Staff, Who};
 use super::{Role, UserKind};
 use crate::access_log::hex;
@@ -124,7 +125,8 @@ const SESSION_SQL: &str = "SELECT s.id AS session_id, s.sandbox_id AS session_sa
         h.hsa_id, h.staff_person_id AS identity_owner, \
         u.id AS unit_id, u.hsa_id AS unit_hsa_id, u.name AS unit_name, u.active AS unit_active, \
         c.id AS provider_id, c.org_number AS provider_org_number, c.kind AS provider_kind, \
-        te.id AS test_enrolment, te.patient_id AS test_patient \
+        te.id AS test_enrolment, te.patient_id AS test_patient, \
+        (SELECT n FROM auth_epoch WHERE id = 1) AS auth_epoch \
     FROM user_session s \
     LEFT JOIN patient p ON p.id = s.patient_id \
     LEFT JOIN staff_person sp ON sp.id = s.staff_person_id \
@@ -159,6 +161,33 @@ pub async fn peek(
     resolve_with(db, config, token, now, false).await
 }
 
+/// Like [`resolve`] (`activity`) or [`peek`], answered from `cache` where it can be: see
+/// [`super::cache`]. What the middleware of every request calls.
+pub async fn resolve_cached(
+    db: &impl ConnectionTrait,
+    config: &SessionConfig,
+    cache: &SessionCache,
+    token: &str,
+    now: DateTime<Utc>,
+    activity: bool,
+) -> Result<Resolved, DbErr> {
+    let hash = hash_token(token);
+    if let Some(hit) = cache.hit(db, &hash, now, config.idle).await? {
+        if activity && now - hit.last_seen_at >= TOUCH_EVERY {
+            touch(db, config, hit.session_id, hit.sandbox_id, now).await?;
+            cache.seen(&hash, now);
+        }
+        return Ok(Resolved::Valid(Box::new(hit.principal)));
+    }
+    // Read before the load: a change heard while it runs keeps its answer out of the cache.
+    let generation = cache.generation();
+    let (resolved, kept) = load_session(db, config, &hash, now, activity).await?;
+    if let Some(entry) = kept {
+        cache.keep(db, hash, entry, generation);
+    }
+    Ok(resolved)
+}
+
 async fn resolve_with(
     db: &impl ConnectionTrait,
     config: &SessionConfig,
@@ -166,36 +195,58 @@ async fn resolve_with(
     now: DateTime<Utc>,
     activity: bool,
 ) -> Result<Resolved, DbErr> {
+    let (resolved, _) = load_session(db, config, &hash_token(token), now, activity).await?;
+    Ok(resolved)
+}
+
+/// The session of the token hash `hash` from the database, and what the cache may keep of it.
+async fn load_session(
+    db: &impl ConnectionTrait,
+    config: &SessionConfig,
+    hash: &str,
+    now: DateTime<Utc>,
+    activity: bool,
+) -> Result<(Resolved, Option<Cached>), DbErr> {
     let Some(row) = db
-        .query_one(crate::db::statement(
-            db,
-            SESSION_SQL,
-            vec![hash_token(token).into()],
-        ))
+        .query_one(crate::db::statement(db, SESSION_SQL, vec![hash.into()]))
         .await?
     else {
-        return Ok(Resolved::Invalid);
+        return Ok((Resolved::Invalid, None));
     };
     let session_id: i64 = row.try_get("", "session_id")?;
     let sandbox_id: Option<i64> = row.try_get("", "session_sandbox")?;
-    let last_seen_at: DateTime<Utc> = row.try_get("", "last_seen_at")?;
+    let mut last_seen_at: DateTime<Utc> = row.try_get("", "last_seen_at")?;
     let absolute_expiry: DateTime<Utc> = row.try_get("", "absolute_expiry")?;
     if last_seen_at + config.idle <= now || absolute_expiry <= now {
         end(db, session_id).await?;
-        return Ok(Resolved::Invalid);
+        return Ok((Resolved::Invalid, None));
     }
     if activity && now - last_seen_at >= TOUCH_EVERY {
         touch(db, config, session_id, sandbox_id, now).await?;
+        last_seen_at = now;
     }
-    let tag = hash_token(token)[..16].to_owned();
+    let tag = hash[..16].to_owned();
     match load(db, &row, session_id, sandbox_id, now).await? {
-        Some(principal) => Ok(Resolved::Valid(Box::new(Principal {
-            session_tag: tag,
-            ..principal
-        }))),
+        Some(principal) => {
+            let principal = Principal {
+                session_tag: tag,
+                ..principal
+            };
+            let valid_to: Option<DateTime<Utc>> = row.try_get("", "valid_to")?;
+            let kept = Cached {
+                principal: principal.clone(),
+                sandbox_id,
+                last_seen_at,
+                absolute_expiry,
+                valid_to: valid_to.filter(|to| *to > now),
+                epoch: row.try_get("", "auth_epoch")?,
+                kept_at: std::time::Instant::now(),
+            };
+            Ok((Resolved::Valid(Box::new(principal)), Some(kept)))
+        }
         None => {
             end(db, session_id).await?;
-            Ok(Resolved::Invalid)
+            Ok((Resolved::Invalid, None))
         }
     }
 }
@@ -398,6 +449,7 @@ pub async fn bind_test(
         .filter(user_session::Column::Id.eq(session_id))
         .exec(db)
         .await?;
+    super::cache::own_session_changed();
     Ok(())
 }
 

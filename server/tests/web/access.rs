@@ -1496,6 +1496,153 @@ db_test!(sessions_end_when_idle_too_long_or_too_old, |db| {
     }
 });
 
+/// Waits up to five seconds for `done`.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("not within 5 s: {what}");
+}
+
+/// The unit's patient list, as `token`'s user, through `router`.
+async fn list(router: &Router, token: &str) -> Answer {
+    send(
+        router,
+        post("/api/unit_patients", String::new(), Some(token)),
+    )
+    .await
+}
+
+/// Two instances of Lotsen on one database, each with its own session cache, reached without
+/// the tests' barrier (`common::router_for`): what the cache alone does.
+fn instance(db: &DatabaseConnection) -> (Router, app::auth::cache::SessionCache) {
+    let state = AppState::with_defaults(db.clone());
+    let cache = state.session_cache.clone();
+    (router(state), cache)
+}
+
+db_test!(
+    the_session_cache_hears_role_removals_and_sign_outs_of_every_instance,
+    |db| {
+        world(&db).await;
+        let postgres = db.get_database_backend() == sea_orm::DbBackend::Postgres;
+        let (one, cache) = instance(&db);
+        let (two, _) = instance(&db);
+        let token = sign_in(&db, Caller::Therapist).await.expect("token");
+        assert_eq!(list(&one, &token).await.status, StatusCode::OK);
+        // PostgreSQL: the first request started the listener; the cache is off until it listens.
+        eventually("the cache is on", || cache.is_on(&db)).await;
+        assert_eq!(list(&one, &token).await.status, StatusCode::OK);
+        let hits = cache.hits();
+        assert_eq!(list(&one, &token).await.status, StatusCode::OK);
+        assert_eq!(
+            cache.hits(),
+            hits + 1,
+            "a signed-in request answered from the cache"
+        );
+
+        // The therapist role is revoked elsewhere (another instance, an operator): the next check
+        // loads the person again and is refused. (PostgreSQL: once the notification is heard,
+        // which the barrier waits for; SQLite reads the change counter with the session.)
+        db.execute_unprepared(
+            "UPDATE staff_role SET revoked_at = CURRENT_TIMESTAMP \
+         WHERE staff_person_id = 101 AND role = 'therapist'",
+        )
+        .await
+        .expect("revoke");
+        if postgres {
+            cache.barrier(&db).await.expect("barrier");
+        }
+        let hits = cache.hits();
+        assert_eq!(list(&one, &token).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            cache.hits(),
+            hits,
+            "the revoked role was not answered from the cache"
+        );
+        db.execute_unprepared(
+            "UPDATE staff_role SET revoked_at = NULL WHERE staff_person_id = 101",
+        )
+        .await
+        .expect("grant again");
+        if postgres {
+            cache.barrier(&db).await.expect("barrier");
+        }
+        assert_eq!(list(&one, &token).await.status, StatusCode::OK);
+        assert_eq!(list(&one, &token).await.status, StatusCode::OK);
+
+        // Signed out through the other instance: this one no longer knows the token.
+        let out = send(&two, post("/logga-ut", String::new(), Some(&token))).await;
+        assert_eq!(out.status, StatusCode::SEE_OTHER);
+        if postgres {
+            cache.barrier(&db).await.expect("barrier");
+        }
+        assert_eq!(list(&one, &token).await.status, StatusCode::UNAUTHORIZED);
+
+        // A session aged past its idle limit in the database is not kept alive by the cache.
+        let token = sign_in(&db, Caller::Therapist).await.expect("token");
+        assert_eq!(list(&one, &token).await.status, StatusCode::OK);
+        assert_eq!(list(&one, &token).await.status, StatusCode::OK);
+        db.execute_unprepared(&format!(
+            "UPDATE user_session SET last_seen_at = '2000-01-01T00:00:00+00:00' \
+         WHERE token_hash = '{}'",
+            session::hash_token(&token)
+        ))
+        .await
+        .expect("age");
+        if postgres {
+            cache.barrier(&db).await.expect("barrier");
+        }
+        assert_eq!(list(&one, &token).await.status, StatusCode::UNAUTHORIZED);
+    }
+);
+
+/// PostgreSQL: with its listener's connection cut, the cache turns itself off (a role removed
+/// meanwhile is seen at once, with no notification to hear), and on again when it listens.
+#[test]
+fn the_session_cache_is_off_while_its_listener_is_down() {
+    app::testing::runtime().block_on(async {
+        let Some(t) = app::testing::TestDb::postgres().await else {
+            return;
+        };
+        let db = t.db.clone();
+        world(&db).await;
+        let (one, cache) = instance(&db);
+        let token = sign_in(&db, Caller::Therapist).await.expect("token");
+        assert_eq!(list(&one, &token).await.status, StatusCode::OK);
+        eventually("the cache is on", || cache.is_on(&db)).await;
+        assert_eq!(list(&one, &token).await.status, StatusCode::OK);
+        assert_eq!(list(&one, &token).await.status, StatusCode::OK);
+        let cut = db
+            .execute_unprepared(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query LIKE '%lotsen_auth%' \
+                 AND pid <> pg_backend_pid()",
+            )
+            .await
+            .expect("terminate");
+        assert_eq!(cut.rows_affected(), 1, "the listener's backend");
+        eventually("the cache is off", || !cache.is_on(&db)).await;
+        db.execute_unprepared(
+            "UPDATE staff_role SET revoked_at = CURRENT_TIMESTAMP \
+             WHERE staff_person_id = 101 AND role = 'therapist'",
+        )
+        .await
+        .expect("revoke");
+        let hits = cache.hits();
+        // Whether or not it is listening again by now, this is not answered from before.
+        assert_eq!(list(&one, &token).await.status, StatusCode::FORBIDDEN);
+        eventually("the cache is on again", || cache.is_on(&db)).await;
+        assert_eq!(list(&one, &token).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(list(&one, &token).await.status, StatusCode::FORBIDDEN);
+        assert!(cache.hits() > hits, "answered from the cache again");
+        t.finish().await;
+    });
+}
+
 db_test!(signing_out_ends_the_session_and_clears_site_data, |db| {
     world(&db).await;
     let router = app(db.clone());
@@ -1931,7 +2078,7 @@ db_test!(an_expired_sandbox_leaves_no_rows, |db| {
 fn limited_app(db: DatabaseConnection, config: LimitConfig) -> Router {
     let mut state = AppState::with_defaults(db);
     state.limits = Limits::new(config);
-    router(state)
+    crate::common::router_for(state)
 }
 
 db_test!(
@@ -2598,7 +2745,7 @@ db_test!(
         world(&db).await;
         let mut state = AppState::with_defaults(db.clone());
         state.content_rules.media_hosts = vec!["media.region.se".to_owned()];
-        let router = router(state);
+        let router = crate::common::router_for(state);
         let token = sign_in(&db, Caller::Producer).await;
         let scope = store::Scope {
             provider_id: 1,

@@ -240,7 +240,7 @@ db_test!(
         // Served over HTTPS, every answer pins it.
         let mut state = AppState::with_defaults(db.clone());
         state.hsts = Some(axum::http::HeaderValue::from_static(lotsen_server::HSTS));
-        let https = lotsen_server::router(state);
+        let https = crate::common::router_for(state);
         for path in ["/", "/healthz", "/finns-inte"] {
             let (_, headers, _) = send(&https, get(path)).await;
             assert_eq!(

@@ -11,8 +11,8 @@ use axum::Router;
 use axum::body::{Body, BodyDataStream};
 use axum::http::{Request, StatusCode, header};
 use futures_util::StreamExt;
+use lotsen_server::AppState;
 use lotsen_server::live::Hub;
-use lotsen_server::{AppState, router};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use std::time::Duration;
 use tower::ServiceExt;
@@ -26,7 +26,7 @@ const PLACE: &str = "block%3Am1%2Fp2%2Fphq";
 fn app(db: DatabaseConnection) -> Router {
     let mut state = AppState::with_defaults(db);
     state.live = Hub::checking_every(Duration::from_millis(100));
-    router(state)
+    crate::common::router_for(state)
 }
 
 /// PHQ-9 submitted in treatment 701 with every item at `value` but item 9 at `item9`.

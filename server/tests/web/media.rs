@@ -14,7 +14,7 @@ use app::testing::{REGION_A, REGION_B, major_publication, small_program, two_reg
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use lotsen_server::{AppState, router};
+use lotsen_server::AppState;
 use sea_orm::DatabaseConnection;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,7 @@ fn media_dir() -> PathBuf {
 fn app(db: DatabaseConnection, media: &Path) -> Router {
     let mut state = AppState::with_defaults(db);
     state.media = MediaStore::new(media);
-    router(state)
+    crate::common::router_for(state)
 }
 
 const BOUNDARY: &str = "lotsen-test-boundary";

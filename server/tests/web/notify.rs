@@ -378,7 +378,7 @@ db_test!(
             poll: Duration::from_millis(100),
         };
         state.codes = Some(app::notify::CodeSender(Arc::new(config)));
-        let router = lotsen_server::router(state);
+        let router = crate::common::router_for(state);
         let patient = patient_session(&db, 401).await;
         let call = |function: &'static str, body: String| {
             let (router, patient) = (router.clone(), patient.clone());

@@ -14,7 +14,27 @@ use tower::ServiceExt;
 
 /// Lotsen's whole router (middleware included) in demo mode on `db`.
 pub fn app(db: DatabaseConnection) -> Router {
-    router(AppState::with_defaults(db))
+    router_for(AppState::with_defaults(db))
+}
+
+/// Lotsen's whole router for `state`, whose session cache has heard, before each request, every
+/// change committed before it: a test that changes roles or sessions in the database and then
+/// sends a request sees the change as a user does, who comes back later than a notification
+/// takes (`app::auth::cache`; the cache's own tests race it without this).
+pub fn router_for(state: AppState) -> Router {
+    let cache = state.session_cache.clone();
+    let db = state.db.clone();
+    router(state).layer(axum::middleware::from_fn(
+        move |request: Request<Body>, next: axum::middleware::Next| {
+            let (cache, db) = (cache.clone(), db.clone());
+            async move {
+                // A test that cuts connections may find the barrier's own gone: the cache is
+                // off then, and the request goes to the database anyway.
+                let _ = cache.barrier(&db).await;
+                next.run(request).await
+            }
+        },
+    ))
 }
 
 /// A response, read whole.
