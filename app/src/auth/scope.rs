@@ -183,6 +183,8 @@ impl CareAccess {
 pub struct UnitCare {
     unit_id: i64,
     sandbox_id: Option<i64>,
+    /// Narrowed to the treatments whose care team this staff member is on.
+    team_of: Option<i64>,
 }
 
 impl UnitCare {
@@ -190,6 +192,16 @@ impl UnitCare {
         Self {
             unit_id,
             sandbox_id,
+            team_of: None,
+        }
+    }
+
+    /// The same decision narrowed to the treatments whose care team `staff_person_id` is on
+    /// (responsible therapist or co-therapist): a therapist's own caseload.
+    pub fn of_team(self, staff_person_id: i64) -> Self {
+        Self {
+            team_of: Some(staff_person_id),
+            ..self
         }
     }
 
@@ -202,11 +214,19 @@ impl UnitCare {
         self.sandbox_id
     }
 
-    /// The unit's ongoing enrolments, as an SQL source.
+    /// The unit's ongoing enrolments (those of one care team's member, if narrowed), as an
+    /// SQL source.
     pub fn enrolments(&self) -> String {
+        let team = match self.team_of {
+            None => String::new(),
+            Some(staff) => format!(
+                " AND (responsible_staff_id = {staff} OR id IN \
+                 (SELECT t.enrolment_id FROM enrolment_therapist t WHERE t.staff_person_id = {staff}))"
+            ),
+        };
         format!(
             "(SELECT * FROM enrolment WHERE care_unit_id = {} AND {} AND {} \
-             AND test_by_staff_id IS NULL)",
+             AND test_by_staff_id IS NULL{team})",
             self.unit_id,
             in_sandbox("sandbox_id", self.sandbox_id),
             EnrolmentState::ongoing_sql("state")

@@ -24,6 +24,34 @@ pub enum Filter {
     Feedback,
 }
 
+/// Whose patients the dashboard lists: the whole unit's, or the caller's own caseload (the
+/// treatments whose care team they are on). Chosen by the server's query, not by hiding rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Whose {
+    #[default]
+    Unit,
+    Mine,
+}
+
+impl Whose {
+    pub const ALL: [Self; 2] = [Self::Unit, Self::Mine];
+
+    /// The value in the query string (`vems`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Unit => "enheten",
+            Self::Mine => "mina",
+        }
+    }
+
+    pub fn from_query(value: Option<&str>) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|w| Some(w.code()) == value)
+            .unwrap_or_default()
+    }
+}
+
 impl Order {
     pub const ALL: [Self; 3] = [Self::Need, Self::Name, Self::Activity];
 

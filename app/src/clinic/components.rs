@@ -1,4 +1,4 @@
-use super::arrange::{Caseload, Filter, Order, arrange, caseloads};
+use super::arrange::{Caseload, Filter, Order, Whose, arrange, caseloads};
 use super::summary::{end_reason_label, state_label, summary_href};
 use super::{
     AcknowledgeFlag, Dashboard, DashboardPatient, EnrolChoices, EnrolPatients, OpenFlag,
@@ -20,14 +20,15 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 #[component]
 pub fn ClinicHome() -> impl IntoView {
     let i18n = use_i18n();
-    let data = Resource::new(|| (), |_| unit_dashboard());
     let query = use_query_map();
-    let (order, filter) = query.with_untracked(|q| {
+    let (order, filter, whose) = query.with_untracked(|q| {
         (
             Order::from_query(q.get("ordning").as_deref()),
             Filter::from_query(q.get("visa").as_deref()),
+            Whose::from_query(q.get("vems").as_deref()),
         )
     });
+    let data = Resource::new(|| (), move |_| unit_dashboard(whose == Whose::Mine));
     view! {
         <Title text=page_title(move || t_string!(i18n, clinic.title).to_string()) />
         <h1>{t!(i18n, clinic.title)}</h1>
@@ -35,7 +36,7 @@ pub fn ClinicHome() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     // Enrolment is offered to those who may list the unit's patients.
-                    Ok(dashboard) => view! { <DashboardView dashboard order filter /> <EnrolSection /> }.into_any(),
+                    Ok(dashboard) => view! { <DashboardView dashboard order filter whose /> <EnrolSection /> }.into_any(),
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}
@@ -47,7 +48,12 @@ pub fn ClinicHome() -> impl IntoView {
 /// `public/live.js` listens to the unit's care events and fetches the dashboard again when one
 /// arrives (the region marked `data-live-region`), without a reload.
 #[component]
-fn DashboardView(dashboard: Dashboard, order: Order, filter: Filter) -> impl IntoView {
+fn DashboardView(
+    dashboard: Dashboard,
+    order: Order,
+    filter: Filter,
+    whose: Whose,
+) -> impl IntoView {
     let i18n = use_i18n();
     let acknowledge = ServerAction::<AcknowledgeFlag>::new();
     let resolve = ServerAction::<ResolveFlag>::new();
@@ -61,12 +67,13 @@ fn DashboardView(dashboard: Dashboard, order: Order, filter: Filter) -> impl Int
     let loads = caseloads(&patients);
     let patients = arrange(patients, order, filter);
     // The refresh link keeps the order and selection chosen.
-    let here = match (order, filter) {
-        (Order::Need, Filter::All) => "/mottagning".to_owned(),
+    let here = match (order, filter, whose) {
+        (Order::Need, Filter::All, Whose::Unit) => "/mottagning".to_owned(),
         _ => format!(
-            "/mottagning?ordning={}&visa={}",
+            "/mottagning?ordning={}&visa={}&vems={}",
             order.code(),
-            filter.code()
+            filter.code(),
+            whose.code()
         ),
     };
     view! {
@@ -83,7 +90,7 @@ fn DashboardView(dashboard: Dashboard, order: Order, filter: Filter) -> impl Int
             <FormNotice action=acknowledge />
             <FormNotice action=resolve />
             // Outside the live region: a choice being made is never replaced by a refresh.
-            <PatientView order filter />
+            <PatientView order filter whose therapist=handles_flags />
             <div data-live-region>
                 <FlagList flags handles_flags acknowledge resolve />
                 <PatientList list=patients total />
@@ -334,7 +341,7 @@ fn CaseloadTable(loads: Vec<Caseload>) -> impl IntoView {
 
 /// How the patients are ordered and which are shown: a plain GET form.
 #[component]
-fn PatientView(order: Order, filter: Filter) -> impl IntoView {
+fn PatientView(order: Order, filter: Filter, whose: Whose, therapist: bool) -> impl IntoView {
     let i18n = use_i18n();
     let locale = i18n.get_locale_untracked();
     let order_name = move |o: Order| match o {
@@ -348,8 +355,22 @@ fn PatientView(order: Order, filter: Filter) -> impl IntoView {
         Filter::Unread => td_string!(locale, clinic.filter_unread),
         Filter::Feedback => td_string!(locale, clinic.filter_feedback),
     };
+    let whose_name = move |w: Whose| match w {
+        Whose::Unit => td_string!(locale, clinic.whose_unit),
+        Whose::Mine => td_string!(locale, clinic.whose_mine),
+    };
     view! {
         <form method="get" action="/mottagning" class="patient-view">
+            // A therapist's own caseload, or the whole unit (a patient administrator is on no
+            // care team: the unit is theirs).
+            {therapist.then(|| view! {
+                <label for="patient-whose">{t!(i18n, clinic.whose)}</label>
+                <select id="patient-whose" name="vems">
+                    {Whose::ALL.into_iter().map(|w| view! {
+                        <option value=w.code() selected=w == whose>{whose_name(w)}</option>
+                    }).collect_view()}
+                </select>
+            })}
             <label for="patient-order">{t!(i18n, clinic.order)}</label>
             <select id="patient-order" name="ordning">
                 {Order::ALL.into_iter().map(|o| view! {

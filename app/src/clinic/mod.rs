@@ -115,19 +115,24 @@ pub struct Acknowledged {
     pub at: String,
 }
 
-/// The dashboard of the caller's unit. The access log gets a row for each patient shown when
-/// the session first has the unit's dashboard, and after that (a live refresh, a reload) one
-/// for each patient whose care changed since the dashboard it had (see `crate::live`).
+/// The dashboard of the caller's unit, or (`mine`) of the treatments whose care team the
+/// caller is on. The access log gets a row for each patient shown when the session first has
+/// the unit's dashboard, and after that (a live refresh, a reload) one for each patient whose
+/// care changed since the dashboard it had (see `crate::live`): only those shown.
 #[endpoint("dashboard")]
-pub async fn unit_dashboard() -> Result<Dashboard, AppError> {
+pub async fn unit_dashboard(#[server(default)] mine: bool) -> Result<Dashboard, AppError> {
     let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     let unit = crate::auth::gate::unit_for_staff(&principal)?;
+    let listed = match principal.staff() {
+        Some(staff) if mine => unit.of_team(staff.staff_person_id),
+        _ => unit,
+    };
     // Read before the rows: the stream starts after it, so a change committed later makes
     // the browser fetch the dashboard again.
     let live_after = crate::live::latest_in_unit(&db, &unit).await?;
-    let patients = queries::dashboard_patients(&db, &unit).await?;
-    let flags = queries::open_flags(&db, &unit).await?;
+    let patients = queries::dashboard_patients(&db, &listed).await?;
+    let flags = queries::open_flags(&db, &listed).await?;
     let shown: std::collections::BTreeSet<i64> = patients
         .iter()
         .map(|p| p.patient_id)

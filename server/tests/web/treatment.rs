@@ -1002,3 +1002,69 @@ db_test!(
         assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.body);
     }
 );
+
+db_test!(
+    a_therapist_lists_their_own_caseload_and_the_log_has_only_those_shown,
+    |db| {
+        world(&db).await;
+        unit_staff(&db).await;
+        let router = app(db.clone());
+        let tove = staff_session(&db, 101, 301).await;
+        let tor = staff_session(&db, 121, 321).await;
+        // The patients a dashboard lists, and those its open flags name.
+        let listed = |body: String| {
+            let dashboard: serde_json::Value = serde_json::from_str(&body).expect("json");
+            let ids = |key: &str| -> Vec<i64> {
+                let mut ids: Vec<i64> = dashboard[key]
+                    .as_array()
+                    .expect(key)
+                    .iter()
+                    .map(|p| p["patient_id"].as_i64().expect("id"))
+                    .collect();
+                ids.sort_unstable();
+                ids
+            };
+            (ids("patients"), ids("flags"))
+        };
+        db.execute_unprepared(
+            "INSERT INTO flag (enrolment_id, kind, priority, reason, raised_at) VALUES \
+               (702, 'automatic', 'warning', 'inactive', CURRENT_TIMESTAMP)",
+        )
+        .await
+        .expect("flag");
+
+        // Tove is responsible for Petra's treatment (401), nobody for 402's: her caseload is
+        // Petra's alone, flags included; the unit's list has both.
+        let mine = send(&router, call("dashboard", "mine=true", &tove)).await;
+        assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+        assert_eq!(listed(mine.body), (vec![401], vec![]));
+        let logged = "SELECT COUNT(*) FROM access_log WHERE user_hsa_id = 'SE-101' \
+                      AND object_type = 'dashboard'";
+        assert_eq!(
+            count(&db, logged).await,
+            1,
+            "only Petra was shown, so logged"
+        );
+        let unit = send(&router, call("dashboard", "", &tove)).await;
+        assert_eq!(listed(unit.body), (vec![401, 402], vec![402]));
+        assert_eq!(count(&db, logged).await, 2, "then 402, once shown");
+
+        // Tor is on no care team: an empty caseload, until he joins 402's as a co-therapist.
+        let none = send(&router, call("dashboard", "mine=true", &tor)).await;
+        assert_eq!(listed(none.body), (vec![], vec![]));
+        db.execute_unprepared(
+            "INSERT INTO enrolment_therapist (enrolment_id, staff_person_id) VALUES (702, 121)",
+        )
+        .await
+        .expect("co-therapist");
+        let joined = send(&router, call("dashboard", "mine=true", &tor)).await;
+        assert_eq!(listed(joined.body), (vec![402], vec![402]));
+
+        // The page offers the choice to a therapist and keeps it in the refresh link.
+        let page = crate::common::get(&router, "/mottagning?vems=mina", &tor).await;
+        let text = page.body.replace("<!>", "");
+        assert!(text.contains("Mina patienter"), "{}", page.body);
+        assert!(text.contains("vems=mina"), "{}", page.body);
+        assert!(!text.contains("Petra"), "Petra is not Tor's: {}", page.body);
+    }
+);
