@@ -320,3 +320,23 @@ db_test!(access_log_refuses_changes_on_postgres, |db| {
         );
     }
 });
+
+db_test!(postgres_connections_run_without_jit, |db| {
+    // Lotsen's short statements would spend longer in JIT compilation than in running
+    // (`app::db::connect_options`): every connection of the pool has it off.
+    if db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    for _ in 0..3 {
+        let row = db
+            .query_one(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT current_setting('jit') AS jit",
+            ))
+            .await
+            .expect("setting")
+            .expect("row");
+        let jit: String = row.try_get("", "jit").expect("jit");
+        assert_eq!(jit, "off");
+    }
+});
