@@ -52,6 +52,56 @@ test('a visitor tries Lotsen as therapist, then as the patient, and signs out', 
   await expect(page.getByRole('alert')).toHaveText('Du behöver logga in för att se den här sidan.');
 });
 
+test('a visitor holds the therapist and the patient of one sandbox in two tabs, and the dashboard moves as the patient writes', async ({
+  browser,
+  hydrated,
+}) => {
+  const context = await browser.newContext({ javaScriptEnabled: hydrated });
+  const therapist = await context.newPage();
+  await open(therapist, '/', hydrated);
+  await therapist.getByRole('button', { name: 'Prova som behandlare' }).click();
+  await expect(therapist).toHaveURL(/\/mottagning$/);
+  const petra = therapist
+    .getByRole('table', { name: 'Patienter med pågående program på enheten' })
+    .getByRole('row', { name: /Petra Patient/ });
+  await expect(petra.getByRole('cell').nth(5)).toHaveText('1');
+  if (hydrated) {
+    await expect(therapist.locator('[data-live-status]')).toHaveText('Uppdateras direkt när något händer.');
+    await therapist.evaluate(() => {
+      (window as unknown as { stayed: number }).stayed = 1;
+    });
+  }
+
+  // A second tab of the same browser becomes the patient of the same sandbox.
+  const patient = await context.newPage();
+  await open(patient, '/', hydrated);
+  await patient.getByLabel('Du provar som').selectOption('patient');
+  await patient.getByRole('button', { name: 'Byt roll' }).click();
+  await expect(patient).toHaveURL(/\/mina-sidor$/);
+  await expect(patient.getByRole('heading', { level: 1 })).toHaveText('Mina sidor');
+  await patient.getByRole('link', { name: 'Hantera oro' }).click();
+  await patient.getByRole('link', { name: 'Meddelanden' }).click();
+  await patient.getByLabel('Nytt meddelande').fill('Får jag ringa er i morgon?');
+  await patient.getByRole('button', { name: 'Skicka meddelandet' }).click();
+  await expect(patient.locator('li.message').filter({ hasText: 'Får jag ringa er i morgon?' })).toBeVisible();
+
+  // The therapist's tab is still the therapist: the unread count moves by itself with
+  // JavaScript, after the refresh link without.
+  if (!hydrated) await therapist.getByRole('link', { name: 'Uppdatera' }).click();
+  await expect(petra.getByRole('cell').nth(5)).toHaveText('2');
+  if (hydrated) {
+    expect(await therapist.evaluate(() => (window as unknown as { stayed?: number }).stayed)).toBe(1);
+  }
+  await therapist.getByRole('link', { name: 'Petra Patient' }).click();
+  await expect(therapist.getByRole('heading', { level: 1 })).toHaveText('Petra Patient');
+  await expect(therapist.locator('li.message').filter({ hasText: 'Får jag ringa er i morgon?' })).toBeVisible();
+
+  // And the patient's tab is still the patient.
+  await patient.reload();
+  await expect(patient.locator('li.message').filter({ hasText: 'Får jag ringa er i morgon?' })).toContainText('läst av vården');
+  await context.close();
+});
+
 test('two visitors get separate sandboxes and never see each other', async ({
   browser,
   hydrated,

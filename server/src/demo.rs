@@ -1,10 +1,10 @@
 //! The demo entrance (`POST /demo/start`): "try as …" enters the visitor's own sandbox.
 
 use crate::reply::{see_other, unavailable};
-use crate::session::session_cookie;
+use crate::session::{cookie, cookie_token};
 use crate::state::AppState;
 use app::auth::security::{self, Event};
-use app::auth::session;
+use app::auth::session::{self, PATIENT_COOKIE, SESSION_COOKIE};
 use app::auth::{ClientAddress, Principal};
 use app::demo::{Persona, sandbox};
 use axum::Form;
@@ -19,7 +19,9 @@ pub struct PersonaForm {
 }
 
 /// "Try as …": enters the visitor's sandbox (a new one on the first visit) as `persona`, with a
-/// new session token.
+/// new session token. The patient's session is kept in its own cookie beside the staff persona's,
+/// so that a visitor can hold both sides of one sandbox in two tabs: trying the patient replaces
+/// only the patient's session, trying a staff persona only the staff one.
 pub async fn demo_start(
     State(state): State<AppState>,
     principal: Option<axum::Extension<Principal>>,
@@ -55,12 +57,19 @@ pub async fn demo_start(
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
+    let slot = if persona == Persona::Patient {
+        PATIENT_COOKIE
+    } else {
+        SESSION_COOKIE
+    };
+    let replaced = cookie_token(&headers, slot);
     let created = async {
         let subject = sandbox::subject(&state.db, sandbox_id, persona)
             .await?
             .ok_or_else(|| sea_orm::DbErr::RecordNotFound("demo persona".to_owned()))?;
-        if let Some(old) = &current {
-            session::end(&state.db, old.session_id).await?;
+        if let Some(old) = &replaced {
+            session::end_by_token(&state.db, old).await?;
+            state.session_cache.forget_token(old);
         }
         session::create(
             &state.db,
@@ -83,7 +92,7 @@ pub async fn demo_start(
                 persona.as_code(),
             );
             let mut response = see_other(persona.home());
-            if let Ok(cookie) = HeaderValue::from_str(&session_cookie(&token)) {
+            if let Ok(cookie) = HeaderValue::from_str(&cookie(slot, &token)) {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
             }
             response

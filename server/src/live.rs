@@ -206,6 +206,7 @@ pub struct After {
 pub async fn events(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
+    token: Option<Extension<crate::session::SessionToken>>,
     headers: HeaderMap,
     Query(query): Query<After>,
 ) -> Response {
@@ -216,7 +217,7 @@ pub async fn events(
         )
             .into_response();
     };
-    let Some(token) = crate::session::session_token(&headers) else {
+    let Some(token) = token.map(|t| t.0.0) else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
     let resume = headers

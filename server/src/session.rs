@@ -9,7 +9,7 @@
 
 use crate::reply::{see_other, unavailable};
 use crate::state::AppState;
-use app::auth::session::{self, Resolved, SESSION_COOKIE};
+use app::auth::session::{self, PATIENT_COOKIE, Resolved, SESSION_COOKIE};
 use app::auth::{ClientAddress, Principal};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -17,31 +17,103 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sea_orm::DatabaseConnection;
 
-/// The value of our session cookie in the request, if any.
-pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The value of the cookie `name` in the request, if it has the form of one of our tokens.
+pub(crate) fn cookie_token(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|c| {
-            let value = c.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('=')?;
+            let value = c.trim().strip_prefix(name)?.strip_prefix('=')?;
             Some(value.to_owned())
         })
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-pub(crate) fn session_cookie(token: &str) -> String {
-    format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Lax")
+/// Whether the request carries a cookie named `name` at all (well-formed or not).
+fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|c| {
+            c.trim()
+                .strip_prefix(name)
+                .is_some_and(|v| v.starts_with('='))
+        })
 }
 
-fn clear_session_cookie() -> HeaderValue {
-    HeaderValue::from_static(
-        "__Host-lotsen_session=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
-    )
+pub(crate) fn session_cookie(token: &str) -> String {
+    cookie(SESSION_COOKIE, token)
+}
+
+/// The cookie of the session in `slot`.
+pub(crate) fn cookie(name: &str, token: &str) -> String {
+    format!("{name}={token}; Path=/; Secure; HttpOnly; SameSite=Lax")
+}
+
+fn clear_cookie(name: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{name}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The token that the request's [`Principal`] was found by (the live stream re-checks it).
+#[derive(Debug, Clone)]
+pub struct SessionToken(pub String);
+
+/// Whether a request belongs to the patient's side of the service: a patient's page, a server
+/// function only patients (or testers) call, or a request sent by a patient's page (a shared
+/// function such as `whoami`, a program's media). Which of a demo visitor's two sessions a
+/// request is made in follows from it.
+fn patient_side(request: &Request) -> bool {
+    const PATIENT_PAGES: &str = "/mina-sidor";
+    let under = |path: &str| {
+        path == PATIENT_PAGES
+            || path
+                .strip_prefix(PATIENT_PAGES)
+                .is_some_and(|rest| rest.starts_with('/'))
+    };
+    let path = request.uri().path();
+    if under(path) {
+        return true;
+    }
+    if let Some(endpoint) = path.strip_prefix("/api/") {
+        use app::auth::policy::{Requirement, requirement};
+        match requirement(endpoint) {
+            Some(Requirement::Patient | Requirement::PatientOrTester) => return true,
+            Some(Requirement::Public | Requirement::SignedIn) | None => {}
+            Some(_) => return false,
+        }
+    }
+    // A page's own fetches (a server function an island calls, a program's image) are made in
+    // the session of the page that sent them; a page load never is, since a form's redirect
+    // keeps the referrer of the page the form was on. (The referrer policy is `same-origin`:
+    // another site's pages send no path here.)
+    let navigation = request
+        .headers()
+        .get("sec-fetch-mode")
+        .is_some_and(|mode| mode.as_bytes() == b"navigate");
+    !navigation
+        && request
+            .headers()
+            .get(header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<axum::http::Uri>().ok())
+            .is_some_and(|uri| under(uri.path()))
 }
 
 /// Finds the signed-in user. A cookie that leads nowhere (expired, ended, forged) is cleared.
+///
+/// A demo visitor may hold two sessions of one sandbox at once, so that the patient and the
+/// therapist can be tried side by side in two tabs: the patient's in `__Host-lotsen_patient`,
+/// the staff persona's in `__Host-lotsen_session`. A request on the patient's side is made in the
+/// patient's session (unless the staff session is testing a program as a patient), any other in
+/// the staff session; either falls back to the other when it has none. Outside demo mode there
+/// is one session cookie, and the patient's is ignored.
 pub async fn resolve_session(
     State(state): State<AppState>,
     mut request: Request,
@@ -49,21 +121,22 @@ pub async fn resolve_session(
 ) -> Response {
     let client = ClientAddress(state.limits.client(&request));
     request.extensions_mut().insert(client);
-    let Some(token) = session_token(request.headers()) else {
-        let had_cookie = request
-            .headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.contains(SESSION_COOKIE));
-        let mut response = next.run(request).await;
-        if had_cookie {
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, clear_session_cookie());
-        }
-        return response;
-    };
+    let headers = request.headers();
+    let mut cookies = vec![(SESSION_COOKIE, cookie_token(headers, SESSION_COOKIE))];
+    if state.demo.is_some() {
+        cookies.push((PATIENT_COOKIE, cookie_token(headers, PATIENT_COOKIE)));
+    }
+    // Present but not one of our tokens: cleared.
+    let mut clear: Vec<&'static str> = cookies
+        .iter()
+        .filter(|(name, token)| token.is_none() && has_cookie(headers, name))
+        .map(|(name, _)| *name)
+        .collect();
+    let mut held: Vec<(&'static str, String)> = cookies
+        .into_iter()
+        .filter_map(|(name, token)| token.map(|t| (name, t)))
+        .collect();
+    let patient_first = held.len() > 1 && patient_side(&request);
     // A dashboard's live refresh (`public/live.js`) is not the person's activity: an unattended
     // screen must still time out. (A client can only shorten its own session this way; another
     // site cannot set the header without a CORS preflight, which nothing here answers.)
@@ -71,47 +144,81 @@ pub async fn resolve_session(
     // The same for the live stream itself: a browser reconnects it by itself.
     let live = request.headers().contains_key("lotsen-live")
         || request.uri().path() == crate::live::EVENTS_PATH;
-    state.session_cache.listen(&state.db);
-    let resolved = session::resolve_cached(
-        &state.db,
-        &state.sessions,
-        &state.session_cache,
-        &token,
-        now,
-        !live,
-    )
-    .await;
-    match resolved {
-        Ok(Resolved::Valid(principal)) => {
-            if principal.staff().is_some() && sent_by_another_site(&request) {
-                return continue_page(request.uri());
-            }
-            let session = principal.session_id;
-            let own_change = app::auth::cache::OwnSessionChanged::default();
-            request.extensions_mut().insert(own_change.clone());
-            request.extensions_mut().insert(*principal);
-            let response = next.run(request).await;
-            if own_change.is_set() {
-                state.session_cache.changed(&format!("s{session}"));
-            }
-            response
-        }
-        Ok(Resolved::Invalid) => {
-            let mut response = next.run(request).await;
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, clear_session_cookie());
-            response
-        }
-        Err(err) => {
-            tracing::error!(error = %err, "session lookup failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Tjänsten svarar inte just nu. / The service is not answering right now.",
+    if !held.is_empty() {
+        state.session_cache.listen(&state.db);
+    }
+    let resolve = |token: String| {
+        let state = state.clone();
+        async move {
+            session::resolve_cached(
+                &state.db,
+                &state.sessions,
+                &state.session_cache,
+                &token,
+                now,
+                !live,
             )
-                .into_response()
+            .await
+        }
+    };
+    let mut found: Option<(String, Box<Principal>)> = None;
+    let mut staff_session: Option<(String, Box<Principal>)> = None;
+    if patient_first {
+        // A staff member testing a program as a patient keeps the patient's side in their test.
+        let (_, token) = held.remove(0);
+        match resolve(token.clone()).await {
+            Ok(Resolved::Valid(principal)) if principal.test.is_some() => {
+                found = Some((token, principal));
+            }
+            Ok(Resolved::Valid(principal)) => staff_session = Some((token, principal)),
+            Ok(Resolved::Invalid) => clear.push(SESSION_COOKIE),
+            Err(err) => return lookup_failed(&err),
         }
     }
+    while found.is_none() && !held.is_empty() {
+        let (name, token) = held.remove(0);
+        match resolve(token.clone()).await {
+            Ok(Resolved::Valid(principal)) => found = Some((token, principal)),
+            Ok(Resolved::Invalid) => clear.push(name),
+            Err(err) => return lookup_failed(&err),
+        }
+    }
+    let found = found.or(staff_session);
+    let clear_cookies = |response: &mut Response| {
+        for name in &clear {
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, clear_cookie(name));
+        }
+    };
+    let Some((token, principal)) = found else {
+        let mut response = next.run(request).await;
+        clear_cookies(&mut response);
+        return response;
+    };
+    if principal.staff().is_some() && sent_by_another_site(&request) {
+        return continue_page(request.uri());
+    }
+    let session = principal.session_id;
+    let own_change = app::auth::cache::OwnSessionChanged::default();
+    request.extensions_mut().insert(own_change.clone());
+    request.extensions_mut().insert(*principal);
+    request.extensions_mut().insert(SessionToken(token));
+    let mut response = next.run(request).await;
+    if own_change.is_set() {
+        state.session_cache.changed(&format!("s{session}"));
+    }
+    clear_cookies(&mut response);
+    response
+}
+
+fn lookup_failed(err: &sea_orm::DbErr) -> Response {
+    tracing::error!(error = %err, "session lookup failed");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Tjänsten svarar inte just nu. / The service is not answering right now.",
+    )
+        .into_response()
 }
 
 /// Whether a page load or fetch was started by another site (`Sec-Fetch-Site: cross-site` or
@@ -202,20 +309,42 @@ pub async fn same_origin_only(request: Request, next: Next) -> Response {
         .into_response()
 }
 
-/// Signs out: ends the session on the server and asks the browser to clear what it kept.
+/// Signs out: ends the session on the server and asks the browser to clear what it kept. A demo
+/// visitor holding the patient and a staff persona side by side leaves both.
 pub async fn sign_out(
-    State(db): State<DatabaseConnection>,
+    State(state): State<AppState>,
     principal: Option<axum::Extension<Principal>>,
+    headers: HeaderMap,
 ) -> Response {
-    if let Some(principal) = principal
-        && let Err(err) = session::end(&db, principal.0.session_id).await
-    {
+    let db: &DatabaseConnection = &state.db;
+    let result = async {
+        if let Some(principal) = &principal {
+            session::end(db, principal.0.session_id).await?;
+            state
+                .session_cache
+                .changed(&format!("s{}", principal.0.session_id));
+        }
+        if state.demo.is_some() {
+            for name in [SESSION_COOKIE, PATIENT_COOKIE] {
+                if let Some(token) = cookie_token(&headers, name) {
+                    session::end_by_token(db, &token).await?;
+                    state.session_cache.forget_token(&token);
+                }
+            }
+        }
+        Ok::<_, sea_orm::DbErr>(())
+    }
+    .await;
+    if let Err(err) = result {
         tracing::error!(error = %err, "sign-out failed");
         return unavailable("Tjänsten svarar inte just nu. / The service is not answering.");
     }
     let mut response = see_other("/");
     let headers = response.headers_mut();
-    headers.append(header::SET_COOKIE, clear_session_cookie());
+    headers.append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE));
+    if state.demo.is_some() {
+        headers.append(header::SET_COOKIE, clear_cookie(PATIENT_COOKIE));
+    }
     headers.insert(
         "clear-site-data",
         HeaderValue::from_static("\"cache\", \"cookies\", \"storage\""),

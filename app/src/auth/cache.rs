@@ -304,6 +304,15 @@ impl SessionCache {
         }
     }
 
+    /// Forgets the session of `token` here at once (a sign-out); other instances hear of its end
+    /// from the database.
+    pub fn forget_token(&self, token: &str) {
+        let hash = super::session::hash_token(token);
+        let mut entries = self.0.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.0.generation.fetch_add(1, Ordering::AcqRel);
+        entries.remove(&hash);
+    }
+
     /// Turns the cache on or off (PostgreSQL: the listener connected or lost); either way it
     /// starts again empty.
     fn set_listening(&self, on: bool) {

@@ -18,6 +18,10 @@ use sha2::{Digest, Sha256};
 /// path `/`; a sibling domain can neither read nor plant it.
 pub const SESSION_COOKIE: &str = "__Host-lotsen_session";
 
+/// Demo mode only: the demo patient's session, held beside a staff persona's in
+/// [`SESSION_COOKIE`] so that a visitor can try both sides of one sandbox in two tabs.
+pub const PATIENT_COOKIE: &str = "__Host-lotsen_patient";
+
 /// The purpose of an assignment that opens patient data ("Vård och behandling").
 pub const CARE_PURPOSE: &str = "Vård och behandling";
 
@@ -456,6 +460,15 @@ pub async fn bind_test(
 /// Ends one session (sign-out).
 pub async fn end(db: &impl ConnectionTrait, session_id: i64) -> Result<(), DbErr> {
     user_session::Entity::delete_by_id(session_id)
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends the session of `token`, if it is one.
+pub async fn end_by_token(db: &impl ConnectionTrait, token: &str) -> Result<(), DbErr> {
+    user_session::Entity::delete_many()
+        .filter(user_session::Column::TokenHash.eq(hash_token(token)))
         .exec(db)
         .await?;
     Ok(())

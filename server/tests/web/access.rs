@@ -1837,14 +1837,156 @@ async fn listed(router: &Router, token: &str) -> BTreeSet<i64> {
         .collect()
 }
 
+/// The token of the session a demo entrance set (the staff persona's cookie or the patient's).
 fn session_of(answer: &Answer) -> String {
     let cookie = answer.headers[header::SET_COOKIE].to_str().expect("ascii");
     cookie
         .strip_prefix("__Host-lotsen_session=")
+        .or_else(|| cookie.strip_prefix("__Host-lotsen_patient="))
         .and_then(|rest| rest.split(';').next())
         .expect("session cookie")
         .to_owned()
 }
+
+/// A request of a browser that holds a demo visitor's two sessions, sent from `from` (a page's
+/// path) when given.
+fn in_both(path: &str, staff: &str, patient: &str, from: Option<&str>) -> Request<Body> {
+    let mut request = post(path, String::new(), None);
+    let headers = request.headers_mut();
+    headers.insert(
+        header::COOKIE,
+        format!("{SESSION_COOKIE}={staff}; __Host-lotsen_patient={patient}")
+            .parse()
+            .expect("header"),
+    );
+    if let Some(from) = from {
+        headers.insert(
+            header::REFERER,
+            format!("https://lotsen.test{from}")
+                .parse()
+                .expect("header"),
+        );
+    }
+    request
+}
+
+db_test!(
+    a_demo_visitor_holds_the_patient_and_a_staff_persona_of_one_sandbox_side_by_side,
+    |db| {
+        let router = app(db.clone());
+        let name = |answer: &Answer| -> String {
+            let me: serde_json::Value = serde_json::from_str(&answer.body).expect("json");
+            me["me"]["name"].as_str().unwrap_or("nobody").to_owned()
+        };
+        let therapist = session_of(
+            &send(
+                &router,
+                post("/demo/start", "persona=therapist".into(), None),
+            )
+            .await,
+        );
+        // Trying the patient sets the patient's cookie and keeps the therapist's session.
+        let entered = send(
+            &router,
+            post("/demo/start", "persona=patient".into(), Some(&therapist)),
+        )
+        .await;
+        assert_eq!(entered.headers[header::LOCATION], "/mina-sidor");
+        let set = entered.headers[header::SET_COOKIE].to_str().expect("ascii");
+        assert!(set.starts_with("__Host-lotsen_patient="), "{set}");
+        for attribute in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"] {
+            assert!(set.contains(attribute), "{attribute} in {set}");
+        }
+        let patient = session_of(&entered);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM demo_sandbox").await, 1);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM user_session").await, 2);
+
+        // One browser, both cookies: the patient's side is the patient, the rest the therapist.
+        let cases = [
+            ("/api/whoami", None, "Tove Terapeut"),
+            ("/api/whoami", Some("/mottagning"), "Tove Terapeut"),
+            (
+                "/api/whoami",
+                Some("/mina-sidor/behandling/1"),
+                "Petra Patient",
+            ),
+            ("/api/whoami", Some("/mina-sidorna"), "Tove Terapeut"),
+        ];
+        for (path, from, expected) in cases {
+            let answer = send(&router, in_both(path, &therapist, &patient, from)).await;
+            assert_eq!(name(&answer), expected, "{path} from {from:?}");
+        }
+        // A page load is made in the session of its own side: after a form on a patient's page
+        // (its referrer) the browser loads the therapist's page it was sent to.
+        let mut navigation = in_both("/api/whoami", &therapist, &patient, Some("/mina-sidor"));
+        navigation
+            .headers_mut()
+            .insert("sec-fetch-mode", "navigate".parse().expect("header"));
+        assert_eq!(name(&send(&router, navigation).await), "Tove Terapeut");
+        let care = send(&router, in_both("/api/my_care", &therapist, &patient, None)).await;
+        assert_eq!(care.status, StatusCode::OK, "{}", care.body);
+        assert!(care.body.contains("Hantera oro"), "{}", care.body);
+        let listed = send(
+            &router,
+            in_both(
+                "/api/unit_patients",
+                &therapist,
+                &patient,
+                Some("/mina-sidor"),
+            ),
+        )
+        .await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+        assert!(listed.body.contains("Olle"), "{}", listed.body);
+        let page = send(
+            &router,
+            Request::get("/mina-sidor")
+                .header(
+                    header::COOKIE,
+                    format!("{SESSION_COOKIE}={therapist}; __Host-lotsen_patient={patient}"),
+                )
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert!(page.body.contains("Hantera oro"), "the patient's page");
+
+        // Another staff persona replaces the therapist only; the patient stays signed in.
+        let mut auditor = in_both("/demo/start", &therapist, &patient, None);
+        *auditor.body_mut() = Body::from("persona=auditor");
+        let auditor = session_of(&send(&router, auditor).await);
+        let old = send(
+            &router,
+            post("/api/whoami", String::new(), Some(&therapist)),
+        )
+        .await;
+        assert!(
+            old.body.contains("\"me\":null"),
+            "the therapist's token is dead: {}",
+            old.body
+        );
+        let still = send(&router, post("/api/whoami", String::new(), Some(&patient))).await;
+        assert_eq!(name(&still), "Petra Patient");
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM user_session").await, 2);
+
+        // Signing out leaves the demo as both, and clears both cookies.
+        let out = send(
+            &router,
+            in_both("/logga-ut", &auditor, &patient, Some("/mina-sidor")),
+        )
+        .await;
+        assert_eq!(out.status, StatusCode::SEE_OTHER);
+        let cleared: Vec<&str> = out
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter(|v| v.contains("Max-Age=0"))
+            .collect();
+        assert_eq!(cleared.len(), 2, "{cleared:?}");
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM user_session").await, 0);
+    }
+);
 
 db_test!(
     the_demo_patient_meets_a_treatment_three_weeks_under_way,
@@ -1979,12 +2121,6 @@ db_test!(demo_visitors_never_see_each_others_data, |db| {
     assert_eq!(switched.headers[header::LOCATION], "/mina-sidor");
     let patient = session_of(&switched);
     assert_ne!(patient, a);
-    let old = send(&router, post("/api/whoami", String::new(), Some(&a))).await;
-    assert!(
-        old.body.contains("\"me\":null"),
-        "the old token is dead: {}",
-        old.body
-    );
     let seen = send(
         &router,
         post("/api/who_read_my_data", String::new(), Some(&patient)),
