@@ -219,9 +219,13 @@ impl UnitCare {
     pub fn enrolments(&self) -> String {
         let team = match self.team_of {
             None => String::new(),
+            // One set of ids, not `responsible = X OR id IN (…)`: an OR with a subquery can use
+            // no index, and PostgreSQL then guesses the caseload ten times too big and plans
+            // for it (a scan of every enrolment and every patient).
             Some(staff) => format!(
-                " AND (responsible_staff_id = {staff} OR id IN \
-                 (SELECT t.enrolment_id FROM enrolment_therapist t WHERE t.staff_person_id = {staff}))"
+                " AND id IN (SELECT r.id FROM enrolment r WHERE r.responsible_staff_id = {staff} \
+                 UNION ALL \
+                 SELECT t.enrolment_id FROM enrolment_therapist t WHERE t.staff_person_id = {staff})"
             ),
         };
         format!(
