@@ -97,13 +97,24 @@ fn patient_side(request: &Request) -> bool {
         .headers()
         .get("sec-fetch-mode")
         .is_some_and(|mode| mode.as_bytes() == b"navigate");
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
     !navigation
         && request
             .headers()
             .get(header::REFERER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<axum::http::Uri>().ok())
-            .is_some_and(|uri| under(uri.path()))
+            .is_some_and(|uri| {
+                // Only our own pages: a sibling site's page could send any path.
+                let ours = uri
+                    .authority()
+                    .zip(host)
+                    .is_some_and(|(from, host)| from.as_str().eq_ignore_ascii_case(host));
+                ours && under(uri.path())
+            })
 }
 
 /// Finds the signed-in user. A cookie that leads nowhere (expired, ended, forged) is cleared.
@@ -147,7 +158,7 @@ pub async fn resolve_session(
     if !held.is_empty() {
         state.session_cache.listen(&state.db);
     }
-    let resolve = |token: String| {
+    let resolve = |token: String, activity: bool| {
         let state = state.clone();
         async move {
             session::resolve_cached(
@@ -156,39 +167,71 @@ pub async fn resolve_session(
                 &state.session_cache,
                 &token,
                 now,
-                !live,
+                activity && !live,
             )
             .await
         }
     };
     let mut found: Option<(String, Box<Principal>)> = None;
-    let mut staff_session: Option<(String, Box<Principal>)> = None;
+    // The staff session, looked at first on the patient's side and not yet used: its
+    // last-seen time is not moved by the patient's activity.
+    let mut unused_staff: Option<String> = None;
     if patient_first {
-        // A staff member testing a program as a patient keeps the patient's side in their test.
         let (_, token) = held.remove(0);
-        match resolve(token.clone()).await {
+        match resolve(token.clone(), false).await {
+            // A staff member testing a program as a patient keeps the patient's side in their
+            // test: the staff session is used after all.
             Ok(Resolved::Valid(principal)) if principal.test.is_some() => {
-                found = Some((token, principal));
+                match resolve(token.clone(), true).await {
+                    Ok(Resolved::Valid(principal)) => found = Some((token, principal)),
+                    Ok(Resolved::Invalid) => clear.push(SESSION_COOKIE),
+                    Err(err) => return lookup_failed(&err),
+                }
             }
-            Ok(Resolved::Valid(principal)) => staff_session = Some((token, principal)),
+            Ok(Resolved::Valid(_)) => unused_staff = Some(token),
             Ok(Resolved::Invalid) => clear.push(SESSION_COOKIE),
             Err(err) => return lookup_failed(&err),
         }
     }
-    while found.is_none() && !held.is_empty() {
-        let (name, token) = held.remove(0);
-        match resolve(token.clone()).await {
+    for (name, token) in held {
+        if found.is_some() {
+            break;
+        }
+        match resolve(token.clone(), true).await {
+            // The patient's cookie holds nothing but a patient's session.
+            Ok(Resolved::Valid(principal))
+                if name == PATIENT_COOKIE && principal.patient_id().is_none() =>
+            {
+                clear.push(name);
+            }
             Ok(Resolved::Valid(principal)) => found = Some((token, principal)),
             Ok(Resolved::Invalid) => clear.push(name),
             Err(err) => return lookup_failed(&err),
         }
     }
-    let found = found.or(staff_session);
+    if found.is_none()
+        && let Some(token) = unused_staff
+    {
+        match resolve(token.clone(), true).await {
+            Ok(Resolved::Valid(principal)) => found = Some((token, principal)),
+            Ok(Resolved::Invalid) => clear.push(SESSION_COOKIE),
+            Err(err) => return lookup_failed(&err),
+        }
+    }
+    // A response that sets a cookie itself (a new session) keeps it: clearing it after would
+    // undo it, since a browser applies `Set-Cookie` lines in order.
     let clear_cookies = |response: &mut Response| {
         for name in &clear {
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, clear_cookie(name));
+            let set = response
+                .headers()
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .any(|v| v.as_bytes().starts_with(format!("{name}=").as_bytes()));
+            if !set {
+                response
+                    .headers_mut()
+                    .append(header::SET_COOKIE, clear_cookie(name));
+            }
         }
     };
     let Some((token, principal)) = found else {
@@ -197,7 +240,9 @@ pub async fn resolve_session(
         return response;
     };
     if principal.staff().is_some() && sent_by_another_site(&request) {
-        return continue_page(request.uri());
+        let mut response = continue_page(request.uri());
+        clear_cookies(&mut response);
+        return response;
     }
     let session = principal.session_id;
     let own_change = app::auth::cache::OwnSessionChanged::default();

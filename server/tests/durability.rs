@@ -8,7 +8,7 @@
 
 #![allow(clippy::expect_used)]
 
-use app::auth::session::SESSION_COOKIE;
+use app::auth::session::{PATIENT_COOKIE, SESSION_COOKIE};
 use app::testing::number as count;
 use sea_orm::{ConnectionTrait, DbBackend};
 use std::io::{BufRead, Read, Write};
@@ -174,9 +174,11 @@ fn session_of(reply: &Reply) -> String {
         .filter_map(|l| l.split_once(':'))
         .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
         .find_map(|(_, value)| {
+            // The staff persona's cookie, or the demo patient's beside it.
+            let value = value.trim();
             value
-                .trim()
                 .strip_prefix(&format!("{SESSION_COOKIE}="))
+                .or_else(|| value.strip_prefix(&format!("{PATIENT_COOKIE}=")))
                 .and_then(|v| v.split(';').next())
                 .map(str::to_owned)
         })
