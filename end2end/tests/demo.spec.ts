@@ -12,16 +12,19 @@ test('a visitor tries Lotsen as therapist, then as the patient, and signs out', 
   await expect(page).toHaveURL(/\/mottagning$/);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Mottagningen');
   const patients = page.getByRole('table', { name: 'Patienter med pågående program på enheten' });
-  await expect(patients.getByRole('link')).toHaveText(['Olle Exempel', 'Petra Patient']);
+  await expect(patients.getByRole('link')).toHaveText(['Olle Exempel', 'Petra Patient', 'Karin Prov']);
   await expect(page.getByText('Maja Mönster')).toHaveCount(0);
   // A caseload under way: Olle has done nothing for two weeks (a flag), Petra's question of
-  // yesterday is unread, and her weekly GAD-7 with its change is on her row.
+  // yesterday is unread, and her weekly GAD-7 with its change is on her row; Karin's first
+  // homework waits for feedback.
   const flags = page.locator('.flag-list');
   await expect(flags.locator('li')).toHaveCount(1);
   await expect(flags).toContainText('Olle Exempel');
   await expect(flags).toContainText('Inaktiv');
   const petra = patients.getByRole('row', { name: /Petra Patient/ });
   await expect(petra.getByRole('cell').nth(5)).toHaveText('1');
+  const karin = patients.getByRole('row', { name: /Karin Prov/ });
+  await expect(karin.getByRole('cell').nth(6)).toHaveText('1');
   await expect(page.locator('.caseloads')).toContainText('Patienter per behandlare');
   await expect(petra).toContainText('GAD-7 8');
   await expect(petra).toContainText('-4 sedan start (betydande förbättring)');
@@ -182,6 +185,7 @@ test('the therapist reads a summary for the record and ends a treatment with a r
   );
   await expect(page.getByRole('button', { name: 'Avsluta behandlingen' })).toHaveCount(0);
   await open(page, '/mottagning', hydrated);
-  await expect(patients.getByRole('link')).toHaveText(['Petra Patient']);
+  // Karin's homework waits for feedback; Petra's question has been read on her record.
+  await expect(patients.getByRole('link')).toHaveText(['Karin Prov', 'Petra Patient']);
   await expect(page.locator('.flag-list li')).toHaveCount(0);
 });

@@ -242,26 +242,7 @@ async fn first_module(db: &impl ConnectionTrait, e: &Enrolment) -> Result<(), Db
         ))
         .await?;
     }
-    let fields: BTreeMap<&str, &str> = [
-        ("logg-situation", "På jobbet, inför veckomötet."),
-        (
-            "logg-oro",
-            "Att chefen skulle tycka att jag gjort fel i rapporten.",
-        ),
-        ("logg-styrka", "7"),
-    ]
-    .into_iter()
-    .collect();
-    let sent = day(e, 2, 20);
-    db.execute(statement(
-        db,
-        "INSERT INTO homework_entry (enrolment_id, program_version_id, module_key, place, kind, state, \
-           fields, idempotency_key, updated_at, submitted_at) \
-         VALUES ($1, $2, 'oro-1', 'block:oro-1/oro-hemuppgift-1/oro-logg', 'worksheet', 'submitted', \
-           $3, 'demo-history-oro-logg', $4, $4)",
-        vec![e.id.into(), e.version_id.into(), json(&fields)?.into(), sent.into()],
-    ))
-    .await?;
+    send_worksheet(db, e, day(e, 2, 20), "demo-history-oro-logg").await?;
     let given = day(e, 3, 14);
     db.execute(statement(
         db,
@@ -280,3 +261,61 @@ async fn first_module(db: &impl ConnectionTrait, e: &Enrolment) -> Result<(), Db
     .await?;
     Ok(())
 }
+
+/// The first module's worksheet, sent at `sent`.
+async fn send_worksheet(
+    db: &impl ConnectionTrait,
+    e: &Enrolment,
+    sent: DateTime<Utc>,
+    key: &str,
+) -> Result<(), DbErr> {
+    let fields: BTreeMap<&str, &str> = [
+        ("logg-situation", "På jobbet, inför veckomötet."),
+        (
+            "logg-oro",
+            "Att chefen skulle tycka att jag gjort fel i rapporten.",
+        ),
+        ("logg-styrka", "7"),
+    ]
+    .into_iter()
+    .collect();
+    db.execute(statement(
+        db,
+        "INSERT INTO homework_entry (enrolment_id, program_version_id, module_key, place, kind, state, \
+           fields, idempotency_key, updated_at, submitted_at) \
+         VALUES ($1, $2, 'oro-1', 'block:oro-1/oro-hemuppgift-1/oro-logg', 'worksheet', 'submitted', \
+           $3, $4, $5, $5)",
+        vec![
+            e.id.into(),
+            e.version_id.into(),
+            json(&fields)?.into(),
+            key.into(),
+            sent.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// A treatment a week in whose first module's worksheet was sent yesterday and waits for the
+/// therapist's feedback.
+pub async fn homework_waiting(db: &impl ConnectionTrait, e: &Enrolment) -> Result<(), DbErr> {
+    for (page, days) in [("oro-valkommen", 0), ("oro-hemuppgift-1", WAITING_DAYS - 2)] {
+        db.execute(statement(
+            db,
+            "INSERT INTO page_visit (enrolment_id, program_version_id, module_key, step_key, first_seen_at) \
+             VALUES ($1, $2, 'oro-1', $3, $4)",
+            vec![
+                e.id.into(),
+                e.version_id.into(),
+                page.into(),
+                day(e, days, 18).into(),
+            ],
+        ))
+        .await?;
+    }
+    send_worksheet(db, e, day(e, WAITING_DAYS - 1, 20), "demo-history-waiting").await
+}
+
+/// How long ago the treatment with homework waiting began.
+pub const WAITING_DAYS: i64 = 9;

@@ -1,5 +1,5 @@
 //! The demo template: two regions (the visitor's own, with two care units, and a neighbour to
-//! share programs with), their staff, three patients and their enrolments in a small demo
+//! share programs with), their staff, four patients and their enrolments in a small demo
 //! program. All names and numbers are fictional; the personal identity numbers are valid in
 //! form only.
 
@@ -145,7 +145,7 @@ const QUIET_PATIENT: &str = "199006022397";
 const QUIET_DAYS: i64 = 16;
 
 /// (personnummer, given name, family name, unit index, therapist-internal note)
-const PATIENTS: [(&str, &str, &str, usize, &str); 3] = [
+const PATIENTS: [(&str, &str, &str, usize, &str); 4] = [
     (
         PATIENT_PERSONNUMMER,
         "Petra",
@@ -155,7 +155,11 @@ const PATIENTS: [(&str, &str, &str, usize, &str); 3] = [
     ),
     ("199006022397", "Olle", "Exempel", 0, ""),
     ("199610202385", "Maja", "Mönster", 1, ""),
+    (HOMEWORK_PATIENT, "Karin", "Prov", 0, ""),
 ];
+
+/// The demo patient whose first homework waits for the therapist's feedback.
+const HOMEWORK_PATIENT: &str = "199001012385";
 
 /// The demo programs, shipped as program packages (manifests without media): a worry
 /// program in six modules with GAD-7 every week and homework that opens the next module after
@@ -332,10 +336,15 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
         // of the same therapist began two weeks ago and has done nothing since.
         let with_history = pnr == PATIENT_PERSONNUMMER;
         let quiet = pnr == QUIET_PATIENT;
-        let started_at = match (with_history, quiet) {
-            (true, _) => now - chrono::Duration::days(super::history::DAYS_AGO),
-            (_, true) => now - chrono::Duration::days(QUIET_DAYS),
-            _ => now,
+        let waiting = pnr == HOMEWORK_PATIENT;
+        let started_at = if with_history {
+            now - chrono::Duration::days(super::history::DAYS_AGO)
+        } else if quiet {
+            now - chrono::Duration::days(QUIET_DAYS)
+        } else if waiting {
+            now - chrono::Duration::days(super::history::WAITING_DAYS)
+        } else {
+            now
         };
         let enrolment = enrolment::ActiveModel {
             patient_id: Set(patient.id),
@@ -364,14 +373,17 @@ pub async fn populate(db: &impl ConnectionTrait, sandbox_id: i64) -> Result<(), 
             ))
             .await?;
         }
+        let history = super::history::Enrolment {
+            id: enrolment.id,
+            version_id: enrolled_version,
+            started_at,
+            therapist,
+        };
         if let (true, Some(program)) = (with_history, &enrolled_program) {
-            let history = super::history::Enrolment {
-                id: enrolment.id,
-                version_id: enrolled_version,
-                started_at,
-                therapist,
-            };
             super::history::write(db, program, &history).await?;
+        }
+        if waiting {
+            super::history::homework_waiting(db, &history).await?;
         }
     }
     Ok(())

@@ -1969,10 +1969,77 @@ db_test!(
         assert_eq!(name(&still), "Petra Patient");
         assert_eq!(count(&db, "SELECT COUNT(*) FROM user_session").await, 2);
 
+        // The patient's activity does not keep the staff session alive; its own does.
+        let ten_minutes_ago = chrono::Utc::now() - chrono::Duration::minutes(10);
+        let auditor_hash = session::hash_token(&auditor);
+        db.execute(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "UPDATE user_session SET last_seen_at = $1 WHERE token_hash = $2",
+            [ten_minutes_ago.into(), auditor_hash.clone().into()],
+        ))
+        .await
+        .expect("age");
+        let last_seen = || async {
+            db.query_one(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                "SELECT CAST(last_seen_at AS TEXT) AS at FROM user_session WHERE token_hash = $1",
+                [auditor_hash.clone().into()],
+            ))
+            .await
+            .expect("query")
+            .expect("row")
+            .try_get::<String>("", "at")
+            .expect("at")
+        };
+        let before = last_seen().await;
+        let answer = send(&router, in_both("/api/my_care", &auditor, &patient, None)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        assert_eq!(last_seen().await, before, "the patient's request");
+        send(&router, in_both("/api/whoami", &auditor, &patient, None)).await;
+        assert_ne!(last_seen().await, before, "the auditor's own request");
+
+        // Another site's page cannot pick a session by its referrer.
+        let mut foreign = in_both("/api/whoami", &auditor, &patient, None);
+        foreign.headers_mut().insert(
+            header::REFERER,
+            "https://other.lotsen.test/mina-sidor"
+                .parse()
+                .expect("header"),
+        );
+        assert_eq!(name(&send(&router, foreign).await), "Greta Granskare");
+
+        // A staff session that has ended is cleared, and a new one set in the same response
+        // is kept (the browser applies the lines in order).
+        db.execute(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "DELETE FROM user_session WHERE token_hash = $1",
+            [auditor_hash.into()],
+        ))
+        .await
+        .expect("end");
+        let mut again = in_both("/demo/start", &auditor, &patient, Some("/mina-sidor"));
+        *again.body_mut() = Body::from("persona=therapist");
+        let again = send(&router, again).await;
+        let lines: Vec<&str> = again
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(!lines[0].contains("Max-Age=0"), "{lines:?}");
+        let therapist = session_of(&again);
+        let me = send(
+            &router,
+            post("/api/whoami", String::new(), Some(&therapist)),
+        )
+        .await;
+        assert_eq!(name(&me), "Tove Terapeut");
+
         // Signing out leaves the demo as both, and clears both cookies.
         let out = send(
             &router,
-            in_both("/logga-ut", &auditor, &patient, Some("/mina-sidor")),
+            in_both("/logga-ut", &therapist, &patient, Some("/mina-sidor")),
         )
         .await;
         assert_eq!(out.status, StatusCode::SEE_OTHER);
@@ -2099,8 +2166,8 @@ db_test!(demo_visitors_never_see_each_others_data, |db| {
     let (seen_a, seen_b) = (listed(&router, &a).await, listed(&router, &b).await);
     assert_eq!(
         (seen_a.len(), seen_b.len()),
-        (2, 2),
-        "two patients at the demo unit"
+        (3, 3),
+        "three patients at the demo unit"
     );
     assert!(seen_a.is_disjoint(&seen_b));
     // The other visitor's patient does not exist, as far as this visitor can tell.
