@@ -17,32 +17,26 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sea_orm::DatabaseConnection;
 
-/// The value of the cookie `name` in the request, if it has the form of one of our tokens.
-pub(crate) fn cookie_token(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The value of the first cookie named `name` in the request, well-formed or not.
+fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            let value = c.trim().strip_prefix(name)?.strip_prefix('=')?;
-            Some(value.to_owned())
-        })
+        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
+/// The value of the cookie `name` in the request, if it has the form of one of our tokens.
+pub(crate) fn cookie_token(headers: &HeaderMap, name: &str) -> Option<String> {
+    cookie_value(headers, name)
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_owned)
 }
 
 /// Whether the request carries a cookie named `name` at all (well-formed or not).
 fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .any(|c| {
-            c.trim()
-                .strip_prefix(name)
-                .is_some_and(|v| v.starts_with('='))
-        })
+    cookie_value(headers, name).is_some()
 }
 
 pub(crate) fn session_cookie(token: &str) -> String {
@@ -143,7 +137,7 @@ pub async fn resolve_session(
         .filter(|(name, token)| token.is_none() && has_cookie(headers, name))
         .map(|(name, _)| *name)
         .collect();
-    let mut held: Vec<(&'static str, String)> = cookies
+    let held: Vec<(&'static str, String)> = cookies
         .into_iter()
         .filter_map(|(name, token)| token.map(|t| (name, t)))
         .collect();
@@ -172,52 +166,11 @@ pub async fn resolve_session(
             .await
         }
     };
-    let mut found: Option<(String, Box<Principal>)> = None;
-    // The staff session, looked at first on the patient's side and not yet used: its
-    // last-seen time is not moved by the patient's activity.
-    let mut unused_staff: Option<String> = None;
-    if patient_first {
-        let (_, token) = held.remove(0);
-        match resolve(token.clone(), false).await {
-            // A staff member testing a program as a patient keeps the patient's side in their
-            // test: the staff session is used after all.
-            Ok(Resolved::Valid(principal)) if principal.test.is_some() => {
-                match resolve(token.clone(), true).await {
-                    Ok(Resolved::Valid(principal)) => found = Some((token, principal)),
-                    Ok(Resolved::Invalid) => clear.push(SESSION_COOKIE),
-                    Err(err) => return lookup_failed(&err),
-                }
-            }
-            Ok(Resolved::Valid(_)) => unused_staff = Some(token),
-            Ok(Resolved::Invalid) => clear.push(SESSION_COOKIE),
-            Err(err) => return lookup_failed(&err),
-        }
-    }
-    for (name, token) in held {
-        if found.is_some() {
-            break;
-        }
-        match resolve(token.clone(), true).await {
-            // The patient's cookie holds nothing but a patient's session.
-            Ok(Resolved::Valid(principal))
-                if name == PATIENT_COOKIE && principal.patient_id().is_none() =>
-            {
-                clear.push(name);
-            }
-            Ok(Resolved::Valid(principal)) => found = Some((token, principal)),
-            Ok(Resolved::Invalid) => clear.push(name),
-            Err(err) => return lookup_failed(&err),
-        }
-    }
-    if found.is_none()
-        && let Some(token) = unused_staff
-    {
-        match resolve(token.clone(), true).await {
-            Ok(Resolved::Valid(principal)) => found = Some((token, principal)),
-            Ok(Resolved::Invalid) => clear.push(SESSION_COOKIE),
-            Err(err) => return lookup_failed(&err),
-        }
-    }
+    let (found, mut unheld) = match choose(held, patient_first, resolve).await {
+        Ok(chosen) => chosen,
+        Err(err) => return lookup_failed(&err),
+    };
+    clear.append(&mut unheld);
     // A response that sets a cookie itself (a new session) keeps it: clearing it after would
     // undo it, since a browser applies `Set-Cookie` lines in order.
     let clear_cookies = |response: &mut Response| {
@@ -255,6 +208,60 @@ pub async fn resolve_session(
     }
     clear_cookies(&mut response);
     response
+}
+
+/// The session a request is made in, of those its cookies hold (`held`, the staff session
+/// first), and the cookies that lead nowhere. On the patient's side (`patient_first`, only
+/// when both are held) the staff session is looked at first without counting as activity:
+/// it is used only when it is testing a program as a patient, or when the patient's session
+/// turns out not to stand. `resolve(token, activity)` looks a token up.
+async fn choose<F, Fut>(
+    mut held: Vec<(&'static str, String)>,
+    patient_first: bool,
+    resolve: F,
+) -> Result<(Option<(String, Box<Principal>)>, Vec<&'static str>), sea_orm::DbErr>
+where
+    F: Fn(String, bool) -> Fut,
+    Fut: std::future::Future<Output = Result<Resolved, sea_orm::DbErr>>,
+{
+    let mut clear = Vec::new();
+    // The staff session, looked at first on the patient's side and not yet used: its
+    // last-seen time is not moved by the patient's activity.
+    let mut unused_staff: Option<String> = None;
+    if patient_first {
+        let (_, token) = held.remove(0);
+        match resolve(token.clone(), false).await? {
+            // A staff member testing a program as a patient keeps the patient's side in their
+            // test: the staff session is used after all.
+            Resolved::Valid(principal) if principal.test.is_some() => {
+                match resolve(token.clone(), true).await? {
+                    Resolved::Valid(principal) => return Ok((Some((token, principal)), clear)),
+                    Resolved::Invalid => clear.push(SESSION_COOKIE),
+                }
+            }
+            Resolved::Valid(_) => unused_staff = Some(token),
+            Resolved::Invalid => clear.push(SESSION_COOKIE),
+        }
+    }
+    for (name, token) in held {
+        match resolve(token.clone(), true).await? {
+            // The patient's cookie holds nothing but a patient's session.
+            Resolved::Valid(principal)
+                if name == PATIENT_COOKIE && principal.patient_id().is_none() =>
+            {
+                clear.push(name);
+            }
+            Resolved::Valid(principal) => return Ok((Some((token, principal)), clear)),
+            Resolved::Invalid => clear.push(name),
+        }
+    }
+    if let Some(token) = unused_staff {
+        match resolve(token.clone(), true).await? {
+            Resolved::Valid(principal) => return Ok((Some((token, principal)), clear)),
+            Resolved::Invalid => clear.push(SESSION_COOKIE),
+        }
+    }
+    Ok((None, clear))
 }
 
 fn lookup_failed(err: &sea_orm::DbErr) -> Response {
@@ -363,19 +370,19 @@ pub async fn sign_out(
 ) -> Response {
     let db: &DatabaseConnection = &state.db;
     let result = async {
-        if let Some(principal) = &principal {
-            session::end(db, principal.0.session_id).await?;
-            state
-                .session_cache
-                .changed(&format!("s{}", principal.0.session_id));
-        }
         if state.demo.is_some() {
+            // Both of the visitor's sessions, the one this request was made in among them.
             for name in [SESSION_COOKIE, PATIENT_COOKIE] {
                 if let Some(token) = cookie_token(&headers, name) {
                     session::end_by_token(db, &token).await?;
                     state.session_cache.forget_token(&token);
                 }
             }
+        } else if let Some(principal) = &principal {
+            session::end(db, principal.0.session_id).await?;
+            state
+                .session_cache
+                .changed(&format!("s{}", principal.0.session_id));
         }
         Ok::<_, sea_orm::DbErr>(())
     }

@@ -307,10 +307,9 @@ impl SessionCache {
     /// Forgets the session of `token` here at once (a sign-out); other instances hear of its end
     /// from the database.
     pub fn forget_token(&self, token: &str) {
-        let hash = super::session::hash_token(token);
-        let mut entries = self.0.entries.lock().unwrap_or_else(|e| e.into_inner());
+        // A look-up under way when the session ended does not put its entry back.
         self.0.generation.fetch_add(1, Ordering::AcqRel);
-        entries.remove(&hash);
+        self.forget(&super::session::hash_token(token));
     }
 
     /// Turns the cache on or off (PostgreSQL: the listener connected or lost); either way it
