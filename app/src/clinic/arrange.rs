@@ -1,9 +1,10 @@
 //! The dashboard's patients in the order and selection the care team asks for: by need (the
 //! server's order), by name, or the most recently active first; all of them, or only those
-//! with open flags, unread messages or homework waiting for feedback. Chosen with a plain GET
-//! form (`?ordning=…&visa=…`), so it works without JavaScript and a live refresh keeps it.
+//! with open flags, unread messages or homework waiting for feedback; and which open flags.
+//! Chosen with a plain GET form or link (`?ordning=…&visa=…&flaggor=…`), so it works without
+//! JavaScript and a live refresh keeps it.
 
-use super::DashboardPatient;
+use super::{DashboardPatient, OpenFlag};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Order {
@@ -101,6 +102,59 @@ impl Filter {
             Self::Feedback => p.awaiting_feedback > 0,
         }
     }
+}
+
+/// Which open flags the dashboard lists (`?flaggor=…`): all of them, those nobody has
+/// acknowledged yet, or those escalated to the unit's patient administrators because nobody
+/// acknowledged them in time (what a patient administrator follows up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FlagChoice {
+    #[default]
+    Open,
+    Unhandled,
+    Escalated,
+}
+
+impl FlagChoice {
+    pub const ALL: [Self; 3] = [Self::Open, Self::Unhandled, Self::Escalated];
+
+    /// The value in the query string (`flaggor`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Open => "alla",
+            Self::Unhandled => "nya",
+            Self::Escalated => "eskalerade",
+        }
+    }
+
+    pub fn from_query(value: Option<&str>) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|f| Some(f.code()) == value)
+            .unwrap_or_default()
+    }
+
+    pub fn keeps(self, flag: &OpenFlag) -> bool {
+        match self {
+            Self::Open => true,
+            Self::Unhandled => flag.acknowledged.is_none(),
+            Self::Escalated => flag.escalated_at.is_some(),
+        }
+    }
+}
+
+/// The dashboard's address with these choices (the plain `/mottagning` for the defaults).
+pub fn dashboard_href(order: Order, filter: Filter, whose: Whose, flags: FlagChoice) -> String {
+    if (order, filter, whose, flags) == Default::default() {
+        return "/mottagning".to_owned();
+    }
+    format!(
+        "/mottagning?ordning={}&visa={}&vems={}&flaggor={}",
+        order.code(),
+        filter.code(),
+        whose.code(),
+        flags.code()
+    )
 }
 
 /// A name as Swedish alphabetical order reads it: case aside, and å, ä, ö after z.

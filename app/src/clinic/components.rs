@@ -1,4 +1,6 @@
-use super::arrange::{Caseload, Filter, Order, Whose, arrange, caseloads};
+use super::arrange::{
+    Caseload, Filter, FlagChoice, Order, Whose, arrange, caseloads, dashboard_href,
+};
 use super::summary::{end_reason_label, state_label, summary_href};
 use super::{
     AcknowledgeFlag, Dashboard, DashboardPatient, EnrolChoices, EnrolPatients, OpenFlag,
@@ -21,11 +23,12 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 pub fn ClinicHome() -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
-    let (order, filter, whose) = query.with_untracked(|q| {
+    let (order, filter, whose, flag_choice) = query.with_untracked(|q| {
         (
             Order::from_query(q.get("ordning").as_deref()),
             Filter::from_query(q.get("visa").as_deref()),
             Whose::from_query(q.get("vems").as_deref()),
+            FlagChoice::from_query(q.get("flaggor").as_deref()),
         )
     });
     let data = Resource::new(|| (), move |_| unit_dashboard(whose == Whose::Mine));
@@ -35,8 +38,12 @@ pub fn ClinicHome() -> impl IntoView {
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    // Enrolment is offered to those who may list the unit's patients.
-                    Ok(dashboard) => view! { <DashboardView dashboard order filter whose /> <EnrolSection /> }.into_any(),
+                    // Enrolment is offered to those who may list the unit's patients; a live
+                    // refresh takes the live region alone, so it is not read again for it.
+                    Ok(dashboard) => view! {
+                        <DashboardView dashboard order filter whose flag_choice />
+                        {(!live_refresh()).then(|| view! { <EnrolSection /> })}
+                    }.into_any(),
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}
@@ -53,6 +60,7 @@ fn DashboardView(
     order: Order,
     filter: Filter,
     whose: Whose,
+    flag_choice: FlagChoice,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let acknowledge = ServerAction::<AcknowledgeFlag>::new();
@@ -67,15 +75,17 @@ fn DashboardView(
     let loads = caseloads(&patients);
     let patients = arrange(patients, order, filter);
     // The refresh link keeps the order and selection chosen.
-    let here = match (order, filter, whose) {
-        (Order::Need, Filter::All, Whose::Unit) => "/mottagning".to_owned(),
-        _ => format!(
-            "/mottagning?ordning={}&visa={}&vems={}",
-            order.code(),
-            filter.code(),
-            whose.code()
-        ),
-    };
+    let here = dashboard_href(order, filter, whose, flag_choice);
+    let flag_choices: Vec<FlagChoiceLink> = FlagChoice::ALL
+        .into_iter()
+        .map(|choice| FlagChoiceLink {
+            choice,
+            href: dashboard_href(order, filter, whose, choice),
+            count: flags.iter().filter(|f| choice.keeps(f)).count(),
+            chosen: choice == flag_choice,
+        })
+        .collect();
+    let flags: Vec<OpenFlag> = flags.into_iter().filter(|f| flag_choice.keeps(f)).collect();
     view! {
         <div class="dashboard" data-live-events=LIVE_EVENTS_PATH data-live-after=live_after.to_string()
             data-text-live=move || t_string!(i18n, clinic.live_on).to_string()
@@ -90,14 +100,28 @@ fn DashboardView(
             <FormNotice action=acknowledge />
             <FormNotice action=resolve />
             // Outside the live region: a choice being made is never replaced by a refresh.
-            <PatientView order filter whose therapist=handles_flags />
+            <PatientView order filter whose flag_choice therapist=handles_flags />
             <div data-live-region>
-                <FlagList flags handles_flags acknowledge resolve />
+                <FlagList flags flag_choices handles_flags acknowledge resolve />
                 <PatientList list=patients total />
                 <CaseloadTable loads />
             </div>
         </div>
         <script type="module" src="/live.js" nonce=leptos::nonce::use_nonce()></script>
+    }
+}
+
+/// Whether this rendering is a dashboard's live refresh (`public/live.js` sends `Lotsen-Live`
+/// and keeps only the page's `[data-live-region]`).
+fn live_refresh() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .is_some_and(|parts| parts.headers.contains_key("lotsen-live"))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        false
     }
 }
 
@@ -146,20 +170,57 @@ pub(crate) fn priority_label(priority: FlagPriority, locale: Locale) -> &'static
     }
 }
 
+/// One of the flag list's choices: all open flags, those not acknowledged, those escalated.
+#[derive(Clone)]
+struct FlagChoiceLink {
+    choice: FlagChoice,
+    href: String,
+    count: usize,
+    chosen: bool,
+}
+
 #[component]
 fn FlagList(
     flags: Vec<OpenFlag>,
+    flag_choices: Vec<FlagChoiceLink>,
     handles_flags: bool,
     acknowledge: ServerAction<AcknowledgeFlag>,
     resolve: ServerAction<ResolveFlag>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let count = flags.len();
+    let open = flag_choices
+        .iter()
+        .find(|c| c.choice == FlagChoice::Open)
+        .map_or(0, |c| c.count);
+    let choice_name = move |choice: FlagChoice| match choice {
+        FlagChoice::Open => t_string!(i18n, clinic.flags_open).to_string(),
+        FlagChoice::Unhandled => t_string!(i18n, clinic.flags_unhandled).to_string(),
+        FlagChoice::Escalated => t_string!(i18n, clinic.flags_escalated).to_string(),
+    };
     view! {
         <section class="flags" aria-labelledby="flags-heading">
-            <h2 id="flags-heading">{t!(i18n, clinic.flags_heading)} " (" {count} ")"</h2>
-            {if flags.is_empty() {
+            <h2 id="flags-heading">{t!(i18n, clinic.flags_heading)} " (" {open} ")"</h2>
+            // Who follows up the flags (a patient administrator, the care team) sees at once
+            // how many nobody has acknowledged and how many were escalated, and lists them.
+            {(open > 0).then(|| view! {
+                <nav class="flag-choice" aria-label=move || t_string!(i18n, clinic.flags_choice).to_string()>
+                    <ul>
+                        {flag_choices.into_iter().map(|link| view! {
+                            <li>
+                                // An id: a live refresh gives focus back to it.
+                                <a id=format!("flag-choice-{}", link.choice.code()) href=link.href
+                                    aria-current=link.chosen.then_some("page")>
+                                    {format!("{} ({})", choice_name(link.choice), link.count)}
+                                </a>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                </nav>
+            })}
+            {if open == 0 {
                 view! { <p>{t!(i18n, clinic.no_flags)}</p> }.into_any()
+            } else if flags.is_empty() {
+                view! { <p>{t!(i18n, clinic.no_flags_chosen)}</p> }.into_any()
             } else {
                 view! {
                     <ul class="flag-list">
@@ -341,7 +402,13 @@ fn CaseloadTable(loads: Vec<Caseload>) -> impl IntoView {
 
 /// How the patients are ordered and which are shown: a plain GET form.
 #[component]
-fn PatientView(order: Order, filter: Filter, whose: Whose, therapist: bool) -> impl IntoView {
+fn PatientView(
+    order: Order,
+    filter: Filter,
+    whose: Whose,
+    flag_choice: FlagChoice,
+    therapist: bool,
+) -> impl IntoView {
     let i18n = use_i18n();
     let locale = i18n.get_locale_untracked();
     let order_name = move |o: Order| match o {
@@ -361,6 +428,10 @@ fn PatientView(order: Order, filter: Filter, whose: Whose, therapist: bool) -> i
     };
     view! {
         <form method="get" action="/mottagning" class="patient-view">
+            // The flags chosen stay chosen.
+            {(flag_choice != FlagChoice::Open).then(|| view! {
+                <input type="hidden" name="flaggor" value=flag_choice.code() />
+            })}
             // A therapist's own caseload, or the whole unit (a patient administrator is on no
             // care team: the unit is theirs).
             {therapist.then(|| view! {

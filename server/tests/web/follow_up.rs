@@ -357,6 +357,54 @@ db_test!(
             "{}",
             dashboard.body
         );
+        // The patient administrator follows up: of the unit's two open flags, one is not
+        // acknowledged and escalated (Petra's), one acknowledged (Olle's). Each choice lists
+        // only its own, and says how many each holds.
+        let petra = count(
+            &db,
+            "SELECT id FROM flag WHERE enrolment_id = 701 AND escalated_at IS NOT NULL",
+        )
+        .await;
+        let olle = count(&db, "SELECT id FROM flag WHERE enrolment_id = 702").await;
+        let administrator = staff_session(&db, 103, 309).await;
+        let listed = |body: &str, flag: i64| body.contains(&format!("data-key=\"flag-{flag}\""));
+        let all = get(&router, "/mottagning", &administrator).await;
+        assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+        assert!(
+            listed(&all.body, petra) && listed(&all.body, olle),
+            "{}",
+            all.body
+        );
+        for choice in ["Alla öppna (2)", "Inte kvitterade (1)", "Eskalerade (1)"] {
+            assert!(all.body.contains(choice), "{choice}: {}", all.body);
+        }
+        for path in ["/mottagning?flaggor=eskalerade", "/mottagning?flaggor=nya"] {
+            let chosen = get(&router, path, &administrator).await;
+            assert_eq!(chosen.status, StatusCode::OK, "{}", chosen.body);
+            assert!(listed(&chosen.body, petra), "{path}: {}", chosen.body);
+            assert!(!listed(&chosen.body, olle), "{path}: {}", chosen.body);
+        }
+        // Once acknowledged, Petra's flag is handled but still escalated (and still open).
+        db.execute_unprepared(&format!(
+            "UPDATE flag SET acknowledged_at = CURRENT_TIMESTAMP, acknowledged_by = 101 \
+             WHERE id = {petra}"
+        ))
+        .await
+        .expect("acknowledged");
+        let new = get(&router, "/mottagning?flaggor=nya", &administrator).await;
+        assert!(
+            !listed(&new.body, petra) && !listed(&new.body, olle),
+            "{}",
+            new.body
+        );
+        assert!(
+            new.body.contains("Inga öppna flaggor av det slaget."),
+            "{}",
+            new.body
+        );
+        let escalated = get(&router, "/mottagning?flaggor=eskalerade", &administrator).await;
+        assert!(listed(&escalated.body, petra), "{}", escalated.body);
+
         // The notice itself says nothing clinical: the fixed text for staff.
         let text = app::notify::Template::FlagEscalated.email("https://lotsen.test/mottagning");
         for word in ["PHQ", "Petra", "Enhet", "självmord", "item"] {
