@@ -30,6 +30,7 @@ mod m20261201_000021_module_overrides;
 mod m20261202_000022_extra_forms;
 mod m20261202_000023_handovers;
 mod m20261202_000024_auth_changes;
+mod m20261202_000025_log_head_index;
 
 pub struct Migrator;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000022_extra_forms::Migration),
             Box::new(m20261202_000023_handovers::Migration),
             Box::new(m20261202_000024_auth_changes::Migration),
+            Box::new(m20261202_000025_log_head_index::Migration),
         ]
     }
 }
