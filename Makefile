@@ -192,7 +192,8 @@ fuzz:
 # access-log write cost a request, and care under load (a patient's treatment overview, a
 # draft saved, a message sent, with many patients), and a demo sandbox made while few and
 # while 200 live, on SQLite and PostgreSQL; a therapist's caseload in a region's data
-# (100,000 patients, 5,000,000 answers) on PostgreSQL.
+# (100,000 patients, 5,000,000 answers) on PostgreSQL; 1,000 live dashboards of one unit (a
+# patient's submit to every dashboard's refetch, and the memory of idle streams), on both.
 bench: build e2e-deps
 	bash server/bench/ssr-throughput.sh "$(BIN)"
 	bash server/bench/design-page.sh "$(BIN)"
@@ -202,3 +203,4 @@ bench: build e2e-deps
 	cargo bench -p lotsen --bench care
 	cargo bench -p lotsen --bench demo
 	cargo bench -p lotsen --bench caseload
+	cargo bench -p lotsen --bench live
