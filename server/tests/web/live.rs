@@ -9,7 +9,7 @@ use app::db_test;
 use app::testing::{number as count, two_regions as world};
 use axum::Router;
 use axum::body::{Body, BodyDataStream};
-use axum::http::{Request, StatusCode, header};
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use futures_util::StreamExt;
 use lotsen_server::AppState;
 use lotsen_server::live::Hub;
@@ -575,5 +575,29 @@ db_test!(
             .await,
             5
         );
+    }
+);
+
+db_test!(
+    a_live_refresh_brings_the_live_region_without_the_enrolment_section,
+    |db| {
+        world(&db).await;
+        let router = app(db.clone());
+        let therapist = staff_session(&db, 101, 301).await;
+        let whole = get(&router, "/mottagning", &therapist).await;
+        assert_eq!(whole.status, StatusCode::OK, "{}", whole.body);
+        assert!(whole.body.contains("Skriv in patienter"), "{}", whole.body);
+        // What `public/live.js` fetches: the page again, of which it keeps the live region
+        // (and, after a refusal, looks for the live box).
+        let mut request = page("/mottagning", &therapist);
+        request
+            .headers_mut()
+            .insert("lotsen-live", HeaderValue::from_static("1"));
+        let live = send(&router, request).await;
+        assert_eq!(live.status, StatusCode::OK, "{}", live.body);
+        for mark in ["data-live-events", "data-live-region", "Petra", "Olle"] {
+            assert!(live.body.contains(mark), "{mark}: {}", live.body);
+        }
+        assert!(!live.body.contains("Skriv in patienter"), "{}", live.body);
     }
 );
