@@ -176,6 +176,30 @@ INSERT INTO enrolment (id, patient_id, program_version_id, care_unit_id, state, 
   (704, 404, 601, 21, 'active', CURRENT_TIMESTAMP, '');
 ";
 
+/// A session token for a staff member in one of their assignments (tests, benchmarks).
+pub async fn staff_session(db: &DatabaseConnection, person: i64, assignment: i64) -> String {
+    session_of(
+        db,
+        crate::auth::session::Subject::Staff {
+            staff_person_id: person,
+            assignment_id: Some(assignment),
+        },
+    )
+    .await
+}
+
+/// A session token for a patient (tests, benchmarks).
+pub async fn patient_session(db: &DatabaseConnection, patient_id: i64) -> String {
+    session_of(db, crate::auth::session::Subject::Patient { patient_id }).await
+}
+
+async fn session_of(db: &DatabaseConnection, subject: crate::auth::session::Subject) -> String {
+    let config = crate::auth::session::SessionConfig::default();
+    crate::auth::session::create(db, &config, subject, None, None, None)
+        .await
+        .unwrap_or_else(|e| setup_failed("session", e))
+}
+
 /// The one whole number a query answers (a count, an id).
 pub async fn number(db: &DatabaseConnection, sql: &str) -> i64 {
     let row = db

@@ -16,8 +16,8 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use app::auth::session::{self, SESSION_COOKIE, SessionConfig, Subject};
-use app::testing::{Engine, TestDb, two_regions};
+use app::auth::session::SESSION_COOKIE;
+use app::testing::{Engine, TestDb, patient_session, two_regions};
 use lotsen_server::limits::{LimitConfig, Limits};
 use lotsen_server::{AppState, router};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -68,18 +68,7 @@ async fn patients(db: &DatabaseConnection, n: u64) -> String {
     }
     let mut lines = String::new();
     for i in 0..n {
-        let token = session::create(
-            db,
-            &SessionConfig::default(),
-            Subject::Patient {
-                patient_id: (first_patient + i) as i64,
-            },
-            None,
-            None,
-            None,
-        )
-        .await
-        .expect("session");
+        let token = patient_session(db, (first_patient + i) as i64).await;
         let _ = writeln!(lines, "{token} {}", first_enrolment + i);
     }
     lines

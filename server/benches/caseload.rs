@@ -18,8 +18,8 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use app::auth::session::{self, SESSION_COOKIE, SessionConfig, Subject};
-use app::testing::{Engine, TestDb, two_regions};
+use app::auth::session::SESSION_COOKIE;
+use app::testing::{Engine, TestDb, staff_session, two_regions};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
@@ -86,19 +86,7 @@ async fn generate(db: &DatabaseConnection) {
 }
 
 async fn tove(db: &DatabaseConnection) -> String {
-    session::create(
-        db,
-        &SessionConfig::default(),
-        Subject::Staff {
-            staff_person_id: 101,
-            assignment_id: Some(301),
-        },
-        None,
-        None,
-        None,
-    )
-    .await
-    .expect("session")
+    staff_session(db, 101, 301).await
 }
 
 fn dashboard(body: &'static str, token: &str) -> Request<Body> {

@@ -16,8 +16,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use app::access_log::{self, Action, Entry, Outcome};
 use app::auth::cache::SessionCache;
-use app::auth::session::{self, SESSION_COOKIE, SessionConfig, Subject};
-use app::testing::{Engine, TestDb, two_regions};
+use app::auth::session::SESSION_COOKIE;
+use app::testing::{Engine, TestDb, staff_session, two_regions};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
@@ -67,19 +67,7 @@ async fn bench(engine: Engine, n: u32) {
     let cache = state.session_cache.clone();
     let uncached = router(uncached);
     let router = router(state);
-    let token = session::create(
-        &db,
-        &SessionConfig::default(),
-        Subject::Staff {
-            staff_person_id: 101,
-            assignment_id: Some(301),
-        },
-        None,
-        None,
-        None,
-    )
-    .await
-    .expect("session");
+    let token = staff_session(&db, 101, 301).await;
     let entry = Entry {
         user_hsa_id: "SE-101".to_owned(),
         assignment_hsa_id: Some("SE-101-U".to_owned()),

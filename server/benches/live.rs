@@ -23,8 +23,8 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use app::auth::session::{self, SESSION_COOKIE, SessionConfig, Subject};
-use app::testing::{Engine, TestDb, two_regions};
+use app::auth::session::SESSION_COOKIE;
+use app::testing::{Engine, TestDb, patient_session, staff_session, two_regions};
 use lotsen_server::limits::{LimitConfig, Limits};
 use lotsen_server::{AppState, router};
 use openidconnect::reqwest;
@@ -133,36 +133,11 @@ async fn world(db: &DatabaseConnection, n: u64) -> (Vec<String>, Vec<String>) {
     let mut tokens = Vec::new();
     for i in 0..n {
         let id = (s + i) as i64;
-        tokens.push(
-            session::create(
-                db,
-                &SessionConfig::default(),
-                Subject::Staff {
-                    staff_person_id: id,
-                    assignment_id: Some(id),
-                },
-                None,
-                None,
-                None,
-            )
-            .await
-            .expect("staff session"),
-        );
+        tokens.push(staff_session(db, id, id).await);
     }
     let mut patients = Vec::new();
     for i in 0..PATIENTS {
-        let token = session::create(
-            db,
-            &SessionConfig::default(),
-            Subject::Patient {
-                patient_id: (FIRST_PATIENT + i) as i64,
-            },
-            None,
-            None,
-            None,
-        )
-        .await
-        .expect("patient session");
+        let token = patient_session(db, (FIRST_PATIENT + i) as i64).await;
         patients.push(format!("{token} {}", FIRST_ENROLMENT + i));
     }
     (tokens, patients)

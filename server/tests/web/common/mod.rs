@@ -4,7 +4,6 @@
 #![allow(dead_code, clippy::expect_used)]
 
 use app::auth::session::SESSION_COOKIE;
-use app::auth::session::{self, SessionConfig, Subject};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
@@ -75,24 +74,7 @@ pub async fn read(response: axum::response::Response) -> Answer {
     }
 }
 
-/// A session token for a staff member of the fixtures, in one of their assignments.
-pub async fn staff_session(db: &DatabaseConnection, person: i64, assignment: i64) -> String {
-    let subject = Subject::Staff {
-        staff_person_id: person,
-        assignment_id: Some(assignment),
-    };
-    session::create(db, &SessionConfig::default(), subject, None, None, None)
-        .await
-        .expect("session")
-}
-
-/// A session token for a patient of the fixtures.
-pub async fn patient_session(db: &DatabaseConnection, patient_id: i64) -> String {
-    let subject = Subject::Patient { patient_id };
-    session::create(db, &SessionConfig::default(), subject, None, None, None)
-        .await
-        .expect("session")
-}
+pub use app::testing::{patient_session, staff_session};
 
 /// A page load by a signed-in person's browser, from one of our own pages.
 pub fn page(path: &str, token: &str) -> Request<Body> {
