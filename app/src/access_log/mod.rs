@@ -10,8 +10,8 @@
 use crate::db::entities::access_log;
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, SqlErr, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -64,7 +64,7 @@ impl Outcome {
     }
 }
 
-/// One access, as the caller describes it. Time and hashes are added by [`append_all`].
+/// One access, as the caller describes it. Time and hashes are added when it is appended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub user_hsa_id: String,
@@ -145,6 +145,70 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 static APPEND_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const APPEND_ATTEMPTS: usize = 16;
 
+/// Appends waiting for [`APPEND_LOCK`] through [`append_shared`], of every connection pool:
+/// a writer holding the lock takes its own pool's, oldest first, up to [`BATCH_ROWS`] rows
+/// (more only for one caller's alone: [`write`] cuts them).
+static WAITING: std::sync::Mutex<Vec<Waiting>> = std::sync::Mutex::new(Vec::new());
+
+/// At most this many rows in one INSERT (SQLite takes at most 32,766 parameters a statement,
+/// PostgreSQL 65,535; a row has 15).
+const BATCH_ROWS: usize = 1000;
+
+struct Waiting {
+    pool: Pool,
+    entries: Vec<Entry>,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// Which database an append goes to: the connection pool itself (two pools on one database,
+/// as two processes would have, are two; they are kept apart by the unique index).
+#[derive(Clone)]
+enum Pool {
+    Sqlite(std::sync::Arc<sea_orm::sqlx::sqlite::SqliteConnectOptions>),
+    Postgres(std::sync::Arc<sea_orm::sqlx::postgres::PgConnectOptions>),
+}
+
+impl Pool {
+    fn of(db: &DatabaseConnection) -> Option<Self> {
+        match db {
+            DatabaseConnection::SqlxSqlitePoolConnection(_) => Some(Self::Sqlite(
+                db.get_sqlite_connection_pool().connect_options(),
+            )),
+            DatabaseConnection::SqlxPostgresPoolConnection(_) => Some(Self::Postgres(
+                db.get_postgres_connection_pool().connect_options(),
+            )),
+            _ => None,
+        }
+    }
+
+    fn is(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Sqlite(a), Self::Sqlite(b)) => std::sync::Arc::ptr_eq(a, b),
+            (Self::Postgres(a), Self::Postgres(b)) => std::sync::Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+fn waiting() -> std::sync::MutexGuard<'static, Vec<Waiting>> {
+    WAITING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Holds every append of this process until the guard is dropped (tests: appends that wait).
+#[cfg(feature = "testing")]
+pub async fn hold_appends() -> tokio::sync::MutexGuard<'static, ()> {
+    APPEND_LOCK.lock().await
+}
+
+/// How many [`append_shared`] calls are waiting to append to `db` (tests).
+#[cfg(feature = "testing")]
+pub fn appends_waiting(db: &DatabaseConnection) -> usize {
+    let Some(pool) = Pool::of(db) else {
+        return 0;
+    };
+    waiting().iter().filter(|w| w.pool.is(&pool)).count()
+}
+
 /// Appends one row.
 pub async fn append<C: ConnectionTrait + TransactionTrait>(
     db: &C,
@@ -153,8 +217,10 @@ pub async fn append<C: ConnectionTrait + TransactionTrait>(
     append_all(db, vec![entry]).await
 }
 
-/// Appends rows in one transaction, all with the same timestamp, linked in the given order.
-/// Entries of different chains (real care and sandboxes) may be mixed.
+/// Appends rows, all with the same timestamp, linked in the given order, in one INSERT (one
+/// per [`BATCH_ROWS`]). Entries of different chains (real care and sandboxes) may be mixed.
+/// For a transaction of the caller's; on a connection, [`append_shared`] does the same and is
+/// faster under load.
 pub async fn append_all<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     entries: Vec<Entry>,
@@ -162,26 +228,105 @@ pub async fn append_all<C: ConnectionTrait + TransactionTrait>(
     if entries.is_empty() {
         return Ok(());
     }
-    let now: DateTime<Utc> = Utc::now().trunc_subsecs(6);
     let _guard = APPEND_LOCK.lock().await;
-    // Two round trips: the heads, then one multi-row INSERT, atomic by itself (no transaction:
-    // on SQLite one that reads before it writes could not wait for another writer). If another
-    // process appended in between, the unique index on the links refuses the INSERT whole.
-    let mut attempt = 1;
-    loop {
-        let rows = link(db, entries.clone(), now).await?;
-        match access_log::Entity::insert_many(rows).exec(db).await {
-            Ok(_) => return Ok(()),
-            Err(err)
-                if attempt < APPEND_ATTEMPTS
-                    && matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
-            {
-                attempt += 1;
-                tokio::task::yield_now().await;
+    write(db, entries).await
+}
+
+/// Appends rows as [`append_all`] does, on a connection (no transaction of the caller's), in one
+/// INSERT with those of every other request of this process that is waiting to append to the
+/// same database: one commit, and on a database that syncs each commit to disk one `fsync`,
+/// for all of them (group commit), where one after another each waited for every earlier one's.
+/// Each caller's rows stay together, in its order; all rows of one INSERT have one timestamp.
+///
+/// The rows are written by a task of their own, so a request dropped while it waits (its
+/// client gone) neither loses them nor fails the other requests written with it. It returns
+/// once its rows are committed, or with the error that kept them out.
+pub async fn append_shared(db: &DatabaseConnection, entries: Vec<Entry>) -> Result<(), DbErr> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let Some(pool) = Pool::of(db) else {
+        return append_all(db, entries).await;
+    };
+    let (done, written) = tokio::sync::oneshot::channel();
+    waiting().push(Waiting {
+        pool: pool.clone(),
+        entries,
+        done,
+    });
+    tokio::spawn(write_waiting(db.clone(), pool));
+    match written.await {
+        Ok(outcome) => outcome.map_err(DbErr::Custom),
+        // The writer panicked: whether the INSERT committed is unknown, so this access is
+        // not reported as logged.
+        Err(_) => Err(DbErr::Custom("the access log's writer stopped".to_owned())),
+    }
+}
+
+/// Writes what waits for `pool`, if an earlier writer has not: one task per [`append_shared`],
+/// each with the lock in turn, so that every append is written by its own turn at the latest.
+async fn write_waiting(db: DatabaseConnection, pool: Pool) {
+    let _guard = APPEND_LOCK.lock().await;
+    // One INSERT a turn: what comes meanwhile has its own turn queued (behind appends in
+    // transactions and to other databases, which would otherwise wait while this one goes on).
+    let batch = {
+        let mut all = waiting();
+        let mut rows = 0;
+        let mut taken = Vec::new();
+        let mut index = 0;
+        while index < all.len() {
+            let next = &all[index];
+            if next.pool.is(&pool) && (rows == 0 || rows + next.entries.len() <= BATCH_ROWS) {
+                rows += next.entries.len();
+                taken.push(all.remove(index));
+            } else {
+                index += 1;
             }
-            Err(err) => return Err(err),
+        }
+        taken
+    };
+    if batch.is_empty() {
+        return;
+    }
+    let mut entries = Vec::with_capacity(batch.iter().map(|w| w.entries.len()).sum());
+    let mut answers = Vec::with_capacity(batch.len());
+    for waiting in batch {
+        entries.extend(waiting.entries);
+        answers.push(waiting.done);
+    }
+    let outcome = write(&db, entries).await.map_err(|err| err.to_string());
+    for answer in answers {
+        // Its request may be gone; its rows are written all the same.
+        let _ = answer.send(outcome.clone());
+    }
+}
+
+/// Appends `entries`, [`APPEND_LOCK`] held by the caller: in one INSERT, or one per
+/// [`BATCH_ROWS`] (each a commit of its own) when there are more.
+async fn write<C: ConnectionTrait>(db: &C, entries: Vec<Entry>) -> Result<(), DbErr> {
+    let now: DateTime<Utc> = Utc::now().trunc_subsecs(6);
+    for part in entries.chunks(BATCH_ROWS) {
+        // Two round trips: the heads, then one multi-row INSERT, atomic by itself (no
+        // transaction: on SQLite one that reads before it writes could not wait for another
+        // writer). If another process appended in between, the unique index on the links
+        // refuses the INSERT whole.
+        let mut attempt = 1;
+        loop {
+            let rows = link(db, part.to_vec(), now).await?;
+            match access_log::Entity::insert_many(rows).exec(db).await {
+                Ok(_) => break,
+                Err(err)
+                    if attempt < APPEND_ATTEMPTS
+                        && matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+                {
+                    attempt += 1;
+                    tokio::task::yield_now().await;
+                }
+                Err(err) => return Err(err),
+            }
         }
     }
+    Ok(())
 }
 
 /// Computes each entry's link and hash from the current heads of their chains.

@@ -204,7 +204,7 @@ pub async fn patient_for_staff(
     object_type: &'static str,
 ) -> Result<CareAccess, AppError> {
     let (entry, access) = decide(db, principal, patient_id, action, object_type).await?;
-    access_log::append(db, entry).await?;
+    access_log::append_shared(db, vec![entry]).await?;
     access.ok_or_else(|| refuse(AppError::Forbidden))
 }
 
@@ -399,7 +399,7 @@ pub async fn treatment_for_staff(
     if decision.is_err() {
         refuse_write(&mut entry);
     }
-    access_log::append(&db, entry).await?;
+    access_log::append_shared(&db, vec![entry]).await?;
     decision
         .map(|enrolment| (db, enrolment, me))
         .map_err(refuse)
@@ -602,7 +602,7 @@ pub async fn grant_emergency_access(
     entry.reason = Some(reason.to_owned());
     entry.needs_follow_up = true;
     // Logged first: a grant that could not be logged is never made.
-    access_log::append(db, entry).await?;
+    access_log::append_shared(db, vec![entry]).await?;
     if allowed {
         let now = chrono::Utc::now();
         emergency_grant::ActiveModel {

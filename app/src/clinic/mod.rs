@@ -159,7 +159,7 @@ pub async fn unit_dashboard(#[server(default)] mine: bool) -> Result<Dashboard, 
         crate::access_log::Action::List,
         "dashboard",
     );
-    crate::access_log::append_all(&db, entries).await?;
+    crate::access_log::append_shared(&db, entries).await?;
     let mut remembered = seen.logged;
     remembered.extend(shown);
     crate::live::mark_seen(
@@ -348,7 +348,7 @@ pub async fn unit_patients() -> Result<Vec<UnitPatient>, AppError> {
         crate::access_log::Action::List,
         "patient_list",
     );
-    crate::access_log::append_all(&db, entries).await?;
+    crate::access_log::append_shared(&db, entries).await?;
     Ok(patients)
 }
 
@@ -674,6 +674,6 @@ pub async fn enrol_patients(
         crate::access_log::Action::Write,
         "enrolment",
     );
-    crate::access_log::append_all(&db, entries).await?;
+    crate::access_log::append_shared(&db, entries).await?;
     Ok(enrolled.len())
 }
