@@ -114,14 +114,16 @@ pub async fn hand_over(
         vec![],
     ))
     .await?;
-    // The handing unit's dashboards drop the row, the receiving unit's show it.
+    crate::access_log::append_all(&txn, vec![logged(&unit)]).await?;
+    // The handing unit's dashboards drop the row, the receiving unit's show it. Last: the
+    // events' order lock is held to the commit (`crate::live::before_event`); taken before
+    // the access log's append, the two could wait on each other.
     enrolment
         .record_event_for_unit(&txn, from, crate::live::EventKind::Treatment, now)
         .await?;
     enrolment
         .record_event(&txn, crate::live::EventKind::Treatment, now)
         .await?;
-    crate::access_log::append_all(&txn, vec![logged(&unit)]).await?;
     txn.commit().await?;
     crate::live::wake();
     Ok(())
