@@ -337,6 +337,12 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         Object::None,
         [U, D, A, D, D, D, D, D, D, A, A, D],
     ),
+    // Her own caseload (`mine=true`): the same callers, each with their care teams only.
+    (
+        "dashboard",
+        Object::Own,
+        [U, D, A, D, D, D, D, D, D, A, A, D],
+    ),
     // Flags are handled by the unit's therapists (a patient administrator sees them only).
     (
         "acknowledge_flag",
@@ -1028,6 +1034,7 @@ async fn arguments(
     let key = app::auth::session::new_token().expect("key");
     match function {
         "my_messages" | "my_results" => return format!("enrolment={enrolment}"),
+        "dashboard" if object == Object::Own => return "mine=true".to_owned(),
         "request_contact_code" => return "channel=email&address=petra%40example.se".to_owned(),
         "confirm_contact_code" => return "channel=email&code=123456".to_owned(),
         "send_message" => return format!("enrolment={enrolment}&body=Hej&submit_key={key}"),
@@ -1361,14 +1368,15 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     // reply_message adds a write at A1 by each of the three clinical callers, and three refusals
     // for patient 403; give_feedback a write by the therapist and two refusals (the therapists);
     // enrol_patients a write for the person the therapist enrolled; the dashboard a list row
-    // for each of the unit's two patients; acknowledge_flag and resolve_flag a write each;
+    // for each of the unit's two patients, and her own caseload (`mine=true`, a new session)
+    // one again for each, both on her care team; acknowledge_flag and resolve_flag a write each;
     // record_summary a read by the therapist and three refusals at A2 (the clinical callers);
     // change_treatment a write by the therapist and two refusals (the therapists);
     // change_care_team a write by the therapist and three refusals (the clinical callers);
     // add_note, set_module, request_form and withdraw_form a write by the therapist and two
     // refusals (the therapists) each; hand_over a write by the therapist and three refusals
     // (the clinical callers).
-    assert_eq!((allowed, refused, region_b), (19, 27, 0));
+    assert_eq!((allowed, refused, region_b), (21, 27, 0));
     // The therapist off the care team is let write at patient 402 only what the unit's
     // clinical staff may (a reply in the care team's thread, a flag acknowledged and
     // resolved): each of the eight changes of the treatment they tried (feedback, a module, an
@@ -1395,7 +1403,7 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     .await;
     assert_eq!(searches, 3);
     let report = app::access_log::verify(&db).await.expect("verify");
-    assert_eq!((report.rows, report.broken), (79, None));
+    assert_eq!((report.rows, report.broken), (81, None));
 });
 
 db_test!(patients_never_receive_therapist_internal_notes, |db| {
