@@ -11,7 +11,8 @@
 //!   each session (a therapist's other tabs) are opened and left idle: the server's resident
 //!   memory then, less before, per stream. Target: ≥ 50,000 per GB.
 //! - The access-log rows that the refetches wrote, per refetch (one for the patient whose care
-//!   changed, by design: see `app::clinic::unit_dashboard`).
+//!   changed, by design: see `app::clinic::unit_dashboard`), and in how many INSERTs: requests
+//!   that append at the same time share one (`app::access_log::append_shared`).
 //!
 //! The server is Lotsen's whole router and middleware on a loopback socket in this process; the
 //! dashboards are a second process (this program again, `LOTSEN_LIVE_BENCH_CLIENT` set), so
@@ -236,9 +237,9 @@ async fn bench(engine: Engine) {
     let handle = tokio::runtime::Handle::current();
     let count_log = {
         let db = db.clone();
-        move || handle.block_on(app::testing::number(&db, "SELECT COUNT(*) FROM access_log"))
+        move |sql: &str| handle.block_on(app::testing::number(&db, sql))
     };
-    let (report, logged, before, during) = tokio::task::spawn_blocking(move || {
+    let (report, (logged, inserts), before, during) = tokio::task::spawn_blocking(move || {
         let expect = |from_child: &mut BufReader<std::process::ChildStdout>, what: &str| {
             let mut line = String::new();
             from_child
@@ -252,7 +253,7 @@ async fn bench(engine: Engine) {
         say("open");
         expect(&mut from_child, "open");
         // What the dashboards' first views logged is not the refetches'.
-        let logged_before = count_log();
+        let logged_before = count_log("SELECT COALESCE(MAX(id), 0) FROM access_log");
         say("go");
         let mut report = String::new();
         loop {
@@ -265,7 +266,13 @@ async fn bench(engine: Engine) {
             }
             report.push_str(&line);
         }
-        let logged = count_log() - logged_before;
+        let logged = count_log(&format!(
+            "SELECT COUNT(*) FROM access_log WHERE id > {logged_before}"
+        ));
+        // Rows written by one INSERT share its timestamp (`access_log::append_shared`).
+        let inserts = count_log(&format!(
+            "SELECT COUNT(DISTINCT occurred_at) FROM access_log WHERE id > {logged_before}"
+        ));
         // More streams, idle (a therapist's other tabs): what they add to the server's memory.
         std::thread::sleep(Duration::from_secs(1));
         let before = resident();
@@ -276,7 +283,7 @@ async fn bench(engine: Engine) {
         say("end");
         let status = child.wait().expect("wait");
         assert!(status.success(), "the dashboards' process failed");
-        (report, logged, before, during)
+        (report, (logged, inserts), before, during)
     })
     .await
     .expect("dashboards");
@@ -290,8 +297,10 @@ async fn bench(engine: Engine) {
     );
     print!("{report}");
     println!(
-        "  access-log rows written by the refetches: {logged} ({:.2} per refetch)",
-        logged as f64 / (n * rounds) as f64
+        "  access-log rows written by the refetches: {logged} ({:.2} per refetch), in {inserts} \
+         INSERTs (distinct timestamps; {:.1} rows each)",
+        logged as f64 / (n * rounds) as f64,
+        logged as f64 / inserts.max(1) as f64
     );
     println!(
         "  server memory (resident): {:.1} MiB, then {:.1} MiB with {idle} more streams open and \
