@@ -7,6 +7,7 @@
 //! PostgreSQL a trigger refuses them (and the runtime role may not touch the trigger). [`verify`]
 //! walks every chain and names the first row whose content or link does not match.
 
+use crate::db::PoolId;
 use crate::db::entities::access_log;
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
@@ -155,39 +156,9 @@ static WAITING: std::sync::Mutex<Vec<Waiting>> = std::sync::Mutex::new(Vec::new(
 const BATCH_ROWS: usize = 1000;
 
 struct Waiting {
-    pool: Pool,
+    pool: PoolId,
     entries: Vec<Entry>,
     done: tokio::sync::oneshot::Sender<Result<(), String>>,
-}
-
-/// Which database an append goes to: the connection pool itself (two pools on one database,
-/// as two processes would have, are two; they are kept apart by the unique index).
-#[derive(Clone)]
-enum Pool {
-    Sqlite(std::sync::Arc<sea_orm::sqlx::sqlite::SqliteConnectOptions>),
-    Postgres(std::sync::Arc<sea_orm::sqlx::postgres::PgConnectOptions>),
-}
-
-impl Pool {
-    fn of(db: &DatabaseConnection) -> Option<Self> {
-        match db {
-            DatabaseConnection::SqlxSqlitePoolConnection(_) => Some(Self::Sqlite(
-                db.get_sqlite_connection_pool().connect_options(),
-            )),
-            DatabaseConnection::SqlxPostgresPoolConnection(_) => Some(Self::Postgres(
-                db.get_postgres_connection_pool().connect_options(),
-            )),
-            _ => None,
-        }
-    }
-
-    fn is(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Self::Sqlite(a), Self::Sqlite(b)) => std::sync::Arc::ptr_eq(a, b),
-            (Self::Postgres(a), Self::Postgres(b)) => std::sync::Arc::ptr_eq(a, b),
-            _ => false,
-        }
-    }
 }
 
 fn waiting() -> std::sync::MutexGuard<'static, Vec<Waiting>> {
@@ -203,10 +174,10 @@ pub async fn hold_appends() -> tokio::sync::MutexGuard<'static, ()> {
 /// How many [`append_shared`] calls are waiting to append to `db` (tests).
 #[cfg(feature = "testing")]
 pub fn appends_waiting(db: &DatabaseConnection) -> usize {
-    let Some(pool) = Pool::of(db) else {
+    let Some(pool) = PoolId::of(db) else {
         return 0;
     };
-    waiting().iter().filter(|w| w.pool.is(&pool)).count()
+    waiting().iter().filter(|w| w.pool == pool).count()
 }
 
 /// Appends one row.
@@ -245,7 +216,7 @@ pub async fn append_shared(db: &DatabaseConnection, entries: Vec<Entry>) -> Resu
     if entries.is_empty() {
         return Ok(());
     }
-    let Some(pool) = Pool::of(db) else {
+    let Some(pool) = PoolId::of(db) else {
         return append_all(db, entries).await;
     };
     let (done, written) = tokio::sync::oneshot::channel();
@@ -265,7 +236,7 @@ pub async fn append_shared(db: &DatabaseConnection, entries: Vec<Entry>) -> Resu
 
 /// Writes what waits for `pool`, if an earlier writer has not: one task per [`append_shared`],
 /// each with the lock in turn, so that every append is written by its own turn at the latest.
-async fn write_waiting(db: DatabaseConnection, pool: Pool) {
+async fn write_waiting(db: DatabaseConnection, pool: PoolId) {
     let _guard = APPEND_LOCK.lock().await;
     // One INSERT a turn: what comes meanwhile has its own turn queued (behind appends in
     // transactions and to other databases, which would otherwise wait while this one goes on).
@@ -276,7 +247,7 @@ async fn write_waiting(db: DatabaseConnection, pool: Pool) {
         let mut index = 0;
         while index < all.len() {
             let next = &all[index];
-            if next.pool.is(&pool) && (rows == 0 || rows + next.entries.len() <= BATCH_ROWS) {
+            if next.pool == pool && (rows == 0 || rows + next.entries.len() <= BATCH_ROWS) {
                 rows += next.entries.len();
                 taken.push(all.remove(index));
             } else {

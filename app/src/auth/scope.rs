@@ -209,6 +209,11 @@ impl UnitCare {
         self.unit_id
     }
 
+    /// All that decides what the decision reaches: unit, sandbox, care team.
+    pub(crate) fn key(&self) -> (i64, Option<i64>, Option<i64>) {
+        (self.unit_id, self.sandbox_id, self.team_of)
+    }
+
     /// The demo sandbox of the caller (and so of the unit), or `None` for real care.
     pub fn sandbox_id(&self) -> Option<i64> {
         self.sandbox_id

@@ -14,6 +14,8 @@ mod queries;
 pub mod summary;
 #[cfg(feature = "ssr")]
 mod team;
+#[cfg(feature = "ssr")]
+pub mod together;
 
 pub use components::{ClinicHome, PatientRecordPage};
 pub use summary::RecordSummaryPage;
@@ -131,8 +133,9 @@ pub async fn unit_dashboard(#[server(default)] mine: bool) -> Result<Dashboard, 
     // Read before the rows: the stream starts after it, so a change committed later makes
     // the browser fetch the dashboard again.
     let live_after = crate::live::latest_in_unit(&db, &unit).await?;
-    let patients = queries::dashboard_patients(&db, &listed).await?;
-    let flags = queries::open_flags(&db, &listed).await?;
+    // Read after this request came (shared with the requests that wait with it).
+    let rows = together::dashboard_rows(&db, &listed).await?;
+    let (patients, flags) = std::sync::Arc::unwrap_or_clone(rows);
     let shown: std::collections::BTreeSet<i64> = patients
         .iter()
         .map(|p| p.patient_id)

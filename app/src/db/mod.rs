@@ -100,3 +100,50 @@ pub fn statement(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> St
     };
     Statement::from_sql_and_values(backend, sql, values)
 }
+
+/// Which database a connection is to, for what this process keeps per database (the access
+/// log's appends that wait together, reads of a dashboard shared): the connection pool itself.
+/// Two pools on one database, as two processes would have, are two.
+#[derive(Clone)]
+pub(crate) enum PoolId {
+    Sqlite(std::sync::Arc<sea_orm::sqlx::sqlite::SqliteConnectOptions>),
+    Postgres(std::sync::Arc<sea_orm::sqlx::postgres::PgConnectOptions>),
+}
+
+impl PoolId {
+    /// `None` for a connection that is not a pool's (none of Lotsen's).
+    pub(crate) fn of(db: &sea_orm::DatabaseConnection) -> Option<Self> {
+        use sea_orm::DatabaseConnection as C;
+        match db {
+            // Each pool has its own options, shared by its clones (sqlx `Pool::connect_options`).
+            C::SqlxSqlitePoolConnection(_) => Some(Self::Sqlite(
+                db.get_sqlite_connection_pool().connect_options(),
+            )),
+            C::SqlxPostgresPoolConnection(_) => Some(Self::Postgres(
+                db.get_postgres_connection_pool().connect_options(),
+            )),
+            _ => None,
+        }
+    }
+
+    fn address(&self) -> usize {
+        match self {
+            Self::Sqlite(options) => std::sync::Arc::as_ptr(options) as usize,
+            Self::Postgres(options) => std::sync::Arc::as_ptr(options) as usize,
+        }
+    }
+}
+
+impl PartialEq for PoolId {
+    fn eq(&self, other: &Self) -> bool {
+        self.address() == other.address()
+    }
+}
+
+impl Eq for PoolId {}
+
+impl std::hash::Hash for PoolId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.address().hash(state);
+    }
+}

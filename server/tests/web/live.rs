@@ -601,3 +601,75 @@ db_test!(
         assert!(!live.body.contains("Skriv in patienter"), "{}", live.body);
     }
 );
+
+db_test!(
+    dashboards_that_wait_together_share_one_read_made_after_they_came,
+    |db| {
+        use app::clinic::together::testing::{
+            hold_answers, hold_reads, reads, reads_ended, waiting,
+        };
+        async fn until(what: &str, done: impl Fn() -> bool) {
+            let started = std::time::Instant::now();
+            while !done() {
+                assert!(started.elapsed() < Duration::from_secs(10), "{what}");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        world(&db).await;
+        let router = app(db.clone());
+        let first = staff_session(&db, 101, 301).await;
+        let second = staff_session(&db, 101, 301).await;
+        let load = |token: &str| {
+            let (router, token) = (router.clone(), token.to_owned());
+            tokio::spawn(async move { get(&router, "/mottagning", &token).await })
+        };
+        let maja_logged = || {
+            count(
+                &db,
+                "SELECT COUNT(*) FROM access_log WHERE patient_id = 403 AND action = 'list'",
+            )
+        };
+
+        // A read of unit A1's dashboard runs (held): one session's dashboard comes, then the
+        // care changes (Maja's treatment moves to A1), then another session's.
+        let held = hold_reads(&db, 11).await.expect("a pool");
+        let one = load(&first);
+        until("the first never came", || waiting(&db, 11) == 1).await;
+        db.execute_unprepared("UPDATE enrolment SET care_unit_id = 11 WHERE id = 703")
+            .await
+            .expect("move");
+        let two = load(&second);
+        until("the second never came", || waiting(&db, 11) == 2).await;
+        let before = reads(&db, 11);
+        drop(held);
+        // One read for both, made after both came: each shows Maja, and logs her for itself.
+        for answer in [one.await.expect("first"), two.await.expect("second")] {
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+            for name in ["Petra", "Olle", "Maja"] {
+                assert!(answer.body.contains(name), "{name}: {}", answer.body);
+            }
+        }
+        assert_eq!(reads(&db, 11) - before, 1);
+        assert_eq!(maja_logged().await, 2);
+
+        // A dashboard that comes while a read runs is not given that read's rows: Maja's
+        // treatment moves back after the first's read and before the second comes.
+        let held = hold_answers(&db, 11).await.expect("a pool");
+        let one = load(&first);
+        until("the first was never read", || {
+            reads_ended(&db, 11) - before == 2
+        })
+        .await;
+        db.execute_unprepared("UPDATE enrolment SET care_unit_id = 12 WHERE id = 703")
+            .await
+            .expect("move back");
+        let two = load(&second);
+        until("the second never came", || waiting(&db, 11) == 1).await;
+        drop(held);
+        let (one, two) = (one.await.expect("first"), two.await.expect("second"));
+        assert!(one.body.contains("Maja"), "{}", one.body);
+        assert!(two.body.contains("Olle"), "{}", two.body);
+        assert!(!two.body.contains("Maja"), "{}", two.body);
+        assert_eq!(reads(&db, 11) - before, 3);
+    }
+);
