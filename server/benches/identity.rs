@@ -1,7 +1,8 @@
 //! What identity costs a request, measured in one run on both engines (`make bench`):
 //!
 //! - session validation: a server function called with a valid session cookie against the
-//!   same call without one, with the session cache (`app::auth::cache`) and without it;
+//!   same call without one, with the session cache (`app::auth::cache`) and without it, and
+//!   on SQLite with the cache reading through the pool instead of its own connection;
 //! - an access-log write: one append of the hash chain on its own against the whole request
 //!   that performs it (a therapist opening a patient record), and so the request without it.
 //!
@@ -64,8 +65,12 @@ async fn bench(engine: Engine, n: u32) {
     state.limits = Limits::new(LimitConfig::unlimited());
     let mut uncached = state.clone();
     uncached.session_cache = SessionCache::off();
+    let mut pooled = state.clone();
+    pooled.session_cache = SessionCache::new();
+    let pooled_cache = pooled.session_cache.clone();
     let cache = state.session_cache.clone();
     let uncached = router(uncached);
+    let pooled = router(pooled);
     let router = router(state);
     let token = staff_session(&db, 101, 301).await;
     let entry = Entry {
@@ -92,10 +97,17 @@ async fn bench(engine: Engine, n: u32) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(cache.is_on(&db), "the session cache is on");
+    let sqlite = engine == Engine::Sqlite;
+    if sqlite {
+        call(&pooled, post("/api/whoami", "", Some(&token))).await;
+    }
     let hits_before = cache.hits();
+    let in_place_before = cache.reads_in_place();
+    let pooled_before = pooled_cache.hits();
 
     let (mut anonymous, mut signed_in, mut record, mut append) = (vec![], vec![], vec![], vec![]);
     let mut without_cache = vec![];
+    let mut through_pool = vec![];
     for _ in 0..ROUNDS {
         let start = Instant::now();
         for _ in 0..n {
@@ -112,6 +124,13 @@ async fn bench(engine: Engine, n: u32) {
             call(&uncached, post("/api/whoami", "", Some(&token))).await;
         }
         without_cache.push(start.elapsed() / n);
+        if sqlite {
+            let start = Instant::now();
+            for _ in 0..n {
+                call(&pooled, post("/api/whoami", "", Some(&token))).await;
+            }
+            through_pool.push(start.elapsed() / n);
+        }
         let start = Instant::now();
         for _ in 0..n {
             call(
@@ -132,6 +151,8 @@ async fn bench(engine: Engine, n: u32) {
     let report = access_log::verify(&db).await.expect("verify");
     assert_eq!(report.broken, None);
     let hits = cache.hits() - hits_before;
+    let in_place = cache.reads_in_place() - in_place_before;
+    let pooled_hits = pooled_cache.hits() - pooled_before;
     let (a, s, u, r, w) = (
         median(anonymous),
         median(signed_in),
@@ -153,8 +174,17 @@ async fn bench(engine: Engine, n: u32) {
         micros(u),
         micros(u.saturating_sub(a)),
     );
+    if sqlite {
+        let p = median(through_pool);
+        println!(
+            "  the cache reading via the pool  {:>8.0} µs   session validation +{:.0} µs ({pooled_hits} of {} from the cache)",
+            micros(p),
+            micros(p.saturating_sub(a)),
+            ROUNDS as u32 * n
+        );
+    }
     println!(
-        "  checks answered from the cache  {hits} of {} signed-in calls",
+        "  checks answered from the cache  {hits} of {} signed-in calls ({in_place} read in place)",
         2 * ROUNDS as u32 * n
     );
     println!("  patient record (logs one read)  {:>8.0} µs", micros(r));

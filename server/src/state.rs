@@ -74,6 +74,7 @@ pub struct Shared {
 impl AppState {
     /// Demo mode with the default session and sandbox limits.
     pub fn new(leptos_options: LeptosOptions, db: DatabaseConnection) -> Self {
+        let session_cache = app::auth::cache::SessionCache::for_database(&db);
         Self(Arc::new(Shared {
             leptos_options,
             db,
@@ -88,7 +89,7 @@ impl AppState {
             overview: Default::default(),
             codes: None,
             live: Default::default(),
-            session_cache: Default::default(),
+            session_cache,
         }))
     }
 

@@ -1545,11 +1545,19 @@ db_test!(
         eventually("the cache is on", || cache.is_on(&db)).await;
         assert_eq!(list(&one, &token).await.status, StatusCode::OK);
         let hits = cache.hits();
+        let in_place = cache.reads_in_place();
         assert_eq!(list(&one, &token).await.status, StatusCode::OK);
         assert_eq!(
             cache.hits(),
             hits + 1,
             "a signed-in request answered from the cache"
+        );
+        // SQLite: the hit read the session row and the change counter through the cache's own
+        // connection to the file, on the request's thread.
+        assert_eq!(
+            cache.reads_in_place(),
+            in_place + u64::from(!postgres),
+            "SQLite's hit read in place"
         );
 
         // The therapist role is revoked elsewhere (another instance, an operator): the next check
