@@ -124,7 +124,7 @@ pub async fn record_enrolments(
 
 /// The dashboard's rows: the unit's patients in ongoing treatment with what needs the care
 /// team (open flags, unread messages, homework without feedback) and when they last did
-/// something, in one statement.
+/// something, in one statement, with their scores in another.
 pub async fn dashboard_patients(
     db: &impl ConnectionTrait,
     unit: &UnitCare,
@@ -162,8 +162,12 @@ pub async fn dashboard_patients(
         visits = unit.page_visits(),
         enrolments = unit.enrolments(),
     );
-    let rows = db.query_all(statement(db, &sql, vec![])).await?;
-    let mut totals = dashboard_totals(db, unit).await?;
+    // The rows and the totals at once, on two of the pool's connections (in a transaction, one
+    // after the other): the request waits for the slower, not for both.
+    let (rows, mut totals) = tokio::try_join!(
+        db.query_all(statement(db, &sql, vec![])),
+        dashboard_totals(db, unit)
+    )?;
     let mut programs: BTreeMap<i64, Option<Arc<Program>>> = BTreeMap::new();
     let mut list = Vec::with_capacity(rows.len());
     for row in rows {

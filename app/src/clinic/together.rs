@@ -136,8 +136,11 @@ async fn read_for_waiting(
 }
 
 async fn read(db: &DatabaseConnection, listed: &UnitCare) -> Result<Rows, DbErr> {
-    let patients = super::queries::dashboard_patients(db, listed).await?;
-    let flags = super::queries::open_flags(db, listed).await?;
+    // Both at once, each on a connection of its own.
+    let (patients, flags) = tokio::try_join!(
+        super::queries::dashboard_patients(db, listed),
+        super::queries::open_flags(db, listed)
+    )?;
     Ok(Arc::new((patients, flags)))
 }
 
