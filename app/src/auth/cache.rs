@@ -66,8 +66,11 @@ struct Inner {
     /// [`SessionCache::barrier`]s waiting for their own notification.
     barriers: Mutex<HashMap<String, tokio::sync::oneshot::Sender<()>>>,
     next_barrier: AtomicU64,
-    /// SQLite: the hit path's own reader of the database file.
-    sqlite: Option<SqliteReader>,
+    /// SQLite: the pool whose hits read in place, and its reader, made at the first hit.
+    sqlite: Option<(
+        crate::db::PoolId,
+        tokio::sync::OnceCell<Option<SqliteReader>>,
+    )>,
 }
 
 /// A principal as loaded, with what decides how long it holds.
@@ -124,12 +127,33 @@ impl SessionCache {
         Self::default()
     }
 
-    /// A cache for `db`: on SQLite with a file, its hits read through a [`SqliteReader`].
+    /// A cache for `db`: on SQLite with a file in WAL mode, its hits on `db` read through a
+    /// [`SqliteReader`].
     pub fn for_database(db: &DatabaseConnection) -> Self {
+        let sqlite = match crate::db::PoolId::of(db) {
+            Some(pool @ crate::db::PoolId::Sqlite(_)) => Some((pool, Default::default())),
+            _ => None,
+        };
         Self(Arc::new(Inner {
-            sqlite: SqliteReader::of(db),
+            sqlite,
             ..Inner::default()
         }))
+    }
+
+    /// SQLite: the reader for hits on `db`, if it is the pool the cache was made for and that
+    /// pool's main database is a file (asked of the pool itself, so the reader opens the very
+    /// file the pool has open, whatever the URL said).
+    async fn sqlite_reader(&self, db: &DatabaseConnection) -> Option<&SqliteReader> {
+        let (pool, reader) = self.0.sqlite.as_ref()?;
+        if crate::db::PoolId::of(db).as_ref() != Some(pool) {
+            return None;
+        }
+        // An error is not kept: the next hit asks again (and this one reads through the pool).
+        reader
+            .get_or_try_init(|| SqliteReader::of(db))
+            .await
+            .ok()?
+            .as_ref()
     }
 
     /// A cache that is never used: every check loads from the database (what the benchmark
@@ -171,7 +195,7 @@ impl SessionCache {
     /// sends the caller to the database.
     pub(crate) async fn hit(
         &self,
-        db: &impl ConnectionTrait,
+        db: &DatabaseConnection,
         hash: &str,
         now: DateTime<Utc>,
         idle: chrono::Duration,
@@ -183,7 +207,8 @@ impl SessionCache {
             return Ok(None);
         };
         if db.get_database_backend() != DbBackend::Postgres {
-            let read = match self.0.sqlite.as_ref().and_then(|reader| reader.read(hash)) {
+            let reader = self.sqlite_reader(db).await;
+            let read = match reader.and_then(|reader| reader.read(hash)) {
                 Some(read) => {
                     self.0.read_in_place.fetch_add(1, Ordering::Relaxed);
                     read
@@ -389,50 +414,67 @@ struct HitRow {
 /// request paid. Reading in place is safe here: in WAL mode a reader never waits for a writer
 /// (the busy timeout bounds the rare wait on a checkpoint), and the statement reads two rows
 /// by their keys. Anything unexpected (an error, a time written in a form this does not
-/// read) returns `None`, and the caller asks the pool as before.
+/// read, a file not in WAL mode) returns `None`, and the caller asks the pool as before; a
+/// connection that failed is not used again.
 struct SqliteReader {
+    /// The pool's main database file, as SQLite names it (an absolute path).
     path: std::path::PathBuf,
     idle: Mutex<Vec<rusqlite::Connection>>,
+    /// Connections kept between reads: as many as reads can run at once (one per thread);
+    /// more may be open for a moment.
+    keep: usize,
 }
 
 impl SqliteReader {
-    /// Connections kept between reads; more may be open for a moment under load.
-    const KEEP: usize = 4;
-
-    /// For a pool of `db` on a file; `None` for an in-memory database or PostgreSQL.
-    fn of(db: &DatabaseConnection) -> Option<Self> {
-        let crate::db::PoolId::Sqlite(options) = crate::db::PoolId::of(db)? else {
-            return None;
-        };
-        let path = options.get_filename();
-        path.is_file().then(|| Self {
-            path: path.to_owned(),
+    /// For the pool `db`, asked which file its main database is; `None` for an in-memory one.
+    async fn of(db: &DatabaseConnection) -> Result<Option<Self>, sea_orm::DbErr> {
+        let rows = db
+            .query_all(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA database_list",
+            ))
+            .await?;
+        let mut file = None;
+        for row in rows {
+            if row.try_get::<String>("", "name")? == "main" {
+                file = Some(row.try_get::<String>("", "file")?);
+            }
+        }
+        Ok(file.filter(|f| !f.is_empty()).map(|file| Self {
+            path: file.into(),
             idle: Mutex::new(Vec::new()),
-        })
+            keep: std::thread::available_parallelism().map_or(4, |n| n.get().max(4)),
+        }))
     }
 
     fn read(&self, hash: &str) -> Option<Option<HitRow>> {
         let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match taken {
             Some(conn) => conn,
-            None => self.open().ok()?,
+            None => self.open()?,
         };
         let read = Self::query(&conn, hash);
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < Self::KEEP {
+        if read.is_some() && idle.len() < self.keep {
             idle.push(conn);
         }
         read
     }
 
-    fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
+    /// A read-only connection to the file, if the file is in WAL mode (where a reader never
+    /// waits for a writer's commit).
+    fn open(&self) -> Option<rusqlite::Connection> {
         use rusqlite::OpenFlags;
         let conn = rusqlite::Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(Duration::from_millis(100))?;
-        Ok(conn)
+        )
+        .ok()?;
+        conn.busy_timeout(Duration::from_millis(100)).ok()?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .ok()?;
+        mode.eq_ignore_ascii_case("wal").then_some(conn)
     }
 
     fn query(conn: &rusqlite::Connection, hash: &str) -> Option<Option<HitRow>> {

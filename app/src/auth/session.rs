@@ -168,7 +168,7 @@ pub async fn peek(
 /// Like [`resolve`] (`activity`) or [`peek`], answered from `cache` where it can be: see
 /// [`super::cache`]. What the middleware of every request calls.
 pub async fn resolve_cached(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
     config: &SessionConfig,
     cache: &SessionCache,
     token: &str,
