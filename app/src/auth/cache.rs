@@ -19,8 +19,9 @@
 //!   loaded under. A cache made for its database ([`SessionCache::for_database`]) makes that
 //!   read on the request's own thread, through a read-only connection of its own
 //!   ([`SqliteReader`]): the same statement, without a round trip to a pooled connection's
-//!   thread (the identity benchmark: +6 µs per check against +102 µs through the pool). It reads what every process has committed, as the pool
-//!   does, so a role granted by `lotsen setup` while the server runs counts at once too.
+//!   thread (the identity benchmark: +6 µs per check against +102 µs through the pool). It
+//!   reads what every process has committed, as the pool does, so a role granted by
+//!   `lotsen setup` while the server runs counts at once too.
 //!
 //! The idle timeout is the session row's: a hit that is activity writes the last-seen time as
 //! often as an uncached check does, and an entry that looks expired is checked in the database.
@@ -426,8 +427,21 @@ struct SqliteReader {
 }
 
 impl SqliteReader {
-    /// For the pool `db`, asked which file its main database is; `None` for an in-memory one.
+    /// For the pool `db`, asked which file its main database is and whether that file is in
+    /// WAL mode; `None` for an in-memory database or another journal mode, so that such a
+    /// pool's hits go through the pool without trying a connection of their own each time.
     async fn of(db: &DatabaseConnection) -> Result<Option<Self>, sea_orm::DbErr> {
+        let mode = db
+            .query_one(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA journal_mode",
+            ))
+            .await?
+            .map(|row| row.try_get_by_index::<String>(0))
+            .transpose()?;
+        if !mode.is_some_and(|mode| mode.eq_ignore_ascii_case("wal")) {
+            return Ok(None);
+        }
         let rows = db
             .query_all(sea_orm::Statement::from_string(
                 DbBackend::Sqlite,
@@ -461,8 +475,8 @@ impl SqliteReader {
         read
     }
 
-    /// A read-only connection to the file, if the file is in WAL mode (where a reader never
-    /// waits for a writer's commit).
+    /// A read-only connection to the file, if the file is still in WAL mode (where a reader
+    /// never waits for a writer's commit).
     fn open(&self) -> Option<rusqlite::Connection> {
         use rusqlite::OpenFlags;
         let conn = rusqlite::Connection::open_with_flags(
