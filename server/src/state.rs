@@ -9,7 +9,7 @@ use app::demo::sandbox::DemoConfig;
 use axum::extract::FromRef;
 use axum::http::HeaderValue;
 use leptos::config::LeptosOptions;
-use leptos::prelude::{provide_context, use_context};
+use leptos::prelude::{provide_context, with_context};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
@@ -111,8 +111,10 @@ impl AppState {
         let codes = self.codes.clone();
         move || {
             // The hydration script carries this response's CSP nonce.
-            if let Some(nonce) = use_context::<http::request::Parts>()
-                .and_then(|parts| parts.extensions.get::<crate::csp::CspNonce>().cloned())
+            if let Some(nonce) = with_context::<http::request::Parts, _>(|parts| {
+                parts.extensions.get::<crate::csp::CspNonce>().cloned()
+            })
+            .flatten()
             {
                 provide_context(leptos::nonce::Nonce::from_value(nonce.0));
             }

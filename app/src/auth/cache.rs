@@ -111,8 +111,10 @@ impl OwnSessionChanged {
 
 /// Marks the current request (a server function's) as having changed its own session row.
 pub fn own_session_changed() {
-    if let Some(flag) = leptos::prelude::use_context::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<OwnSessionChanged>().cloned())
+    if let Some(flag) = leptos::prelude::with_context::<http::request::Parts, _>(|parts| {
+        parts.extensions.get::<OwnSessionChanged>().cloned()
+    })
+    .flatten()
     {
         flag.0.store(true, Ordering::Release);
     }

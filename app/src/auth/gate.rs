@@ -14,7 +14,7 @@ use crate::access_log::{self, Action, Entry, Outcome};
 use crate::db::entities::{care_unit, emergency_grant};
 use crate::error::AppError;
 use http::StatusCode;
-use leptos::prelude::use_context;
+use leptos::prelude::{use_context, with_context};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder,
@@ -22,8 +22,9 @@ use sea_orm::{
 
 /// The caller of this request, as the session middleware found them.
 pub fn principal() -> Option<Principal> {
-    let parts = use_context::<http::request::Parts>()?;
-    parts.extensions.get::<Principal>().cloned()
+    // Read in place: `use_context` would clone the whole request head, headers and all.
+    with_context::<http::request::Parts, _>(|parts| parts.extensions.get::<Principal>().cloned())
+        .flatten()
 }
 
 /// The gate's name for one server function. Only `#[endpoint]` makes one (as the constant
@@ -63,7 +64,7 @@ fn set_status(error: &AppError) {
     let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
         return;
     };
-    let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+    let form_post = with_context::<http::request::Parts, _>(|parts| {
         parts.method == http::Method::POST
             && leptos::server_fn::axum::server_fn_paths().any(|(path, _)| path == parts.uri.path())
             && parts
@@ -71,7 +72,8 @@ fn set_status(error: &AppError) {
                 .get(http::header::ACCEPT)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.contains("text/html"))
-    });
+    })
+    .unwrap_or(false);
     if !form_post {
         response.set_status(status_of(error));
     }
@@ -94,8 +96,7 @@ pub fn refuse(error: AppError) -> AppError {
         AppError::Unauthenticated | AppError::Forbidden | AppError::NotFound
     ) {
         let status = status_of(&error);
-        let path = use_context::<http::request::Parts>()
-            .map(|p| p.uri.path().to_owned())
+        let path = with_context::<http::request::Parts, _>(|p| p.uri.path().to_owned())
             .unwrap_or_default();
         super::security::record_here(super::security::Event::Refused, status.as_str(), &path);
     }

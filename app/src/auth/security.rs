@@ -83,11 +83,12 @@ fn write(
 
 /// Writes one security event about the request that a server function is answering.
 pub fn record_here(event: Event, outcome: &str, detail: &str) {
-    let parts = leptos::prelude::use_context::<http::request::Parts>();
-    let principal = parts.as_ref().and_then(|p| p.extensions.get::<Principal>());
-    let address = parts
-        .as_ref()
-        .and_then(|p| p.extensions.get::<ClientAddress>())
-        .copied();
-    record(event, outcome, principal, address, detail);
+    let written = leptos::prelude::with_context::<http::request::Parts, _>(|parts| {
+        let principal = parts.extensions.get::<Principal>();
+        let address = parts.extensions.get::<ClientAddress>().copied();
+        record(event, outcome, principal, address, detail);
+    });
+    if written.is_none() {
+        record(event, outcome, None, None, detail);
+    }
 }

@@ -116,8 +116,8 @@ fn DashboardView(
 fn live_refresh() -> bool {
     #[cfg(feature = "ssr")]
     {
-        use_context::<http::request::Parts>()
-            .is_some_and(|parts| parts.headers.contains_key("lotsen-live"))
+        with_context::<http::request::Parts, _>(|parts| parts.headers.contains_key("lotsen-live"))
+            .unwrap_or(false)
     }
     #[cfg(not(feature = "ssr"))]
     {

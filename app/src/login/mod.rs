@@ -141,9 +141,10 @@ pub struct Choice {
 #[endpoint]
 pub async fn login_choices() -> Result<Option<Choices>, AppError> {
     crate::auth::gate::public(ENDPOINT)?;
-    let Some(token) = use_context::<http::request::Parts>()
-        .and_then(|parts| attempt::token_from_headers(&parts.headers))
-    else {
+    let Some(token) = with_context::<http::request::Parts, _>(|parts| {
+        attempt::token_from_headers(&parts.headers)
+    })
+    .flatten() else {
         return Ok(None);
     };
     let db = crate::server::db()?;
