@@ -37,7 +37,7 @@ pub mod messages;
 pub mod notify;
 pub mod patient;
 pub mod programs;
-mod shell;
+pub mod shell;
 pub mod start;
 
 #[cfg(feature = "ssr")]

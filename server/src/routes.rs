@@ -49,6 +49,7 @@ pub fn page_paths() -> Vec<String> {
 pub fn router(state: AppState) -> Router {
     let routes = page_routes();
     let options = state.leptos_options.clone();
+    app::shell::bundle::prepare(&options);
     let mut plain = Router::new();
     for (method, path, handler) in plain_routes() {
         plain = plain.route(path, guarded(method, path, handler));

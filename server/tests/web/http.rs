@@ -283,6 +283,19 @@ db_test!(
         let (a, b) = (nonce_of(&first), nonce_of(&second));
         assert_ne!(a, b);
         assert!(a.len() >= 16, "{a}");
+        // The stylesheet and the bundle's scripts are rendered once per process: the page
+        // carries exactly what Leptos's own components render, with this response's nonce on
+        // every script, and no other nonce.
+        let options = AppState::with_defaults(db.clone()).leptos_options.clone();
+        let (tags, _) = app::shell::bundle::leptos_tags(&options, Some(&a));
+        assert!(tags.contains(&format!(r#"nonce="{a}""#)), "{tags}");
+        assert!(html.contains(&tags), "{html}");
+        assert_eq!(
+            html.matches("nonce=\"").count(),
+            html.matches(&format!(r#"nonce="{a}""#)).count(),
+            "{html}"
+        );
+        assert!(!html.contains(&b));
         tokio::time::sleep(
             app::start::queries::OVERVIEW_FRESH + std::time::Duration::from_millis(200),
         )
