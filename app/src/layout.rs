@@ -1,9 +1,10 @@
 //! The frame around every page: skip link, header with the language switch, footer.
 
-use crate::account::{PersonaSwitch, SiteSession, whoami};
+use crate::account::{PersonaSwitch, SiteSession};
 use crate::demo::DemoBanner;
 use crate::error::AppError;
 use crate::i18n::*;
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::text_prop::TextProp;
 use leptos_meta::Title;
@@ -22,44 +23,64 @@ pub fn page_title(text: impl Fn() -> String + Send + Sync + 'static) -> TextProp
     }
 }
 
-/// Demo or real mode and who is signed in, read once per page load.
-pub type SiteSessionResource = Resource<Result<SiteSession, AppError>>;
+/// Demo or real mode and who is signed in, for the frame and the pages.
+#[derive(Clone)]
+struct SiteSessionContext(SiteSession);
 
+/// Works out the site session once per page, on the server, before anything renders. It needs
+/// no database (the server's middleware has resolved the session), so a page needs neither a
+/// task of its own nor a suspense boundary for it. Pages render only on the server (islands):
+/// the browser never runs this.
 pub fn provide_site_session() {
-    provide_context::<SiteSessionResource>(Resource::new(|| (), |_| whoami()));
+    #[cfg(feature = "ssr")]
+    provide_context(SiteSessionContext(crate::account::site_session()));
 }
 
-pub fn use_site_session() -> SiteSessionResource {
-    expect_context::<SiteSessionResource>()
+pub fn use_site_session() -> Option<SiteSession> {
+    use_context::<SiteSessionContext>().map(|site| site.0)
 }
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let i18n = use_i18n();
     let site = use_site_session();
+    let banner = site.as_ref().and_then(|site| {
+        // Testing a program as a patient: no role switch until the test ends.
+        if site.me.as_ref().is_some_and(|m| m.testing) {
+            let demo = site.demo;
+            return Some(Either::Left(view! {
+                {demo.then(|| view! { <DemoBanner /> })}
+                <TestBanner />
+            }));
+        }
+        site.demo.then(|| {
+            let persona = site.me.as_ref().and_then(|m| m.demo_persona.clone());
+            let signed_in = site.me.is_some();
+            Either::Right(view! {
+                <DemoBanner />
+                {signed_in.then(|| view! { <div class="wrap"><PersonaSwitch current=persona /></div> })}
+            })
+        })
+    });
+    let user = site.and_then(|site| {
+        let Some(me) = site.me else {
+            let offers = site.login.patient || site.login.staff;
+            return offers.then(|| {
+                Either::Left(view! { <a href="/logga-in">{t!(i18n, login.sign_in_link)}</a> })
+            });
+        };
+        let home = home_of(&me);
+        Some(Either::Right(view! {
+            <a href=home>{t!(i18n, nav_home)}</a>
+            <a href="/konto" class="user-name">{me.name}</a>
+            <form method="post" action="/logga-ut">
+                <button type="submit">{t!(i18n, account.sign_out)}</button>
+            </form>
+        }))
+    });
     view! {
         <a class="skip-link" href="#main">{t!(i18n, skip_to_content)}</a>
-        <Suspense>
-            {move || Suspend::new(async move {
-                let site = site.await.ok()?;
-                // Testing a program as a patient: no role switch until the test ends.
-                if site.me.as_ref().is_some_and(|m| m.testing) {
-                    let demo = site.demo;
-                    return Some(view! {
-                        {demo.then(|| view! { <DemoBanner /> })}
-                        <TestBanner />
-                    }.into_any());
-                }
-                site.demo.then(|| {
-                    let persona = site.me.as_ref().and_then(|m| m.demo_persona.clone());
-                    let signed_in = site.me.is_some();
-                    view! {
-                        <DemoBanner />
-                        {signed_in.then(|| view! { <div class="wrap"><PersonaSwitch current=persona /></div> })}
-                    }.into_any()
-                })
-            })}
-        </Suspense>
+        {banner}
         <header class="site-header">
             <div class="wrap header-row">
                 <a class="brand" href="/">
@@ -68,33 +89,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <span class="brand-tagline">{t!(i18n, brand_tagline)}</span>
                 </a>
                 <nav class="user-nav" aria-label=move || t_string!(i18n, nav_label)>
-                    <Suspense>
-                        {move || Suspend::new(async move {
-                            let site = site.await.ok()?;
-                            let Some(me) = site.me else {
-                                let offers = site.login.patient || site.login.staff;
-                                return offers.then(|| view! {
-                                    <a href="/logga-in">{t!(i18n, login.sign_in_link)}</a>
-                                }.into_any());
-                            };
-                            let home = match me.kind {
-                                crate::auth::UserKind::Patient => "/mina-sidor",
-                                crate::auth::UserKind::Staff if me.roles.iter().any(|r| r.is_clinical()) => "/mottagning",
-                                crate::auth::UserKind::Staff if me.roles.contains(&crate::auth::Role::Auditor) => "/granskning",
-                                crate::auth::UserKind::Staff if me.roles.contains(&crate::auth::Role::AccessAdministrator) => "/behorigheter",
-                                crate::auth::UserKind::Staff if me.roles.contains(&crate::auth::Role::CareProviderAdministrator) => "/vardgivare",
-                                crate::auth::UserKind::Staff if me.roles.iter().any(|r| matches!(r, crate::auth::Role::Producer | crate::auth::Role::Publisher)) => "/program",
-                                crate::auth::UserKind::Staff => "/konto",
-                            };
-                            Some(view! {
-                                <a href=home>{t!(i18n, nav_home)}</a>
-                                <a href="/konto" class="user-name">{me.name}</a>
-                                <form method="post" action="/logga-ut">
-                                    <button type="submit">{t!(i18n, account.sign_out)}</button>
-                                </form>
-                            }.into_any())
-                        })}
-                    </Suspense>
+                    {user}
                     <LanguageSwitch />
                 </nav>
             </div>
@@ -106,6 +101,21 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <p>{t!(i18n, footer_free_software)}</p>
             </div>
         </footer>
+    }
+}
+
+/// Where "my start page" leads: the page of the person's first work, by role.
+fn home_of(me: &crate::auth::Me) -> &'static str {
+    use crate::auth::{Role, UserKind};
+    let has = |role: Role| me.roles.contains(&role);
+    match me.kind {
+        UserKind::Patient => "/mina-sidor",
+        UserKind::Staff if me.roles.iter().any(|r| r.is_clinical()) => "/mottagning",
+        UserKind::Staff if has(Role::Auditor) => "/granskning",
+        UserKind::Staff if has(Role::AccessAdministrator) => "/behorigheter",
+        UserKind::Staff if has(Role::CareProviderAdministrator) => "/vardgivare",
+        UserKind::Staff if has(Role::Producer) || has(Role::Publisher) => "/program",
+        UserKind::Staff => "/konto",
     }
 }
 

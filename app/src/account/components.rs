@@ -10,18 +10,17 @@ pub fn AccountPage() -> impl IntoView {
     let i18n = use_i18n();
     let end = ServerAction::<super::EndSession>::new();
     let sessions = Resource::new(move || end.version().get(), |_| my_sessions());
-    let site = use_site_session();
+    let me = use_site_session().and_then(|s| s.me);
     view! {
         <Title text=page_title(move || t_string!(i18n, account.title).to_string()) />
         <h1>{t!(i18n, account.title)}</h1>
         <FormNotice action=end />
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
-            {move || Suspend::new(async move {
-                let site = site.await;
-                match sessions.await {
-                    Ok(list) => {
-                        let me = site.ok().and_then(|s| s.me);
-                        view! {
+            {move || {
+                let me = me.clone();
+                Suspend::new(async move {
+                    match sessions.await {
+                        Ok(list) => view! {
                             {me.map(|me| view! {
                                 <p class="who">
                                     {t!(i18n, account.signed_in_as)} " " <strong>{me.name}</strong>
@@ -29,11 +28,11 @@ pub fn AccountPage() -> impl IntoView {
                                 </p>
                             })}
                             <SessionList list end />
-                        }.into_any()
+                        }.into_any(),
+                        Err(error) => view! { <ErrorNotice error /> }.into_any(),
                     }
-                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                }
-            })}
+                })
+            }}
         </Suspense>
         <form method="post" action="/logga-ut">
             <button type="submit" class="button">{t!(i18n, account.sign_out)}</button>
@@ -97,7 +96,7 @@ pub fn PersonaSwitch(current: Option<String>) -> impl IntoView {
                     .into_iter()
                     .map(|p| {
                         let selected = current.as_deref() == Some(p.as_code());
-                        view! { <option value=p.as_code() selected=selected>{persona_name(p)}</option> }
+                        view! { <option value=p.as_code() selected=selected>{persona_text(p)}</option> }
                     })
                     .collect_view()}
             </select>
@@ -106,9 +105,11 @@ pub fn PersonaSwitch(current: Option<String>) -> impl IntoView {
     }
 }
 
-pub fn persona_name(persona: Persona) -> impl IntoView {
+/// A persona's name in the page's language. Pages render once, on the server: the language
+/// does not change while they do.
+pub fn persona_text(persona: Persona) -> &'static str {
     let i18n = use_i18n();
-    move || match persona {
+    match persona {
         Persona::Patient => t_string!(i18n, demo.persona_patient),
         Persona::Therapist => t_string!(i18n, demo.persona_therapist),
         Persona::AccessAdministrator => t_string!(i18n, demo.persona_access_admin),

@@ -3,7 +3,7 @@
 
 mod components;
 
-pub use components::{AccountPage, PersonaSwitch, persona_name};
+pub use components::{AccountPage, PersonaSwitch, persona_text};
 
 use crate::auth::Me;
 use crate::error::AppError;
@@ -24,12 +24,19 @@ pub struct SiteSession {
 /// Public: anonymous callers get `me: None`.
 #[endpoint]
 pub async fn whoami() -> Result<SiteSession, AppError> {
-    let principal = crate::auth::gate::public(ENDPOINT)?;
-    Ok(SiteSession {
+    crate::auth::gate::public(ENDPOINT)?;
+    Ok(site_session())
+}
+
+/// The same answer as [`whoami`], for the frame of a page that the server renders: the
+/// request's session is already resolved, so it is worked out at once, without a task.
+#[cfg(feature = "ssr")]
+pub fn site_session() -> SiteSession {
+    SiteSession {
         demo: use_context::<crate::server::DemoMode>().is_some_and(|m| m.0),
         login: use_context::<crate::login::LoginMethods>().unwrap_or_default(),
-        me: principal.map(|p| p.me()),
-    })
+        me: crate::auth::gate::principal().map(|p| p.me()),
+    }
 }
 
 /// One of the user's sessions. No tokens, no addresses.

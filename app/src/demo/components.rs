@@ -1,5 +1,5 @@
 use super::Persona;
-use crate::account::persona_name;
+use crate::account::persona_text;
 use crate::i18n::*;
 use leptos::prelude::*;
 
@@ -16,27 +16,30 @@ pub fn DemoBanner() -> impl IntoView {
     }
 }
 
-/// "Try as …" on the start page: one form button per persona, so it works without JavaScript.
+/// "Try as …" on the start page: a form with one button per persona, so it works without
+/// JavaScript.
 #[component]
 pub fn TryDemo() -> impl IntoView {
     let i18n = use_i18n();
+    let try_as = t_string!(i18n, demo.try_as);
     view! {
         <section class="try-demo card" aria-labelledby="try-heading">
             <h2 id="try-heading">{t!(i18n, demo.try_heading)}</h2>
             <p>{t!(i18n, demo.try_lead)}</p>
-            <div class="try-buttons">
+            // One form: the button pressed sends its persona.
+            <form method="post" action="/demo/start" class="try-buttons">
                 {Persona::ALL
                     .into_iter()
-                    .map(|p| view! {
-                        <form method="post" action="/demo/start">
-                            <input type="hidden" name="persona" value=p.as_code() />
-                            <button type="submit" class="button">
-                                {t!(i18n, demo.try_as)} " " {persona_name(p)}
+                    .map(|p| {
+                        let label = format!("{try_as} {}", persona_text(p));
+                        view! {
+                            <button type="submit" class="button" name="persona" value=p.as_code()>
+                                {label}
                             </button>
-                        </form>
+                        }
                     })
                     .collect_view()}
-            </div>
+            </form>
         </section>
     }
 }

@@ -8,41 +8,37 @@ use leptos_meta::Title;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let i18n = use_i18n();
-    let site = use_site_session();
+    let offers = use_site_session().map(|s| s.login).unwrap_or_default();
     view! {
         <Title text=page_title(move || t_string!(i18n, login.title).to_string()) />
         <h1>{t!(i18n, login.title)}</h1>
-        <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
-            {move || Suspend::new(async move {
-                let login = site.await.map(|s| s.login).unwrap_or_default();
-                if !login.patient && !login.staff {
-                    return view! { <p>{t!(i18n, login.none)}</p> }.into_any();
-                }
-                view! {
-                    <div class="audiences">
-                        {login.patient.then(|| view! {
-                            <section class="card" aria-labelledby="patient-login-heading">
-                                <h2 id="patient-login-heading">{t!(i18n, login.patient_heading)}</h2>
-                                <p>{t!(i18n, login.patient_lead)}</p>
-                                <form method="post" action="/login/patient">
-                                    <button type="submit" class="button">{t!(i18n, login.patient_button)}</button>
-                                </form>
-                            </section>
-                        })}
-                        {login.staff.then(|| view! {
-                            <section class="card" aria-labelledby="staff-login-heading">
-                                <h2 id="staff-login-heading">{t!(i18n, login.staff_heading)}</h2>
-                                <p>{t!(i18n, login.staff_lead)}</p>
-                                <form method="post" action="/login/staff">
-                                    <button type="submit" class="button">{t!(i18n, login.staff_button)}</button>
-                                </form>
-                            </section>
-                        })}
-                    </div>
-                }
-                .into_any()
-            })}
-        </Suspense>
+        {if !offers.patient && !offers.staff {
+            view! { <p>{t!(i18n, login.none)}</p> }.into_any()
+        } else {
+            view! {
+                <div class="audiences">
+                    {offers.patient.then(|| view! {
+                        <section class="card" aria-labelledby="patient-login-heading">
+                            <h2 id="patient-login-heading">{t!(i18n, login.patient_heading)}</h2>
+                            <p>{t!(i18n, login.patient_lead)}</p>
+                            <form method="post" action="/login/patient">
+                                <button type="submit" class="button">{t!(i18n, login.patient_button)}</button>
+                            </form>
+                        </section>
+                    })}
+                    {offers.staff.then(|| view! {
+                        <section class="card" aria-labelledby="staff-login-heading">
+                            <h2 id="staff-login-heading">{t!(i18n, login.staff_heading)}</h2>
+                            <p>{t!(i18n, login.staff_lead)}</p>
+                            <form method="post" action="/login/staff">
+                                <button type="submit" class="button">{t!(i18n, login.staff_button)}</button>
+                            </form>
+                        </section>
+                    })}
+                </div>
+            }
+            .into_any()
+        }}
     }
 }
 

@@ -12,21 +12,18 @@ pub fn PatientHome() -> impl IntoView {
     let i18n = use_i18n();
     let care = Resource::new(|| (), |_| my_care());
     let accesses = Resource::new(|| (), |_| who_read_my_data());
-    let site = crate::layout::use_site_session();
+    let testing = crate::layout::use_site_session()
+        .and_then(|s| s.me)
+        .is_some_and(|m| m.testing);
     view! {
         <Title text=page_title(move || t_string!(i18n, patient.title).to_string()) />
         <h1>{t!(i18n, patient.title)}</h1>
         <p>
             <a href="/mina-sidor/mina-uppgifter">{t!(i18n, mydata.title)}</a>
             // A program being tested notifies no one: no settings to show.
-            <Suspense>
-                {move || Suspend::new(async move {
-                    let testing = site.await.ok().and_then(|s| s.me).is_some_and(|m| m.testing);
-                    (!testing).then(|| view! {
-                        " · " <a href="/mina-sidor/aviseringar">{t!(i18n, notify.title)}</a>
-                    })
-                })}
-            </Suspense>
+            {(!testing).then(|| view! {
+                " · " <a href="/mina-sidor/aviseringar">{t!(i18n, notify.title)}</a>
+            })}
         </p>
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {

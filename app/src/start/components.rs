@@ -2,14 +2,24 @@ use super::{ServiceOverview, StatusNotice, get_service_overview};
 use crate::demo::TryDemo;
 use crate::i18n::*;
 use crate::layout::{page_title, use_site_session};
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn StartPage() -> impl IntoView {
     let i18n = use_i18n();
-    let overview = Resource::new(|| (), |_| get_service_overview());
     let site = use_site_session();
+    // Everyone sees the same figures. While the server's copy is fresh (nearly every request
+    // under load) the page shows it at once: no task, no suspense boundary.
+    #[cfg(feature = "ssr")]
+    let kept = use_context::<super::queries::OverviewCache>().and_then(|cache| cache.fresh());
+    #[cfg(not(feature = "ssr"))]
+    let kept: Option<ServiceOverview> = None;
+    let now = match kept {
+        Some(overview) => Either::Left(view! { <Overview overview /> }),
+        None => Either::Right(view! { <OverviewLoading /> }),
+    };
 
     view! {
         <Title text=page_title(move || t_string!(i18n, start.title).to_string()) />
@@ -17,19 +27,16 @@ pub fn StartPage() -> impl IntoView {
             <h1 id="hero-heading">{t!(i18n, start.hero_heading)}</h1>
             <p class="lead">{t!(i18n, start.hero_lead)}</p>
         </section>
-        <Suspense>
-            {move || Suspend::new(async move {
-                let site = site.await.ok()?;
-                if site.demo {
-                    return Some(view! { <TryDemo /> }.into_any());
-                }
-                (site.login.patient || site.login.staff).then(|| view! {
-                    <p class="login-cta">
-                        <a class="button" href="/logga-in">{t!(i18n, login.title)}</a>
-                    </p>
-                }.into_any())
-            })}
-        </Suspense>
+        {site.and_then(|site| {
+            if site.demo {
+                return Some(Either::Left(view! { <TryDemo /> }));
+            }
+            (site.login.patient || site.login.staff).then(|| Either::Right(view! {
+                <p class="login-cta">
+                    <a class="button" href="/logga-in">{t!(i18n, login.title)}</a>
+                </p>
+            }))
+        })}
 
         <div class="audiences">
             <section class="card" aria-labelledby="patients-heading">
@@ -60,20 +67,30 @@ pub fn StartPage() -> impl IntoView {
 
         <section class="now" aria-labelledby="now-heading">
             <h2 id="now-heading">{t!(i18n, start.now_heading)}</h2>
-            <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
-                {move || Suspend::new(async move {
-                    match overview.await {
-                        Ok(overview) => view! { <Overview overview /> }.into_any(),
-                        Err(_) => {
-                            view! {
-                                <p class="error" role="alert">{t!(i18n, error_unavailable)}</p>
-                            }
-                                .into_any()
-                        }
-                    }
-                })}
-            </Suspense>
+            {now}
         </section>
+    }
+}
+
+/// The figures and notices read from the database (the kept copy was stale or missing).
+#[component]
+fn OverviewLoading() -> impl IntoView {
+    let i18n = use_i18n();
+    let overview = Resource::new(|| (), |_| get_service_overview());
+    view! {
+        <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Ok(overview) => view! { <Overview overview /> }.into_any(),
+                    Err(_) => {
+                        view! {
+                            <p class="error" role="alert">{t!(i18n, error_unavailable)}</p>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
     }
 }
 

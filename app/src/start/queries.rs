@@ -34,16 +34,20 @@ pub struct OverviewCache(
 );
 
 impl OverviewCache {
+    /// The kept overview, if it is still fresh: read without waiting.
+    pub fn fresh(&self) -> Option<ServiceOverview> {
+        let kept = self.0.read().ok()?;
+        let (at, overview) = kept.as_ref()?;
+        (at.elapsed() < OVERVIEW_FRESH).then(|| overview.clone())
+    }
+
     pub async fn get(
         &self,
         db: &impl ConnectionTrait,
         now: DateTime<Utc>,
     ) -> Result<ServiceOverview, DbErr> {
-        if let Ok(kept) = self.0.read()
-            && let Some((at, overview)) = kept.as_ref()
-            && at.elapsed() < OVERVIEW_FRESH
-        {
-            return Ok(overview.clone());
+        if let Some(overview) = self.fresh() {
+            return Ok(overview);
         }
         let fresh = overview(db, now).await?;
         if let Ok(mut kept) = self.0.write() {
