@@ -47,14 +47,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 fn BundleLinks(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     {
-        bundle::links(&options)
+        bundle::links(options)
     }
     #[cfg(not(feature = "ssr"))]
     {
-        view! {
-            <leptos_meta::HashedStylesheet options=options.clone() id="leptos" />
-            <HydrationScripts options islands=true />
-        }
+        leptos_own(options)
+    }
+}
+
+/// Leptos's own components for the stylesheet and the bundle.
+fn leptos_own(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <leptos_meta::HashedStylesheet options=options.clone() id="leptos" />
+        <HydrationScripts options islands=true />
     }
 }
 
@@ -66,7 +71,6 @@ pub mod bundle {
     use leptos::either::Either;
     use leptos::prelude::*;
     use leptos::tachys::html::InertElement;
-    use leptos_meta::HashedStylesheet;
     use std::sync::OnceLock;
 
     /// Stands in for a response's nonce in the kept tags.
@@ -75,9 +79,8 @@ pub mod bundle {
     struct Kept {
         /// What the tags were rendered for.
         options: LeptosOptions,
-        /// The tags with a nonce, cut where it goes.
+        /// The tags, cut where the nonce goes.
         around_nonce: Vec<String>,
-        without_nonce: String,
         /// Which split-off parts of the bundle each lazy island loads; Leptos looks for it
         /// in the context to preload them.
         split_manifest: Option<leptos::WasmSplitManifest>,
@@ -85,26 +88,20 @@ pub mod bundle {
 
     static KEPT: OnceLock<Kept> = OnceLock::new();
 
-    /// Leptos's own tags for `options`, with `nonce` or without one. Rendered on a thread of
-    /// its own: a reactive root takes over its thread's owner and arena, which on a thread that
-    /// renders pages must stay the page's.
+    /// Leptos's own tags for `options`, with `nonce`. Rendered on a thread of its own: a
+    /// reactive root takes over its thread's owner and arena, which on a thread that renders
+    /// pages must stay the page's.
     pub fn leptos_tags(
         options: &LeptosOptions,
-        nonce: Option<&str>,
+        nonce: &str,
     ) -> (String, Option<leptos::WasmSplitManifest>) {
         std::thread::scope(|scope| {
             scope
                 .spawn(|| {
                     let owner = Owner::new_root(None);
                     owner.with(|| {
-                        if let Some(nonce) = nonce {
-                            provide_context(leptos::nonce::Nonce::from_value(nonce));
-                        }
-                        let html = view! {
-                            <HashedStylesheet options=options.clone() id="leptos" />
-                            <HydrationScripts options=options.clone() islands=true />
-                        }
-                        .to_html();
+                        provide_context(leptos::nonce::Nonce::from_value(nonce));
+                        let html = super::leptos_own(options.clone()).to_html();
                         (html, use_context::<leptos::WasmSplitManifest>())
                     })
                 })
@@ -116,12 +113,10 @@ pub mod bundle {
     /// The tags for `options`, rendered on first use.
     fn kept(options: &LeptosOptions) -> Option<&'static Kept> {
         let kept = KEPT.get_or_init(|| {
-            let (with_nonce, split_manifest) = leptos_tags(options, Some(STAND_IN));
-            let (without_nonce, _) = leptos_tags(options, None);
+            let (tags, split_manifest) = leptos_tags(options, STAND_IN);
             Kept {
                 options: options.clone(),
-                around_nonce: with_nonce.split(STAND_IN).map(str::to_owned).collect(),
-                without_nonce,
+                around_nonce: tags.split(STAND_IN).map(str::to_owned).collect(),
                 split_manifest,
             }
         });
@@ -140,19 +135,15 @@ pub mod bundle {
         kept(options);
     }
 
-    pub fn links(options: &LeptosOptions) -> impl IntoView + use<> {
-        let nonce = leptos::nonce::use_nonce();
+    pub fn links(options: LeptosOptions) -> impl IntoView + use<> {
         // The kept tags take the nonce as it is, where Leptos would escape it: the server's
-        // nonces are hex, anything else goes the slow way.
-        let plain = nonce
-            .as_ref()
-            .is_none_or(|n| n.as_inner().bytes().all(|b| b.is_ascii_alphanumeric()));
-        let Some(kept) = kept(options).filter(|_| plain) else {
-            // Other options than the first in this process (tests): Leptos's own, as they are.
-            return Either::Right(view! {
-                <HashedStylesheet options=options.clone() id="leptos" />
-                <HydrationScripts options=options.clone() islands=true />
-            });
+        // nonces are hex. No nonce (no randomness), another nonce, or other options than the
+        // first in this process (tests): Leptos's own, as they are.
+        let fast = leptos::nonce::use_nonce()
+            .filter(|n| n.as_inner().bytes().all(|b| b.is_ascii_alphanumeric()))
+            .zip(kept(&options));
+        let Some((nonce, kept)) = fast else {
+            return Either::Right(super::leptos_own(options));
         };
         // What `HydrationScripts` does for islands besides its tags: nothing of the page is
         // hydrated as a whole, so nothing of it is serialized for the browser.
@@ -162,11 +153,9 @@ pub mod bundle {
         if let Some(manifest) = &kept.split_manifest {
             provide_context(manifest.clone());
         }
-        let html = match nonce {
-            Some(nonce) => kept.around_nonce.join(nonce.as_inner().as_ref()),
-            None => kept.without_nonce.clone(),
-        };
-        Either::Left(InertElement::new(html))
+        Either::Left(InertElement::new(
+            kept.around_nonce.join(nonce.as_inner().as_ref()),
+        ))
     }
 }
 

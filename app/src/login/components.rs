@@ -18,27 +18,45 @@ pub fn LoginPage() -> impl IntoView {
             view! {
                 <div class="audiences">
                     {offers.patient.then(|| view! {
-                        <section class="card" aria-labelledby="patient-login-heading">
-                            <h2 id="patient-login-heading">{t!(i18n, login.patient_heading)}</h2>
-                            <p>{t!(i18n, login.patient_lead)}</p>
-                            <form method="post" action="/login/patient">
-                                <button type="submit" class="button">{t!(i18n, login.patient_button)}</button>
-                            </form>
-                        </section>
+                        <LoginChoice
+                            audience="patient"
+                            heading=t_string!(i18n, login.patient_heading)
+                            lead=t_string!(i18n, login.patient_lead)
+                            button=t_string!(i18n, login.patient_button)
+                        />
                     })}
                     {offers.staff.then(|| view! {
-                        <section class="card" aria-labelledby="staff-login-heading">
-                            <h2 id="staff-login-heading">{t!(i18n, login.staff_heading)}</h2>
-                            <p>{t!(i18n, login.staff_lead)}</p>
-                            <form method="post" action="/login/staff">
-                                <button type="submit" class="button">{t!(i18n, login.staff_button)}</button>
-                            </form>
-                        </section>
+                        <LoginChoice
+                            audience="staff"
+                            heading=t_string!(i18n, login.staff_heading)
+                            lead=t_string!(i18n, login.staff_lead)
+                            button=t_string!(i18n, login.staff_button)
+                        />
                     })}
                 </div>
             }
             .into_any()
         }}
+    }
+}
+
+/// One way of signing in: a form that starts it at the audience's identity provider.
+#[component]
+fn LoginChoice(
+    audience: &'static str,
+    heading: &'static str,
+    lead: &'static str,
+    button: &'static str,
+) -> impl IntoView {
+    let heading_id = || format!("{audience}-login-heading");
+    view! {
+        <section class="card" aria-labelledby=heading_id()>
+            <h2 id=heading_id()>{heading}</h2>
+            <p>{lead}</p>
+            <form method="post" action=format!("/login/{audience}")>
+                <button type="submit" class="button">{button}</button>
+            </form>
+        </section>
     }
 }
 

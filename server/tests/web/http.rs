@@ -287,7 +287,7 @@ db_test!(
         // carries exactly what Leptos's own components render, with this response's nonce on
         // every script, and no other nonce.
         let options = AppState::with_defaults(db.clone()).leptos_options.clone();
-        let (tags, _) = app::shell::bundle::leptos_tags(&options, Some(&a));
+        let (tags, _) = app::shell::bundle::leptos_tags(&options, &a);
         assert!(tags.contains(&format!(r#"nonce="{a}""#)), "{tags}");
         assert!(html.contains(&tags), "{html}");
         assert_eq!(
