@@ -115,7 +115,10 @@ pub async fn app_state(cli: &cli::Cli) -> Result<AppState, ServeError> {
 /// whose identity-provider settings went missing must stop, not open real data to visitors.
 async fn refuse_demo_on_real_data(db: &sea_orm::DatabaseConnection) -> Result<(), ServeError> {
     let count = |table: &str| {
-        let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE sandbox_id IS NULL");
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM {table} WHERE {}",
+            app::db::filter::in_sandbox("", None)
+        );
         async move {
             let row = db
                 .query_one(sea_orm::Statement::from_string(

@@ -28,13 +28,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 /// How long the unit of an ended or handed-over treatment keeps reading the record.
 pub const RECENT_CARE_DAYS: i64 = 90;
 
-/// `column` belongs to the sandbox (or to real care, where there is none).
-fn in_sandbox(column: &str, sandbox_id: Option<i64>) -> String {
-    match sandbox_id {
-        Some(id) => format!("{column} = {id}"),
-        None => format!("{column} IS NULL"),
-    }
-}
+use crate::db::filter::{in_sandbox, not_a_test};
 
 /// Why the gate let staff reach a patient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,10 +117,10 @@ impl CareAccess {
             ),
         };
         format!(
-            "(SELECT * FROM enrolment WHERE patient_id = {} AND {} AND {reach} \
-             AND test_by_staff_id IS NULL)",
+            "(SELECT * FROM enrolment WHERE patient_id = {} AND {} AND {reach} AND {})",
             self.patient.id,
-            in_sandbox("sandbox_id", self.patient.sandbox_id),
+            in_sandbox("", self.patient.sandbox_id),
+            not_a_test(""),
         )
     }
 }
@@ -235,10 +229,11 @@ impl UnitCare {
         };
         format!(
             "(SELECT * FROM enrolment WHERE care_unit_id = {} AND {} AND {} \
-             AND test_by_staff_id IS NULL{team})",
+             AND {}{team})",
             self.unit_id,
-            in_sandbox("sandbox_id", self.sandbox_id),
-            EnrolmentState::ongoing_sql("state")
+            in_sandbox("", self.sandbox_id),
+            EnrolmentState::ongoing_sql("state"),
+            not_a_test(""),
         )
     }
 
@@ -298,7 +293,7 @@ impl UnitCare {
         format!(
             "(SELECT * FROM care_event WHERE care_unit_id = {} AND {})",
             self.unit_id,
-            in_sandbox("sandbox_id", self.sandbox_id)
+            in_sandbox("", self.sandbox_id)
         )
     }
 }
@@ -355,12 +350,12 @@ impl OwnCare {
     pub fn enrolments(&self) -> String {
         let which = match self.only {
             Some(id) => format!("id = {id} AND test_by_staff_id IS NOT NULL"),
-            None => "test_by_staff_id IS NULL".to_owned(),
+            None => not_a_test(""),
         };
         format!(
             "(SELECT * FROM enrolment WHERE patient_id = {} AND {} AND {which})",
             self.patient_id,
-            in_sandbox("sandbox_id", self.sandbox_id)
+            in_sandbox("", self.sandbox_id)
         )
     }
 
@@ -571,8 +566,9 @@ pub trait EnrolmentScope: sealed::Sealed {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), DbErr> {
         let source = format!(
-            "(SELECT * FROM enrolment WHERE id = {} AND test_by_staff_id IS NULL)",
-            self.id()
+            "(SELECT * FROM enrolment WHERE id = {} AND {})",
+            self.id(),
+            not_a_test("")
         );
         insert_event(db, &source, self.id(), kind, now).await
     }
@@ -647,8 +643,9 @@ pub trait EnrolmentScope: sealed::Sealed {
     ) -> Result<(), DbErr> {
         let source = format!(
             "(SELECT id, {unit_id} AS care_unit_id, sandbox_id FROM enrolment \
-              WHERE id = {} AND test_by_staff_id IS NULL)",
-            self.id()
+              WHERE id = {} AND {})",
+            self.id(),
+            not_a_test("")
         );
         insert_event(db, &source, self.id(), kind, now).await
     }
@@ -937,13 +934,14 @@ pub(super) async fn relations(
             &format!(
                 "SELECT e.care_unit_id, u.care_provider_id, e.state, e.ended_at \
                  FROM enrolment e JOIN care_unit u ON u.id = e.care_unit_id \
-                 WHERE e.patient_id = $1 AND {sandbox} AND e.test_by_staff_id IS NULL \
+                 WHERE e.patient_id = $1 AND {sandbox} AND {care} \
                  UNION ALL \
                  SELECT h.from_unit_id, u.care_provider_id, '{handed}', h.handed_over_at \
                  FROM enrolment_handover h JOIN enrolment e ON e.id = h.enrolment_id \
                  JOIN care_unit u ON u.id = h.from_unit_id \
-                 WHERE e.patient_id = $1 AND {sandbox} AND e.test_by_staff_id IS NULL",
-                sandbox = in_sandbox("e.sandbox_id", patient.sandbox_id),
+                 WHERE e.patient_id = $1 AND {sandbox} AND {care}",
+                sandbox = in_sandbox("e", patient.sandbox_id),
+                care = not_a_test("e"),
                 handed = sea_orm::ActiveEnum::to_value(&EnrolmentState::HandedOver),
             ),
             vec![patient.id.into()],
@@ -975,9 +973,10 @@ pub(super) async fn handed_over_from(
             &format!(
                 "SELECT DISTINCT h.enrolment_id FROM enrolment_handover h \
                  JOIN enrolment e ON e.id = h.enrolment_id \
-                 WHERE e.patient_id = $1 AND {} AND e.test_by_staff_id IS NULL \
+                 WHERE e.patient_id = $1 AND {} AND {} \
                    AND h.from_unit_id = $2 AND h.handed_over_at >= $3 ORDER BY h.enrolment_id",
-                in_sandbox("e.sandbox_id", patient.sandbox_id)
+                in_sandbox("e", patient.sandbox_id),
+                not_a_test("e")
             ),
             vec![patient.id.into(), unit_id.into(), since.into()],
         ))

@@ -119,7 +119,9 @@ pub enum Resolved {
 
 /// The session, its user and the chosen assignment with its unit and care provider, in one
 /// round trip. Roles follow in a second query (staff only).
-const SESSION_SQL: &str = "SELECT s.id AS session_id, s.sandbox_id AS session_sandbox, \
+static SESSION_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT s.id AS session_id, s.sandbox_id AS session_sandbox, \
         s.demo_persona, s.patient_id, s.staff_person_id, s.last_seen_at, s.absolute_expiry, \
         p.given_name AS patient_given, p.family_name AS patient_family, \
         p.sandbox_id AS patient_sandbox, \
@@ -140,8 +142,11 @@ const SESSION_SQL: &str = "SELECT s.id AS session_id, s.sandbox_id AS session_sa
     LEFT JOIN care_provider c ON c.id = u.care_provider_id \
     LEFT JOIN enrolment te ON te.id = s.test_enrolment_id \
         AND te.test_by_staff_id = s.staff_person_id AND te.care_unit_id = a.care_unit_id \
-        AND (te.sandbox_id = s.sandbox_id OR (te.sandbox_id IS NULL AND s.sandbox_id IS NULL)) \
-    WHERE s.token_hash = $1";
+        AND {} \
+    WHERE s.token_hash = $1",
+        crate::db::filter::same_sandbox("te", "s")
+    )
+});
 
 /// Finds the session of `token`, ends it if it has expired, and loads its user. The request
 /// counts as activity: the idle timeout starts again.
@@ -212,7 +217,7 @@ async fn load_session(
     activity: bool,
 ) -> Result<(Resolved, Option<Cached>), DbErr> {
     let Some(row) = db
-        .query_one(crate::db::statement(db, SESSION_SQL, vec![hash.into()]))
+        .query_one(crate::db::statement(db, &SESSION_SQL, vec![hash.into()]))
         .await?
     else {
         return Ok((Resolved::Invalid, None));

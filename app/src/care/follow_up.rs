@@ -223,8 +223,9 @@ async fn candidates(db: &impl ConnectionTrait) -> Result<Vec<Candidate>, AppErro
            {inactive} AS inactive_flagged, {unanswered} AS unanswered_flagged, \
            {homework} AS homework_flagged \
          FROM enrolment e \
-         WHERE e.sandbox_id IS NULL AND e.test_by_staff_id IS NULL AND {ongoing} \
+         WHERE {real} AND {ongoing} \
          ORDER BY e.id",
+        real = crate::db::filter::real_care("e"),
         unanswered_reason = UNANSWERED_MESSAGE,
         inactive = flagged(INACTIVE),
         unanswered = flagged(UNANSWERED_MESSAGE),
@@ -265,14 +266,18 @@ struct Opened {
 }
 
 async fn opened_modules(db: &impl ConnectionTrait) -> Result<Vec<Opened>, AppError> {
-    let sql = "SELECT v.enrolment_id, v.module_key, MIN(v.first_seen_at) AS opened_at, \
+    let sql = format!(
+        "SELECT v.enrolment_id, v.module_key, MIN(v.first_seen_at) AS opened_at, \
            (SELECT COUNT(*) FROM homework_entry h WHERE h.enrolment_id = v.enrolment_id \
               AND h.module_key = v.module_key AND h.kind = 'worksheet' \
               AND h.submitted_at IS NOT NULL) AS sent \
          FROM page_visit v JOIN enrolment e ON e.id = v.enrolment_id \
-         WHERE e.sandbox_id IS NULL AND e.test_by_staff_id IS NULL AND e.state = 'active' \
-         GROUP BY v.enrolment_id, v.module_key";
-    let rows = db.query_all(statement(db, sql, vec![])).await?;
+         WHERE {} AND e.state = '{}' \
+         GROUP BY v.enrolment_id, v.module_key",
+        crate::db::filter::real_care("e"),
+        sea_orm::ActiveEnum::to_value(&crate::domain::EnrolmentState::Active),
+    );
+    let rows = db.query_all(statement(db, &sql, vec![])).await?;
     rows.into_iter()
         .map(|row| {
             Ok(Opened {
@@ -382,12 +387,15 @@ async fn escalate<C: ConnectionTrait + TransactionTrait>(
     let rows = db
         .query_all(statement(
             db,
-            "SELECT f.id, f.enrolment_id, f.raised_at FROM flag f \
-             JOIN enrolment e ON e.id = f.enrolment_id \
-             WHERE f.priority = 'urgent' AND f.acknowledged_at IS NULL \
-               AND f.resolved_at IS NULL AND f.escalated_at IS NULL \
-               AND e.sandbox_id IS NULL AND e.test_by_staff_id IS NULL \
-             ORDER BY f.id",
+            &format!(
+                "SELECT f.id, f.enrolment_id, f.raised_at FROM flag f \
+                 JOIN enrolment e ON e.id = f.enrolment_id \
+                 WHERE f.priority = '{}' AND f.acknowledged_at IS NULL \
+                   AND f.resolved_at IS NULL AND f.escalated_at IS NULL AND {} \
+                 ORDER BY f.id",
+                sea_orm::ActiveEnum::to_value(&crate::domain::FlagPriority::Urgent),
+                crate::db::filter::real_care("e"),
+            ),
             vec![],
         ))
         .await?;

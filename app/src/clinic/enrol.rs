@@ -334,10 +334,7 @@ async fn find_or_register(
                 db,
                 &format!(
                     "SELECT id, email, phone FROM patient WHERE personnummer = $1 AND {}",
-                    match sandbox {
-                        Some(id) => format!("sandbox_id = {id}"),
-                        None => "sandbox_id IS NULL".to_owned(),
-                    }
+                    crate::db::filter::in_sandbox("", sandbox)
                 ),
                 vec![candidate.personnummer.as_str().into()],
             ))

@@ -67,6 +67,66 @@ pub fn share_lock(db: &impl ConnectionTrait) -> &'static str {
     }
 }
 
+/// The tenant filters of raw SQL, each written once. A demo sandbox's rows carry its id in
+/// `sandbox_id`, real care's none; a producer's test of a program is an enrolment with
+/// `test_by_staff_id` set. Each function takes the table's alias (`e`), or `""` for a bare
+/// column name.
+pub mod filter {
+    fn column(alias: &str, name: &str) -> String {
+        if alias.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{alias}.{name}")
+        }
+    }
+
+    /// The row belongs to the sandbox (or to real care, where there is none).
+    pub fn in_sandbox(alias: &str, sandbox_id: Option<i64>) -> String {
+        let sandbox = column(alias, "sandbox_id");
+        match sandbox_id {
+            Some(id) => format!("{sandbox} = {id}"),
+            None => format!("{sandbox} IS NULL"),
+        }
+    }
+
+    /// Two rows of the same sandbox, or both of real care.
+    pub fn same_sandbox(a: &str, b: &str) -> String {
+        let (a, b) = (column(a, "sandbox_id"), column(b, "sandbox_id"));
+        format!("({a} = {b} OR ({a} IS NULL AND {b} IS NULL))")
+    }
+
+    /// An enrolment of a patient's care, not a producer's test of the program.
+    pub fn not_a_test(enrolment: &str) -> String {
+        format!("{} IS NULL", column(enrolment, "test_by_staff_id"))
+    }
+
+    /// An enrolment of real care: no sandbox's and no test.
+    pub fn real_care(enrolment: &str) -> String {
+        format!(
+            "{} AND {}",
+            in_sandbox(enrolment, None),
+            not_a_test(enrolment)
+        )
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_filters_read_as_sql() {
+            assert_eq!(super::in_sandbox("e", Some(7)), "e.sandbox_id = 7");
+            assert_eq!(super::in_sandbox("", None), "sandbox_id IS NULL");
+            assert_eq!(
+                super::same_sandbox("u", "l"),
+                "(u.sandbox_id = l.sandbox_id OR (u.sandbox_id IS NULL AND l.sandbox_id IS NULL))"
+            );
+            assert_eq!(
+                super::real_care("e"),
+                "e.sandbox_id IS NULL AND e.test_by_staff_id IS NULL"
+            );
+        }
+    }
+}
+
 /// The placeholder a scope's SQL source puts where its enrolment's id goes.
 pub(crate) const SCOPE_PARAMETER: &str = "$enrolment";
 

@@ -224,8 +224,11 @@ pub async fn addresses(
             let Some(row) = db
                 .query_one(statement(
                     db,
-                    "SELECT email, phone, notify_by_email, notify_by_sms FROM patient \
-                     WHERE id = $1 AND sandbox_id IS NULL",
+                    &format!(
+                        "SELECT email, phone, notify_by_email, notify_by_sms FROM patient \
+                         WHERE id = $1 AND {}",
+                        crate::db::filter::in_sandbox("", None)
+                    ),
                     vec![id.into()],
                 ))
                 .await?
@@ -247,7 +250,10 @@ pub async fn addresses(
             let row = db
                 .query_one(statement(
                     db,
-                    "SELECT email FROM staff_person WHERE id = $1 AND sandbox_id IS NULL",
+                    &format!(
+                        "SELECT email FROM staff_person WHERE id = $1 AND {}",
+                        crate::db::filter::in_sandbox("", None)
+                    ),
                     vec![id.into()],
                 ))
                 .await?;

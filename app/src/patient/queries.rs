@@ -55,6 +55,7 @@ pub async fn accesses(db: &impl ConnectionTrait, own: &OwnCare) -> Result<Vec<Ac
     } else {
         "IS NULL AND $2 IS NULL"
     };
+    let same = crate::db::filter::same_sandbox("u", "l");
     let rows = db
         .query_all(statement(
             db,
@@ -62,7 +63,7 @@ pub async fn accesses(db: &impl ConnectionTrait, own: &OwnCare) -> Result<Vec<Ac
                 "SELECT l.occurred_at, u.name AS unit_name, c.kind, s.given_name, s.family_name, l.action \
                  FROM access_log l \
                  LEFT JOIN care_unit u ON u.hsa_id = l.care_unit_hsa_id \
-                      AND (u.sandbox_id = l.sandbox_id OR (u.sandbox_id IS NULL AND l.sandbox_id IS NULL)) \
+                      AND {same} \
                  LEFT JOIN care_provider c ON c.id = u.care_provider_id \
                  LEFT JOIN staff_hsa_identity h ON h.hsa_id = l.user_hsa_id \
                  LEFT JOIN staff_person s ON s.id = h.staff_person_id \

@@ -10,15 +10,18 @@ use sea_orm::{
 /// The three public figures in one round trip. Plain SQL that reads the same on SQLite and
 /// PostgreSQL (`WHERE active` works on both engines' booleans).
 fn figures_sql() -> String {
+    use crate::db::filter::in_sandbox;
     format!(
         "SELECT \
-         (SELECT COUNT(*) FROM care_unit WHERE active AND sandbox_id IS NULL) AS units, \
-         (SELECT COUNT(*) FROM program p WHERE p.sandbox_id IS NULL AND EXISTS \
+         (SELECT COUNT(*) FROM care_unit WHERE active AND {}) AS units, \
+         (SELECT COUNT(*) FROM program p WHERE {} AND EXISTS \
              (SELECT 1 FROM program_version v WHERE v.program_id = p.id \
               AND v.status = '{}')) AS programs, \
-         (SELECT COUNT(*) FROM enrolment WHERE sandbox_id IS NULL \
-              AND test_by_staff_id IS NULL AND {}) AS ongoing",
+         (SELECT COUNT(*) FROM enrolment WHERE {} AND {}) AS ongoing",
+        in_sandbox("", None),
+        in_sandbox("p", None),
         sea_orm::ActiveEnum::to_value(&crate::programs::version::VersionStatus::Published),
+        crate::db::filter::real_care(""),
         crate::domain::EnrolmentState::ongoing_sql("state")
     )
 }
