@@ -32,14 +32,15 @@ pub enum DbSetupError {
 pub async fn check_durability(db: &DatabaseConnection) -> Result<(), DbSetupError> {
     use sea_orm::Statement;
     let backend = db.get_database_backend();
-    let setting = |sql: &'static str| async move {
+    // `SHOW name` and `PRAGMA name` each answer one column named as the setting.
+    let setting = |sql: &'static str, column: &'static str| async move {
         let row = db
             .query_one(Statement::from_string(backend, sql))
             .await
             .map_err(DbSetupError::Setup)?
             .ok_or_else(|| DbSetupError::Durability(format!("{sql}: no answer")))?;
-        row.try_get_by_index::<String>(0)
-            .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+        row.try_get::<String>("", column)
+            .or_else(|_| row.try_get::<i64>("", column).map(|n| n.to_string()))
             .map_err(DbSetupError::Setup)
     };
     let mut off = Vec::new();
@@ -50,13 +51,13 @@ pub async fn check_durability(db: &DatabaseConnection) -> Result<(), DbSetupErro
                 "synchronous_commit" => "SHOW synchronous_commit",
                 _ => "SHOW full_page_writes",
             };
-            if setting(sql).await? == "off" {
+            if setting(sql, name).await? == "off" {
                 off.push(format!("{name} = off"));
             }
         }
     } else {
         // 2 is FULL, 3 EXTRA.
-        let synchronous = setting("PRAGMA synchronous").await?;
+        let synchronous = setting("PRAGMA synchronous", "synchronous").await?;
         if synchronous.parse::<i64>().unwrap_or(0) < 2 {
             off.push(format!("synchronous = {synchronous}"));
         }

@@ -439,7 +439,7 @@ impl SqliteReader {
                 "PRAGMA journal_mode",
             ))
             .await?
-            .map(|row| row.try_get_by_index::<String>(0))
+            .map(|row| row.try_get::<String>("", "journal_mode"))
             .transpose()?;
         if !mode.is_some_and(|mode| mode.eq_ignore_ascii_case("wal")) {
             return Ok(None);

@@ -54,12 +54,10 @@ pub async fn change(
         .await?
         .ok_or(AppError::NotFound)?;
     let state: EnrolmentState = row.try_get("", "state")?;
-    let reason: Option<String> = row.try_get("", "end_reason")?;
+    let reason: Option<EndReason> = row.try_get("", "end_reason")?;
     let already = match change {
         Change::Maintenance => state == EnrolmentState::Maintenance,
-        Change::End(wanted) => {
-            state == EnrolmentState::Ended && reason.as_deref() == Some(wanted.code())
-        }
+        Change::End(wanted) => state == EnrolmentState::Ended && reason == Some(wanted),
     };
     if already {
         txn.rollback().await?;
@@ -85,7 +83,7 @@ pub async fn change(
             vec![
                 EnrolmentState::Ended.to_value().into(),
                 now.into(),
-                reason.code().into(),
+                reason.to_value().into(),
                 staff_person_id.into(),
                 state.to_value().into(),
             ],
@@ -198,7 +196,7 @@ pub async fn summary(
     let started: DateTime<Utc> = facts.try_get("", "started_at")?;
     let maintenance: Option<DateTime<Utc>> = facts.try_get("", "maintenance_at")?;
     let ended: Option<DateTime<Utc>> = facts.try_get("", "ended_at")?;
-    let end_reason: Option<String> = facts.try_get("", "end_reason")?;
+    let end_reason: Option<EndReason> = facts.try_get("", "end_reason")?;
     let major: i32 = facts.try_get("", "major")?;
     let minor: i32 = facts.try_get("", "minor")?;
 
@@ -262,7 +260,7 @@ pub async fn summary(
         started: day(started),
         maintenance_from: maintenance.map(day),
         ended: ended.map(day),
-        end_reason: end_reason.as_deref().and_then(EndReason::from_code),
+        end_reason,
         therapists,
         modules,
         scores,

@@ -90,13 +90,11 @@ pub async fn record_enrolments(
             };
             let maintenance: Option<DateTime<Utc>> = row.try_get("", "maintenance_at")?;
             let ended: Option<DateTime<Utc>> = row.try_get("", "ended_at")?;
-            let reason: Option<String> = row.try_get("", "end_reason")?;
+            let reason: Option<crate::domain::EndReason> = row.try_get("", "end_reason")?;
             Ok(RecordEnrolment {
                 maintenance_from: maintenance.map(day),
                 ended: ended.map(day),
-                end_reason: reason
-                    .as_deref()
-                    .and_then(crate::domain::EndReason::from_code),
+                end_reason: reason,
                 may_change: false,
                 results: Vec::new(),
                 team: super::CareTeam::default(),

@@ -117,22 +117,42 @@ pub mod flag_reason {
     /// A patient's message had no reply within two working days.
     pub const UNANSWERED_MESSAGE: &str = "unanswered_message";
     pub const ALL: [&str; 3] = [INACTIVE, OVERDUE_HOMEWORK, UNANSWERED_MESSAGE];
+    /// Staff worry about the patient's safety (raised by hand).
+    pub const MANUAL_RISK: &str = "manual_risk";
+    /// The patient needs to be contacted (raised by hand).
+    pub const MANUAL_CONTACT: &str = "manual_contact";
+    /// Something else the care team should act on (raised by hand).
+    pub const MANUAL_OTHER: &str = "manual_other";
+    /// The reasons staff may give when they flag a treatment by hand.
+    pub const MANUAL: [&str; 3] = [MANUAL_RISK, MANUAL_CONTACT, MANUAL_OTHER];
 }
 
 /// Why a treatment ended, as the therapist states it: a fixed list, so the record summary and
-/// the statistics read the same codes. Stored in `enrolment.end_reason` as its code.
+/// the statistics read the same codes. Stored in `enrolment.end_reason` as its code; SeaORM
+/// reads and writes it as this type, so a code outside the list is an error, not a missing
+/// reason. [`EndReason::code`] is the same code for the browser's form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
     /// The program was worked through as planned.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "completed"))]
     Completed,
     /// The patient asked to stop.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "patient_request"))]
     PatientRequest,
     /// The patient stopped taking part and could not be reached.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "no_contact"))]
     NoContact,
     /// The patient needs another kind of care (referred on, or care at the unit instead).
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "other_care"))]
     OtherCare,
     /// None of these.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "other"))]
     Other,
 }
 
@@ -207,6 +227,16 @@ mod tests {
             );
         }
         assert!(EnrolmentState::try_from_value(&"paused".to_owned()).is_err());
+        // The end reason's form code is the code stored, and the list is the whole type.
+        assert_eq!(
+            super::EndReason::iter().count(),
+            super::EndReason::ALL.len()
+        );
+        for reason in super::EndReason::ALL {
+            assert_eq!(reason.to_value(), reason.code());
+            assert_eq!(super::EndReason::from_code(reason.code()), Some(reason));
+        }
+        assert!(super::EndReason::try_from_value(&"moved".to_owned()).is_err());
         assert_eq!(
             EnrolmentState::ongoing_sql("e.state"),
             "e.state IN ('active', 'maintenance')"

@@ -11,6 +11,9 @@ pub struct Model {
     pub care_unit_hsa_id: Option<String>,
     pub care_provider_org_number: Option<String>,
     pub patient_id: Option<i64>,
+    /// `access_log::Action`'s code. This and `outcome` stay text: `access_log::verify` must
+    /// read every row, one tampered with an unknown code too, and report it as a broken link
+    /// rather than fail to read it.
     pub action: String,
     pub object_type: String,
     pub object_id: Option<i64>,

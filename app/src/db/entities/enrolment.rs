@@ -20,8 +20,8 @@ pub struct Model {
     pub test_by_staff_id: Option<i64>,
     /// When the treatment entered the maintenance phase.
     pub maintenance_at: Option<DateTimeUtc>,
-    /// Why the treatment ended (`EndReason`'s code).
-    pub end_reason: Option<String>,
+    /// Why the treatment ended.
+    pub end_reason: Option<crate::domain::EndReason>,
     /// The staff member who ended it.
     pub ended_by: Option<i64>,
 }
