@@ -49,10 +49,10 @@ pub async fn for_auditor(
     purpose: Purpose,
 ) -> Result<Vec<AuditRow>, AppError> {
     check(Requirement::Role(Role::Auditor), Some(principal))?;
-    let org = principal
+    let (org, provider) = principal
         .staff()
         .and_then(|s| s.assignment.as_ref())
-        .map(|a| a.care_provider_org_number.clone())
+        .map(|a| (a.care_provider_org_number.clone(), a.care_provider_id))
         .ok_or(AppError::Forbidden)?;
     let from = day("from", filter.from.as_deref(), false)?;
     let to = day("to", filter.to.as_deref(), true)?;
@@ -67,7 +67,7 @@ pub async fn for_auditor(
             reason: "too_long".to_owned(),
         });
     }
-    let mut sql = String::from(
+    let mut sql = format!(
         "SELECT l.id, l.occurred_at, l.user_hsa_id, s.given_name AS staff_given, \
                 s.family_name AS staff_family, u.name AS unit_name, l.patient_id, \
                 p.given_name AS patient_given, p.family_name AS patient_family, p.personnummer, \
@@ -76,19 +76,19 @@ pub async fn for_auditor(
          LEFT JOIN staff_hsa_identity h ON h.hsa_id = l.user_hsa_id \
          LEFT JOIN staff_person s ON s.id = h.staff_person_id \
          LEFT JOIN care_unit u ON u.hsa_id = l.care_unit_hsa_id \
-              AND (u.sandbox_id = l.sandbox_id OR (u.sandbox_id IS NULL AND l.sandbox_id IS NULL)) \
-         LEFT JOIN patient p ON p.id = l.patient_id \
-         WHERE l.care_provider_org_number = $1",
+              AND {} \
+         LEFT JOIN patient p ON p.id = l.patient_id AND EXISTS (SELECT 1 FROM enrolment pe \
+              JOIN care_unit pu ON pu.id = pe.care_unit_id \
+              WHERE pe.patient_id = p.id AND pu.care_provider_id = {provider}) \
+         WHERE l.care_provider_org_number = $1 AND {}",
+        crate::db::filter::same_sandbox("u", "l"),
+        crate::db::filter::in_sandbox("l", principal.sandbox_id),
     );
     let mut values: Vec<Value> = vec![org.into()];
     let mut param = |sql: &mut String, clause: &str, value: Value| {
         values.push(value);
         sql.push_str(&clause.replace('?', &format!("${}", values.len())));
     };
-    match principal.sandbox_id {
-        Some(id) => param(&mut sql, " AND l.sandbox_id = ?", id.into()),
-        None => sql.push_str(" AND l.sandbox_id IS NULL"),
-    }
     if let Some(patient) = filter.patient_id {
         param(&mut sql, " AND l.patient_id = ?", patient.into());
     }
@@ -136,13 +136,12 @@ pub async fn for_auditor(
         })
         .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
     // The rows name patients: the search is logged before they go out.
-    crate::access_log::append_all(db, log_entries(principal, filter, purpose, &rows)).await?;
+    crate::access_log::append_all(db, log_entries(principal, purpose, &rows)).await?;
     Ok(rows)
 }
 
 fn log_entries(
     principal: &Principal,
-    filter: &AuditFilter,
     purpose: Purpose,
     rows: &[AuditRow],
 ) -> Vec<crate::access_log::Entry> {
@@ -152,11 +151,11 @@ fn log_entries(
         Purpose::Screen => Action::Search,
         Purpose::Export => Action::Export,
     };
-    let patients: std::collections::BTreeSet<i64> = rows
-        .iter()
-        .filter_map(|r| r.patient_id)
-        .chain(filter.patient_id)
-        .collect();
+    // The patients the rows show, not the one searched for: a search for a patient id with no
+    // rows here showed nobody (logged as a search without a patient). Logged under the
+    // searched-for id, another provider's patient would come back named in the next search.
+    let patients: std::collections::BTreeSet<i64> =
+        rows.iter().filter_map(|r| r.patient_id).collect();
     if patients.is_empty() {
         // A search that shows no patient is still the auditor's search.
         return vec![staff_entry(

@@ -131,6 +131,10 @@ const ALLOWED: &[(&str, &str)] = &[
         "therapist-internal notes: written and read only through the StaffEnrolment the gate reached (its row, its notes source)",
     ),
     (
+        "app/src/audit/search.rs",
+        "the auditor's search names a log row's patient only where the patient has care at the auditor's care provider (a row about anyone else shows the id alone)",
+    ),
+    (
         "app/src/care/treatment.rs",
         "the treatment's phase and end: changes only the StaffEnrolment's own row and the flags of its flags source",
     ),

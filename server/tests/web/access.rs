@@ -747,62 +747,220 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
 /// Past the gate of a plain route: whatever the handler answers, but not the gate's refusal.
 const X: u16 = 0;
 
-/// Every plain route × caller (in the order of CALLERS).
-const PLAIN_MATRIX: &[(&str, [u16; 12])] = &[
-    ("GET /healthz", [X; 12]),
-    ("GET /readyz", [X; 12]),
-    ("POST /sprak", [X; 12]),
-    ("POST /demo/start", [X; 12]),
-    ("POST /logga-ut", [X; 12]),
-    ("POST /login/{audience}", [X; 12]),
-    ("GET /login/{audience}/callback", [X; 12]),
-    ("POST /logga-in/uppdrag", [X; 12]),
+/// Every plain route × object × caller (in the order of CALLERS). The object fills the path:
+/// a patient of the caller's unit (402), of another unit of the provider (403), of another care
+/// provider (404); the provider's own program (501) or another provider's (9502, whose title and
+/// media file are canaries). A plain route's answer is checked for the canaries too.
+const PLAIN_MATRIX: &[(&str, Object, [u16; 12])] = &[
+    ("GET /healthz", Object::None, [X; 12]),
+    ("GET /readyz", Object::None, [X; 12]),
+    ("POST /sprak", Object::None, [X; 12]),
+    ("POST /demo/start", Object::None, [X; 12]),
+    ("POST /logga-ut", Object::None, [X; 12]),
+    ("POST /login/{audience}", Object::None, [X; 12]),
+    ("GET /login/{audience}/callback", Object::None, [X; 12]),
+    ("POST /logga-in/uppdrag", Object::None, [X; 12]),
     (
         "GET /granskning/logg.csv",
-        [U, D, D, D, D, D, X, D, D, D, D, D],
+        Object::None,
+        [U, D, D, D, D, D, A, D, D, D, D, D],
+    ),
+    // The auditor searches for another provider's patient: an empty file.
+    (
+        "GET /granskning/logg.csv",
+        Object::OtherRegion,
+        [U, D, D, D, D, D, A, D, D, D, D, D],
     ),
     (
         "GET /mina-sidor/mina-uppgifter.json",
-        [U, X, D, D, D, D, D, D, D, D, D, X],
+        Object::None,
+        [U, A, D, D, D, D, D, D, D, D, D, A],
     ),
     (
         "POST /mottagning/patient/{id}/nodatkomst",
-        [U, D, X, D, D, D, D, D, D, X, X, D],
+        Object::SameUnit,
+        [U, D, A, D, D, D, D, D, D, X, X, D],
+    ),
+    // Emergency access reaches the provider's other units (inner secrecy), not another
+    // care provider.
+    (
+        "POST /mottagning/patient/{id}/nodatkomst",
+        Object::OtherUnit,
+        [U, D, A, D, D, D, D, D, D, X, X, D],
+    ),
+    (
+        "POST /mottagning/patient/{id}/nodatkomst",
+        Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, X, X, D],
     ),
     (
         "GET /media/{program_id}/{*path}",
-        [U, X, X, X, X, X, X, X, X, X, X, X],
+        Object::Own,
+        [U, A, A, A, A, A, A, A, A, A, A, A],
+    ),
+    (
+        "GET /media/{program_id}/{*path}",
+        Object::OtherRegion,
+        [U, N, N, N, N, N, N, N, N, N, N, N],
     ),
     (
         "POST /program/importera",
+        Object::None,
         [U, D, D, D, D, D, D, X, D, D, D, X],
     ),
     (
         "GET /program/{id}/paket/{version}",
+        Object::Own,
+        [U, D, D, D, D, D, D, A, A, D, D, A],
+    ),
+    (
+        "GET /program/{id}/paket/{version}",
+        Object::OtherRegion,
+        [U, D, D, D, D, D, D, N, N, D, D, N],
+    ),
+    (
+        "POST /program/{id}/testa",
+        Object::Own,
         [U, D, D, D, D, D, D, X, X, D, D, X],
     ),
     (
         "POST /program/{id}/testa",
-        [U, D, D, D, D, D, D, X, X, D, D, X],
+        Object::OtherRegion,
+        [U, D, D, D, D, D, D, N, N, D, D, N],
     ),
-    ("POST /testa/borja-om", [U, D, D, D, D, D, D, D, D, D, D, X]),
-    ("POST /testa/avsluta", [U, X, X, X, X, X, X, X, X, X, X, X]),
+    (
+        "POST /testa/borja-om",
+        Object::None,
+        [U, D, D, D, D, D, D, D, D, D, D, X],
+    ),
+    (
+        "POST /testa/avsluta",
+        Object::None,
+        [U, X, X, X, X, X, X, X, X, X, X, X],
+    ),
     (
         "GET /mottagning/handelser",
-        [U, D, X, D, D, D, D, D, D, X, X, D],
+        Object::None,
+        [U, D, A, D, D, D, D, D, D, A, A, D],
     ),
 ];
+
+/// A plain route's path and form body for `object` (see [`PLAIN_MATRIX`]).
+fn plain_request(path: &str, object: Object) -> (String, String) {
+    let (patient, program, file) = match object {
+        Object::OtherUnit => ("403", "501", "a.png"),
+        Object::OtherRegion => ("404", "9502", "b.png"),
+        _ => ("402", "501", "a.png"),
+    };
+    let mut path = path
+        .replace("{audience}", "patient")
+        .replace("{id}/nodatkomst", &format!("{patient}/nodatkomst"))
+        .replace("{id}", program)
+        .replace("{program_id}", program)
+        .replace("{*path}", file)
+        .replace("{version}", "1.0");
+    if path == "/granskning/logg.csv" && object == Object::OtherRegion {
+        path.push_str("?patient=404");
+    }
+    let body = if path.ends_with("/nodatkomst") {
+        "reason=Patienten+ringer+i+kris+och+teamet+n%C3%A5s+inte".to_owned()
+    } else if path.ends_with("/testa") {
+        "version=1.0".to_owned()
+    } else {
+        String::new()
+    };
+    (path, body)
+}
+
+/// What the plain routes could leak: another provider's program with a canary title and a
+/// media file (and the provider's own, to show the wall is not merely closed), and access-log
+/// rows about another provider's patient and a sandbox's patient, whose names are canaries.
+async fn seed_plain_canaries(db: &DatabaseConnection, media: &app::programs::media::MediaStore) {
+    db.execute_unprepared(
+        "INSERT INTO program (id, owner_provider_id, title) VALUES (9502, 2, 'CANARY-PROGRAM-B'); \
+         INSERT INTO program_version (id, program_id, major, minor, status) \
+           VALUES (9602, 9502, 1, 0, 'published'); \
+         UPDATE program_version SET content = (SELECT content FROM program_version WHERE id = 601), \
+           content_hash = (SELECT content_hash FROM program_version WHERE id = 601) WHERE id = 9602; \
+         UPDATE patient SET family_name = 'CANARY-PATIENT-404' WHERE id = 404",
+    )
+    .await
+    .expect("program of region B");
+    for (program, file, content) in [
+        (501, "a.png", &b"MEDIA-A"[..]),
+        (9502, "b.png", &b"CANARY-MEDIA-B"[..]),
+    ] {
+        let path = media.locate(program, file).expect("path");
+        std::fs::create_dir_all(path.parent().expect("folder")).expect("folder");
+        std::fs::write(path, [PNG_SIGNATURE, content].concat()).expect("media");
+    }
+    let sandbox = count(db, "SELECT MAX(sandbox_id) FROM patient").await;
+    let sandbox_patient = count(
+        db,
+        &format!("SELECT MIN(id) FROM patient WHERE sandbox_id = {sandbox}"),
+    )
+    .await;
+    let entry = |patient, unit: &str, provider: &str, sandbox_id| app::access_log::Entry {
+        user_hsa_id: "SE-106".to_owned(),
+        assignment_hsa_id: Some("SE-106-U".to_owned()),
+        care_unit_hsa_id: Some(unit.to_owned()),
+        care_provider_org_number: Some(provider.to_owned()),
+        patient_id: Some(patient),
+        action: app::access_log::Action::Read,
+        object_type: "enrolment",
+        object_id: None,
+        outcome: app::access_log::Outcome::Allowed,
+        reason: None,
+        needs_follow_up: false,
+        sandbox_id,
+    };
+    app::access_log::append_all(
+        db,
+        vec![
+            entry(404, "SE2321000024-B1", "2321000024", None),
+            // A row in region A's log about region B's patient (none is written today; an
+            // older one must not name them).
+            entry(404, "SE2321000016-A1", "2321000016", None),
+            entry(
+                sandbox_patient,
+                "SE2321000016-A1",
+                "2321000016",
+                Some(sandbox),
+            ),
+            // One row the auditor of region A does see: the export is not merely empty.
+            entry(402, "SE2321000016-A1", "2321000016", None),
+        ],
+    )
+    .await
+    .expect("log rows");
+}
+
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// Strings of [`seed_plain_canaries`] that no allowed answer may carry.
+const PLAIN_CANARIES: [&str; 3] = ["CANARY-PROGRAM-B", "CANARY-MEDIA-B", "CANARY-PATIENT-404"];
 
 db_test!(authorization_matrix_covers_every_plain_route, |db| {
     world(&db).await;
     more_callers(&db).await;
-    let router = app(db.clone());
+    seed_canaries(&db).await;
+    let mut state = AppState::with_defaults(db.clone());
+    let media_dir = std::env::temp_dir().join(format!(
+        "lotsen-plain-matrix-{}",
+        app::auth::session::new_token().expect("name")
+    ));
+    state.media = app::programs::media::MediaStore::new(&media_dir);
+    seed_plain_canaries(&db, &state.media).await;
+    let router = crate::common::router_for(state);
     let routes: BTreeSet<String> = lotsen_server::plain_route_keys().into_iter().collect();
     let policies: BTreeSet<String> = app::auth::policy::ROUTES
         .iter()
         .map(|(r, _)| (*r).to_owned())
         .collect();
-    let covered: BTreeSet<String> = PLAIN_MATRIX.iter().map(|(r, _)| (*r).to_owned()).collect();
+    let covered: BTreeSet<String> = PLAIN_MATRIX
+        .iter()
+        .map(|(r, _, _)| (*r).to_owned())
+        .collect();
     assert_eq!(
         routes, policies,
         "plain routes without a policy row (or rows without a route)"
@@ -810,18 +968,14 @@ db_test!(authorization_matrix_covers_every_plain_route, |db| {
     assert_eq!(routes, covered, "plain routes without a matrix row");
     let gate_refusal = "You may not do this.";
     let mut failures = Vec::new();
-    for (route, expected) in PLAIN_MATRIX {
+    let mut allowed_with_data = BTreeSet::new();
+    for (route, object, expected) in PLAIN_MATRIX {
         let (method, path) = route.split_once(' ').expect("METHOD /path");
-        let path = path
-            .replace("{audience}", "patient")
-            .replace("{id}", "1")
-            .replace("{program_id}", "1")
-            .replace("{*path}", "a.png")
-            .replace("{version}", "1.0");
+        let (path, body) = plain_request(path, *object);
         for (caller, expected) in CALLERS.iter().zip(expected) {
             let token = sign_in(&db, *caller).await;
             let request = if method == "POST" {
-                post(&path, String::new(), token.as_deref())
+                post(&path, body.clone(), token.as_deref())
             } else {
                 let mut request = Request::get(&path).header(header::HOST, "lotsen.test");
                 if let Some(token) = &token {
@@ -839,22 +993,74 @@ db_test!(authorization_matrix_covers_every_plain_route, |db| {
             let by_gate = status == 401 || (status == 403 && answer.body.contains(gate_refusal));
             let right = match *expected {
                 X => !by_gate,
+                // Let in and answered (a redirect counts: the emergency grant leads to the record).
+                A => status == 200 || status == 303,
+                N => status == 404 && !by_gate,
                 code => status == code && by_gate,
             };
             if !right {
                 failures.push(format!(
-                    "{route} as {caller:?}: expected {expected}, got {status} {}",
+                    "{route} {object:?} as {caller:?}: expected {expected}, got {status} {}",
                     answer.body
                 ));
             }
+            for canary in CANARIES.iter().chain(&PLAIN_CANARIES) {
+                if answer.body.contains(canary) {
+                    failures.push(format!(
+                        "{route} {object:?} as {caller:?}: answered with {canary}: {}",
+                        answer.body
+                    ));
+                }
+            }
+            if status == 200 {
+                for own in ["MEDIA-A", "Olle", "Petra"] {
+                    if answer.body.contains(own) {
+                        allowed_with_data.insert(format!("{route} {object:?} {own}"));
+                    }
+                }
+            }
         }
     }
+    let _ = std::fs::remove_dir_all(&media_dir);
+    // The auditor's search for another provider's patient shows the rows about them in the
+    // provider's own log without their name or number: the one seeded, and the exports of it
+    // (each patient an export shows is logged). Before, a search for any patient id was logged
+    // under that id, and the next search named the patient.
+    let token = sign_in(&db, Caller::Auditor).await.expect("token");
+    let request = Request::get("/granskning/logg.csv?patient=404")
+        .header(header::HOST, "lotsen.test")
+        .header(header::COOKIE, format!("{SESSION_COOKIE}={token}"))
+        .body(Body::empty())
+        .expect("request");
+    let export = send(&router, request).await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(
+        export.body.contains(r#","404","","read","allowed""#),
+        "{}",
+        export.body
+    );
+    assert!(
+        !export.body.contains("CANARY-PATIENT-404") && !export.body.contains("191212121212"),
+        "{}",
+        export.body
+    );
     assert!(
         failures.is_empty(),
         "{} cells wrong:\n{}",
         failures.len(),
         failures.join("\n")
     );
+    // The walls are not merely closed: the same routes answer with the caller's own data.
+    for seen in [
+        "GET /media/{program_id}/{*path} Own MEDIA-A",
+        "GET /granskning/logg.csv None Olle",
+        "GET /mina-sidor/mina-uppgifter.json None Petra",
+    ] {
+        assert!(
+            allowed_with_data.contains(seen),
+            "no allowed answer showed {seen}: {allowed_with_data:?}"
+        );
+    }
 });
 
 /// A request's status and headers, and its body only when it is not a stream.
