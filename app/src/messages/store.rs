@@ -145,6 +145,31 @@ async fn insert(
     Ok(added.rows_affected() == 1)
 }
 
+/// A send's transaction, in which the sender's messages of the last hour are counted and the
+/// new one added: two sends at once by one sender wait for each other here, so the second counts
+/// the first and the limit holds (counted before the transaction, ten parallel sends all saw
+/// room). SQLite's write lock holds the whole database; on PostgreSQL the sender's row (`table`
+/// is `enrolment` for a patient's sends in one treatment, `staff_person` for a staff member's)
+/// is locked until the commit (`FOR NO KEY UPDATE`: rows that only refer to it, a flag
+/// acknowledged by the staff member or a page visit of the treatment, are not held up). Taken
+/// before the events' order lock, as every writer does.
+async fn begin_counted(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    table: &'static str,
+    id: i64,
+) -> Result<sea_orm::DatabaseTransaction, AppError> {
+    let txn = crate::db::begin_write(db).await?;
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        txn.execute(statement(
+            &txn,
+            &format!("SELECT id FROM {table} WHERE id = $1 FOR NO KEY UPDATE"),
+            vec![id.into()],
+        ))
+        .await?;
+    }
+    Ok(txn)
+}
+
 fn an_hour_ago() -> DateTime<Utc> {
     Utc::now() - Duration::hours(1)
 }
@@ -164,9 +189,10 @@ pub async fn send_as_patient(
         return Err(invalid("enrolment", "treatment_ended"));
     }
     let body = text::clean(body).map_err(|e| invalid("body", e.code()))?;
-    let recent = db
+    let txn = begin_counted(db, "enrolment", own.id()).await?;
+    let recent = txn
         .query_one(own.statement(
-            db,
+            &txn,
             &format!(
                 "SELECT COUNT(*) AS n FROM {} m WHERE sender_kind = 'patient' AND sent_at > $1",
                 own.messages()
@@ -178,9 +204,9 @@ pub async fn send_as_patient(
         .transpose()?
         .unwrap_or(0);
     if recent >= PATIENT_PER_HOUR {
+        txn.rollback().await?;
         return Err(invalid("body", "rate_limited"));
     }
-    let txn = db.begin().await?;
     if insert(&txn, own.id(), None, &body, key).await? {
         own.record_event(&txn, crate::live::EventKind::Message, Utc::now())
             .await?;
@@ -225,9 +251,10 @@ pub async fn send_as_staff(
     }
     let body = text::clean(body).map_err(|e| invalid("body", e.code()))?;
     // The staff member's own messages of the last hour, to anyone.
-    let recent = db
+    let txn = begin_counted(db, "staff_person", staff_person_id).await?;
+    let recent = txn
         .query_one(statement(
-            db,
+            &txn,
             "SELECT COUNT(*) AS n FROM message WHERE sender_staff_id = $1 AND sent_at > $2",
             vec![staff_person_id.into(), an_hour_ago().into()],
         ))
@@ -236,9 +263,9 @@ pub async fn send_as_staff(
         .transpose()?
         .unwrap_or(0);
     if recent >= STAFF_PER_HOUR {
+        txn.rollback().await?;
         return Err(invalid("body", "rate_limited"));
     }
-    let txn = db.begin().await?;
     if insert(&txn, enrolment_id, Some(staff_person_id), &body, key).await? {
         let patient = crate::notify::Recipient::Patient(patient_id);
         crate::notify::enqueue(

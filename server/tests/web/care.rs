@@ -418,6 +418,78 @@ fn message(enrolment: i64, body: &str, key: &str) -> String {
     format!("enrolment={enrolment}&body={body}&submit_key={key}")
 }
 
+// The hourly limits hold when the sends come at once: each send counts the others that were
+// committed before it, so of 20 parallel sends by a patient exactly 10 are stored, and of 70
+// by a therapist exactly 60; the rest are refused as over the limit, none fails otherwise.
+db_test!(the_message_limits_hold_for_parallel_sends, |db| {
+    world(&db).await;
+    let mut state = lotsen_server::AppState::with_defaults(db.clone());
+    // The request limits of the router are not what is tested here.
+    state.limits =
+        lotsen_server::limits::Limits::new(lotsen_server::limits::LimitConfig::unlimited());
+    let router = crate::common::router_for(state);
+    let patient = patient_session(&db, 401).await;
+    let therapist = staff_session(&db, 101, 301).await;
+    db.execute_unprepared("UPDATE enrolment SET responsible_staff_id = 101 WHERE id = 701")
+        .await
+        .expect("team");
+    // Keys of their own for each sender: a key already used in the thread is a retry.
+    for (function, token, prefix, sends, limit, sender, keys) in [
+        (
+            "send_message",
+            &patient,
+            "",
+            20,
+            10,
+            "sender_kind = 'patient'",
+            0,
+        ),
+        (
+            "reply_message",
+            &therapist,
+            "patient_id=401&",
+            70,
+            60,
+            "sender_staff_id = 101",
+            1000,
+        ),
+    ] {
+        let answers = futures_util::future::join_all((0..sends).map(|n| {
+            let key = format!("{:064x}", keys + n);
+            let body = format!("{prefix}{}", message(701, "fråga", &key));
+            send(&router, call(function, &body, token))
+        }))
+        .await;
+        let stored = count(
+            &db,
+            &format!("SELECT COUNT(*) FROM message WHERE enrolment_id = 701 AND {sender}"),
+        )
+        .await;
+        assert_eq!(
+            stored, limit,
+            "{function}: stored of {sends} parallel sends"
+        );
+        let ok = answers
+            .iter()
+            .filter(|a| a.status == StatusCode::OK)
+            .count();
+        let limited = answers
+            .iter()
+            .filter(|a| a.body.contains("rate_limited"))
+            .count();
+        assert_eq!(
+            (ok, limited),
+            (limit as usize, sends - limit as usize),
+            "{function}: {:?}",
+            answers
+                .iter()
+                .filter(|a| a.status != StatusCode::OK && !a.body.contains("rate_limited"))
+                .map(|a| (a.status, a.body.clone()))
+                .collect::<Vec<_>>()
+        );
+    }
+});
+
 db_test!(a_patient_and_the_care_team_write_to_each_other, |db| {
     world(&db).await;
     db.execute_unprepared("UPDATE enrolment SET responsible_staff_id = 101 WHERE id = 701")
