@@ -106,6 +106,29 @@ impl Events {
     }
 }
 
+/// A demo visitor's session as the therapist of a new sandbox.
+async fn demo_therapist(router: &Router) -> String {
+    let request = Request::post("/demo/start")
+        .header(header::HOST, "lotsen.test")
+        .header(header::ORIGIN, "https://lotsen.test")
+        .header("sec-fetch-site", "same-origin")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("persona=therapist"))
+        .expect("request");
+    let entered = send(router, request).await;
+    let prefix = format!("{}=", app::auth::session::SESSION_COOKIE);
+    entered
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix(&prefix))
+        .and_then(|c| c.split(';').next())
+        .filter(|token| !token.is_empty())
+        .expect("a demo session")
+        .to_owned()
+}
+
 fn field<'a>(event: &'a [(String, String)], name: &str) -> Option<&'a str> {
     event
         .iter()
@@ -142,6 +165,26 @@ db_test!(
         let mut there = open(&router, EVENTS, &region_b, None)
             .await
             .expect("stream");
+        // A therapist at the provider's other unit (A2), and a demo visitor's therapist.
+        db.execute_unprepared(
+            "INSERT INTO staff_person (id, given_name, family_name) VALUES (130, 'Alma', 'Andraenhet'); \
+             INSERT INTO staff_hsa_identity (id, staff_person_id, hsa_id) VALUES (230, 130, 'SE-130'); \
+             INSERT INTO staff_assignment (id, staff_hsa_identity_id, care_unit_id, commission_hsa_id, \
+               commission_name, commission_purpose) \
+               VALUES (330, 230, 12, 'SE-130-U', 'V', 'Vård och behandling'); \
+             INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, granted_at) \
+               VALUES (130, 1, 12, 'therapist', CURRENT_TIMESTAMP)",
+        )
+        .await
+        .expect("therapist at A2");
+        let other_unit = staff_session(&db, 130, 330).await;
+        let mut beside = open(&router, EVENTS, &other_unit, None)
+            .await
+            .expect("stream");
+        let demo = demo_therapist(&router).await;
+        let mut sandboxed = open(&router, EVENTS, &demo, None)
+            .await
+            .expect("a demo therapist's stream");
 
         // The patient answers PHQ-9 with item 9 at 1: an urgent flag, and an event at once.
         let sent = send(&router, call("answer_form", &phq(1, 1, 'a'), &patient)).await;
@@ -151,8 +194,11 @@ db_test!(
         assert_eq!(field(&event, "data"), Some("flag"), "a flag was raised");
         let id = field(&event, "id").expect("an id").to_owned();
         assert!(id.parse::<i64>().expect("numeric") > 0);
-        // Nothing of it reaches another care provider's unit.
+        // Nothing of it reaches another care provider's unit, another unit of the same
+        // provider, or a demo sandbox.
         assert_eq!(there.next(Duration::from_millis(500)).await, None);
+        assert_eq!(beside.next(Duration::from_millis(100)).await, None);
+        assert_eq!(sandboxed.next(Duration::from_millis(100)).await, None);
         // The event holds no clinical content: a kind and an id.
         assert!(
             event
@@ -197,6 +243,22 @@ db_test!(
             );
         }
         assert_eq!(there.next(Duration::from_millis(300)).await, None);
+        assert_eq!(beside.next(Duration::from_millis(100)).await, None);
+        assert_eq!(sandboxed.next(Duration::from_millis(100)).await, None);
+
+        // The other unit's stream is not merely deaf: its own patient's message reaches it,
+        // and not the first unit's.
+        let maja = patient_session(&db, 403).await;
+        let message = format!("enrolment=703&body=Hej&submit_key={}", "c".repeat(64));
+        let sent = send(&router, call("send_message", &message, &maja)).await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        let heard = beside
+            .next(Duration::from_secs(5))
+            .await
+            .expect("A2's event");
+        assert_eq!(field(&heard, "data"), Some("message"));
+        assert_eq!(here.next(Duration::from_millis(300)).await, None);
+        assert_eq!(sandboxed.next(Duration::from_millis(100)).await, None);
 
         // Signing out ends the stream: `end`, then the stream closes.
         let out = send(
