@@ -155,6 +155,21 @@ test('through the real providers: enrolment, the first form with a risk answer, 
   await expect(modules.getByText('Bra fångat. Prova orostiden.')).toBeVisible();
   await expectAccessible(therapist, hydrated);
 
+  // A flag raised by hand on the record, for the care team: on the dashboard with its note.
+  const raising = therapist.getByRole('region', { name: 'Flagga behandlingen' });
+  await raising.getByLabel('Orsak').selectOption({ label: 'Patienten behöver kontaktas' });
+  await raising.getByLabel('Hur bråttom').selectOption({ label: 'Varning' });
+  await raising.getByLabel('Vad det gäller').fill('Ring före torsdag om sömnen.');
+  await Promise.all([
+    therapist.waitForResponse((r) => r.url().includes('/api/raise_flag')),
+    raising.getByRole('button', { name: 'Flagga', exact: true }).click(),
+  ]);
+  await open(therapist, '/mottagning', hydrated);
+  const raised = flags.getByRole('listitem').filter({ hasText: who.name });
+  await expect(raised).toContainText('Patienten behöver kontaktas');
+  await expect(raised).toContainText('Ring före torsdag om sömnen.');
+  await expect(raised).toContainText('av Tove Terapeut');
+
   // The patient reads the feedback; the next module is open; the answer is in the messages.
   await toTreatment(patient, hydrated);
   const first = patient

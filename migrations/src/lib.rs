@@ -31,6 +31,7 @@ mod m20261202_000022_extra_forms;
 mod m20261202_000023_handovers;
 mod m20261202_000024_auth_changes;
 mod m20261202_000025_log_head_index;
+mod m20261203_000026_manual_flags;
 
 pub struct Migrator;
 
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000023_handovers::Migration),
             Box::new(m20261202_000024_auth_changes::Migration),
             Box::new(m20261202_000025_log_head_index::Migration),
+            Box::new(m20261203_000026_manual_flags::Migration),
         ]
     }
 }

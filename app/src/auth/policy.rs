@@ -72,6 +72,7 @@ pub const POLICY: &[(&str, Requirement)] = &[
     ("change_care_team", Requirement::Clinical),
     ("hand_over", Requirement::Clinical),
     ("add_note", Requirement::Role(Role::Therapist)),
+    ("raise_flag", Requirement::Role(Role::Therapist)),
     ("audit_search", Requirement::Role(Role::Auditor)),
     ("unit_staff", Requirement::Role(Role::AccessAdministrator)),
     ("grant_role", Requirement::Role(Role::AccessAdministrator)),

@@ -281,11 +281,13 @@ pub(crate) async fn flags(
                 "SELECT f.priority, f.reason, f.raised_at, f.acknowledged_at, f.escalated_at, \
                         f.resolved_at, f.resolution, r.questionnaire_key, \
                         a.given_name AS ack_given, a.family_name AS ack_family, \
-                        s.given_name AS res_given, s.family_name AS res_family \
+                        s.given_name AS res_given, s.family_name AS res_family, \
+                        f.note, b.given_name AS by_given, b.family_name AS by_family \
                  FROM {} f \
                  LEFT JOIN {} r ON r.id = f.response_id \
                  LEFT JOIN staff_person a ON a.id = f.acknowledged_by \
                  LEFT JOIN staff_person s ON s.id = f.resolved_by \
+                 LEFT JOIN staff_person b ON b.id = f.raised_by \
                  ORDER BY f.raised_at, f.id",
                 enrolment.flags(),
                 enrolment.form_responses()
@@ -309,6 +311,8 @@ pub(crate) async fn flags(
             row.try_get("", "res_family")?,
         );
         flags.push(SummaryFlag {
+            raised_by: person(row.try_get("", "by_given")?, row.try_get("", "by_family")?),
+            note: row.try_get("", "note")?,
             priority,
             reason: row.try_get("", "reason")?,
             questionnaire: row.try_get("", "questionnaire_key")?,

@@ -239,6 +239,7 @@ mod tests {
                 .unwrap_or_default(),
             personnummer: String::new(),
             program: String::new(),
+            module: None,
             state: crate::domain::EnrolmentState::Active,
             urgent_flags: 0,
             other_flags: flags,

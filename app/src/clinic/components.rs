@@ -6,7 +6,7 @@ use super::{
     AcknowledgeFlag, Dashboard, DashboardPatient, EnrolChoices, EnrolPatients, OpenFlag,
     PatientRecord, ResolveFlag, ScoreChange, enrolment_choices, get_patient_record, unit_dashboard,
 };
-use super::{AddNote, ChangeCareTeam, ChangeTreatment, HandOver};
+use super::{AddNote, ChangeCareTeam, ChangeTreatment, HandOver, RaiseFlag};
 use crate::care::results::ScaleResults;
 use crate::care::{ExtraFormsSection, StaffModules};
 use crate::domain::{FlagPriority, flag_reason};
@@ -151,6 +151,9 @@ pub(crate) fn reason_label(reason: &str, questionnaire: Option<&str>, locale: Lo
             td_string!(locale, clinic.reason_unanswered_message).to_owned()
         }
         "phq9_item9" => td_string!(locale, clinic.reason_phq9_item9).to_owned(),
+        flag_reason::MANUAL_RISK => td_string!(locale, clinic.reason_manual_risk).to_owned(),
+        flag_reason::MANUAL_CONTACT => td_string!(locale, clinic.reason_manual_contact).to_owned(),
+        flag_reason::MANUAL_OTHER => td_string!(locale, clinic.reason_manual_other).to_owned(),
         "madrs_s_item9" => td_string!(locale, clinic.reason_madrs_s_item9).to_owned(),
         "phq9_worsened" => td_string!(locale, clinic.reason_phq9_worsened).to_owned(),
         "gad7_worsened" => td_string!(locale, clinic.reason_gad7_worsened).to_owned(),
@@ -253,7 +256,11 @@ fn FlagList(
                                         <a href=format!("/mottagning/patient/{}", flag.patient_id)>{flag.patient}</a>
                                     </p>
                                     <p>{t!(i18n, clinic.flag_reason)} ": " <a class="reason" href=record>{reason}</a></p>
-                                    <p class="muted">{t!(i18n, clinic.flag_raised)} " " {flag.raised_at}</p>
+                                    {flag.note.map(|note| view! { <p class="flag-note">{note}</p> })}
+                                    <p class="muted">
+                                        {t!(i18n, clinic.flag_raised)} " " {flag.raised_at}
+                                        {flag.raised_by.map(|by| view! { " " {t!(i18n, clinic.flag_raised_by)} " " {by} })}
+                                    </p>
                                     {escalated.map(|at| view! {
                                         <p class="escalated"><strong>{t!(i18n, clinic.flag_escalated)}</strong> " " {at}</p>
                                     })}
@@ -497,7 +504,10 @@ fn PatientList(list: Vec<DashboardPatient>, total: usize) -> impl IntoView {
                         <tr data-key=format!("patient-{}", p.enrolment_id) class:needs-attention={urgent > 0}>
                             <td><a href=format!("/mottagning/patient/{}", p.patient_id)>{p.name}</a></td>
                             <td>{p.personnummer}</td>
-                            <td>{p.program}</td>
+                            <td>
+                                {p.program}
+                                {p.module.map(|m| view! { <br /><span class="muted module">{m}</span> })}
+                            </td>
                             <td>{p.therapist.unwrap_or_else(|| "–".to_owned())}</td>
                             <td class="flags-cell">
                                 {(urgent > 0).then(|| view! {
@@ -611,6 +621,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
     let request = ServerAction::<crate::care::RequestForm>::new();
     let withdraw = ServerAction::<crate::care::WithdrawForm>::new();
     let hand = ServerAction::<HandOver>::new();
+    let raise = ServerAction::<RaiseFlag>::new();
     let patient_id = record.patient_id;
     let locale = i18n.get_locale_untracked();
     view! {
@@ -623,6 +634,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
         <FormNotice action=request />
         <FormNotice action=withdraw />
         <FormNotice action=hand />
+        <FormNotice action=raise />
         <h1>{record.name}</h1>
         <p>{t!(i18n, clinic.personnummer)} ": " {record.personnummer}</p>
         <h2>{t!(i18n, clinic.enrolments)}</h2>
@@ -641,6 +653,7 @@ fn Record(record: PatientRecord) -> impl IntoView {
                         <p class="handed-over">{t!(i18n, clinic.handed_to)} " " {to} ". " {t!(i18n, clinic.handed_to_read_only)}</p>
                     })}
                     <CareTeamSection patient_id enrolment_id=e.enrolment_id team=e.team.clone() may_manage=e.may_manage_team take_as=e.take_as action=team />
+                    {e.may_note.then(|| view! { <RaiseFlagForm patient_id enrolment_id=e.enrolment_id action=raise /> })}
                     <InternalNotes patient_id enrolment_id=e.enrolment_id legacy=e.internal_note notes=e.notes may_note=e.may_note action=note />
                     <StaffModules patient_id enrolment_id=e.enrolment_id modules=e.modules feedback_key=e.feedback_key give set />
                     <ExtraFormsSection patient_id enrolment_id=e.enrolment_id extra=e.extra request withdraw />
@@ -689,6 +702,71 @@ fn Handover(
         </section>
     }
     .into_any()
+}
+
+/// The form to flag the treatment by hand (a therapist on the care team, while it goes on):
+/// a reason from the fixed list, a priority, and a note the care team sees on the dashboard.
+#[component]
+fn RaiseFlagForm(
+    patient_id: i64,
+    enrolment_id: i64,
+    action: ServerAction<RaiseFlag>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
+    let heading = format!("raise-flag-{enrolment_id}");
+    let labelled_by = heading.clone();
+    let (reason_field, priority_field, note_field) = (
+        format!("flag-reason-{enrolment_id}"),
+        format!("flag-priority-{enrolment_id}"),
+        format!("flag-note-{enrolment_id}"),
+    );
+    let reasons = flag_reason::MANUAL
+        .into_iter()
+        .map(|r| view! { <option value=r>{reason_label(r, None, locale)}</option> })
+        .collect_view();
+    // No priority is chosen for the therapist: how urgent it is, is theirs to say.
+    let priorities = [
+        (
+            FlagPriority::Urgent,
+            td_string!(locale, clinic.priority_urgent),
+        ),
+        (
+            FlagPriority::Warning,
+            td_string!(locale, clinic.priority_warning),
+        ),
+        (FlagPriority::Info, td_string!(locale, clinic.priority_info)),
+    ]
+    .into_iter()
+    .map(|(p, label)| {
+        let value = match p {
+            FlagPriority::Urgent => "urgent",
+            FlagPriority::Warning => "warning",
+            FlagPriority::Info => "info",
+        };
+        view! { <option value=value>{label}</option> }
+    })
+    .collect_view();
+    view! {
+        <section class="raise-flag" aria-labelledby=labelled_by>
+            <h4 id=heading>{t!(i18n, clinic.raise_flag_heading)}</h4>
+            <p class="muted">{t!(i18n, clinic.raise_flag_lead)}</p>
+            <ActionForm action attr:class="raise-flag-form">
+                <input type="hidden" name="patient_id" value=patient_id />
+                <input type="hidden" name="enrolment" value=enrolment_id />
+                <label for=reason_field.clone()>{t!(i18n, clinic.flag_reason)}</label>
+                <select id=reason_field name="reason" required=true>{reasons}</select>
+                <label for=priority_field.clone()>{t!(i18n, clinic.raise_flag_priority)}</label>
+                <select id=priority_field name="priority" required=true>
+                    <option value="">{t!(i18n, clinic.raise_flag_choose)}</option>
+                    {priorities}
+                </select>
+                <label for=note_field.clone()>{t!(i18n, clinic.raise_flag_note)}</label>
+                <textarea id=note_field name="note" rows="2" maxlength=crate::messages::text::MAX_CHARS required=true></textarea>
+                <button type="submit">{t!(i18n, clinic.raise_flag_button)}</button>
+            </ActionForm>
+        </section>
+    }
 }
 
 /// Therapist-internal notes (the one written at enrolment first, then the dated ones, newest

@@ -6,6 +6,8 @@ mod components;
 #[cfg(feature = "ssr")]
 pub mod enrol;
 #[cfg(feature = "ssr")]
+mod flagging;
+#[cfg(feature = "ssr")]
 mod handover;
 #[cfg(feature = "ssr")]
 mod notes;
@@ -54,6 +56,8 @@ pub struct DashboardPatient {
     pub family_name: String,
     pub personnummer: String,
     pub program: String,
+    /// The title of the module the patient opened a page of last (none before the first).
+    pub module: Option<String>,
     pub state: crate::domain::EnrolmentState,
     pub urgent_flags: i64,
     pub other_flags: i64,
@@ -105,6 +109,9 @@ pub struct OpenFlag {
     pub questionnaire: Option<String>,
     /// Swedish time.
     pub raised_at: String,
+    /// A flag raised by hand: who raised it, and their note.
+    pub raised_by: Option<String>,
+    pub note: Option<String>,
     pub acknowledged: Option<Acknowledged>,
     /// When it was escalated to the unit's patient administrators, not acknowledged in time
     /// (Swedish time).
@@ -135,7 +142,16 @@ pub async fn unit_dashboard(#[server(default)] mine: bool) -> Result<Dashboard, 
     let live_after = crate::live::latest_in_unit(&db, &unit).await?;
     // Read after this request came (shared with the requests that wait with it).
     let rows = together::dashboard_rows(&db, &listed).await?;
-    let (patients, flags) = std::sync::Arc::unwrap_or_clone(rows);
+    let (patients, mut flags) = std::sync::Arc::unwrap_or_clone(rows);
+    // A manual flag's note is clinical text for the unit's therapists, as internal notes are:
+    // a patient administrator sees the flag, its reason and who raised it, not the note. (The
+    // rows are shared by the requests of one unit, whatever their roles: taken out here.)
+    let therapist = principal.has_role(crate::auth::Role::Therapist);
+    if !therapist {
+        for flag in &mut flags {
+            flag.note = None;
+        }
+    }
     let shown: std::collections::BTreeSet<i64> = patients
         .iter()
         .map(|p| p.patient_id)
@@ -175,7 +191,7 @@ pub async fn unit_dashboard(#[server(default)] mine: bool) -> Result<Dashboard, 
         patients,
         flags,
         live_after,
-        handles_flags: principal.has_role(crate::auth::Role::Therapist),
+        handles_flags: therapist,
     })
 }
 
@@ -508,6 +524,30 @@ pub async fn change_treatment(
     )
     .await?;
     crate::care::treatment::change(&db, &enrolment, me, change).await
+}
+
+/// A therapist on the treatment's care team flags it by hand: a reason from the fixed list
+/// (`crate::domain::flag_reason::MANUAL`), a priority and a note. One flag per reason is open
+/// at a time (a second is refused); an urgent one tells the rest of the care team at once.
+#[endpoint]
+pub async fn raise_flag(
+    patient_id: i64,
+    enrolment: i64,
+    reason: String,
+    priority: String,
+    note: String,
+) -> Result<(), AppError> {
+    let principal = crate::auth::gate::enter(ENDPOINT)?;
+    let (priority, note) = flagging::check(&reason, &priority, &note)?;
+    let (db, enrolment, me) = crate::auth::gate::treatment_for_staff(
+        &principal,
+        patient_id,
+        enrolment,
+        "flag",
+        crate::auth::gate::Changer::Team,
+    )
+    .await?;
+    flagging::raise(&db, &enrolment, me, &reason, priority, &note).await
 }
 
 /// A therapist on the treatment's care team writes a therapist-internal note (never shown to

@@ -143,6 +143,8 @@ pub async fn dashboard_patients(
                  AND b.module_key = h.module_key)) AS awaiting, \
            (SELECT MAX(r.submitted_at) FROM {responses} r WHERE r.enrolment_id = e.id) AS last_answer, \
            (SELECT MAX(v.first_seen_at) FROM {visits} v WHERE v.enrolment_id = e.id) AS last_visit, \
+           (SELECT v.module_key FROM {visits} v WHERE v.enrolment_id = e.id \
+              ORDER BY v.first_seen_at DESC, v.id DESC LIMIT 1) AS last_module, \
            (SELECT MAX(m.sent_at) FROM {messages} m WHERE m.enrolment_id = e.id \
               AND m.sender_kind = 'patient') AS last_message, \
            (SELECT MAX(h.submitted_at) FROM {homework} h WHERE h.enrolment_id = e.id) AS last_homework \
@@ -171,24 +173,32 @@ pub async fn dashboard_patients(
     for row in rows {
         let enrolment_id: i64 = row.try_get("", "enrolment_id")?;
         let version: i64 = row.try_get("", "program_version_id")?;
-        let scores = match totals.remove(&enrolment_id) {
-            None => Vec::new(),
-            Some(answered) => {
-                if let std::collections::btree_map::Entry::Vacant(slot) = programs.entry(version) {
-                    // A version that cannot be read (logged) shows no scores, not no dashboard.
-                    slot.insert(crate::care::version_content(db, version).await.ok());
-                }
-                match programs.get(&version).and_then(Option::as_ref) {
-                    Some(program) => score_changes(program, answered),
-                    None => Vec::new(),
-                }
-            }
+        let last_module: Option<String> = row.try_get("", "last_module")?;
+        let answered = totals.remove(&enrolment_id);
+        if (answered.is_some() || last_module.is_some())
+            && let std::collections::btree_map::Entry::Vacant(slot) = programs.entry(version)
+        {
+            // A version that cannot be read (logged) shows no scores and no module, not no
+            // dashboard.
+            slot.insert(crate::care::version_content(db, version).await.ok());
+        }
+        let program = programs.get(&version).and_then(Option::as_ref);
+        let scores = match (answered, program) {
+            (Some(answered), Some(program)) => score_changes(program, answered),
+            _ => Vec::new(),
         };
-        list.push((row, enrolment_id, scores));
+        let module = last_module.and_then(|key| {
+            program?
+                .modules
+                .iter()
+                .find(|m| m.key == key)
+                .map(|m| m.title.clone())
+        });
+        list.push((row, enrolment_id, scores, module));
     }
     let mut list = list
         .into_iter()
-        .map(|(row, enrolment_id, scores)| {
+        .map(|(row, enrolment_id, scores, module)| {
             let (name, personnummer) = listed_name(&row)?;
             let mut last: Option<DateTime<Utc>> = None;
             for column in ["last_answer", "last_visit", "last_message", "last_homework"] {
@@ -202,6 +212,7 @@ pub async fn dashboard_patients(
                 family_name: row.try_get("", "family_name")?,
                 personnummer,
                 program: row.try_get("", "title")?,
+                module,
                 state: row.try_get("", "state")?,
                 urgent_flags: row.try_get("", "urgent")?,
                 other_flags: row.try_get("", "other_flags")?,
@@ -300,12 +311,14 @@ pub async fn open_flags(
     let sql = format!(
         "SELECT f.id, f.priority, f.reason, f.raised_at, f.acknowledged_at, f.escalated_at, \
                 f.enrolment_id, e.patient_id, pa.given_name, pa.family_name, pa.personnummer, \
-                r.questionnaire_key, s.given_name AS ack_given, s.family_name AS ack_family \
+                r.questionnaire_key, s.given_name AS ack_given, s.family_name AS ack_family, \
+                f.note, b.given_name AS by_given, b.family_name AS by_family \
          FROM {flags} f \
          JOIN {enrolments} e ON e.id = f.enrolment_id \
          JOIN patient pa ON pa.id = e.patient_id \
          LEFT JOIN {responses} r ON r.id = f.response_id \
          LEFT JOIN staff_person s ON s.id = f.acknowledged_by \
+         LEFT JOIN staff_person b ON b.id = f.raised_by \
          WHERE f.resolved_at IS NULL",
         flags = unit.flags(),
         enrolments = unit.enrolments(),
@@ -321,6 +334,8 @@ pub async fn open_flags(
             let escalated: Option<DateTime<Utc>> = row.try_get("", "escalated_at")?;
             let ack_given: Option<String> = row.try_get("", "ack_given")?;
             let ack_family: Option<String> = row.try_get("", "ack_family")?;
+            let by_given: Option<String> = row.try_get("", "by_given")?;
+            let by_family: Option<String> = row.try_get("", "by_family")?;
             Ok((
                 raised,
                 OpenFlag {
@@ -332,6 +347,16 @@ pub async fn open_flags(
                     reason: row.try_get("", "reason")?,
                     questionnaire: row.try_get("", "questionnaire_key")?,
                     raised_at: local_minute(raised),
+                    raised_by: (by_given.is_some() || by_family.is_some()).then(|| {
+                        format!(
+                            "{} {}",
+                            by_given.unwrap_or_default(),
+                            by_family.unwrap_or_default()
+                        )
+                        .trim()
+                        .to_owned()
+                    }),
+                    note: row.try_get("", "note")?,
                     escalated_at: escalated.map(local_minute),
                     acknowledged: acknowledged.map(|at| Acknowledged {
                         by: format!(

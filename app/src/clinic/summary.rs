@@ -58,6 +58,9 @@ pub struct SummaryFlag {
     pub escalated_at: Option<String>,
     pub acknowledged: Option<Acknowledged>,
     pub resolved: Option<Handled>,
+    /// A flag raised by hand: who raised it, and their note.
+    pub raised_by: Option<String>,
+    pub note: Option<String>,
 }
 
 /// How a flag was resolved: by whom, when, and the comment written.
@@ -144,8 +147,14 @@ fn score_text(series: &Series, ended: bool, locale: Locale) -> String {
 
 /// One flag's line: when, how urgent, why, and how it was handled.
 pub(crate) fn flag_text(flag: &SummaryFlag, locale: Locale) -> String {
+    // A flag raised by hand says by whom and why in their words.
+    let note = match (&flag.raised_by, &flag.note) {
+        (Some(by), Some(note)) => format!(" ({by}: {note})"),
+        (None, Some(note)) => format!(" ({note})"),
+        _ => String::new(),
+    };
     let mut text = format!(
-        "{} {}: {}.",
+        "{} {}: {}{note}.",
         flag.raised_at,
         priority_label(flag.priority, locale),
         reason_label(&flag.reason, flag.questionnaire.as_deref(), locale)

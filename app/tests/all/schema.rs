@@ -53,6 +53,22 @@ macro_rules! check_entities {
 
 db_test!(every_entity_matches_its_table, |db| {
     app::testing::two_regions(&db).await;
+    // A row in each care table that the world leaves empty, with every optional column set.
+    db.execute_unprepared(
+        "INSERT INTO form_response (id, enrolment_id, program_version_id, questionnaire_key, \
+           place, state, answers, total, band, scores, idempotency_key, updated_at, submitted_at) \
+         VALUES (901, 701, 601, 'phq9', 'block:m1/p2/phq', 'submitted', '{\"phq9_1\":\"1\"}', 1, \
+           'minimal', '{}', 'key-901', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP); \
+         INSERT INTO flag (enrolment_id, kind, priority, reason, response_id, raised_at, \
+           acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution, escalated_at, \
+           note, raised_by) \
+         VALUES (701, 'manual', 'urgent', 'manual_risk', 901, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, \
+           101, CURRENT_TIMESTAMP, 101, 'Samtal', CURRENT_TIMESTAMP, 'Orolig', 101); \
+         INSERT INTO page_visit (enrolment_id, program_version_id, module_key, step_key, \
+           first_seen_at) VALUES (701, 601, 'm1', 'p1', CURRENT_TIMESTAMP)",
+    )
+    .await
+    .expect("care rows");
     let read = check_entities!(
         &db,
         access_log,
@@ -61,7 +77,10 @@ db_test!(every_entity_matches_its_table, |db| {
         demo_sandbox,
         emergency_grant,
         enrolment,
+        flag,
+        form_response,
         login_attempt,
+        page_visit,
         patient,
         program,
         program_activation,

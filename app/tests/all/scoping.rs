@@ -135,6 +135,10 @@ const ALLOWED: &[(&str, &str)] = &[
         "the auditor's search names a log row's patient only where the patient has care at the auditor's care provider (a row about anyone else shows the id alone)",
     ),
     (
+        "app/src/clinic/flagging.rs",
+        "a flag raised by hand goes only on the StaffEnrolment the gate reached: its own row, held by its id against an ending",
+    ),
+    (
         "app/src/care/treatment.rs",
         "the treatment's phase and end: changes only the StaffEnrolment's own row and the flags of its flags source",
     ),

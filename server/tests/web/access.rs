@@ -709,6 +709,22 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         Object::OtherRegion,
         [U, D, N, D, D, D, D, D, D, D, N, D],
     ),
+    // A flag is raised by hand by a therapist on the care team.
+    (
+        "raise_flag",
+        Object::SameUnit,
+        [U, D, A, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "raise_flag",
+        Object::OtherUnit,
+        [U, D, D, D, D, D, D, D, D, D, D, D],
+    ),
+    (
+        "raise_flag",
+        Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, D, N, D],
+    ),
     // The care team is changed by the unit's patient administrator or a therapist on it.
     // A handover, by the unit's patient administrator or a therapist on the care team: let
     // in, and refused as input here (the version is active at no other unit of the provider).
@@ -1271,6 +1287,12 @@ async fn arguments(
         "add_note" => {
             return format!("patient_id={patient}&enrolment={staff_enrolment}&body=Anteckning");
         }
+        "raise_flag" => {
+            return format!(
+                "patient_id={patient}&enrolment={staff_enrolment}&reason=manual_contact\
+                 &priority=warning&note=Ring+upp"
+            );
+        }
         // Asked for once (by the therapist), and withdrawn in the next rows.
         "test_as_therapist" => return String::new(),
         "hand_over" => {
@@ -1579,14 +1601,14 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     // record_summary a read by the therapist and three refusals at A2 (the clinical callers);
     // change_treatment a write by the therapist and two refusals (the therapists);
     // change_care_team a write by the therapist and three refusals (the clinical callers);
-    // add_note, set_module, request_form and withdraw_form a write by the therapist and two
-    // refusals (the therapists) each; hand_over a write by the therapist and three refusals
+    // add_note, raise_flag, set_module, request_form and withdraw_form a write by the therapist
+    // and two refusals (the therapists) each; hand_over a write by the therapist and three refusals
     // (the clinical callers).
-    assert_eq!((allowed, refused, region_b), (21, 27, 0));
+    assert_eq!((allowed, refused, region_b), (22, 29, 0));
     // The therapist off the care team is let write at patient 402 only what the unit's
     // clinical staff may (a reply in the care team's thread, a flag acknowledged and
-    // resolved): each of the eight changes of the treatment they tried (feedback, a module, an
-    // extra form asked for and withdrawn, the phase, a note, a handover, the care team) is
+    // resolved): each of the nine changes of the treatment they tried (feedback, a module, an
+    // extra form asked for and withdrawn, the phase, a note, a flag, a handover, the care team) is
     // logged as a refused write, none as an allowed one.
     let off_team = |outcome: &str| {
         format!(
@@ -1599,7 +1621,7 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
             count(&db, &off_team("allowed")).await,
             count(&db, &off_team("refused")).await
         ),
-        (3, 8)
+        (3, 9)
     );
     // And the auditor's search, one row for each patient it showed (401, 402 and 403).
     let searches = count(
@@ -1609,7 +1631,7 @@ db_test!(authorization_matrix_covers_every_server_function, |db| {
     .await;
     assert_eq!(searches, 3);
     let report = app::access_log::verify(&db).await.expect("verify");
-    assert_eq!((report.rows, report.broken), (81, None));
+    assert_eq!((report.rows, report.broken), (85, None));
 });
 
 db_test!(patients_never_receive_therapist_internal_notes, |db| {

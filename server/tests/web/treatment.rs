@@ -1068,3 +1068,219 @@ db_test!(
         assert!(!text.contains("Petra"), "Petra is not Tor's: {}", page.body);
     }
 );
+
+db_test!(
+    a_therapist_flags_a_treatment_by_hand_and_the_care_team_sees_it,
+    |db| {
+        world(&db).await;
+        unit_staff(&db).await;
+        // Tor (121) joins the care team; both therapists have an address for notices.
+        db.execute_unprepared(
+            "INSERT INTO enrolment_therapist (enrolment_id, staff_person_id) VALUES (701, 121); \
+             UPDATE staff_person SET email = 'tove@example.se' WHERE id = 101; \
+             UPDATE staff_person SET email = 'tor@example.se' WHERE id = 121",
+        )
+        .await
+        .expect("team");
+        let router = app(db.clone());
+        let tove = staff_session(&db, 101, 301).await;
+        let tor = staff_session(&db, 121, 321).await;
+        let administrator = staff_session(&db, 120, 320).await;
+        let patient = patient_session(&db, 401).await;
+        let flags = || count(&db, "SELECT COUNT(*) FROM flag");
+        let raise = |reason: &str, priority: &str, note: &str| {
+            format!("patient_id=401&enrolment=701&reason={reason}&priority={priority}&note={note}")
+        };
+
+        // The record offers the form to the care team, not to the patient administrator.
+        let page = get(&router, "/mottagning/patient/401", &tove).await;
+        assert!(page.body.contains("Flagga behandlingen"), "{}", page.body);
+        let page = get(&router, "/mottagning/patient/401", &administrator).await;
+        assert!(!page.body.contains("Flagga behandlingen"));
+
+        // Bad input is refused, specifically, and writes nothing.
+        for (body, code) in [
+            (
+                raise("manual_mood", "urgent", "Orolig"),
+                "flag_reason_unknown",
+            ),
+            (raise("inactive", "urgent", "Orolig"), "flag_reason_unknown"),
+            (raise("manual_risk", "urgent", "+"), "flag_note_empty"),
+        ] {
+            let refused = send(&router, call("raise_flag", &body, &tove)).await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert!(refused.body.contains(code), "{body}: {}", refused.body);
+        }
+        let refused = send(
+            &router,
+            call(
+                "raise_flag",
+                &raise("manual_risk", "severe", "Orolig"),
+                &tove,
+            ),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            refused.body.contains("flag_priority_unknown"),
+            "{}",
+            refused.body
+        );
+        // A patient administrator may not raise one, nor a therapist of another provider.
+        let region_b = staff_session(&db, 106, 306).await;
+        for token in [&administrator, &region_b] {
+            let answer = send(
+                &router,
+                call(
+                    "raise_flag",
+                    &raise("manual_risk", "urgent", "Orolig"),
+                    token,
+                ),
+            )
+            .await;
+            assert!(
+                [StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&answer.status),
+                "{}",
+                answer.body
+            );
+        }
+        assert_eq!(flags().await, 0);
+
+        // Tove raises an urgent one: the care team sees it on the dashboard with its note and
+        // who raised it, Tor is told at once (a notice without content), Tove is not.
+        let note = "FLAG-NOTE+ringde+och+l%C3%A4t+orolig";
+        let raised = send(
+            &router,
+            call("raise_flag", &raise("manual_risk", "urgent", note), &tove),
+        )
+        .await;
+        assert_eq!(raised.status, StatusCode::OK, "{}", raised.body);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM flag WHERE kind = 'manual' AND priority = 'urgent' \
+                 AND reason = 'manual_risk' AND raised_by = 101 AND enrolment_id = 701 \
+                 AND response_id IS NULL AND resolved_at IS NULL"
+            )
+            .await,
+            1
+        );
+        // The patient opens the first page: the dashboard's row names the module they are in.
+        let before = get(&router, "/mottagning", &tor).await;
+        assert!(!before.body.contains("Modul m1"), "{}", before.body);
+        let opened = get(&router, "/mina-sidor/behandling/701/m1/p1", &patient).await;
+        assert_eq!(opened.status, StatusCode::OK);
+        let dashboard = get(&router, "/mottagning", &tor).await;
+        let text = dashboard.body.replace("<!>", "");
+        assert!(
+            text.contains(r#"<span class="muted module">Modul m1</span>"#),
+            "{text}"
+        );
+        assert!(text.contains("Oro för patientens säkerhet"), "{text}");
+        assert!(text.contains("FLAG-NOTE ringde och lät orolig"), "{text}");
+        assert!(text.contains("av Tove Terapeut"), "{text}");
+        // A patient administrator sees the flag and who raised it, not the note (clinical text
+        // for the therapists, as internal notes are).
+        let administrators = get(&router, "/mottagning", &administrator).await;
+        let text = administrators.body.replace("<!>", "");
+        assert!(text.contains("Oro för patientens säkerhet"), "{text}");
+        assert!(!text.contains("FLAG-NOTE"), "{text}");
+        // The summary for the medical record says who raised it and why, in their words.
+        let summary = send(
+            &router,
+            call("record_summary", "patient_id=401&enrolment=701", &tove),
+        )
+        .await;
+        assert_eq!(summary.status, StatusCode::OK, "{}", summary.body);
+        assert!(
+            summary.body.contains("FLAG-NOTE ringde och lät orolig")
+                && summary.body.contains("Tove Terapeut"),
+            "{}",
+            summary.body
+        );
+        let told = |who: i64| {
+            let db = db.clone();
+            async move {
+                count(
+                    &db,
+                    &format!(
+                        "SELECT COUNT(*) FROM notification WHERE staff_person_id = {who} \
+                         AND template = 'urgent_flag'"
+                    ),
+                )
+                .await
+            }
+        };
+        assert_eq!((told(121).await, told(101).await), (1, 0));
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM access_log WHERE patient_id = 401 AND action = 'write' \
+                 AND object_type = 'flag' AND outcome = 'allowed' AND user_hsa_id = 'SE-101'"
+            )
+            .await,
+            1
+        );
+
+        // One open flag per reason: a second is refused and makes none; another reason is a
+        // flag of its own.
+        let again = send(
+            &router,
+            call("raise_flag", &raise("manual_risk", "warning", "Igen"), &tor),
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(again.body.contains("flag_already_open"), "{}", again.body);
+        let other = send(
+            &router,
+            call("raise_flag", &raise("manual_contact", "info", "Ring"), &tor),
+        )
+        .await;
+        assert_eq!(other.status, StatusCode::OK, "{}", other.body);
+        assert_eq!(flags().await, 2);
+
+        // The note is the care team's: the patient never sees it.
+        for (function, body) in [("my_treatment", "enrolment=701"), ("my_data", "")] {
+            let answer = send(&router, call(function, body, &patient)).await;
+            assert_eq!(answer.status, StatusCode::OK);
+            assert!(!answer.body.contains("FLAG-NOTE"), "{function}");
+        }
+
+        // Resolved, the reason may be raised again.
+        let id = count(&db, "SELECT id FROM flag WHERE reason = 'manual_risk'").await;
+        let resolved = send(
+            &router,
+            call(
+                "resolve_flag",
+                &format!("flag_id={id}&comment=Samtal+gjort"),
+                &tove,
+            ),
+        )
+        .await;
+        assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+        let anew = send(
+            &router,
+            call(
+                "raise_flag",
+                &raise("manual_risk", "warning", "Ny+oro"),
+                &tove,
+            ),
+        )
+        .await;
+        assert_eq!(anew.status, StatusCode::OK, "{}", anew.body);
+
+        // An ended treatment takes no flag: the unit reads it, and writes nothing to it.
+        db.execute_unprepared(
+            "UPDATE enrolment SET state = 'ended', ended_at = CURRENT_TIMESTAMP WHERE id = 701",
+        )
+        .await
+        .expect("end");
+        let ended = send(
+            &router,
+            call("raise_flag", &raise("manual_other", "info", "Sent"), &tove),
+        )
+        .await;
+        assert_eq!(ended.status, StatusCode::FORBIDDEN, "{}", ended.body);
+        assert_eq!(flags().await, 3);
+    }
+);

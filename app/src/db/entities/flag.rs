@@ -23,6 +23,10 @@ pub struct Model {
     /// When an urgent flag nobody acknowledged in time was passed to the unit's patient
     /// administrators.
     pub escalated_at: Option<DateTimeUtc>,
+    /// A manual flag's note, in the words of the staff member who raised it.
+    pub note: Option<String>,
+    /// Who raised a manual flag.
+    pub raised_by: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
