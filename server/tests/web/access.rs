@@ -3709,23 +3709,36 @@ impl std::io::Write for Captured {
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes to the capture of the thread that logs, if its test set one, and nowhere otherwise.
+struct ThisThread;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for ThisThread {
+    type Writer = tracing_subscriber::fmt::writer::EitherWriter<Captured, std::io::Sink>;
     fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
+        match CAPTURE.with(|capture| capture.borrow().clone()) {
+            Some(captured) => tracing_subscriber::fmt::writer::EitherWriter::A(captured),
+            None => tracing_subscriber::fmt::writer::EitherWriter::B(std::io::sink()),
+        }
+    }
+}
+
+/// Ends this thread's capture.
+struct Capturing(Captured);
+
+impl Drop for Capturing {
+    fn drop(&mut self) {
+        CAPTURE.with(|capture| capture.borrow_mut().take());
     }
 }
 
 db_test!(security_events_are_logged_with_one_schema, |db| {
     world(&db).await;
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(captured.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capturing = capture_logs();
+    let captured = capturing.0.clone();
     let router = app(db.clone());
 
     // Refusals: nobody signed in (401), the wrong role (403), another region's patient (404).
@@ -3825,6 +3838,31 @@ db_test!(security_events_are_logged_with_one_schema, |db| {
     );
     // The session is named by its tag, never by its token; nobody by a personal identity number.
     let token = therapist.expect("token");
+/// Captures the JSON log lines written on this thread until the guard drops.
+///
+/// The subscriber is the process's global one, installed once, and not a thread-scoped
+/// `set_default`: `tracing` caches each call site's interest for the whole process, computed by
+/// whichever thread reaches the site first. With a scoped subscriber, a parallel test reaching
+/// the security log's call site first, on a thread without one, cached "never" and the events
+/// of this test were lost (seen with four test threads). A global subscriber is what every
+/// thread sees, so the interest is the same whichever thread computes it.
+fn capture_logs() -> Capturing {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(ThisThread)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in the test binary");
+    });
+    let captured = Captured::default();
+    CAPTURE.with(|capture| *capture.borrow_mut() = Some(captured.clone()));
+    Capturing(captured)
+}
+
     assert!(!text.contains(&token));
     assert!(
         events.iter().any(|e| e["session"]
