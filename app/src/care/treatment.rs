@@ -160,7 +160,8 @@ fn minute(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
-fn person(given: Option<String>, family: Option<String>) -> Option<String> {
+/// A person's name as shown, from the columns of an outer join: `None` when nobody is there.
+pub(crate) fn person(given: Option<String>, family: Option<String>) -> Option<String> {
     given.map(|g| {
         format!("{g} {}", family.unwrap_or_default())
             .trim()

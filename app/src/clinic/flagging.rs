@@ -20,10 +20,7 @@ pub fn check(reason: &str, priority: &str, note: &str) -> Result<(FlagPriority, 
     }
     let priority = FlagPriority::try_from_value(&priority.to_owned())
         .map_err(|_| invalid("priority", "flag_priority_unknown"))?;
-    let note = crate::messages::text::clean(note).map_err(|e| match e {
-        crate::messages::text::BodyError::Empty => invalid("note", "flag_note_empty"),
-        crate::messages::text::BodyError::TooLong => invalid("note", e.code()),
-    })?;
+    let note = crate::messages::text::clean_field(note, "note", "flag_note_empty")?;
     Ok((priority, note))
 }
 

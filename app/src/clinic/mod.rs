@@ -212,14 +212,7 @@ pub async fn resolve_flag(flag_id: i64, comment: String) -> Result<(), AppError>
     let principal = crate::auth::gate::enter(ENDPOINT)?;
     let db = crate::server::db()?;
     let unit = crate::auth::gate::unit_for_staff(&principal)?;
-    let comment = crate::messages::text::clean(&comment).map_err(|e| match e {
-        crate::messages::text::BodyError::Empty => {
-            crate::error::invalid("comment", "comment_empty")
-        }
-        crate::messages::text::BodyError::TooLong => {
-            crate::error::invalid("comment", "message_too_long")
-        }
-    })?;
+    let comment = crate::messages::text::clean_field(&comment, "comment", "comment_empty")?;
     handle_flag(&db, &principal, &unit, flag_id, Some(&comment)).await
 }
 

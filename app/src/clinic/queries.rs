@@ -1,5 +1,6 @@
 use super::{Acknowledged, DashboardPatient, OpenFlag, RecordEnrolment, ScoreChange, UnitPatient};
 use crate::auth::scope::{CareAccess, UnitCare};
+use crate::care::treatment::person;
 use crate::db::statement;
 use crate::programs::Program;
 use chrono::{DateTime, Utc};
@@ -347,25 +348,11 @@ pub async fn open_flags(
                     reason: row.try_get("", "reason")?,
                     questionnaire: row.try_get("", "questionnaire_key")?,
                     raised_at: local_minute(raised),
-                    raised_by: (by_given.is_some() || by_family.is_some()).then(|| {
-                        format!(
-                            "{} {}",
-                            by_given.unwrap_or_default(),
-                            by_family.unwrap_or_default()
-                        )
-                        .trim()
-                        .to_owned()
-                    }),
+                    raised_by: person(by_given, by_family),
                     note: row.try_get("", "note")?,
                     escalated_at: escalated.map(local_minute),
                     acknowledged: acknowledged.map(|at| Acknowledged {
-                        by: format!(
-                            "{} {}",
-                            ack_given.unwrap_or_default(),
-                            ack_family.unwrap_or_default()
-                        )
-                        .trim()
-                        .to_owned(),
+                        by: person(ack_given, ack_family).unwrap_or_default(),
                         at: local_minute(at),
                     }),
                 },

@@ -34,6 +34,15 @@ pub fn clean(body: &str) -> Result<String, BodyError> {
     Ok(text.to_owned())
 }
 
+/// A free-text field (a note, a comment) checked as [`clean`] checks a message: refused with
+/// `empty` as its reason when nothing is left, and with the message's own reason when too long.
+pub fn clean_field(text: &str, field: &str, empty: &str) -> Result<String, crate::error::AppError> {
+    clean(text).map_err(|e| match e {
+        BodyError::Empty => crate::error::invalid(field, empty),
+        BodyError::TooLong => crate::error::invalid(field, e.code()),
+    })
+}
+
 /// Text as it may be stored and shown: line breaks as `\n`, and no control characters or
 /// invisible direction marks (which can make a link read as another).
 pub fn strip_invisible(text: &str) -> String {
