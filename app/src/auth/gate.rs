@@ -142,6 +142,14 @@ pub fn check(requirement: Requirement, principal: Option<&Principal>) -> Result<
                 Err(AppError::Forbidden)
             }
         }
+        Requirement::ClinicalRole(role) => {
+            check(Requirement::Clinical, principal)?;
+            if signed_in()?.has_role(role) {
+                Ok(())
+            } else {
+                Err(AppError::Forbidden)
+            }
+        }
         Requirement::Role(role) => {
             if signed_in()?.has_role(role) {
                 Ok(())
@@ -564,7 +572,9 @@ pub async fn grant_emergency_access(
     patient_id: i64,
     reason: &str,
 ) -> Result<(), AppError> {
-    check(Requirement::Clinical, principal)?;
+    // A therapist's step, for care that cannot wait: a patient administrator starts and
+    // oversees treatment at their unit and opens no record outside the care relation.
+    check(Requirement::ClinicalRole(super::Role::Therapist), principal)?;
     let principal = principal.ok_or(AppError::Unauthenticated)?;
     let reason = reason.trim();
     let length = reason.chars().count();

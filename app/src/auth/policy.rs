@@ -24,6 +24,8 @@ pub enum Requirement {
     RoleOrTester(Role),
     /// Staff in an assignment for care and treatment, holding a clinical role at its unit.
     Clinical,
+    /// As [`Requirement::Clinical`], holding this clinical role.
+    ClinicalRole(Role),
     /// Staff holding this role in the chosen assignment.
     Role(Role),
     /// Staff holding any of these roles in the chosen assignment.
@@ -147,9 +149,10 @@ pub const ROUTES: &[(&str, Requirement)] = &[
         "GET /mina-sidor/mina-uppgifter.json",
         Requirement::PatientOrTester,
     ),
+    // A therapist's step, for care that cannot wait; not a patient administrator's.
     (
         "POST /mottagning/patient/{id}/nodatkomst",
-        Requirement::Clinical,
+        Requirement::ClinicalRole(Role::Therapist),
     ),
     // Staff of the owning or a sharing care provider, or patients enrolled: checked inside.
     ("GET /media/{program_id}/{*path}", Requirement::SignedIn),

@@ -596,7 +596,13 @@ pub fn PatientRecordPage() -> impl IntoView {
                 match record.await {
                     Ok(record) => view! { <Record record /> }.into_any(),
                     Err(error) => {
-                        let emergency = (error == AppError::Forbidden).then(id).flatten();
+                        // Emergency access is a therapist's step (the server refuses it to
+                        // anyone else): the form is offered to therapists only.
+                        let therapist = crate::layout::use_site_session()
+                            .and_then(|site| site.me)
+                            .is_some_and(|me| me.roles.contains(&crate::auth::Role::Therapist));
+                        let emergency =
+                            (error == AppError::Forbidden && therapist).then(id).flatten();
                         view! {
                             <h1>{t!(i18n, clinic.record_title)}</h1>
                             <ErrorNotice error />

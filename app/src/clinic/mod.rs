@@ -485,7 +485,15 @@ pub async fn get_record_summary(
         .enrolment(&db, enrolment)
         .await?
         .ok_or(AppError::NotFound)?;
-    crate::care::treatment::summary(&db, &access, &enrolment).await
+    let mut summary = crate::care::treatment::summary(&db, &access, &enrolment).await?;
+    // As on the dashboard: a manual flag's note is for the unit's therapists. A patient
+    // administrator reads who raised it and how it was handled, not the note.
+    if !principal.has_role(crate::auth::Role::Therapist) {
+        for flag in &mut summary.flags {
+            flag.note = None;
+        }
+    }
+    Ok(summary)
 }
 
 /// A therapist on the treatment's care team moves it to the maintenance phase (`to` =

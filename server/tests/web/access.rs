@@ -795,19 +795,19 @@ const PLAIN_MATRIX: &[(&str, Object, [u16; 12])] = &[
     (
         "POST /mottagning/patient/{id}/nodatkomst",
         Object::SameUnit,
-        [U, D, A, D, D, D, D, D, D, X, X, D],
+        [U, D, A, D, D, D, D, D, D, D, X, D],
     ),
     // Emergency access reaches the provider's other units (inner secrecy), not another
-    // care provider.
+    // care provider; it is a therapist's, not a patient administrator's.
     (
         "POST /mottagning/patient/{id}/nodatkomst",
         Object::OtherUnit,
-        [U, D, A, D, D, D, D, D, D, X, X, D],
+        [U, D, A, D, D, D, D, D, D, D, X, D],
     ),
     (
         "POST /mottagning/patient/{id}/nodatkomst",
         Object::OtherRegion,
-        [U, D, N, D, D, D, D, D, D, X, X, D],
+        [U, D, N, D, D, D, D, D, D, D, X, D],
     ),
     (
         "GET /media/{program_id}/{*path}",

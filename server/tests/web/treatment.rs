@@ -388,6 +388,19 @@ db_test!(
             "{}",
             record.body
         );
+        // The patient administrator manages the team and nothing of the treatment's content:
+        // no phase, feedback or module controls, which the responsible therapist has.
+        assert!(text.contains("Byt ansvarig"), "{text}");
+        for control in [
+            "Behandlingens fas",
+            "Återkoppling på modulen",
+            "Öppna nu",
+            "Dölj för patienten",
+        ] {
+            assert!(!text.contains(control), "{control}: {text}");
+        }
+        let tors = get(&router, "/mottagning/patient/401", &tor).await;
+        assert!(tors.body.contains("Behandlingens fas"), "{}", tors.body);
         let dashboard = send(&router, call("dashboard", "", &administrator)).await;
         assert!(
             dashboard.body.contains("\"therapist\":\"Tor Teamlös\""),
@@ -1198,6 +1211,45 @@ db_test!(
             "{}",
             summary.body
         );
+        // The patient administrator's summary and dashboard data say who raised it, not the
+        // note; and the flags they see have no acknowledge or resolve controls (a therapist's).
+        let summary = send(
+            &router,
+            call(
+                "record_summary",
+                "patient_id=401&enrolment=701",
+                &administrator,
+            ),
+        )
+        .await;
+        assert_eq!(summary.status, StatusCode::OK, "{}", summary.body);
+        assert!(
+            summary.body.contains("Tove Terapeut") && !summary.body.contains("FLAG-NOTE"),
+            "{}",
+            summary.body
+        );
+        let data = send(&router, call("dashboard", "", &administrator)).await;
+        assert_eq!(data.status, StatusCode::OK, "{}", data.body);
+        assert!(
+            data.body.contains("manual_risk") && !data.body.contains("FLAG-NOTE"),
+            "{}",
+            data.body
+        );
+        assert!(!text.contains(r#"name="flag_id""#), "{text}");
+        let therapists = get(&router, "/mottagning", &tor).await;
+        assert!(
+            therapists.body.contains(r#"name="flag_id""#),
+            "{}",
+            therapists.body
+        );
+        // A record outside the care relation: the therapist is offered emergency access, the
+        // patient administrator (whom the server refuses it) is not.
+        let refused = get(&router, "/mottagning/patient/403", &tove).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(refused.body.contains("nodatkomst"), "{}", refused.body);
+        let refused = get(&router, "/mottagning/patient/403", &administrator).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(!refused.body.contains("nodatkomst"), "{}", refused.body);
         let told = |who: i64| {
             let db = db.clone();
             async move {
