@@ -146,6 +146,9 @@ enum Object {
     OtherRegion,
     /// Another user's session.
     OtherUser,
+    /// A demo sandbox's patient and treatment (the sandbox `seed_canaries` made): no caller of
+    /// the real world reaches it.
+    Sandbox,
 }
 
 const A: u16 = 200; // allowed
@@ -198,6 +201,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         Object::OtherRegion,
         [U, N, D, D, D, D, D, D, D, D, D, N],
     ),
+    (
+        "my_treatment",
+        Object::Sandbox,
+        [U, N, D, D, D, D, D, D, D, D, D, N],
+    ),
     ("my_page", Object::Own, [U, A, D, D, D, D, D, D, D, D, D, A]),
     (
         "my_page",
@@ -245,6 +253,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         [U, N, D, D, D, D, D, D, D, D, D, N],
     ),
     (
+        "my_messages",
+        Object::Sandbox,
+        [U, N, D, D, D, D, D, D, D, D, D, N],
+    ),
+    (
         "send_message",
         Object::Own,
         [U, A, D, D, D, D, D, D, D, D, D, A],
@@ -252,6 +265,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
     (
         "send_message",
         Object::OtherRegion,
+        [U, N, D, D, D, D, D, D, D, D, D, N],
+    ),
+    (
+        "send_message",
+        Object::Sandbox,
         [U, N, D, D, D, D, D, D, D, D, D, N],
     ),
     (
@@ -281,6 +299,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         [U, D, N, D, D, D, D, D, D, D, N, N],
     ),
     (
+        "give_feedback",
+        Object::Sandbox,
+        [U, D, N, D, D, D, D, D, D, D, N, N],
+    ),
+    (
         "reply_message",
         Object::SameUnit,
         [U, D, A, D, D, D, D, D, D, A, A, D],
@@ -293,6 +316,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
     (
         "reply_message",
         Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, N, N, D],
+    ),
+    (
+        "reply_message",
+        Object::Sandbox,
         [U, D, N, D, D, D, D, D, D, N, N, D],
     ),
     (
@@ -360,6 +388,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         [U, D, N, D, D, D, D, D, D, D, N, D],
     ),
     (
+        "acknowledge_flag",
+        Object::Sandbox,
+        [U, D, N, D, D, D, D, D, D, D, N, D],
+    ),
+    (
         "resolve_flag",
         Object::SameUnit,
         [U, D, A, D, D, D, D, D, D, D, A, D],
@@ -372,6 +405,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
     (
         "resolve_flag",
         Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, D, N, D],
+    ),
+    (
+        "resolve_flag",
+        Object::Sandbox,
         [U, D, N, D, D, D, D, D, D, D, N, D],
     ),
     (
@@ -392,6 +430,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
     (
         "patient_record",
         Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, N, N, D],
+    ),
+    (
+        "patient_record",
+        Object::Sandbox,
         [U, D, N, D, D, D, D, D, D, N, N, D],
     ),
     (
@@ -621,6 +664,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         Object::OtherRegion,
         [U, D, N, D, D, D, D, D, D, N, N, D],
     ),
+    (
+        "record_summary",
+        Object::Sandbox,
+        [U, D, N, D, D, D, D, D, D, N, N, D],
+    ),
     // Moving a treatment on is its care team's: not the patient administrator's, nor another
     // therapist's. Last: it changes the treatment rows above read (to maintenance: still
     // going on).
@@ -639,6 +687,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         Object::OtherRegion,
         [U, D, N, D, D, D, D, D, D, D, N, D],
     ),
+    (
+        "change_treatment",
+        Object::Sandbox,
+        [U, D, N, D, D, D, D, D, D, D, N, D],
+    ),
     // A module is opened early or hidden by a therapist on the care team.
     (
         "set_module",
@@ -653,6 +706,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
     (
         "set_module",
         Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, D, N, N],
+    ),
+    (
+        "set_module",
+        Object::Sandbox,
         [U, D, N, D, D, D, D, D, D, D, N, N],
     ),
     // The test from the therapist's side: the tester's own, nobody else's. (A tester calling
@@ -679,6 +737,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         [U, D, N, D, D, D, D, D, D, D, N, N],
     ),
     (
+        "request_form",
+        Object::Sandbox,
+        [U, D, N, D, D, D, D, D, D, D, N, N],
+    ),
+    (
         "withdraw_form",
         Object::SameUnit,
         [U, D, A, D, D, D, D, D, D, D, D, N],
@@ -691,6 +754,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
     (
         "withdraw_form",
         Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, D, N, N],
+    ),
+    (
+        "withdraw_form",
+        Object::Sandbox,
         [U, D, N, D, D, D, D, D, D, D, N, N],
     ),
     // Internal notes are written by a therapist on the care team.
@@ -709,6 +777,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         Object::OtherRegion,
         [U, D, N, D, D, D, D, D, D, D, N, D],
     ),
+    (
+        "add_note",
+        Object::Sandbox,
+        [U, D, N, D, D, D, D, D, D, D, N, D],
+    ),
     // A flag is raised by hand by a therapist on the care team.
     (
         "raise_flag",
@@ -723,6 +796,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
     (
         "raise_flag",
         Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, D, N, D],
+    ),
+    (
+        "raise_flag",
+        Object::Sandbox,
         [U, D, N, D, D, D, D, D, D, D, N, D],
     ),
     // The care team is changed by the unit's patient administrator or a therapist on it.
@@ -744,6 +822,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
         [U, D, N, D, D, D, D, D, D, N, N, D],
     ),
     (
+        "hand_over",
+        Object::Sandbox,
+        [U, D, N, D, D, D, D, D, D, N, N, D],
+    ),
+    (
         "change_care_team",
         Object::SameUnit,
         [U, D, A, D, D, D, D, D, D, A, D, D],
@@ -756,6 +839,11 @@ const MATRIX: &[(&str, Object, [u16; 12])] = &[
     (
         "change_care_team",
         Object::OtherRegion,
+        [U, D, N, D, D, D, D, D, D, N, N, D],
+    ),
+    (
+        "change_care_team",
+        Object::Sandbox,
         [U, D, N, D, D, D, D, D, D, N, N, D],
     ),
 ];
@@ -1233,11 +1321,29 @@ async fn arguments(
     if let Some(arguments) = program_arguments(db, function, object).await {
         return arguments;
     }
+    // A demo sandbox's first patient and their treatment.
+    let sandboxed = match object {
+        Object::Sandbox => {
+            let patient = count(
+                db,
+                "SELECT MIN(id) FROM patient WHERE sandbox_id IS NOT NULL",
+            )
+            .await;
+            let enrolment = count(
+                db,
+                &format!("SELECT MIN(id) FROM enrolment WHERE patient_id = {patient}"),
+            )
+            .await;
+            (patient, enrolment)
+        }
+        _ => (0, 0),
+    };
     // The patient's own enrolment (701), another patient's at A2 (703) or in region B (704);
     // the tester's own is their test enrolment.
     let enrolment = match object {
         Object::OtherUnit => 703,
         Object::OtherRegion => 704,
+        Object::Sandbox => sandboxed.1,
         _ if caller == Caller::Tester => {
             count(
                 db,
@@ -1251,6 +1357,7 @@ async fn arguments(
     let (patient, staff_enrolment) = match object {
         Object::OtherUnit => (403, 703),
         Object::OtherRegion => (404, 704),
+        Object::Sandbox => sandboxed,
         _ => (402, 702),
     };
     let key = app::auth::session::new_token().expect("key");
@@ -1347,6 +1454,7 @@ async fn arguments(
         let enrolment = match object {
             Object::SameUnit => 702,
             Object::OtherUnit => 703,
+            Object::Sandbox => sandboxed.1,
             _ => 704,
         };
         return format!("flag_id={}&comment=Klart", flag_row(db, enrolment).await);
@@ -1421,6 +1529,7 @@ async fn arguments(
         Object::SameUnit => "patient_id=402".to_owned(),
         Object::OtherUnit => "patient_id=403".to_owned(),
         Object::OtherRegion => "patient_id=404".to_owned(),
+        Object::Sandbox => format!("patient_id={}", sandboxed.0),
         Object::OtherUser => {
             let token = session::create(
                 db,
@@ -3735,6 +3844,31 @@ impl Drop for Capturing {
     }
 }
 
+/// Captures the JSON log lines written on this thread until the guard drops.
+///
+/// The subscriber is the process's global one, installed once, and not a thread-scoped
+/// `set_default`: `tracing` caches each call site's interest for the whole process, computed by
+/// whichever thread reaches the site first. With a scoped subscriber, a parallel test reaching
+/// the security log's call site first, on a thread without one, cached "never" and the events
+/// of this test were lost (seen with four test threads). A global subscriber is what every
+/// thread sees, so the interest is the same whichever thread computes it.
+fn capture_logs() -> Capturing {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(ThisThread)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in the test binary");
+    });
+    let captured = Captured::default();
+    CAPTURE.with(|capture| *capture.borrow_mut() = Some(captured.clone()));
+    Capturing(captured)
+}
+
 db_test!(security_events_are_logged_with_one_schema, |db| {
     world(&db).await;
     let capturing = capture_logs();
@@ -3838,31 +3972,6 @@ db_test!(security_events_are_logged_with_one_schema, |db| {
     );
     // The session is named by its tag, never by its token; nobody by a personal identity number.
     let token = therapist.expect("token");
-/// Captures the JSON log lines written on this thread until the guard drops.
-///
-/// The subscriber is the process's global one, installed once, and not a thread-scoped
-/// `set_default`: `tracing` caches each call site's interest for the whole process, computed by
-/// whichever thread reaches the site first. With a scoped subscriber, a parallel test reaching
-/// the security log's call site first, on a thread without one, cached "never" and the events
-/// of this test were lost (seen with four test threads). A global subscriber is what every
-/// thread sees, so the interest is the same whichever thread computes it.
-fn capture_logs() -> Capturing {
-    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(ThisThread)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber)
-            .expect("no other global subscriber in the test binary");
-    });
-    let captured = Captured::default();
-    CAPTURE.with(|capture| *capture.borrow_mut() = Some(captured.clone()));
-    Capturing(captured)
-}
-
     assert!(!text.contains(&token));
     assert!(
         events.iter().any(|e| e["session"]
