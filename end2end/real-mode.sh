@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lotsen in real mode for the browser tests: registers the test region (one care provider,
-# two units, two staff members with roles, a program active at the first unit) with
-# `lotsen setup`, then serves. The identity
+# two units, three staff members with roles: a therapist, an access administrator and an
+# auditor; a program active at the first unit) with `lotsen setup`, then serves. The identity
 # providers come from the LOTSEN_*_OIDC_* environment variables the caller sets.
 #
 #   real-mode.sh <lotsen binary> <port> <data dir> [seed]
@@ -19,10 +19,12 @@ if [ "$seed" = seed ]; then
   setup unit --provider 2321990018 --hsa-id SE2321990018-E2 --name "Vårdcentral Test"
   setup staff --hsa-id SE2321990018-T1 --given-name Tove --family-name Terapeut
   setup staff --hsa-id SE2321990018-A1 --given-name Alva --family-name Admin
+  setup staff --hsa-id SE2321990018-G1 --given-name Gun --family-name Granskare
   setup grant --hsa-id SE2321990018-T1 --role therapist --provider 2321990018 \
     --unit SE2321990018-E1
   setup grant --hsa-id SE2321990018-A1 --role access_admin --provider 2321990018 \
     --unit SE2321990018-E1
+  setup grant --hsa-id SE2321990018-G1 --role auditor --provider 2321990018
   # A program to treat with, active at the first unit: PHQ-9 at the start (blocking).
   setup program --provider 2321990018 --manifest end2end/programs/ma-battre.lotsen-program.json \
     --unit SE2321990018-E1

@@ -30,6 +30,9 @@ const patients = {
   // Patients of the care flow through the real providers: one for each browser project.
   petra: { given_name: 'Petra', family_name: 'Patient', [PIN_CLAIM]: '199107172380' },
   olle: { given_name: 'Olle', family_name: 'Exempel', [PIN_CLAIM]: '199006022397' },
+  // Patients whose first form raises no flag: again one for each browser project.
+  stina: { given_name: 'Stina', family_name: 'Stilla', [PIN_CLAIM]: '198503112388' },
+  sven: { given_name: 'Sven', family_name: 'Lugn', [PIN_CLAIM]: '197806244575' },
   // The last digit is not the check digit.
   felaktig: { given_name: 'Felix', family_name: 'Felaktig', [PIN_CLAIM]: '191212121213' },
 };
@@ -60,6 +63,12 @@ const staff = {
     family_name: 'Admin',
     employeeHsaId: `SE${ORG}-A1`,
     commissions: [commission('UA1', 'Behörighetsadministratör', 'Administration', 'E1')],
+  },
+  gun: {
+    given_name: 'Gun',
+    family_name: 'Granskare',
+    employeeHsaId: `SE${ORG}-G1`,
+    commissions: [commission('UG1', 'Granskare', 'Uppföljning', 'E1')],
   },
   nils: {
     given_name: 'Nils',

@@ -6,8 +6,14 @@ import { servers } from '../servers';
 // bättre" is installed and active at Psykiatrimottagning Test (end2end/real-mode.sh).
 test.use({ baseURL: servers.real });
 
-/** A browser of the person's own, signed in at the provider. */
-async function signedIn(browser: Browser, hydrated: boolean, as: 'patient' | 'staff', login: string) {
+/** A browser of the person's own, signed in at the provider; staff land where their role has them. */
+async function signedIn(
+  browser: Browser,
+  hydrated: boolean,
+  as: 'patient' | 'staff',
+  login: string,
+  home = as === 'staff' ? '/mottagning' : '/mina-sidor',
+) {
   const context = await browser.newContext({ baseURL: servers.real, javaScriptEnabled: hydrated });
   const page = await context.newPage();
   await open(page, '/logga-in', hydrated);
@@ -17,11 +23,28 @@ async function signedIn(browser: Browser, hydrated: boolean, as: 'patient' | 'st
   if (as === 'staff') {
     await page.getByLabel(/^Psykiatrimottagning Test, Region Test/).check();
     await page.getByRole('button', { name: 'Fortsätt' }).click();
-    await expect(page).toHaveURL(/\/mottagning$/);
-  } else {
-    await expect(page).toHaveURL(/\/mina-sidor$/);
   }
+  await expect(page).toHaveURL(new RegExp(`${home}$`));
   return page;
+}
+
+/** Answers the first PHQ-9 of the treatment: every item 0, item 9 (thoughts of death) as given. */
+async function answerPhq9(page: Page, treatment: string, item9: '0' | '1') {
+  await page.goto(treatment);
+  await page
+    .getByRole('region', { name: 'Formulär att besvara' })
+    .getByRole('link', { name: 'PHQ-9' })
+    .click();
+  const form = page.getByRole('region', { name: 'PHQ-9' });
+  for (let n = 1; n <= 9; n++) {
+    const answer = n === 9 ? item9 : '0';
+    await form
+      .getByRole('group', { name: `Fråga ${n}`, exact: true })
+      .getByLabel(answer, { exact: true })
+      .check();
+  }
+  await form.getByRole('button', { name: 'Skicka' }).click();
+  await expect(form.getByText(/^Skickat/)).toBeVisible();
 }
 
 /** The patient's treatment overview, as they reach it from their start page. */
@@ -31,22 +54,29 @@ async function toTreatment(page: Page, hydrated: boolean) {
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Må bättre');
 }
 
-test('through the real providers: enrolment, the first form with a risk answer, a module, homework, messages, feedback and results', async ({
+test('through the real providers: enrolment, the first form with a risk answer (and another without), a module, homework, messages, feedback, results and the access log', async ({
   browser,
   hydrated,
 }) => {
+  // The whole course of care, by four people in turn: longer than one page's test.
+  test.setTimeout(180_000);
   // One patient for each browser project: they run side by side on the one server.
   const who = hydrated
     ? { login: 'petra', number: '199107172380', name: 'Petra Patient' }
     : { login: 'olle', number: '199006022397', name: 'Olle Exempel' };
+  // A second patient, whose answers raise no flag.
+  const calm = hydrated
+    ? { login: 'stina', number: '198503112388', name: 'Stina Stilla' }
+    : { login: 'sven', number: '197806244575', name: 'Sven Lugn' };
 
-  // The therapist signs in with SITHS and enrols the patient, who has never signed in.
+  // The therapist signs in with SITHS and enrols the patients, who have never signed in.
   const therapist = await signedIn(browser, hydrated, 'staff', 'tove');
   const enrol = therapist.getByRole('region', { name: 'Skriv in patienter' });
-  await enrol.getByLabel('Personnummer, ett per rad').fill(who.number);
+  await enrol.getByLabel('Personnummer, ett per rad').fill(`${who.number}\n${calm.number}`);
   await enrol.getByLabel('Program').selectOption({ label: 'Må bättre 1.0' });
   await enrol.getByRole('button', { name: 'Skriv in' }).click();
   await expect(therapist.getByRole('link', { name: who.number })).toBeVisible();
+  await expect(therapist.getByRole('link', { name: calm.number })).toBeVisible();
   expect(therapist.url()).not.toContain(who.number);
   await expectAccessible(therapist, hydrated);
 
@@ -74,26 +104,12 @@ test('through the real providers: enrolment, the first form with a risk answer, 
   const blocked = await patient.goto(`${treatment}/oro-1/oro-valkommen`);
   expect(blocked?.status()).toBe(200);
   await expect(patient.getByText('Alla oroar sig ibland.')).toHaveCount(0);
-  await patient.goto(treatment);
-  await patient
-    .getByRole('region', { name: 'Formulär att besvara' })
-    .getByRole('link', { name: 'PHQ-9' })
-    .click();
-  const form = patient.getByRole('region', { name: 'PHQ-9' });
-  for (let n = 1; n <= 9; n++) {
-    const answer = n === 9 ? '1' : '0';
-    await form
-      .getByRole('group', { name: `Fråga ${n}`, exact: true })
-      .getByLabel(answer, { exact: true })
-      .check();
-  }
-  await form.getByRole('button', { name: 'Skicka' }).click();
+  await answerPhq9(patient, treatment, '1');
 
   // A risk answer: what to do at once, before anything else.
   const crisis = patient.getByRole('alert').filter({ hasText: 'Behöver du hjälp nu?' });
   await expect(crisis).toContainText('112');
   await expect(crisis).toContainText('1177');
-  await expect(form.getByText(/^Skickat/)).toBeVisible();
   await expectAccessible(patient, hydrated);
 
   // The therapist's dashboard shows the urgent flag: with JavaScript by itself, without a
@@ -122,6 +138,33 @@ test('through the real providers: enrolment, the first form with a risk answer, 
   await flag.getByRole('button', { name: 'Avsluta flaggan' }).click();
   await expect(therapist).toHaveURL(/\/mottagning\??$/);
   await expect(flags.getByRole('listitem').filter({ hasText: who.name })).toHaveCount(0);
+
+  // The second patient answers item 9 with 0: no crisis notice, and no flag. The answer
+  // reaches the open dashboard all the same (by itself with JavaScript), with its score. (The
+  // flag's forms loaded the page again: it is marked anew once it listens.)
+  if (hydrated) {
+    await expect(therapist.locator('[data-live-status]')).toHaveText(
+      /^(Uppdateras direkt när något händer\.|Översikten uppdaterades [0-9:]+\.)$/,
+    );
+    await therapist.evaluate(() => {
+      (window as unknown as { stayed: number }).stayed = 2;
+    });
+    streamsOpened = 0;
+  }
+  const other = await signedIn(browser, hydrated, 'patient', calm.login);
+  await toTreatment(other, hydrated);
+  await answerPhq9(other, other.url(), '0');
+  await expect(other.getByRole('alert').filter({ hasText: 'Behöver du hjälp nu?' })).toHaveCount(0);
+  if (!hydrated) await therapist.getByRole('link', { name: 'Uppdatera' }).click();
+  const calmRow = therapist.getByRole('row').filter({ hasText: calm.name });
+  await expect(calmRow).toContainText('PHQ-9 0 (minimala besvär)');
+  await expect(calmRow.locator('td.flags-cell')).toHaveText('–');
+  await expect(flags.getByRole('listitem').filter({ hasText: calm.name })).toHaveCount(0);
+  if (hydrated) {
+    expect(await therapist.evaluate(() => (window as unknown as { stayed?: number }).stayed)).toBe(2);
+    expect(streamsOpened).toBe(0);
+  }
+  await other.context().close();
 
   // The first module, now open: a page, then the homework sent.
   await patient.goto(treatment);
@@ -202,4 +245,18 @@ test('through the real providers: enrolment, the first form with a risk answer, 
 
   await therapist.context().close();
   await patient.context().close();
+
+  // The region's auditor finds the therapist's reads and changes of the patient's data in
+  // the access log: the dashboard's list, the record's read, the flag's handling and the rest.
+  const auditor = await signedIn(browser, hydrated, 'staff', 'gun', '/granskning');
+  const log = auditor.getByRole('table', { name: 'Åtkomst till patientuppgifter, senaste först' });
+  await auditor.getByRole('link', { name: new RegExp(`^${who.name} `) }).first().click();
+  await expect(auditor).toHaveURL(/\/granskning\?patient=\d+$/);
+  const byTove = log.getByRole('row').filter({ hasText: 'Tove Terapeut' });
+  for (const action of ['list · allowed', 'read · allowed', 'write · allowed']) {
+    await expect(byTove.filter({ hasText: action }).first()).toBeVisible();
+  }
+  await expect(log.locator('tbody tr').filter({ hasNotText: who.name })).toHaveCount(0);
+  await expectAccessible(auditor, hydrated);
+  await auditor.context().close();
 });
