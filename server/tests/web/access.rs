@@ -1598,6 +1598,13 @@ async fn seed_canaries(db: &DatabaseConnection) {
         "UPDATE enrolment SET internal_note = 'CANARY-NOTE-404' WHERE id = 704".to_owned(),
         format!("UPDATE patient SET family_name = 'Kanariesand' WHERE sandbox_id = {sandbox}"),
         format!("UPDATE enrolment SET internal_note = 'Kanariesand' WHERE sandbox_id = {sandbox}"),
+        // The sandbox's first treatment at the real unit A1: only the sandbox keeps it from the
+        // unit's staff (a sandbox has units of its own, which would refuse them anyway).
+        format!(
+            "UPDATE enrolment SET care_unit_id = 11 WHERE id = \
+               (SELECT MIN(id) FROM enrolment WHERE patient_id = \
+                 (SELECT MIN(id) FROM patient WHERE sandbox_id = {sandbox}))"
+        ),
     ] {
         db.execute_unprepared(&statement).await.expect("canary");
     }
@@ -3847,11 +3854,13 @@ impl Drop for Capturing {
 /// Captures the JSON log lines written on this thread until the guard drops.
 ///
 /// The subscriber is the process's global one, installed once, and not a thread-scoped
-/// `set_default`: `tracing` caches each call site's interest for the whole process, computed by
-/// whichever thread reaches the site first. With a scoped subscriber, a parallel test reaching
-/// the security log's call site first, on a thread without one, cached "never" and the events
-/// of this test were lost (seen with four test threads). A global subscriber is what every
-/// thread sees, so the interest is the same whichever thread computes it.
+/// `set_default`: `tracing` caches each call site's interest for the whole process, and while
+/// only one dispatcher exists it asks the default of whichever thread reaches the site first.
+/// With a scoped subscriber, a parallel test reaching the security log's call site first, on a
+/// thread without one, cached "never" and the events of this test were lost (seen with four
+/// test threads). A global subscriber is every thread's default, so the interest is the same
+/// whichever thread computes it; the cache is rebuilt once it is in place, for a site that
+/// registered between the dispatcher's creation and its install.
 fn capture_logs() -> Capturing {
     static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     INSTALLED.get_or_init(|| {
@@ -3863,6 +3872,7 @@ fn capture_logs() -> Capturing {
             .finish();
         tracing::subscriber::set_global_default(subscriber)
             .expect("no other global subscriber in the test binary");
+        tracing::callsite::rebuild_interest_cache();
     });
     let captured = Captured::default();
     CAPTURE.with(|capture| *capture.borrow_mut() = Some(captured.clone()));
