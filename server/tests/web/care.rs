@@ -535,6 +535,44 @@ db_test!(a_patient_and_the_care_team_write_to_each_other, |db| {
         "the page says where to turn in an emergency"
     );
 
+    // The unit's patient administrator reads the record too: the message is there, and still
+    // unread (only the care team's reading marks it read).
+    for statement in [
+        "INSERT INTO staff_person (id, given_name, family_name) VALUES (120, 'Ines', 'Invånaradmin')",
+        "INSERT INTO staff_hsa_identity (id, staff_person_id, hsa_id) VALUES (220, 120, 'SE-120')",
+        "INSERT INTO staff_assignment (id, staff_hsa_identity_id, care_unit_id, commission_hsa_id, \
+           commission_name, commission_purpose) \
+           VALUES (320, 220, 11, 'SE-120-U', 'V', 'Vård och behandling')",
+        "INSERT INTO staff_role (staff_person_id, care_provider_id, care_unit_id, role, granted_at) \
+           VALUES (120, 1, 11, 'patient_admin', CURRENT_TIMESTAMP)",
+    ] {
+        db.execute_unprepared(statement)
+            .await
+            .expect("patient administrator");
+    }
+    let administrator = staff_session(&db, 120, 320).await;
+    let record = get(&router, "/mottagning/patient/401", &administrator).await;
+    assert_eq!(record.status, StatusCode::OK);
+    assert!(
+        record
+            .body
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM message WHERE read_by_staff_id IS NOT NULL"
+        )
+        .await,
+        0
+    );
+    assert!(
+        get(&router, MESSAGES, &patient)
+            .await
+            .body
+            .contains("inte läst ännu")
+    );
+
     // The responsible therapist reads it on the record (which marks it read) and answers.
     let record = get(&router, "/mottagning/patient/401", &therapist).await;
     assert_eq!(record.status, StatusCode::OK);
